@@ -1,0 +1,157 @@
+"""`qemuinit`: the qinit commands from a shell, for scripts and CI.
+
+Each subcommand that needs a live QEMU runs `gdb -nx -batch` with the
+extension loaded, lets the gdb command write its JSON, and prints from that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import summary
+from .qemu import DEFAULT_ARGS, QemuError, check_binary, default_binary
+from .trace import TraceError, check_writable, load
+
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+GDB = os.environ.get("QEMUINIT_GDB", "gdb")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit code 2."""
+
+
+def _python_paths() -> list[str]:
+    """This interpreter's paths (the venv's site-packages), for gdb's Python,
+    which is the same Python the venv was made from."""
+    return [str(PACKAGE_PARENT)] + [p for p in sys.path if p.endswith("site-packages")]
+
+
+def gdb_command(qemu_argv: list[str], qinit_args: list[str]) -> list[str]:
+    """The gdb invocation; QEMU's arguments go to gdb as an argv list
+    (--args), with startup-with-shell off: nothing passes through a shell."""
+    load = ("python import sys; sys.path[:0] = [p for p in %r if p not in sys.path]; "
+            "from gdb_qemuinit.gdbext import commands; commands.register()"
+            % _python_paths())
+    qinit = " ".join(["qinit", qinit_args[0]] + [_quote_gdb(a) for a in qinit_args[1:]])
+    return [GDB, "-nx", "-q", "-batch",
+            "-iex", "set startup-with-shell off",
+            "-iex", "set pagination off",
+            "-iex", "set print thread-events off",
+            "-iex", "set print inferior-events off",
+            "-ex", load, "-ex", qinit, "--args", *qemu_argv]
+
+
+def _quote_gdb(arg: str) -> str:
+    """Quote one argument for gdb.string_to_argv."""
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def resolve_qemu(qemu: list[str]) -> list[str]:
+    if qemu:
+        argv = list(qemu)
+        path = shutil.which(argv[0]) or argv[0]
+        argv[0] = path
+    else:
+        binary = default_binary()
+        if binary is None:
+            raise CliError("no QEMU given and no debug QEMU built yet: run "
+                           "scripts/setup.sh (or scripts/build-qemu.sh), or pass "
+                           "'-- QEMU-BINARY ARGS...'")
+        argv = [str(binary)] + DEFAULT_ARGS
+    try:
+        check_binary(argv[0])
+    except QemuError as exc:
+        raise CliError(str(exc)) from None
+    return argv
+
+
+def run_gdb(qemu_argv: list[str], qinit_args: list[str], timeout: float) -> int:
+    """Run gdb to completion; on Ctrl-C or SIGTERM, stop it (and so QEMU)."""
+    cmd = gdb_command(qemu_argv, qinit_args)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def forward(signum, frame):
+        # gdb's inferior is QEMU: interrupting gdb's session stops both.
+        try:
+            os.killpg(proc.pid, signal.SIGINT)
+        except OSError:
+            pass
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            return proc.wait(timeout=timeout + 60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise CliError("gdb did not finish; it was stopped") from None
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def cmd_trace(opts) -> int:
+    qemu_argv = resolve_qemu(opts.qemu)
+    out = opts.json
+    if out:
+        try:
+            check_writable(out)
+        except OSError as exc:
+            raise CliError(f"cannot write {out}: {exc}") from None
+    with tempfile.TemporaryDirectory(prefix="qemuinit-") as tmp:
+        json_path = out or os.path.join(tmp, "trace.json")
+        args = ["trace", "--kill", "--quiet", "--json", os.path.abspath(json_path),
+                "--timeout", str(opts.timeout)]
+        run_gdb(qemu_argv, args, opts.timeout)
+        try:
+            trace = load(json_path)
+        except TraceError as exc:
+            raise CliError(f"gdb wrote no trace ({exc})") from None
+    print(summary.summarize(trace))
+    return EXIT_OK if trace.outcome.state == "init-complete" else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qemuinit",
+        description="Check QEMU's documented initialization path against a live run.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("trace", help="run QEMU under gdb to its main loop and record "
+                       "the documented init path",
+                       description="Run QEMU under gdb to its main loop, recording a "
+                       "backtrace at every documented init point.  Without a QEMU "
+                       "command, runs the project's debug QEMU on: "
+                       + " ".join(DEFAULT_ARGS))
+    p.add_argument("--json", metavar="FILE", help="write the trace here")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="give up on init after this long and report where QEMU "
+                   "blocks (default 60)")
+    p.add_argument("qemu", nargs=argparse.REMAINDER, metavar="-- QEMU ARGS",
+                   help="the QEMU command line (after --)")
+    p.set_defaults(func=cmd_trace)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    opts = parser.parse_args(argv)
+    if getattr(opts, "qemu", None) and opts.qemu[0] == "--":
+        opts.qemu = opts.qemu[1:]
+    try:
+        return opts.func(opts)
+    except CliError as exc:
+        print(f"qemuinit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The gdb adapter: the only part of qemuinit that imports ``gdb``."""

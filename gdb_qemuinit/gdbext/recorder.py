@@ -1,0 +1,249 @@
+"""Run QEMU under gdb with a breakpoint plan and record a Trace.
+
+Each planned breakpoint records the backtrace in its ``stop()`` and returns
+False, so QEMU never really stops there.  Only the end point
+(``qemu_main_loop``), a crash, or our own timeout interrupt stop it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import gdb
+
+from ..plan import Plan
+from ..trace import Frame, Hit, Outcome, SourceRoots, Trace
+
+# Signals QEMU does not survive by default; any other stop by a signal is
+# passed on and the run goes on (QEMU uses SIGUSR1, SIGPIPE, SIGCHLD...).
+CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGSYS"}
+
+
+def walk_frames(roots: SourceRoots, frame=None) -> list[Frame]:
+    """Innermost first, by walking frame objects (much cheaper than 'bt')."""
+    frames = []
+    f = frame or gdb.newest_frame()
+    while f is not None:
+        try:
+            sal = f.find_sal()
+            symtab = sal.symtab
+            frames.append(Frame(function=f.name(),
+                                file=roots.relative(symtab.fullname()) if symtab else None,
+                                line=sal.line or None if symtab else None))
+            f = f.older()
+        except gdb.error:
+            break
+    return frames
+
+
+def _has_symbol(name: str) -> bool:
+    if gdb.lookup_global_symbol(name) or gdb.lookup_static_symbol(name):
+        return True
+    try:    # an ELF symbol without debug info (a stripped or library function)
+        gdb.parse_and_eval(f"(void (*)(void)) {name}")
+        return True
+    except gdb.error:
+        return False
+
+
+class _quiet:
+    """Send gdb's own messages to /dev/null for a moment (unless the user
+    is logging), then put the logging settings back."""
+
+    def __enter__(self):
+        self.active = not gdb.parameter("logging enabled")
+        if self.active:
+            self.saved = (gdb.parameter("logging file"), gdb.parameter("logging redirect"))
+            for cmd in ("set logging file /dev/null", "set logging redirect on",
+                        "set logging enabled on"):
+                gdb.execute(cmd, to_string=True)
+
+    def __exit__(self, *exc):
+        if self.active:
+            gdb.execute("set logging enabled off", to_string=True)
+            gdb.execute(f"set logging file {self.saved[0]}", to_string=True)
+            gdb.execute(f"set logging redirect {'on' if self.saved[1] else 'off'}",
+                        to_string=True)
+
+
+class _RecordingBreakpoint(gdb.Breakpoint):
+    def __init__(self, function: str, recorder: "Recorder"):
+        super().__init__(function, type=gdb.BP_BREAKPOINT, internal=True)
+        self.function = function
+        self.recorder = recorder
+        self.silent = True
+
+    def stop(self):
+        self.recorder.record_hit(self.function)
+        return False
+
+
+class _EndBreakpoint(gdb.Breakpoint):
+    def __init__(self, function: str):
+        super().__init__(function, type=gdb.BP_BREAKPOINT, internal=True)
+        self.silent = True
+
+
+class Recorder:
+    """Plants `plan`, runs or continues the inferior, returns a Trace."""
+
+    def __init__(self, plan: Plan, timeout: float | None = None,
+                 stop_at: tuple[str, ...] = ()):
+        self.plan = plan
+        self.timeout = timeout
+        self.stop_at = set(stop_at)     # record, then really stop (qinit where)
+        self.hits: list[Hit] = []
+        self.roots = SourceRoots()
+        self._bps: list[gdb.Breakpoint] = []
+        self._unplanted: list[str] = []
+        self._end: gdb.Breakpoint | None = None
+        self._last_stop = None
+        self._exited = None
+        self._timed_out = threading.Event()
+        self._timer: threading.Timer | None = None
+        self.pid = 0
+
+    # -- called from stop(): no stepping, no breakpoint changes -------------
+    def record_hit(self, function: str) -> None:
+        thread = gdb.selected_thread()
+        self.hits.append(Hit(seq=len(self.hits) + 1, function=function,
+                             thread=thread.num if thread else 0,
+                             frames=walk_frames(self.roots)))
+
+    # -- events ---------------------------------------------------------------
+    def _on_stop(self, event):
+        self._last_stop = event
+
+    def _on_exit(self, event):
+        self._exited = event
+
+    def _on_new_thread(self, event):
+        # The first thread of a new QEMU: now its pid is known, start the clock.
+        if self.timeout and self._timer is None:
+            self.pid = event.inferior_thread.ptid[0]
+            self._start_timer()
+
+    def _start_timer(self) -> None:
+        self._timer = threading.Timer(self.timeout, self._interrupt_after_timeout)
+        self._timer.daemon = True
+        self._timer.start()
+
+    # -- set up / tear down ---------------------------------------------------
+    def plant(self) -> None:
+        """One breakpoint per planned function that has a symbol.  Library
+        functions (GLib) are planted pending, quietly, and resolve when QEMU
+        loads the library; any other function without a symbol is reported
+        missing rather than planted (gdb would complain at every re-set)."""
+        for pb in self.plan.breakpoints:
+            if _has_symbol(pb.function):
+                self._bps.append(_RecordingBreakpoint(pb.function, self))
+            elif pb.function in self.plan.library:
+                with _quiet():
+                    self._bps.append(_RecordingBreakpoint(pb.function, self))
+            else:
+                self._unplanted.append(pb.function)
+        self._end = _EndBreakpoint(self.plan.end)
+
+    def missing_symbols(self) -> list[str]:
+        return self._unplanted + [bp.function for bp in self._bps
+                                  if bp.is_valid() and bp.pending]
+
+    def remove(self) -> None:
+        for bp in self._bps + ([self._end] if self._end else []):
+            if bp.is_valid():
+                bp.delete()
+        self._bps.clear()
+        self._end = None
+
+    def _interrupt_after_timeout(self) -> None:
+        self._timed_out.set()
+        try:
+            os.kill(self.pid, signal.SIGINT)
+        except OSError:
+            pass
+
+    # -- the run --------------------------------------------------------------
+    def run(self, qemu: dict) -> Trace:
+        handlers = ((gdb.events.stop, self._on_stop), (gdb.events.exited, self._on_exit),
+                    (gdb.events.new_thread, self._on_new_thread))
+        for registry, handler in handlers:
+            registry.connect(handler)
+        started = time.monotonic()
+        try:
+            self.pid = gdb.selected_inferior().pid
+            command = "continue" if self.pid else "run"
+            if self.pid and self.timeout:
+                self._start_timer()
+            outcome = self._continue_until_done(command)
+        except gdb.error as exc:
+            outcome = Outcome(state="error", detail=str(exc))
+        finally:
+            if self._timer:
+                self._timer.cancel()
+            for registry, handler in handlers:
+                registry.disconnect(handler)
+        outcome.last_stage = self.hits[-1].function if self.hits else None
+        qemu = dict(qemu, seconds=round(time.monotonic() - started, 3))
+        return Trace(qemu=qemu, outcome=outcome, hits=self.hits,
+                     planted=[bp.function for bp in self._bps],
+                     missing_symbols=self.missing_symbols())
+
+    def _continue_until_done(self, command: str) -> Outcome:
+        while True:
+            self._last_stop = None
+            self._exited = None
+            with _quiet():      # gdb prints stops even with to_string
+                gdb.execute(command, to_string=True)
+            command = "continue"
+            if self._exited is not None:
+                return self._exit_outcome(self._exited)
+            ev = self._last_stop
+            if isinstance(ev, gdb.BreakpointEvent):
+                if self._end in ev.breakpoints:
+                    return Outcome(state="init-complete",
+                                   detail=f"QEMU reached {self.plan.end}")
+                continue   # someone else's breakpoint: keep going
+            if isinstance(ev, gdb.SignalEvent):
+                sig = ev.stop_signal
+                if sig == "SIGINT":
+                    return self._interrupted()
+                if sig in CRASH_SIGNALS:
+                    return Outcome(state="signaled", signal=sig,
+                                   detail=f"QEMU received {sig}",
+                                   frames=walk_frames(self.roots))
+                continue
+            if ev is None and gdb.selected_inferior().pid == 0:
+                return Outcome(state="exited", detail="QEMU is gone")
+
+    def _exit_outcome(self, ev) -> Outcome:
+        code = getattr(ev, "exit_code", None)
+        if code is None:
+            return Outcome(state="signaled", detail="QEMU was killed by a signal")
+        return Outcome(state="exited", exit_code=code,
+                       detail=f"QEMU exited with code {code} before reaching "
+                              f"{self.plan.end}")
+
+    def _interrupted(self) -> Outcome:
+        frames = self._main_thread_frames()
+        if self._timed_out.is_set():
+            return Outcome(state="timeout", frames=frames,
+                           detail=f"QEMU did not reach {self.plan.end} within "
+                                  f"{self.timeout:g} s")
+        return Outcome(state="interrupted", frames=frames,
+                       detail="interrupted by the user (SIGINT)")
+
+    def _main_thread_frames(self) -> list[Frame]:
+        """Where QEMU's main thread is (the one that runs init)."""
+        current = gdb.selected_thread()
+        threads = sorted(gdb.selected_inferior().threads(), key=lambda t: t.num)
+        if not threads:
+            return []
+        threads[0].switch()
+        try:
+            return walk_frames(self.roots)
+        finally:
+            if current is not None and current.is_valid():
+                current.switch()

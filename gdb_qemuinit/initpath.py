@@ -1,0 +1,173 @@
+"""The documented init path (data/init-path.toml) as a graph of edges.
+
+A node is either a function (a breakpoint may go there) or a dispatch point
+(a function pointer: ``ti->class_init``, ``VhostOps.vhost_backend_init``...),
+which is seen only through the functions that serve it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEFAULT_PATH_FILE = DATA_DIR / "init-path.toml"
+
+
+class InitPathError(ValueError):
+    """The documented-path file is malformed."""
+
+
+@dataclass(frozen=True)
+class Edge:
+    caller: str
+    callee: str
+    cluster: str
+    label: str = ""
+    english: str = ""
+    step: int | None = None
+    origin: str = "graph"      # "graph" (the diagram) or "listing"
+    sequence: bool = False     # "then", not "calls"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.caller, self.callee)
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    name: str
+    member: str
+    implementations: tuple[str, ...]
+    probes: tuple[str, ...]
+    also_function: bool = False
+
+    def served_by(self, function: str | None) -> bool:
+        return bool(function) and any(
+            fnmatch.fnmatchcase(function, pat) for pat in self.implementations)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    id: str
+    label: str
+    english: str
+    boxed: bool = True
+    exercise: str = ""
+
+
+@dataclass
+class InitPath:
+    clusters: list[Cluster]
+    edges: list[Edge]
+    dispatch: dict[str, Dispatch]
+    hot: frozenset[str]
+    library: frozenset[str] = frozenset()
+    versions: list[dict] = field(default_factory=list)
+
+    # -- queries -----------------------------------------------------------
+    def nodes(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for e in self.edges:
+            seen.setdefault(e.caller)
+            seen.setdefault(e.callee)
+        return list(seen)
+
+    def is_dispatch(self, name: str) -> bool:
+        return name in self.dispatch
+
+    def functions(self) -> list[str]:
+        """Documented names that are real functions."""
+        return [n for n in self.nodes() if n not in self.dispatch]
+
+    def cluster(self, cid: str) -> Cluster:
+        for c in self.clusters:
+            if c.id == cid:
+                return c
+        raise KeyError(cid)
+
+    def edges_of(self, cid: str) -> list[Edge]:
+        return [e for e in self.edges if e.cluster == cid]
+
+    def callers_of(self, name: str) -> list[str]:
+        return [e.caller for e in self.edges if e.callee == name and not e.sequence]
+
+    def callees_of(self, name: str) -> list[str]:
+        return [e.callee for e in self.edges if e.caller == name and not e.sequence]
+
+    def cluster_ids(self) -> list[str]:
+        return [c.id for c in self.clusters]
+
+
+def _chain_edges(chain: str) -> list[tuple[str, str]]:
+    # " -> " with spaces: names such as ti->class_init contain a bare "->".
+    names = [n.strip() for n in chain.split(" -> ")]
+    if len(names) < 2 or not all(names):
+        raise InitPathError(f"bad chain: {chain!r}")
+    return list(zip(names, names[1:]))
+
+
+def _parse_dispatch(name: str, d: dict) -> Dispatch:
+    impls = tuple(d.get("implementations", ()))
+    if not impls:
+        raise InitPathError(f"dispatch {name!r} has no implementations")
+    return Dispatch(name=name, member=d.get("member", ""), implementations=impls,
+                    probes=tuple(d.get("probes", ())),
+                    also_function=bool(d.get("also_function", False)))
+
+
+def parse(text: str) -> InitPath:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InitPathError(f"not valid TOML: {exc}") from None
+    exercise = doc.get("exercise", {})
+    sequence = set()
+    for chain in doc.get("sequence", {}).get("edges", []):
+        sequence.update(_chain_edges(chain))
+    clusters: list[Cluster] = []
+    edges: list[Edge] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(edge: Edge) -> None:
+        if edge.key in seen:       # a chain may repeat an edge of another chain
+            return
+        seen.add(edge.key)
+        edges.append(edge)
+
+    for c in doc.get("cluster", []):
+        cid = c["id"]
+        origin = c.get("origin", "graph")
+        clusters.append(Cluster(id=cid, label=c.get("label", cid),
+                                english=c.get("english", ""),
+                                boxed=c.get("boxed", True),
+                                exercise=exercise.get(cid, "")))
+        labelled = {(e["from"], e["to"]): e for e in c.get("edge", [])}
+        for chain in c.get("chains", []):
+            for a, b in _chain_edges(chain):
+                if (a, b) not in labelled:
+                    add(Edge(a, b, cid, origin=origin, sequence=(a, b) in sequence))
+        for (a, b), e in labelled.items():
+            add(Edge(a, b, cid, label=str(e.get("label", "")),
+                     english=e.get("english", ""), step=e.get("step"),
+                     origin=e.get("origin", origin), sequence=(a, b) in sequence))
+    dispatch = {name: _parse_dispatch(name, d)
+                for name, d in doc.get("dispatch", {}).items()}
+    hot = frozenset(doc.get("hot", {}).get("functions", []))
+    for name in hot & set(dispatch):
+        raise InitPathError(f"{name!r} is both hot and a dispatch point")
+    library = frozenset(doc.get("library", {}).get("functions", []))
+    return InitPath(clusters=clusters, edges=edges, dispatch=dispatch, hot=hot,
+                    library=library,
+                    versions=list(doc.get("version", [])))
+
+
+def load(path: str | Path | None = None) -> InitPath:
+    p = Path(path) if path else DEFAULT_PATH_FILE
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InitPathError(f"cannot read {p}: {exc.strerror}") from None
+    return parse(text)

@@ -1,0 +1,59 @@
+"""Which QEMU to run: the project's debug build, its default command line,
+and a check that a binary is QEMU at all (run before gdb starts it)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+BUILD_SCRIPT = CHECKOUT / "scripts" / "build-qemu.sh"
+
+# The foundation scenario: q35, one virtio-net-pci on a user netdev, paused
+# before the guest runs (-S), no display and no default devices.
+DEFAULT_ARGS = ["-machine", "q35", "-nodefaults", "-display", "none", "-S",
+                "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
+
+_VERSION_RE = re.compile(r"QEMU emulator version (\S+)")
+
+
+class QemuError(RuntimeError):
+    """The QEMU binary is missing, not runnable, or not QEMU."""
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("QEMUINIT_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(xdg) / "qemuinit"
+
+
+def default_binary() -> Path | None:
+    """The newest finished debug build in the cache, or None."""
+    env = os.environ.get("QEMUINIT_QEMU")
+    if env:
+        return Path(env)
+    builds = sorted(cache_dir().glob("qemu-*/build/.qemuinit-complete"))
+    return builds[-1].parent / "qemu-system-x86_64" if builds else None
+
+
+def check_binary(binary: str | os.PathLike) -> str:
+    """Return QEMU's version string, or raise QemuError saying what is wrong."""
+    path = Path(binary)
+    if not path.exists():
+        raise QemuError(f"QEMU binary {path} does not exist")
+    if path.is_dir() or not os.access(path, os.X_OK):
+        raise QemuError(f"QEMU binary {path} is not an executable file")
+    try:
+        out = subprocess.run([str(path), "--version"], capture_output=True, text=True,
+                             timeout=20, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise QemuError(f"{path} could not be run: {exc}") from None
+    m = _VERSION_RE.search(out.stdout)
+    if not m:
+        raise QemuError(f"{path} is not QEMU ('{path.name} --version' did not print "
+                        f"'QEMU emulator version ...')")
+    return m.group(1)

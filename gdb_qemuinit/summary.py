@@ -1,0 +1,44 @@
+"""The short text printed after a trace."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .trace import Frame, Trace
+
+
+def format_frame(f: Frame) -> str:
+    where = f"{f.file}:{f.line}" if f.file and f.line else (f.file or "")
+    return f"{f.function or '??'}" + (f" ({where})" if where else "")
+
+
+def chain(frames: list[Frame], limit: int = 0) -> str:
+    """'main -> qemu_init -> ... -> fn', outermost first."""
+    names = [f.function or "??" for f in reversed(frames)]
+    if limit and len(names) > limit:
+        names = names[:2] + ["..."] + names[-(limit - 3):]
+    return " -> ".join(names)
+
+
+def summarize(trace: Trace) -> str:
+    o = trace.outcome
+    q = trace.qemu
+    lines = [f"qemuinit: {o.state}: {o.detail}",
+             f"  QEMU {q.get('version', '?')} ({q.get('binary', '?')}), "
+             f"{len(trace.hits)} hits on {len(trace.planted)} breakpoints"
+             + (f" in {q['seconds']:.2f} s" if "seconds" in q else "")]
+    if o.exit_code is not None and o.state == "exited":
+        lines.append(f"  exit code {o.exit_code}")
+    if o.last_stage:
+        lines.append(f"  last documented function reached: {o.last_stage}")
+    if o.frames:
+        lines.append("  stopped in: " + chain(o.frames, limit=12))
+    counts = Counter(h.function for h in trace.hits)
+    if counts:
+        lines.append("  functions hit (in order): " + ", ".join(
+            f"{fn}" + (f" x{counts[fn]}" if counts[fn] > 1 else "")
+            for fn in trace.functions_hit()))
+    if trace.missing_symbols:
+        lines.append(f"  no symbol in this binary for {len(trace.missing_symbols)} "
+                     f"planned functions: " + ", ".join(trace.missing_symbols))
+    return "\n".join(lines)
