@@ -15,9 +15,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import summary
+import json
+
+from . import diff as tracediff, initpath, outputs, render_text, summary
 from .qemu import DEFAULT_ARGS, QemuError, check_binary, default_binary
-from .trace import TraceError, check_writable, load
+from .trace import TraceError, load, write_atomic
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 GDB = os.environ.get("QEMUINIT_GDB", "gdb")
@@ -99,25 +101,108 @@ def run_gdb(qemu_argv: list[str], qinit_args: list[str], timeout: float) -> int:
             signal.signal(s, h)
 
 
+def _outputs(opts) -> outputs.Outputs:
+    outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg, png=opts.png,
+                           report=opts.report)
+    try:
+        outs.check()
+    except OSError as exc:
+        raise CliError(str(exc)) from None
+    return outs
+
+
+def _color(opts) -> bool:
+    return not opts.no_color and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _load_path(opts) -> initpath.InitPath:
+    try:
+        return initpath.load(getattr(opts, "path", None))
+    except initpath.InitPathError as exc:
+        raise CliError(str(exc)) from None
+
+
 def cmd_trace(opts) -> int:
+    path = _load_path(opts)
     qemu_argv = resolve_qemu(opts.qemu)
-    out = opts.json
-    if out:
-        try:
-            check_writable(out)
-        except OSError as exc:
-            raise CliError(f"cannot write {out}: {exc}") from None
+    outs = _outputs(opts)
     with tempfile.TemporaryDirectory(prefix="qemuinit-") as tmp:
-        json_path = out or os.path.join(tmp, "trace.json")
-        args = ["trace", "--kill", "--quiet", "--json", os.path.abspath(json_path),
+        json_path = os.path.join(tmp, "trace.json")
+        args = ["trace", "--kill", "--quiet", "--json", json_path,
                 "--timeout", str(opts.timeout)]
+        if opts.path:
+            args += ["--path", os.path.abspath(opts.path)]
         run_gdb(qemu_argv, args, opts.timeout)
         try:
             trace = load(json_path)
         except TraceError as exc:
             raise CliError(f"gdb wrote no trace ({exc})") from None
-    print(summary.summarize(trace))
+    try:
+        outputs.write(path, trace, outs)
+    except Exception as exc:
+        raise CliError(f"cannot write the outputs: {exc}") from None
+    if opts.full:
+        print(render_text.render(path, trace, color=_color(opts)), end="")
+    else:
+        print(summary.summarize(trace))
+        print(summary.edge_counts(trace))
     return EXIT_OK if trace.outcome.state == "init-complete" else EXIT_FAILED
+
+
+def _load_trace(name: str):
+    try:
+        return load(name)
+    except TraceError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_report(opts) -> int:
+    path = _load_path(opts)
+    trace = _load_trace(opts.trace)
+    if "edges" not in trace.extra:
+        from . import verify
+        verify.annotate(path, trace)
+    try:
+        data = outputs.render(path, trace, opts.format,
+                              color=opts.format == "text" and not opts.output
+                              and _color(opts))
+    except Exception as exc:
+        raise CliError(f"cannot render {opts.format}: {exc}") from None
+    if opts.output:
+        try:
+            write_atomic(opts.output, data)
+        except OSError as exc:
+            raise CliError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
+    elif opts.format in ("png", "svg") and sys.stdout.isatty():
+        raise CliError(f"{opts.format} is binary or long: give -o FILE")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+def cmd_diff(opts) -> int:
+    a, b = _load_trace(opts.a), _load_trace(opts.b)
+    path = _load_path(opts)
+    from . import verify
+    for t in (a, b):
+        if "edges" not in t.extra:
+            verify.annotate(path, t)
+    d = tracediff.diff(a, b)
+    if opts.json:
+        print(json.dumps(d, indent=1, ensure_ascii=False))
+    else:
+        print(tracediff.format_diff(d))
+    return EXIT_OK
+
+
+def cmd_path(opts) -> int:
+    path = _load_path(opts)
+    if opts.cluster and opts.cluster not in path.cluster_ids():
+        raise CliError(f"no cluster {opts.cluster!r}; clusters: "
+                       + ", ".join(path.cluster_ids()))
+    print(render_text.path_tree(path, opts.cluster), end="")
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,12 +217,41 @@ def build_parser() -> argparse.ArgumentParser:
                        "command, runs the project's debug QEMU on: "
                        + " ".join(DEFAULT_ARGS))
     p.add_argument("--json", metavar="FILE", help="write the trace here")
+    p.add_argument("--svg", metavar="FILE", help="draw the documented graph, coloured")
+    p.add_argument("--png", metavar="FILE", help="the same as PNG")
+    p.add_argument("--dot", metavar="FILE", help="the same as graphviz source")
+    p.add_argument("--report", metavar="FILE", help="write the text report here")
+    p.add_argument("--full", action="store_true",
+                   help="print the whole report, not just the summary")
+    p.add_argument("--no-color", action="store_true", help="never colour")
+    p.add_argument("--path", metavar="FILE", help="another documented-path file")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="give up on init after this long and report where QEMU "
                    "blocks (default 60)")
     p.add_argument("qemu", nargs=argparse.REMAINDER, metavar="-- QEMU ARGS",
                    help="the QEMU command line (after --)")
     p.set_defaults(func=cmd_trace)
+
+    p = sub.add_parser("report", help="re-render a saved trace (no gdb needed)")
+    p.add_argument("trace", metavar="TRACE.json")
+    p.add_argument("--format", choices=("text", "json", "dot", "svg", "png"),
+                   default="text")
+    p.add_argument("-o", "--output", metavar="FILE")
+    p.add_argument("--no-color", action="store_true")
+    p.add_argument("--path", metavar="FILE", help="another documented-path file")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("diff", help="compare two traces (QEMU versions, command lines)")
+    p.add_argument("a", metavar="A.json")
+    p.add_argument("b", metavar="B.json")
+    p.add_argument("--json", action="store_true", help="print the diff as JSON")
+    p.add_argument("--path", metavar="FILE", help="another documented-path file")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("path", help="print the documented path as a call tree")
+    p.add_argument("cluster", nargs="?")
+    p.add_argument("--path", metavar="FILE", help="another documented-path file")
+    p.set_defaults(func=cmd_path)
     return parser
 
 

@@ -65,6 +65,7 @@ class InitPath:
     dispatch: dict[str, Dispatch]
     hot: frozenset[str]
     library: frozenset[str] = frozenset()
+    exercise: dict[str, str] = field(default_factory=dict)
     versions: list[dict] = field(default_factory=list)
 
     # -- queries -----------------------------------------------------------
@@ -96,6 +97,15 @@ class InitPath:
 
     def callees_of(self, name: str) -> list[str]:
         return [e.callee for e in self.edges if e.caller == name and not e.sequence]
+
+    def exercise_hint(self, edge: Edge) -> str:
+        """What kind of option takes `edge`: the most specific [exercise] entry
+        (the edge, its callee, its caller, then its cluster)."""
+        for key in (f"{edge.caller} -> {edge.callee}", edge.callee, edge.caller,
+                    edge.cluster):
+            if key in self.exercise:
+                return self.exercise[key]
+        return ""
 
     def cluster_ids(self) -> list[str]:
         return [c.id for c in self.clusters]
@@ -160,7 +170,7 @@ def parse(text: str) -> InitPath:
         raise InitPathError(f"{name!r} is both hot and a dispatch point")
     library = frozenset(doc.get("library", {}).get("functions", []))
     return InitPath(clusters=clusters, edges=edges, dispatch=dispatch, hot=hot,
-                    library=library,
+                    library=library, exercise=dict(exercise),
                     versions=list(doc.get("version", [])))
 
 

@@ -42,3 +42,10 @@ def summarize(trace: Trace) -> str:
         lines.append(f"  no symbol in this binary for {len(trace.missing_symbols)} "
                      f"planned functions: " + ", ".join(trace.missing_symbols))
     return "\n".join(lines)
+
+
+def edge_counts(trace: Trace) -> str:
+    counts = Counter(e["status"] for e in trace.extra.get("edges", []))
+    if not counts:
+        return ""
+    return "  documented edges: " + ", ".join(f"{n} {s}" for s, n in counts.items())

@@ -8,7 +8,7 @@ SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 
 PACKAGES=(
-    gdb graphviz python3.11 python3.11-venv
+    gdb graphviz fonts-wqy-microhei python3.11 python3.11-venv
     dpkg-dev build-essential ninja-build meson pkg-config flex bison
     libglib2.0-dev libpixman-1-dev libslirp-dev zlib1g-dev libfdt-dev
     seabios ipxe-qemu qemu-system-data

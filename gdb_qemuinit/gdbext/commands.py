@@ -6,10 +6,10 @@ import shlex
 
 import gdb
 
-from .. import initpath, plan as planning, summary
+from .. import initpath, outputs, plan as planning, render_text, summary, verify
 from ..cmdline import ArgumentParser, UsageError, complete_options, positive_seconds
 from ..qemu import QemuError, check_binary
-from ..trace import Trace, check_writable, save
+from ..trace import Trace
 from . import settings
 from .recorder import Recorder
 
@@ -31,8 +31,21 @@ def qemu_under_gdb() -> dict:
         version = check_binary(binary)
     except QemuError as exc:
         raise gdb.GdbError(str(exc)) from None
-    args = gdb.parameter("args") or ""
-    return {"binary": binary, "version": version, "argv": [binary] + shlex.split(args)}
+    return {"binary": binary, "version": version, "argv": [binary] + program_args()}
+
+
+def program_args() -> list[str]:
+    """The program's arguments.  gdb 13's gdb.parameter("args") is empty even
+    after --args, so read them from 'show args' (gdb quotes them for a shell)."""
+    args = gdb.parameter("args")
+    if not args:
+        shown = gdb.execute("show args", to_string=True)
+        start, end = shown.find('"'), shown.rfind('"')
+        args = shown[start + 1:end] if 0 <= start < end else ""
+    try:
+        return shlex.split(args)
+    except ValueError:
+        return args.split()
 
 
 class _PendingOn:
@@ -47,11 +60,12 @@ class _PendingOn:
         gdb.execute(f"set breakpoint pending {value}", to_string=True)
 
 
-def record(plan: planning.Plan, timeout: float | None, kill: bool,
-           stop_at: tuple[str, ...] = ()) -> Trace:
+def record(path: initpath.InitPath, plan: planning.Plan, timeout: float | None,
+           kill: bool, stop_at: tuple[str, ...] = ()) -> Trace:
     """Plant `plan`, run QEMU to its main loop, remove every breakpoint planted."""
     qemu = qemu_under_gdb()
-    recorder = Recorder(plan, timeout=timeout, stop_at=stop_at)
+    recorder = Recorder(plan, timeout=timeout, stop_at=stop_at,
+                        documented=tuple(path.functions()))
     with _PendingOn():
         recorder.plant()
     trace = None
@@ -71,7 +85,9 @@ class Qinit(gdb.Command):
 
 Subcommands:
   qinit trace   run QEMU to its main loop, recording a backtrace at every
-                point of the documented init path, and summarize it.
+                point of the documented init path, and check every edge
+  qinit report  the whole report of the last trace
+  qinit path    the documented path as a call tree
 
 The documented path is gdb_qemuinit/data/init-path.toml.  Settings: 'set qinit
 color', 'set qinit timeout'."""
@@ -87,16 +103,22 @@ color', 'set qinit timeout'."""
 
 
 class QinitTrace(gdb.Command):
-    """Trace QEMU's initialization against the documented path.
+    """Trace QEMU's initialization and check it against the documented path.
 
-Usage: qinit trace [--json FILE] [--timeout SECONDS] [--kill] [--path FILE]
+Usage: qinit trace [--json FILE] [--svg FILE] [--png FILE] [--dot FILE]
+                   [--report FILE] [--timeout SECONDS] [--kill] [--path FILE]
+                   [--quiet]
 
 Plants a breakpoint on the documented init path (only on functions that run a
 few times; hot ones are confirmed from deeper backtraces), runs the program gdb
 was given (or continues it), records the backtrace of every hit, and stops when
-QEMU reaches qemu_main_loop.  Prints a summary.
+QEMU reaches qemu_main_loop.  Then every documented edge gets a verdict
+(observed, dispatch, not-exercised, absent) and a summary is printed;
+'qinit report' shows the whole report.
 
   --json FILE        write the trace (schema qemuinit.trace/1) to FILE
+  --svg/--png/--dot FILE   draw the documented graph coloured by verdict
+  --report FILE      write the text report to FILE
   --timeout SECONDS  interrupt QEMU if init takes longer and report where it
                      blocks (default: 'show qinit timeout')
   --kill             kill QEMU at the end instead of leaving it stopped at
@@ -109,10 +131,10 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
     def __init__(self):
         super().__init__("qinit trace", gdb.COMMAND_USER)
         self.parser = ArgumentParser("qinit trace")
-        self.parser.add_argument("--json", metavar="FILE")
+        for opt in ("--json", "--svg", "--png", "--dot", "--report", "--path"):
+            self.parser.add_argument(opt, metavar="FILE")
         self.parser.add_argument("--timeout", type=positive_seconds, metavar="SECONDS")
         self.parser.add_argument("--kill", action="store_true")
-        self.parser.add_argument("--path", metavar="FILE")
         self.parser.add_argument("--quiet", action="store_true")
 
     def complete(self, text, word):
@@ -122,26 +144,84 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
 
     def invoke(self, arg, from_tty):
         opts = parse(self.parser, arg)
+        outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
+                               png=opts.png, report=opts.report)
         try:
             path = initpath.load(opts.path)
-            if opts.json:
-                check_writable(opts.json)
+            outs.check()
         except (initpath.InitPathError, OSError) as exc:
             raise gdb.GdbError(str(exc)) from None
         plan = planning.make_plan(path)
-        trace = record(plan, opts.timeout or settings.timeout(), opts.kill)
-        if opts.json:
-            try:
-                save(trace, opts.json)
-            except OSError as exc:
-                raise gdb.GdbError(f"cannot write {opts.json}: {exc}") from None
+        trace = record(path, plan, opts.timeout or settings.timeout(), opts.kill)
+        verify.annotate(path, trace)
+        LAST.update(trace=trace, path=path)
+        try:
+            outputs.write(path, trace, outs)
+        except Exception as exc:       # disk full, dot failing: say so, no traceback
+            raise gdb.GdbError(f"cannot write the outputs: {exc}") from None
         if not opts.quiet:
-            gdb.write(summary.summarize(trace) + "\n")
+            gdb.write(summary.summarize(trace) + "\n" + summary.edge_counts(trace) + "\n")
         if trace.outcome.state == "init-complete" and gdb.selected_inferior().pid:
-            gdb.write("QEMU is stopped at qemu_main_loop; 'continue' runs it.\n")
+            gdb.write("QEMU is stopped at qemu_main_loop; 'continue' runs it, "
+                      "'qinit report' shows every edge.\n")
+
+
+# The last trace of this gdb session, for 'qinit report'.
+LAST: dict = {}
+
+
+class QinitReport(gdb.Command):
+    """Show the report of the last 'qinit trace': every documented edge with
+its verdict and evidence, grouped by the seed's clusters.
+
+Usage: qinit report [--no-color]
+
+Coloured on a terminal unless 'set qinit color off' or --no-color."""
+
+    def __init__(self):
+        super().__init__("qinit report", gdb.COMMAND_USER)
+        self.parser = ArgumentParser("qinit report")
+        self.parser.add_argument("--no-color", action="store_true")
+
+    def complete(self, text, word):
+        return complete_options(self.parser, word)
+
+    def invoke(self, arg, from_tty):
+        opts = parse(self.parser, arg)
+        if not LAST:
+            raise gdb.GdbError("no trace yet in this session: run 'qinit trace' first")
+        color = settings.color_wanted() and not opts.no_color
+        gdb.write(render_text.render(LAST["path"], LAST["trace"], color=color))
+
+
+class QinitPath(gdb.Command):
+    """Print the documented init path as a call tree: what 'qinit trace' checks.
+
+Usage: qinit path [CLUSTER]
+
+CLUSTER is one of the seed's clusters (netdev_init, chardev_init, ...); Tab
+completes them."""
+
+    def __init__(self):
+        super().__init__("qinit path", gdb.COMMAND_USER)
+
+    def complete(self, text, word):
+        return [c for c in initpath.load().cluster_ids() if c.startswith(word or "")]
+
+    def invoke(self, arg, from_tty):
+        argv = gdb.string_to_argv(arg)
+        if len(argv) > 1:
+            raise gdb.GdbError("usage: qinit path [CLUSTER]")
+        path = initpath.load()
+        if argv and argv[0] not in path.cluster_ids():
+            raise gdb.GdbError(f"no cluster {argv[0]!r}; clusters: "
+                               + ", ".join(path.cluster_ids()))
+        gdb.write(render_text.path_tree(path, argv[0] if argv else None))
 
 
 def register() -> None:
     settings.register()
     Qinit()
     QinitTrace()
+    QinitReport()
+    QinitPath()

@@ -49,6 +49,24 @@ def _has_symbol(name: str) -> bool:
         return False
 
 
+def _has_debug_info() -> bool:
+    """Full (DWARF) symbols for QEMU's own code, not just the ELF table."""
+    return gdb.lookup_global_symbol("main") is not None
+
+
+def _symbols_near(name: str, limit: int = 3) -> list[str]:
+    """Functions in the binary whose names are closest to `name`."""
+    import difflib
+    import re
+    stem = re.escape("_".join(name.split("_")[:2]))
+    try:
+        out = gdb.execute(f"info functions -q -n {stem}", to_string=True)
+    except gdb.error:
+        return []
+    names = set(re.findall(r"\b(\w+)\(", out))
+    return difflib.get_close_matches(name, sorted(names), n=limit, cutoff=0.6)
+
+
 class _quiet:
     """Send gdb's own messages to /dev/null for a moment (unless the user
     is logging), then put the logging settings back."""
@@ -91,7 +109,7 @@ class Recorder:
     """Plants `plan`, runs or continues the inferior, returns a Trace."""
 
     def __init__(self, plan: Plan, timeout: float | None = None,
-                 stop_at: tuple[str, ...] = ()):
+                 stop_at: tuple[str, ...] = (), documented: tuple[str, ...] = ()):
         self.plan = plan
         self.timeout = timeout
         self.stop_at = set(stop_at)     # record, then really stop (qinit where)
@@ -99,6 +117,7 @@ class Recorder:
         self.roots = SourceRoots()
         self._bps: list[gdb.Breakpoint] = []
         self._unplanted: list[str] = []
+        self.documented = documented     # names whose symbols are checked
         self._end: gdb.Breakpoint | None = None
         self._last_stop = None
         self._exited = None
@@ -187,9 +206,16 @@ class Recorder:
                 registry.disconnect(handler)
         outcome.last_stage = self.hits[-1].function if self.hits else None
         qemu = dict(qemu, seconds=round(time.monotonic() - started, 3))
-        return Trace(qemu=qemu, outcome=outcome, hits=self.hits,
-                     planted=[bp.function for bp in self._bps],
-                     missing_symbols=self.missing_symbols())
+        missing = list(dict.fromkeys(self.missing_symbols() + [
+            fn for fn in self.documented
+            if fn not in self.plan.library and not _has_symbol(fn)]))
+        trace = Trace(qemu=qemu, outcome=outcome, hits=self.hits,
+                      planted=[bp.function for bp in self._bps],
+                      missing_symbols=missing, debug_info=_has_debug_info())
+        near = {fn: _symbols_near(fn) for fn in missing if fn in self.documented}
+        if near and trace.debug_info:
+            trace.extra["symbols_near"] = near
+        return trace
 
     def _continue_until_done(self, command: str) -> Outcome:
         while True:

@@ -1,0 +1,113 @@
+"""The text report: every documented edge with its verdict, grouped by the
+seed's clusters.  Coloured with pygments when asked (on a terminal)."""
+
+from __future__ import annotations
+
+from .initpath import InitPath
+from .summary import summarize
+from .trace import Trace
+
+MARK = {"observed": "+", "dispatch": "*", "not-exercised": "-", "absent": "!",
+        "unknown": "?"}
+
+
+def _tokens(path: InitPath, trace: Trace):
+    """(token type name, text) pairs; the type names are pygments' tokens."""
+    edges = trace.extra.get("edges", [])
+    yield "Generic.Heading", summarize(trace) + "\n"
+    counts: dict[str, int] = {}
+    for e in edges:
+        counts[e["status"]] = counts.get(e["status"], 0) + 1
+    yield "Generic.Strong", ("\ndocumented edges: " + ", ".join(
+        f"{n} {s}" for s, n in counts.items()) + "\n")
+    for cluster in path.clusters:
+        mine = [e for e in edges if e["cluster"] == cluster.id]
+        if not mine:
+            continue
+        title = cluster.label + (f"  ({cluster.english})" if cluster.english else "")
+        yield "Generic.Subheading", f"\n[{cluster.id}] {title}\n"
+        for e in mine:
+            yield from _edge_tokens(e)
+    for step in trace.extra.get("steps", []):
+        ok = "in the documented order" if step["in_order"] else "NOT in the documented order"
+        yield "Generic.Strong", (f"\nsteps under {step['caller']}: documented "
+                                 f"{' , '.join(step['documented'])}; observed "
+                                 f"{' , '.join(step['observed']) or 'none'} ({ok})\n")
+
+
+STATUS_TOKEN = {"observed": "Generic.Inserted", "dispatch": "Name.Builtin",
+                "not-exercised": "Comment", "absent": "Generic.Error",
+                "unknown": "Generic.Deleted"}
+
+
+def _edge_tokens(e: dict):
+    status = e["status"]
+    yield STATUS_TOKEN.get(status, "Text"), f"  {MARK.get(status, ' ')} {status:<13} "
+    yield "Name.Function", e["from"]
+    yield "Operator", " -> "
+    yield "Name.Function", e["to"]
+    if e.get("label"):
+        label = e["label"] + (f" = {e['english']}" if e.get("english") else "")
+        yield "Literal.String", f"  [{label}]"
+    yield "Text", "\n"
+    if e.get("via"):
+        yield "Comment", f"      via {' -> '.join(e['via'])}\n"
+    if e.get("caller_at"):
+        yield "Literal.String", (f"      call at {e['caller_at']}"
+                                 + (f", callee at {e['callee_at']}" if e.get("callee_at")
+                                    else "")
+                                 + (f" (hit #{e['hit']})" if e.get("hit") else "") + "\n")
+    if e.get("note"):
+        yield "Comment", f"      {e['note']}\n"
+
+
+def render(path: InitPath, trace: Trace, color: bool = False) -> str:
+    pairs = list(_tokens(path, trace))
+    if not color:
+        return "".join(text for _, text in pairs)
+    from pygments import format as pyg_format      # only when colouring
+    from pygments.formatters import TerminalFormatter
+    from pygments.token import string_to_tokentype
+    return pyg_format([(string_to_tokentype(t), text) for t, text in pairs],
+                      TerminalFormatter())
+
+
+def path_tree(path: InitPath, cluster: str | None = None) -> str:
+    """The documented path as an indented call tree, per cluster."""
+    out = []
+    for c in path.clusters:
+        if cluster and c.id != cluster:
+            continue
+        edges = path.edges_of(c.id)
+        out.append(f"[{c.id}] {c.label}" + (f"  ({c.english})" if c.english else ""))
+        children: dict[str, list] = {}
+        for e in edges:
+            children.setdefault(e.caller, []).append(e)
+        callees = {e.callee for e in edges}
+        roots = [n for n in children if n not in callees] or list(children)[:1]
+        shown: set[str] = set()
+
+        def walk(name: str, depth: int) -> None:
+            for e in children.get(name, []):
+                marks = []
+                if e.step is not None:
+                    marks.append(f"step {e.step}")
+                if e.label and e.step is None:
+                    marks.append(e.label + (f" = {e.english}" if e.english else ""))
+                if e.sequence:
+                    marks.append("then, not a call")
+                if path.is_dispatch(e.callee):
+                    marks.append("dispatch: " + path.dispatch[e.callee].member)
+                if e.callee in path.hot:
+                    marks.append("hot: no breakpoint")
+                out.append("  " * depth + f"-> {e.callee}"
+                           + (f"   ({'; '.join(marks)})" if marks else ""))
+                if e.callee not in shown:
+                    shown.add(e.callee)
+                    walk(e.callee, depth + 1)
+
+        for r in roots:
+            out.append(f"  {r}")
+            walk(r, 2)
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,263 @@
+"""Documented vs observed: a verdict for every documented edge.
+
+A hit proves an edge only through its stack: caller above callee, with the
+frames between them listed as `via`.  Statuses:
+
+  observed       seen in a recorded backtrace
+  dispatch       the callee is a function pointer; `note` names what served it
+  not-exercised  both ends exist, this command line never took the path
+  absent         no such function in this binary (renamed or removed)
+  unknown        no symbol, but the binary has no debug info to tell
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .initpath import Edge, InitPath
+from .trace import Hit, Trace
+
+STATUSES = ("observed", "dispatch", "not-exercised", "absent", "unknown")
+
+
+@dataclass
+class Verdict:
+    caller: str
+    callee: str
+    cluster: str
+    status: str
+    via: list[str] = field(default_factory=list)
+    note: str = ""
+    label: str = ""
+    english: str = ""
+    step: int | None = None
+    hit: int | None = None               # seq of the hit that proves it
+    caller_at: str | None = None         # "file:line" of the call
+    callee_at: str | None = None
+    served_by: str | None = None         # for dispatch edges
+    first_hit: int | None = None         # earliest hit that shows it (step order)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["from"] = d.pop("caller")
+        d["to"] = d.pop("callee")
+        return d
+
+
+@dataclass
+class _Match:
+    hit: Hit
+    inner: int        # index of the callee-side frame
+    outer: int        # index of the caller-side frame
+    score: int
+    first: int = 0    # earliest seq among all matches of the edge
+
+
+def chain_text(stack: list[str], limit: int) -> str:
+    """Innermost-first names as 'outer -> ... -> inner', keeping both ends."""
+    names = stack[::-1]
+    if len(names) > limit:
+        names = names[:2] + ["..."] + names[-(limit - 3):]
+    return " -> ".join(names)
+
+
+def _where(hit: Hit, i: int) -> str | None:
+    f = hit.frames[i]
+    return f"{f.file}:{f.line}" if f.file and f.line else None
+
+
+class Verifier:
+    def __init__(self, path: InitPath, trace: Trace):
+        self.path = path
+        self.trace = trace
+        self.documented = set(path.nodes())
+        self.missing = set(trace.missing_symbols)
+        self.seen = {name for h in trace.hits for name in h.stack()}
+
+    # -- matching -----------------------------------------------------------
+    def _context(self, stack: list[str], outer: int) -> int:
+        """How much of the documented path stands above `outer`: prefer the
+        stack that reached the caller the documented way."""
+        return sum(1 for name in stack[outer + 1:] if name in self.documented)
+
+    def _best(self, matches: list[_Match]) -> _Match | None:
+        # Closest pair first (fewest frames between), then most documented
+        # context, then the earliest hit.
+        best = min(matches, key=lambda m: (m.outer - m.inner, -m.score, m.hit.seq),
+                   default=None)
+        if best:
+            best.first = min(m.hit.seq for m in matches)
+        return best
+
+    def _pairs(self, is_callee, is_caller, adjacent: bool = False) -> list[_Match]:
+        out = []
+        for hit in self.trace.hits:
+            stack = hit.stack()
+            for i, name in enumerate(stack):
+                if not is_callee(name):
+                    continue
+                span = stack[i + 1:i + 2] if adjacent else stack[i + 1:]
+                for k, outer_name in enumerate(span):
+                    if is_caller(outer_name):
+                        j = i + 1 + k
+                        out.append(_Match(hit, i, j, self._context(stack, j)))
+                        break
+        return out
+
+    # -- one edge -----------------------------------------------------------
+    def verdict(self, e: Edge) -> Verdict:
+        v = Verdict(e.caller, e.callee, e.cluster, "not-exercised", label=e.label,
+                    english=e.english, step=e.step)
+        if e.sequence:
+            return self._sequence(e, v)
+        d_callee = self.path.dispatch.get(e.callee)
+        d_caller = self.path.dispatch.get(e.caller)
+        if d_callee:
+            m = self._best(self._pairs(d_callee.served_by, lambda n: n == e.caller,
+                                       adjacent=True))
+            if m:
+                served = m.hit.stack()[m.inner]
+                self._fill(v, m, "dispatch")
+                v.served_by = served
+                v.note = f"{e.callee} is {d_callee.member}; here it was {served}()"
+                return v
+        elif d_caller:
+            callers = set(self.path.callers_of(e.caller))
+            if d_caller.served_by(e.callee):
+                m = self._best(self._pairs(lambda n: n == e.callee, callers.__contains__))
+                note = f"{e.caller} ({d_caller.member}) resolved to {e.callee}()"
+            else:
+                m = self._best(self._pairs(lambda n: n == e.callee, d_caller.served_by))
+                note = (f"{e.caller} ({d_caller.member}) was "
+                        f"{m.hit.stack()[m.outer]}() here" if m else "")
+            if m:
+                self._fill(v, m, "observed")
+                v.note = note
+                return v
+        else:
+            m = self._best(self._pairs(lambda n: n == e.callee, lambda n: n == e.caller))
+            if m:
+                self._fill(v, m, "observed")
+                others = self._other_callers(e)
+                if others:
+                    v.note = f"{e.callee} was also reached from {', '.join(others)}"
+                return v
+        return self._unseen(e, v)
+
+    def _fill(self, v: Verdict, m: _Match, status: str) -> None:
+        stack = m.hit.stack()
+        v.status = status
+        v.via = stack[m.inner + 1:m.outer][::-1]      # outer to inner
+        v.hit = m.hit.seq
+        v.first_hit = m.first
+        v.caller_at = _where(m.hit, m.outer)
+        v.callee_at = _where(m.hit, m.inner)
+
+    def _other_callers(self, e: Edge) -> list[str]:
+        """Callers of the callee that are not the documented one (and not a
+        frame between them), over the hits of the callee itself."""
+        others: dict[str, None] = {}
+        for hit in self.trace.hits:
+            if hit.function != e.callee or len(hit.frames) < 2:
+                continue
+            if e.caller not in hit.stack():
+                others.setdefault(hit.stack()[1])
+        return list(others)
+
+    def _sequence(self, e: Edge, v: Verdict) -> Verdict:
+        first = next((h for h in self.trace.hits if e.caller in h.stack()), None)
+        later = first and next((h for h in self.trace.hits if h.seq > first.seq
+                                and e.callee in h.stack()
+                                and e.caller not in h.stack()), None)
+        if later:
+            v.status = "observed"
+            v.hit = later.seq
+            v.note = (f"sequence, not a call: {e.callee} ran (hit #{later.seq}) after "
+                      f"{e.caller} returned (hit #{first.seq})")
+            return v
+        v.note = f"sequence, not a call: {e.callee} runs after {e.caller} returns"
+        return self._unseen(e, v, keep_note=True)
+
+    def _unseen(self, e: Edge, v: Verdict, keep_note: bool = False) -> Verdict:
+        gone = [n for n in (e.caller, e.callee)
+                if n not in self.path.dispatch and n in self.missing and n not in self.seen]
+        if gone:
+            if not self.trace.debug_info:
+                v.status = "unknown"
+                v.note = (f"no symbol for {', '.join(gone)}: this binary has no debug "
+                          f"info (static functions are invisible)")
+                return v
+            v.status = "absent"
+            hints = self.trace.extra.get("symbols_near", {})
+            parts = []
+            for n in gone:
+                near = hints.get(n) or []
+                parts.append(f"{n} is not in this binary"
+                             + (f" (closest: {', '.join(near)})" if near else ""))
+            v.note = "; ".join(parts)
+            return v
+        v.status = "not-exercised"
+        text = self._explain_dispatch(e) or self._why_unseen(e)
+        v.note = f"{v.note}; {text}" if keep_note and v.note else text
+        return v
+
+    def _why_unseen(self, e: Edge) -> str:
+        if e.caller in self.seen and not self.path.is_dispatch(e.caller):
+            text = f"{e.caller} ran, but {e.callee} was never seen below it"
+            if e.callee in self.path.hot:
+                text += (f" ({e.callee} runs hundreds of times and has no breakpoint: "
+                         f"it shows only under a deeper documented point)")
+            return text
+        hint = self.path.exercise_hint(e)
+        return (f"not taken by this command line; taken with {hint}" if hint
+                else "not taken by this command line")
+
+    def _explain_dispatch(self, e: Edge) -> str:
+        """A dispatch point served from somewhere the document does not say."""
+        d = self.path.dispatch.get(e.callee)
+        if not d:
+            return ""
+        for hit in self.trace.hits:
+            stack = hit.stack()
+            for i, name in enumerate(stack[:-1]):
+                if d.served_by(name) and name in d.probes:
+                    return (f"{e.callee} was served by {name}() through "
+                            f"{chain_text(stack[i:], 8)}, not from {e.caller}")
+        return ""
+
+    # -- ordered steps -------------------------------------------------------
+    def steps(self, verdicts: list[Verdict]) -> list[dict]:
+        """For each caller with numbered steps: documented vs observed order."""
+        by_caller: dict[str, list[Verdict]] = {}
+        for v in verdicts:
+            if v.step is not None:
+                by_caller.setdefault(v.caller, []).append(v)
+        out = []
+        for caller, vs in by_caller.items():
+            documented = [v.callee for v in sorted(vs, key=lambda v: v.step)]
+            seen = sorted((v for v in vs if v.first_hit is not None),
+                          key=lambda v: v.first_hit)
+            observed = [v.callee for v in seen]
+            in_order = observed == [c for c in documented if c in observed]
+            out.append({"caller": caller, "documented": documented,
+                        "observed": observed, "in_order": in_order})
+            if not in_order:
+                for v in vs:
+                    v.note = (v.note + "; " if v.note else "") + (
+                        f"step {v.step} is not where the document puts it: observed "
+                        f"order {', '.join(observed)}")
+        return out
+
+
+def verify(path: InitPath, trace: Trace) -> tuple[list[Verdict], list[dict]]:
+    vf = Verifier(path, trace)
+    verdicts = [vf.verdict(e) for e in path.edges]
+    return verdicts, vf.steps(verdicts)
+
+
+def annotate(path: InitPath, trace: Trace) -> Trace:
+    """Add the "edges" and "steps" sections to the trace (kept in JSON)."""
+    verdicts, steps = verify(path, trace)
+    trace.extra["edges"] = [v.to_json() for v in verdicts]
+    trace.extra["steps"] = steps
+    return trace
