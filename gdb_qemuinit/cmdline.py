@@ -24,8 +24,13 @@ class ArgumentParser(argparse.ArgumentParser):
         return sorted(s for a in self._actions for s in a.option_strings)
 
 
-def complete_options(parser: ArgumentParser, word: str) -> list[str]:
-    return [o for o in parser.option_strings() if o.startswith(word or "")]
+def complete_options(parser: ArgumentParser, text: str, word: str) -> list[str]:
+    """gdb's completer: `text` is the whole argument so far, `word` its last
+    word as gdb splits it ('-' breaks words, so for '--js' word is 'js')."""
+    token = "" if not text or text[-1].isspace() else text.split()[-1]
+    word = word or ""
+    cut = len(token) - len(word)
+    return [o[cut:] for o in parser.option_strings() if o.startswith(token)]
 
 
 def positive_seconds(text: str) -> float:

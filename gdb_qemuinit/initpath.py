@@ -100,9 +100,9 @@ class InitPath:
 
     def exercise_hint(self, edge: Edge) -> str:
         """What kind of option takes `edge`: the most specific [exercise] entry
-        (the edge, its callee, its caller, then its cluster)."""
-        for key in (f"{edge.caller} -> {edge.callee}", edge.callee, edge.caller,
-                    edge.cluster):
+        (the edge, its callee, its cluster, then its caller)."""
+        for key in (f"{edge.caller} -> {edge.callee}", edge.callee, edge.cluster,
+                    edge.caller):
             if key in self.exercise:
                 return self.exercise[key]
         return ""

@@ -138,9 +138,10 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         self.parser.add_argument("--quiet", action="store_true")
 
     def complete(self, text, word):
-        if word and not word.startswith("-"):
+        last = text.split()[-1] if text.split() and not text[-1].isspace() else ""
+        if last and not last.startswith("-"):
             return gdb.COMPLETE_FILENAME
-        return complete_options(self.parser, word)
+        return complete_options(self.parser, text, word)
 
     def invoke(self, arg, from_tty):
         opts = parse(self.parser, arg)
@@ -184,7 +185,7 @@ Coloured on a terminal unless 'set qinit color off' or --no-color."""
         self.parser.add_argument("--no-color", action="store_true")
 
     def complete(self, text, word):
-        return complete_options(self.parser, word)
+        return complete_options(self.parser, text, word)
 
     def invoke(self, arg, from_tty):
         opts = parse(self.parser, arg)
