@@ -205,6 +205,38 @@ def cmd_path(opts) -> int:
     return EXIT_OK
 
 
+def cmd_where(opts) -> int:
+    from . import where
+    if opts.list:
+        print(where.listing())
+        return EXIT_OK
+    if not opts.question:
+        raise CliError("where needs a QUESTION or a function name (--list shows them)")
+    try:
+        q = where.resolve(opts.question)
+    except where.QuestionError as exc:
+        raise CliError(str(exc)) from None
+    if opts.json:
+        try:
+            outputs.Outputs(json=opts.json).check()
+        except OSError as exc:
+            raise CliError(str(exc)) from None
+    qemu_argv = resolve_qemu(opts.qemu)
+    with tempfile.TemporaryDirectory(prefix="qemuinit-") as tmp:
+        json_path = os.path.join(tmp, "where.json")
+        run_gdb(qemu_argv, ["where", q.name, "--all", "--kill", "--quiet", "--json",
+                            json_path, "--timeout", str(opts.timeout)], opts.timeout)
+        try:
+            with open(json_path, encoding="utf-8") as f:
+                res = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise CliError(f"gdb wrote no answer ({exc})") from None
+    if opts.json:
+        write_atomic(opts.json, json.dumps(res, indent=1, ensure_ascii=False) + "\n")
+    print(where.format_result(res, opts.device))
+    return EXIT_OK if res["answers"] else EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qemuinit",
@@ -228,8 +260,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="give up on init after this long and report where QEMU "
                    "blocks (default 60)")
-    p.add_argument("qemu", nargs=argparse.REMAINDER, metavar="-- QEMU ARGS",
-                   help="the QEMU command line (after --)")
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("report", help="re-render a saved trace (no gdb needed)")
@@ -248,6 +278,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", metavar="FILE", help="another documented-path file")
     p.set_defaults(func=cmd_diff)
 
+    p = sub.add_parser("where", help="answer a question (pci-config, ...) from a live run")
+    p.add_argument("question", nargs="?", metavar="QUESTION|FUNCTION")
+    p.add_argument("--list", action="store_true", help="list the questions")
+    p.add_argument("--device", metavar="TYPE|ID", help="only this device's answer")
+    p.add_argument("--json", metavar="FILE", help="write the answers here")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+    p.set_defaults(func=cmd_where)
+    for name in ("trace", "where"):
+        sub.choices[name].usage = f"qemuinit {name} [options] [-- QEMU-BINARY ARGS...]"
+
     p = sub.add_parser("path", help="print the documented path as a call tree")
     p.add_argument("cluster", nargs="?")
     p.add_argument("--path", metavar="FILE", help="another documented-path file")
@@ -257,9 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after the first "--" is the QEMU command line, untouched.
+    qemu = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, qemu = argv[:cut], argv[cut + 1:]
     opts = parser.parse_args(argv)
-    if getattr(opts, "qemu", None) and opts.qemu[0] == "--":
-        opts.qemu = opts.qemu[1:]
+    opts.qemu = qemu
     try:
         return opts.func(opts)
     except CliError as exc:

@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 SCHEMA = "qemuinit.trace/1"
-STATES = ("init-complete", "exited", "signaled", "timeout", "interrupted", "error")
+STATES = ("init-complete", "answered", "exited", "signaled", "timeout", "interrupted",
+          "error")
 
 
 class TraceError(ValueError):
@@ -39,6 +40,7 @@ class Hit:
     function: str
     thread: int
     frames: list[Frame]
+    reads: dict | None = None     # values read at the hit (qinit where)
 
     def stack(self) -> list[str]:
         """Function names, innermost first ('??' where gdb knows none)."""
@@ -71,7 +73,7 @@ class Trace:
     def to_json(self) -> dict:
         doc = {"schema": SCHEMA, "qemu": self.qemu,
                "outcome": _drop_none(asdict(self.outcome)),
-               "hits": [asdict(h) for h in self.hits],
+               "hits": [_drop_none(asdict(h)) for h in self.hits],
                "planted": self.planted,
                "symbols": {"debug_info": self.debug_info,
                            "missing": self.missing_symbols}}
@@ -96,7 +98,8 @@ class Trace:
                               frames=_frames(out["frames"]) if out.get("frames") else None,
                               last_stage=out.get("last_stage"))
             hits = [Hit(seq=int(h["seq"]), function=str(h["function"]),
-                        thread=int(h["thread"]), frames=_frames(h["frames"]))
+                        thread=int(h["thread"]), frames=_frames(h["frames"]),
+                        reads=h.get("reads"))
                     for h in doc["hits"]]
             qemu = dict(doc["qemu"])
             symbols = doc.get("symbols", {})

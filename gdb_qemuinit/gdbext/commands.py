@@ -6,7 +6,8 @@ import shlex
 
 import gdb
 
-from .. import initpath, outputs, plan as planning, render_text, summary, verify
+from .. import initpath, outputs, plan as planning, render_text, summary, verify, where
+from ..trace import write_atomic
 from ..cmdline import ArgumentParser, UsageError, complete_options, positive_seconds
 from ..qemu import QemuError, check_binary
 from ..trace import Trace
@@ -61,11 +62,12 @@ class _PendingOn:
 
 
 def record(path: initpath.InitPath, plan: planning.Plan, timeout: float | None,
-           kill: bool, stop_at: tuple[str, ...] = ()) -> Trace:
-    """Plant `plan`, run QEMU to its main loop, remove every breakpoint planted."""
+           kill: bool, **question) -> Trace:
+    """Plant `plan`, run QEMU to its main loop (or a question's first stop),
+    remove every breakpoint planted."""
     qemu = qemu_under_gdb()
-    recorder = Recorder(plan, timeout=timeout, stop_at=stop_at,
-                        documented=tuple(path.functions()))
+    recorder = Recorder(plan, timeout=timeout, documented=tuple(path.functions()),
+                        **question)
     with _PendingOn():
         recorder.plant()
     trace = None
@@ -88,6 +90,7 @@ Subcommands:
                 point of the documented init path, and check every edge
   qinit report  the whole report of the last trace
   qinit path    the documented path as a call tree
+  qinit where   answer a question (pci-config, netdev-init, ...) from a live run
 
 The documented path is gdb_qemuinit/data/init-path.toml.  Settings: 'set qinit
 color', 'set qinit timeout'."""
@@ -167,6 +170,73 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
                       "'qinit report' shows every edge.\n")
 
 
+class QinitWhere(gdb.Command):
+    """Answer a question about init from a live QEMU: where it happens, the chain
+from main that led there, and the facts a developer wants.
+
+Usage: qinit where QUESTION|FUNCTION [--all] [--device TYPE|ID] [--json FILE]
+                   [--timeout SECONDS] [--kill]
+       qinit where --list
+
+  pci-config   where PCI config space is allocated and set up, per device:
+               size and why, PCIe or not after realize, where the PCIe
+               capability is added
+  ...          'qinit where --list' shows every question
+
+At the prompt QEMU stops at the first answer so you can look around; with
+--all every answer is collected and QEMU stops at the end of init.  Any
+function name works as a question (qinit where vhost_dev_init)."""
+
+    def __init__(self):
+        super().__init__("qinit where", gdb.COMMAND_USER)
+        self.parser = ArgumentParser("qinit where")
+        self.parser.add_argument("question", nargs="?")
+        self.parser.add_argument("--list", action="store_true")
+        self.parser.add_argument("--all", action="store_true")
+        self.parser.add_argument("--device", metavar="TYPE|ID")
+        self.parser.add_argument("--json", metavar="FILE")
+        self.parser.add_argument("--timeout", type=positive_seconds, metavar="SECONDS")
+        self.parser.add_argument("--kill", action="store_true")
+        self.parser.add_argument("--quiet", action="store_true")
+
+    def complete(self, text, word):
+        last = text.split()[-1] if text.split() and not text[-1].isspace() else ""
+        if last.startswith("-"):
+            return complete_options(self.parser, text, word)
+        return [n for n in where.load_questions() if n.startswith(word or "")]
+
+    def invoke(self, arg, from_tty):
+        opts = parse(self.parser, arg)
+        if opts.list:
+            gdb.write(where.listing() + "\n")
+            return
+        if not opts.question:
+            raise gdb.GdbError("usage: qinit where QUESTION|FUNCTION [--all] ... "
+                               "('qinit where --list' shows the questions)")
+        try:
+            q = where.resolve(opts.question)
+            if opts.json:
+                outputs.Outputs(json=opts.json).check()
+        except (where.QuestionError, OSError) as exc:
+            raise gdb.GdbError(str(exc)) from None
+        path = initpath.load()
+        plan = planning.Plan(tuple(planning.PlannedBreakpoint(fn, "extra")
+                                   for fn in q.stops), library=path.library)
+        collect = opts.all or opts.kill
+        trace = record(path, plan, opts.timeout or settings.timeout(), opts.kill,
+                       stop_at=() if collect else (q.stops[0],),
+                       reads=q.reads, final=q.final, key=q.key)
+        missing = [fn for fn in q.stops if fn in trace.missing_symbols]
+        if missing == q.stops:
+            raise gdb.GdbError(f"no function {', '.join(missing)} in this QEMU")
+        res = where.result(q, trace)
+        if opts.json:
+            import json
+            write_atomic(opts.json, json.dumps(res, indent=1, ensure_ascii=False) + "\n")
+        if not opts.quiet:
+            gdb.write(where.format_result(res, opts.device) + "\n")
+
+
 # The last trace of this gdb session, for 'qinit report'.
 LAST: dict = {}
 
@@ -226,3 +296,4 @@ def register() -> None:
     QinitTrace()
     QinitReport()
     QinitPath()
+    QinitWhere()

@@ -39,6 +39,36 @@ def walk_frames(roots: SourceRoots, frame=None) -> list[Frame]:
     return frames
 
 
+def _py(value):
+    """A gdb.Value as plain JSON data: strings, ints, enum names."""
+    t = value.type.strip_typedefs()
+    code = t.code
+    if code == gdb.TYPE_CODE_PTR:
+        target = t.target().strip_typedefs()
+        if target.code == gdb.TYPE_CODE_INT and target.sizeof == 1:
+            return value.string() if int(value) else None
+        return int(value)
+    if code == gdb.TYPE_CODE_BOOL:
+        return bool(value)
+    if code == gdb.TYPE_CODE_ENUM:
+        return str(value)
+    if code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR):
+        return int(value)
+    return str(value)
+
+
+def read_values(exprs: dict[str, str]) -> dict:
+    """Evaluate expressions in the selected frame (reads only: a question's
+    expressions call nothing in QEMU).  A failed read is None, not an error."""
+    out = {}
+    for name, expr in exprs.items():
+        try:
+            out[name] = _py(gdb.parse_and_eval(expr))
+        except (gdb.error, gdb.MemoryError, ValueError, UnicodeDecodeError):
+            out[name] = None
+    return out
+
+
 def _has_symbol(name: str) -> bool:
     if gdb.lookup_global_symbol(name) or gdb.lookup_static_symbol(name):
         return True
@@ -96,7 +126,7 @@ class _RecordingBreakpoint(gdb.Breakpoint):
 
     def stop(self):
         self.recorder.record_hit(self.function)
-        return False
+        return self.function in self.recorder.stop_at
 
 
 class _EndBreakpoint(gdb.Breakpoint):
@@ -109,7 +139,9 @@ class Recorder:
     """Plants `plan`, runs or continues the inferior, returns a Trace."""
 
     def __init__(self, plan: Plan, timeout: float | None = None,
-                 stop_at: tuple[str, ...] = (), documented: tuple[str, ...] = ()):
+                 stop_at: tuple[str, ...] = (), documented: tuple[str, ...] = (),
+                 reads: dict | None = None, final: dict | None = None,
+                 key: str | None = None):
         self.plan = plan
         self.timeout = timeout
         self.stop_at = set(stop_at)     # record, then really stop (qinit where)
@@ -118,6 +150,9 @@ class Recorder:
         self._bps: list[gdb.Breakpoint] = []
         self._unplanted: list[str] = []
         self.documented = documented     # names whose symbols are checked
+        self.reads = reads or {}          # function -> {name: gdb expression}
+        self.final = final or {}          # name -> expression with $key
+        self.key = key
         self._end: gdb.Breakpoint | None = None
         self._last_stop = None
         self._exited = None
@@ -128,9 +163,11 @@ class Recorder:
     # -- called from stop(): no stepping, no breakpoint changes -------------
     def record_hit(self, function: str) -> None:
         thread = gdb.selected_thread()
+        exprs = self.reads.get(function)
         self.hits.append(Hit(seq=len(self.hits) + 1, function=function,
                              thread=thread.num if thread else 0,
-                             frames=walk_frames(self.roots)))
+                             frames=walk_frames(self.roots),
+                             reads=read_values(exprs) if exprs else None))
 
     # -- events ---------------------------------------------------------------
     def _on_stop(self, event):
@@ -212,6 +249,8 @@ class Recorder:
         trace = Trace(qemu=qemu, outcome=outcome, hits=self.hits,
                       planted=[bp.function for bp in self._bps],
                       missing_symbols=missing, debug_info=_has_debug_info())
+        if outcome.state == "init-complete" and self.final and self.key:
+            trace.extra["final_reads"] = self._final_reads()
         near = {fn: _symbols_near(fn) for fn in missing if fn in self.documented}
         if near and trace.debug_info:
             trace.extra["symbols_near"] = near
@@ -231,6 +270,10 @@ class Recorder:
                 if self._end in ev.breakpoints:
                     return Outcome(state="init-complete",
                                    detail=f"QEMU reached {self.plan.end}")
+                mine = [b for b in ev.breakpoints if b in self._bps]
+                if mine and self.stop_at:
+                    return Outcome(state="answered",
+                                   detail=f"QEMU is stopped at {mine[0].function}")
                 continue   # someone else's breakpoint: keep going
             if isinstance(ev, gdb.SignalEvent):
                 sig = ev.stop_signal
@@ -243,6 +286,15 @@ class Recorder:
                 continue
             if ev is None and gdb.selected_inferior().pid == 0:
                 return Outcome(state="exited", detail="QEMU is gone")
+
+    def _final_reads(self) -> dict:
+        """What each recorded object ended up as, read once init is done."""
+        out = {}
+        keys = {h.reads.get(self.key) for h in self.hits if h.reads} - {None}
+        for k in keys:
+            out[str(k)] = read_values({name: expr.replace("$key", str(k))
+                                       for name, expr in self.final.items()})
+        return out
 
     def _exit_outcome(self, ev) -> Outcome:
         code = getattr(ev, "exit_code", None)

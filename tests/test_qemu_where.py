@@ -1,0 +1,92 @@
+"""Integration: `where` questions on the real debug QEMU."""
+
+import json
+
+import pytest
+
+from conftest import run_cli, run_gdb
+
+pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
+
+BASE = ["-nodefaults", "-display", "none", "-S", "-netdev", "user,id=n0"]
+
+
+def where(qemu_binary, tmp_path, machine, *devices, question="pci-config"):
+    out = tmp_path / "w.json"
+    r = run_cli("where", question, "--json", str(out), "--", qemu_binary,
+                "-machine", machine, *BASE, *devices)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["schema"] == "qemuinit.where/1"
+    return doc, r.stdout
+
+
+def nic(doc, ident):
+    return next(a for a in doc["answers"] if a["id"] == ident)
+
+
+def test_q35_root_bus_nic_is_allocated_as_pcie_but_ends_conventional(qemu_binary, tmp_path):
+    doc, out = where(qemu_binary, tmp_path, "q35",
+                     "-device", "virtio-net-pci,netdev=n0,id=nic0")
+    a = nic(doc, "nic0")
+    assert a["device"] == "virtio-net-pci" and a["bdf"].startswith("pcie.0:")
+    assert a["config_size"] == 4096 and a["express_at_alloc"] is True
+    assert a["express"] is False and "virtio_pci_realize cleared" in a["express_note"]
+    assert "pcie_cap_added" not in a
+    chain = [f["function"] for f in a["chain"]]
+    assert chain[0] == "main" and chain[-1] == "pci_config_alloc"
+    assert "qemu_create_cli_devices" in chain and "virtio_pci_dc_realize" in chain
+    assert all(f["line"] for f in a["chain"] if f["file"])
+    # the board's own devices are answers too, with their own sizes
+    mch = next(a for a in doc["answers"] if a["device"] == "mch")
+    assert mch["config_size"] == 256 and mch["express"] is False
+    assert "pci-config" in out and "conventional PCI" in out
+
+
+def test_q35_nic_behind_a_root_port_stays_pcie(qemu_binary, tmp_path):
+    doc, _ = where(qemu_binary, tmp_path, "q35",
+                   "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1",
+                   "-device", "virtio-net-pci,netdev=n0,bus=rp1,id=nic1")
+    a = nic(doc, "nic1")
+    assert a["bdf"] == "rp1:00.0" and a["config_size"] == 4096
+    assert a["express"] is True
+    assert a["pcie_cap_added"].startswith("pcie_endpoint_cap_init from virtio_pci_realize")
+    rp = nic(doc, "rp1")
+    assert rp["express"] is True and "rp_realize" in rp["pcie_cap_added"]
+
+
+def test_i440fx_nic(qemu_binary, tmp_path):
+    doc, _ = where(qemu_binary, tmp_path, "pc", "-device", "virtio-net-pci,netdev=n0,id=nic0")
+    a = nic(doc, "nic0")
+    assert a["bdf"].startswith("pci.0:") and a["express"] is False
+
+
+def test_question_with_no_answer_says_so(qemu_binary, tmp_path):
+    out = tmp_path / "w.json"
+    r = run_cli("where", "chardev-wait", "--json", str(out), "--", qemu_binary,
+                "-machine", "q35", *BASE)
+    assert r.returncode == 1
+    assert "the chardev is not a socket server" in r.stdout
+    assert json.loads(out.read_text())["answers"] == []
+
+
+def test_list_unknown_and_function_names(qemu_binary, tmp_path):
+    r = run_cli("where", "--list")
+    for q in ("pci-config", "netdev-init", "chardev-wait", "vhost-user-negotiation",
+              "virtio-net-instance", "device-realize", "board-init", "vdpa-restart"):
+        assert q in r.stdout
+    r = run_cli("where", "pci-confg")
+    assert r.returncode == 2 and "did you mean pci-config" in r.stderr
+    doc, _ = where(qemu_binary, tmp_path, "q35", "-device", "virtio-net-pci,netdev=n0",
+                   question="qemu_init_board")
+    assert doc["answers"][0]["chain"][-1]["function"] == "qemu_init_board"
+
+
+def test_prompt_stops_at_the_first_answer_and_completes_names(qemu_argv):
+    r = run_gdb(qemu_argv, "qinit where virtio-net-instance", "frame 0",
+                "info breakpoints", "complete qinit where pci", "kill")
+    out = r.stdout + r.stderr
+    assert "Traceback" not in out and "answered" in out
+    assert "#0  virtio_net_pci_instance_init" in out
+    assert "No breakpoints or watchpoints." in out
+    assert "qinit where pci-config" in out
