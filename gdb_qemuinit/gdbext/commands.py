@@ -66,8 +66,9 @@ def record(path: initpath.InitPath, plan: planning.Plan, timeout: float | None,
     """Plant `plan`, run QEMU to its main loop (or a question's first stop),
     remove every breakpoint planted."""
     qemu = qemu_under_gdb()
-    recorder = Recorder(plan, timeout=timeout, documented=tuple(path.functions()),
-                        **question)
+    # Symbol look-ups expand gdb's symbol tables: only a trace needs them all.
+    documented = () if question else tuple(path.functions())
+    recorder = Recorder(plan, timeout=timeout, documented=documented, **question)
     with _PendingOn():
         recorder.plant()
     trace = None
@@ -128,6 +129,8 @@ QEMU reaches qemu_main_loop.  Then every documented edge gets a verdict
                      qemu_main_loop
   --path FILE        use another documented-path file
   --quiet            print no summary
+  --naive            a breakpoint on every documented function, hot ones too
+                     (slow: to measure what the plan saves)
 
 Every breakpoint qinit planted is removed at the end; yours are untouched."""
 
@@ -139,6 +142,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         self.parser.add_argument("--timeout", type=positive_seconds, metavar="SECONDS")
         self.parser.add_argument("--kill", action="store_true")
         self.parser.add_argument("--quiet", action="store_true")
+        self.parser.add_argument("--naive", action="store_true")
 
     def complete(self, text, word):
         last = text.split()[-1] if text.split() and not text[-1].isspace() else ""
@@ -155,7 +159,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
             outs.check()
         except (initpath.InitPathError, OSError) as exc:
             raise gdb.GdbError(str(exc)) from None
-        plan = planning.make_plan(path)
+        plan = planning.naive_plan(path) if opts.naive else planning.make_plan(path)
         trace = record(path, plan, opts.timeout or settings.timeout(), opts.kill)
         verify.annotate(path, trace)
         LAST.update(trace=trace, path=path)
