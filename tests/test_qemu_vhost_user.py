@@ -42,6 +42,7 @@ def test_whole_seed_path_is_observed_with_testpmd(qemu_binary, tmp_path):
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, text=True)
     testpmd = None
+    prefix = f"qemuinit-test-{os.getpid()}"
     try:
         deadline = time.monotonic() + 30
         while not sock.exists() and time.monotonic() < deadline:
@@ -49,7 +50,7 @@ def test_whole_seed_path_is_observed_with_testpmd(qemu_binary, tmp_path):
         assert sock.exists(), "QEMU never listened"
         testpmd = subprocess.Popen(
             ["dpdk-testpmd", "--no-huge", "-m", "256", "--no-pci",
-             f"--file-prefix=qinit{os.getpid()}",
+             f"--file-prefix={prefix}",
              "--vdev", f"net_vhost0,iface={sock},client=1", "--",
              "--no-mlockall", "--total-num-mbufs=2048"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -58,6 +59,9 @@ def test_whole_seed_path_is_observed_with_testpmd(qemu_binary, tmp_path):
         stop(trace)
         if testpmd:
             stop(testpmd)
+        # testpmd keeps its runtime files (config, sockets) per file prefix
+        for run_dir in ("/var/run/dpdk", os.path.expanduser("~/.local/share/dpdk")):
+            shutil.rmtree(os.path.join(run_dir, prefix), ignore_errors=True)
     assert trace.returncode == 0, text
     doc = json.loads(out.read_text())
     status = {(e["from"], e["to"]): e for e in doc["edges"]}
