@@ -12,12 +12,17 @@ def format_frame(f: Frame) -> str:
     return f"{f.function or '??'}" + (f" ({where})" if where else "")
 
 
-def chain(frames: list[Frame], limit: int = 0) -> str:
-    """'main -> qemu_init -> ... -> fn', outermost first."""
-    names = [f.function or "??" for f in reversed(frames)]
+def chain_text(stack: list[str], limit: int = 0) -> str:
+    """Innermost-first names as 'outer -> ... -> inner', keeping both ends."""
+    names = stack[::-1]
     if limit and len(names) > limit:
         names = names[:2] + ["..."] + names[-(limit - 3):]
     return " -> ".join(names)
+
+
+def chain(frames: list[Frame], limit: int = 0) -> str:
+    """'main -> qemu_init -> ... -> fn', outermost first."""
+    return chain_text([f.function or "??" for f in frames], limit)
 
 
 def summarize(trace: Trace) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .initpath import Edge, InitPath
+from .summary import chain_text
 from .trace import Hit, Trace
 
 STATUSES = ("observed", "dispatch", "not-exercised", "absent", "unknown")
@@ -51,14 +52,6 @@ class _Match:
     outer: int        # index of the caller-side frame
     score: int
     first: int = 0    # earliest seq among all matches of the edge
-
-
-def chain_text(stack: list[str], limit: int) -> str:
-    """Innermost-first names as 'outer -> ... -> inner', keeping both ends."""
-    names = stack[::-1]
-    if len(names) > limit:
-        names = names[:2] + ["..."] + names[-(limit - 3):]
-    return " -> ".join(names)
 
 
 def _where(hit: Hit, i: int) -> str | None:
