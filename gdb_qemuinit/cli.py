@@ -7,6 +7,7 @@ extension loaded, lets the gdb command write its JSON, and prints from that.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -15,11 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import json
-
-from . import diff as tracediff, initpath, outputs, render_text, summary
+from . import diff as tracediff, initpath, outputs, render_text, summary, verify
 from .qemu import DEFAULT_ARGS, QemuError, check_binary, default_binary
-from .trace import TraceError, load, write_atomic
+from .trace import TraceError, load, save, write_atomic
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 GDB = os.environ.get("QEMUINIT_GDB", "gdb")
@@ -101,9 +100,8 @@ def run_gdb(qemu_argv: list[str], qinit_args: list[str], timeout: float) -> int:
             signal.signal(s, h)
 
 
-def _outputs(opts) -> outputs.Outputs:
-    outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg, png=opts.png,
-                           report=opts.report)
+def _checked(outs: outputs.Outputs) -> outputs.Outputs:
+    """Fail now, before QEMU runs, if an output cannot be written."""
     try:
         outs.check()
     except OSError as exc:
@@ -125,7 +123,8 @@ def _load_path(opts) -> initpath.InitPath:
 def cmd_trace(opts) -> int:
     path = _load_path(opts)
     qemu_argv = resolve_qemu(opts.qemu)
-    outs = _outputs(opts)
+    outs = _checked(outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
+                                    png=opts.png, report=opts.report))
     with tempfile.TemporaryDirectory(prefix="qemuinit-") as tmp:
         json_path = os.path.join(tmp, "trace.json")
         args = ["trace", "--kill", "--quiet", "--json", json_path,
@@ -149,19 +148,20 @@ def cmd_trace(opts) -> int:
     return EXIT_OK if trace.outcome.state == "init-complete" else EXIT_FAILED
 
 
-def _load_trace(name: str):
+def _load_trace(name: str, path: initpath.InitPath):
+    """A saved trace, with verdicts (computed here if it was saved without)."""
     try:
-        return load(name)
+        trace = load(name)
     except TraceError as exc:
         raise CliError(str(exc)) from None
+    if "edges" not in trace.extra:
+        verify.annotate(path, trace)
+    return trace
 
 
 def cmd_report(opts) -> int:
     path = _load_path(opts)
-    trace = _load_trace(opts.trace)
-    if "edges" not in trace.extra:
-        from . import verify
-        verify.annotate(path, trace)
+    trace = _load_trace(opts.trace, path)
     try:
         data = outputs.render(path, trace, opts.format,
                               color=opts.format == "text" and not opts.output
@@ -182,13 +182,8 @@ def cmd_report(opts) -> int:
 
 
 def cmd_diff(opts) -> int:
-    a, b = _load_trace(opts.a), _load_trace(opts.b)
     path = _load_path(opts)
-    from . import verify
-    for t in (a, b):
-        if "edges" not in t.extra:
-            verify.annotate(path, t)
-    d = tracediff.diff(a, b)
+    d = tracediff.diff(_load_trace(opts.a, path), _load_trace(opts.b, path))
     if opts.json:
         print(json.dumps(d, indent=1, ensure_ascii=False))
     else:
@@ -198,9 +193,10 @@ def cmd_diff(opts) -> int:
 
 def cmd_path(opts) -> int:
     path = _load_path(opts)
-    if opts.cluster and opts.cluster not in path.cluster_ids():
-        raise CliError(f"no cluster {opts.cluster!r}; clusters: "
-                       + ", ".join(path.cluster_ids()))
+    try:
+        path.check_cluster(opts.cluster)
+    except initpath.InitPathError as exc:
+        raise CliError(str(exc)) from None
     print(render_text.path_tree(path, opts.cluster), end="")
     return EXIT_OK
 
@@ -217,10 +213,7 @@ def cmd_where(opts) -> int:
     except where.QuestionError as exc:
         raise CliError(str(exc)) from None
     if opts.json:
-        try:
-            outputs.Outputs(json=opts.json).check()
-        except OSError as exc:
-            raise CliError(str(exc)) from None
+        _checked(outputs.Outputs(json=opts.json))
     qemu_argv = resolve_qemu(opts.qemu)
     with tempfile.TemporaryDirectory(prefix="qemuinit-") as tmp:
         json_path = os.path.join(tmp, "where.json")
@@ -232,7 +225,7 @@ def cmd_where(opts) -> int:
         except (OSError, ValueError) as exc:
             raise CliError(f"gdb wrote no answer ({exc})") from None
     if opts.json:
-        write_atomic(opts.json, json.dumps(res, indent=1, ensure_ascii=False) + "\n")
+        save(res, opts.json)
     print(where.format_result(res, opts.device))
     return EXIT_OK if res["answers"] else EXIT_FAILED
 

@@ -24,10 +24,15 @@ class ArgumentParser(argparse.ArgumentParser):
         return sorted(s for a in self._actions for s in a.option_strings)
 
 
+def last_word(text: str) -> str:
+    """The whitespace-separated word being completed ('' after a space)."""
+    return "" if not text or text[-1].isspace() else text.split()[-1]
+
+
 def complete_options(parser: ArgumentParser, text: str, word: str) -> list[str]:
     """gdb's completer: `text` is the whole argument so far, `word` its last
     word as gdb splits it ('-' breaks words, so for '--js' word is 'js')."""
-    token = "" if not text or text[-1].isspace() else text.split()[-1]
+    token = last_word(text)
     word = word or ""
     cut = len(token) - len(word)
     return [o[cut:] for o in parser.option_strings() if o.startswith(token)]

@@ -55,7 +55,6 @@ class Cluster:
     label: str
     english: str
     boxed: bool = True
-    exercise: str = ""
 
 
 @dataclass
@@ -83,11 +82,11 @@ class InitPath:
         """Documented names that are real functions."""
         return [n for n in self.nodes() if n not in self.dispatch]
 
-    def cluster(self, cid: str) -> Cluster:
-        for c in self.clusters:
-            if c.id == cid:
-                return c
-        raise KeyError(cid)
+    def check_cluster(self, cid: str | None) -> None:
+        """Raise InitPathError naming the clusters if `cid` is not one."""
+        if cid is not None and cid not in self.cluster_ids():
+            raise InitPathError(f"no cluster {cid!r}; clusters: "
+                                + ", ".join(self.cluster_ids()))
 
     def edges_of(self, cid: str) -> list[Edge]:
         return [e for e in self.edges if e.cluster == cid]
@@ -152,8 +151,7 @@ def parse(text: str) -> InitPath:
         origin = c.get("origin", "graph")
         clusters.append(Cluster(id=cid, label=c.get("label", cid),
                                 english=c.get("english", ""),
-                                boxed=c.get("boxed", True),
-                                exercise=exercise.get(cid, "")))
+                                boxed=c.get("boxed", True)))
         labelled = {(e["from"], e["to"]): e for e in c.get("edge", [])}
         for chain in c.get("chains", []):
             for a, b in _chain_edges(chain):

@@ -7,10 +7,10 @@ import shlex
 import gdb
 
 from .. import initpath, outputs, plan as planning, render_text, summary, verify, where
-from ..trace import write_atomic
-from ..cmdline import ArgumentParser, UsageError, complete_options, positive_seconds
+from ..cmdline import (ArgumentParser, UsageError, complete_options, last_word,
+                       positive_seconds)
 from ..qemu import QemuError, check_binary
-from ..trace import Trace
+from ..trace import Trace, save
 from . import settings
 from .recorder import Recorder
 
@@ -145,7 +145,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         self.parser.add_argument("--naive", action="store_true")
 
     def complete(self, text, word):
-        last = text.split()[-1] if text.split() and not text[-1].isspace() else ""
+        last = last_word(text)
         if last and not last.startswith("-"):
             return gdb.COMPLETE_FILENAME
         return complete_options(self.parser, text, word)
@@ -204,8 +204,7 @@ function name works as a question (qinit where vhost_dev_init)."""
         self.parser.add_argument("--quiet", action="store_true")
 
     def complete(self, text, word):
-        last = text.split()[-1] if text.split() and not text[-1].isspace() else ""
-        if last.startswith("-"):
+        if last_word(text).startswith("-"):
             return complete_options(self.parser, text, word)
         return [n for n in where.load_questions() if n.startswith(word or "")]
 
@@ -235,8 +234,7 @@ function name works as a question (qinit where vhost_dev_init)."""
             raise gdb.GdbError(f"no function {', '.join(missing)} in this QEMU")
         res = where.result(q, trace)
         if opts.json:
-            import json
-            write_atomic(opts.json, json.dumps(res, indent=1, ensure_ascii=False) + "\n")
+            save(res, opts.json)
         if not opts.quiet:
             gdb.write(where.format_result(res, opts.device) + "\n")
 
@@ -288,10 +286,12 @@ completes them."""
         if len(argv) > 1:
             raise gdb.GdbError("usage: qinit path [CLUSTER]")
         path = initpath.load()
-        if argv and argv[0] not in path.cluster_ids():
-            raise gdb.GdbError(f"no cluster {argv[0]!r}; clusters: "
-                               + ", ".join(path.cluster_ids()))
-        gdb.write(render_text.path_tree(path, argv[0] if argv else None))
+        cluster = argv[0] if argv else None
+        try:
+            path.check_cluster(cluster)
+        except initpath.InitPathError as exc:
+            raise gdb.GdbError(str(exc)) from None
+        gdb.write(render_text.path_tree(path, cluster))
 
 
 def register() -> None:
