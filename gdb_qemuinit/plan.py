@@ -17,44 +17,33 @@ MAIN_LOOP = "qemu_main_loop"
 
 
 @dataclass(frozen=True)
-class PlannedBreakpoint:
-    function: str
-    reason: str          # "documented" | "probe" | "extra"
-
-
-@dataclass(frozen=True)
 class Plan:
-    breakpoints: tuple[PlannedBreakpoint, ...]
+    functions: tuple[str, ...]              # one breakpoint each
     end: str = MAIN_LOOP
     library: frozenset[str] = frozenset()   # resolved when QEMU loads them
 
-    def functions(self) -> list[str]:
-        return [b.function for b in self.breakpoints]
+
+def _plan(path: InitPath, functions: list[str]) -> Plan:
+    return Plan(tuple(f for f in dict.fromkeys(functions) if f != MAIN_LOOP),
+                library=path.library)
 
 
-def make_plan(path: InitPath, extra: tuple[str, ...] = ()) -> Plan:
-    """Breakpoints for `path`: its non-hot functions, the dispatch probes,
-    and `extra` functions asked for by the caller (a question's stop points)."""
-    chosen: dict[str, PlannedBreakpoint] = {}
+def _probes(path: InitPath) -> list[str]:
+    return [fn for d in path.dispatch.values() for fn in d.probes]
 
-    def add(fn: str, reason: str) -> None:
-        if fn not in chosen and fn != MAIN_LOOP:
-            chosen[fn] = PlannedBreakpoint(fn, reason)
 
-    for fn in path.functions():
-        if fn not in path.hot:
-            add(fn, "documented")
-    for d in path.dispatch.values():
-        for fn in d.probes:
-            add(fn, "probe")
-    for fn in extra:
-        add(fn, "extra")
-    return Plan(tuple(chosen.values()), library=path.library)
+def make_plan(path: InitPath) -> Plan:
+    """Breakpoints for `path`: its non-hot functions and the dispatch probes."""
+    return _plan(path, [fn for fn in path.functions() if fn not in path.hot]
+                 + _probes(path))
+
+
+def stops_plan(path: InitPath, stops: list[str]) -> Plan:
+    """Breakpoints on a question's stop points only."""
+    return _plan(path, list(stops))
 
 
 def naive_plan(path: InitPath) -> Plan:
     """A breakpoint on every documented function, hot ones included: what a
     trace costs without planning (used by the benchmark)."""
-    fns = path.functions() + [p for d in path.dispatch.values() for p in d.probes]
-    return Plan(tuple(PlannedBreakpoint(f, "documented") for f in dict.fromkeys(fns)
-                      if f != MAIN_LOOP), library=path.library)
+    return _plan(path, path.functions() + _probes(path))

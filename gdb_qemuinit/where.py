@@ -101,9 +101,7 @@ def answers(q: Question, trace: Trace) -> list[dict]:
         key = reads.get(q.key)
         if key is None:
             continue
-        ans = out.setdefault(key, {"function": None, "device": None, "id": None,
-                                   "bdf": None, "config_size": None, "express": None,
-                                   "chain": None, "steps": []})
+        ans = out.setdefault(key, dict(_blank(), steps=[]))
         where = format_frame(h.frames[0])
         ans["steps"].append({"function": h.function, "at": where, "hit": h.seq})
         if h.function == q.stops[0]:           # the allocation: the main answer
@@ -134,9 +132,14 @@ def answers(q: Question, trace: Trace) -> list[dict]:
     return [a for a in out.values() if a["function"]]
 
 
+def _blank() -> dict:
+    """Every answer has these fields; null where they do not apply."""
+    return dict.fromkeys(("function", "device", "id", "bdf", "config_size", "express",
+                          "chain"))
+
+
 def _generic(h: Hit) -> dict:
-    return {"function": h.function, "device": None, "id": None, "bdf": None,
-            "config_size": None, "express": None, "chain": _frames_json(h)}
+    return dict(_blank(), function=h.function, chain=_frames_json(h))
 
 
 def result(q: Question, trace: Trace) -> dict:

@@ -4,7 +4,7 @@ from gdb_qemuinit import initpath, plan
 def test_plan_skips_hot_functions_and_dispatch_points():
     path = initpath.load()
     p = plan.make_plan(path)
-    fns = set(p.functions())
+    fns = set(p.functions)
     assert not fns & path.hot
     assert not fns & set(path.dispatch)
     assert {"virtio_net_pci_instance_init", "qemu_init_board", "visit_type_Netdev",
@@ -14,12 +14,13 @@ def test_plan_skips_hot_functions_and_dispatch_points():
 
 def test_naive_plan_covers_every_documented_function():
     path = initpath.load()
-    naive = set(plan.naive_plan(path).functions())
+    naive = set(plan.naive_plan(path).functions)
     assert set(path.functions()) <= naive
-    assert len(naive) > len(plan.make_plan(path).functions())
+    assert len(naive) > len(plan.make_plan(path).functions)
 
 
-def test_extra_stop_points_are_added_once():
-    p = plan.make_plan(initpath.load(), extra=("pci_config_alloc", "qemu_init"))
-    assert p.functions().count("qemu_init") == 1
-    assert "pci_config_alloc" in p.functions()
+def test_question_stop_points_are_planted_once_and_alone():
+    p = plan.stops_plan(initpath.load(), ["pci_config_alloc", "qemu_init", "qemu_init"])
+    assert p.functions.count("qemu_init") == 1
+    assert "pci_config_alloc" in p.functions
+    assert len(p.functions) == 2

@@ -7,6 +7,7 @@ import stat
 import pytest
 
 from conftest import run_cli, run_gdb
+from gdb_qemuinit import verify
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
 
@@ -49,6 +50,7 @@ def test_every_edge_gets_a_verdict_and_none_that_exists_is_absent(user_trace):
     doc, _ = user_trace
     statuses = {(e["from"], e["to"]): e["status"] for e in doc["edges"]}
     assert len(statuses) == 67
+    assert set(statuses.values()) <= set(verify.STATUSES)
     assert "absent" not in statuses.values()
     assert statuses[("object_new", "virtio_net_pci_instance_init")] == "observed"
     assert statuses[("net_client_init1", "net_client_init_fun[netdev->type]")] == "dispatch"

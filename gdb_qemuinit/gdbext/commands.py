@@ -223,8 +223,7 @@ function name works as a question (qinit where vhost_dev_init)."""
         except (where.QuestionError, OSError) as exc:
             raise gdb.GdbError(str(exc)) from None
         path = initpath.load()
-        plan = planning.Plan(tuple(planning.PlannedBreakpoint(fn, "extra")
-                                   for fn in q.stops), library=path.library)
+        plan = planning.stops_plan(path, q.stops)
         collect = opts.all or opts.kill
         trace = record(path, plan, opts.timeout or settings.timeout(), opts.kill,
                        stop_at=() if collect else (q.stops[0],),

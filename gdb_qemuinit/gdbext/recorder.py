@@ -193,14 +193,14 @@ class Recorder:
         functions (GLib) are planted pending, quietly, and resolve when QEMU
         loads the library; any other function without a symbol is reported
         missing rather than planted (gdb would complain at every re-set)."""
-        for pb in self.plan.breakpoints:
-            if _has_symbol(pb.function):
-                self._bps.append(_RecordingBreakpoint(pb.function, self))
-            elif pb.function in self.plan.library:
+        for fn in self.plan.functions:
+            if _has_symbol(fn):
+                self._bps.append(_RecordingBreakpoint(fn, self))
+            elif fn in self.plan.library:
                 with _quiet():
-                    self._bps.append(_RecordingBreakpoint(pb.function, self))
+                    self._bps.append(_RecordingBreakpoint(fn, self))
             else:
-                self._unplanted.append(pb.function)
+                self._unplanted.append(fn)
         self._end = _EndBreakpoint(self.plan.end)
 
     def missing_symbols(self) -> list[str]:
