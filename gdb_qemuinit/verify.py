@@ -48,6 +48,7 @@ class Verdict:
 @dataclass
 class _Match:
     hit: Hit
+    stack: list[str]  # the hit's stack, innermost first
     inner: int        # index of the callee-side frame
     outer: int        # index of the caller-side frame
     score: int
@@ -65,7 +66,9 @@ class Verifier:
         self.trace = trace
         self.documented = set(path.nodes())
         self.missing = set(trace.missing_symbols)
-        self.seen = {name for h in trace.hits for name in h.stack()}
+        # Each hit's stack once, innermost first; every edge looks at them all.
+        self.stacks = [(h, h.stack()) for h in trace.hits]
+        self.seen = {name for _, stack in self.stacks for name in stack}
 
     # -- matching -----------------------------------------------------------
     def _context(self, stack: list[str], outer: int) -> int:
@@ -84,8 +87,7 @@ class Verifier:
 
     def _pairs(self, is_callee, is_caller, adjacent: bool = False) -> list[_Match]:
         out = []
-        for hit in self.trace.hits:
-            stack = hit.stack()
+        for hit, stack in self.stacks:
             for i, name in enumerate(stack):
                 if not is_callee(name):
                     continue
@@ -93,7 +95,7 @@ class Verifier:
                 for k, outer_name in enumerate(span):
                     if is_caller(outer_name):
                         j = i + 1 + k
-                        out.append(_Match(hit, i, j, self._context(stack, j)))
+                        out.append(_Match(hit, stack, i, j, self._context(stack, j)))
                         break
         return out
 
@@ -109,7 +111,7 @@ class Verifier:
             m = self._best(self._pairs(d_callee.served_by, lambda n: n == e.caller,
                                        adjacent=True))
             if m:
-                served = m.hit.stack()[m.inner]
+                served = m.stack[m.inner]
                 self._fill(v, m, "dispatch")
                 v.served_by = served
                 v.note = f"{e.callee} is {d_callee.member}; here it was {served}()"
@@ -122,7 +124,7 @@ class Verifier:
             else:
                 m = self._best(self._pairs(lambda n: n == e.callee, d_caller.served_by))
                 note = (f"{e.caller} ({d_caller.member}) was "
-                        f"{m.hit.stack()[m.outer]}() here" if m else "")
+                        f"{m.stack[m.outer]}() here" if m else "")
             if m:
                 self._fill(v, m, "observed")
                 v.note = note
@@ -138,9 +140,8 @@ class Verifier:
         return self._unseen(e, v)
 
     def _fill(self, v: Verdict, m: _Match, status: str) -> None:
-        stack = m.hit.stack()
         v.status = status
-        v.via = stack[m.inner + 1:m.outer][::-1]      # outer to inner
+        v.via = m.stack[m.inner + 1:m.outer][::-1]      # outer to inner
         v.hit = m.hit.seq
         v.first_hit = m.first
         v.caller_at = _where(m.hit, m.outer)
@@ -150,18 +151,15 @@ class Verifier:
         """Callers of the callee that are not the documented one (and not a
         frame between them), over the hits of the callee itself."""
         others: dict[str, None] = {}
-        for hit in self.trace.hits:
-            if hit.function != e.callee or len(hit.frames) < 2:
-                continue
-            if e.caller not in hit.stack():
-                others.setdefault(hit.stack()[1])
+        for hit, stack in self.stacks:
+            if hit.function == e.callee and len(stack) > 1 and e.caller not in stack:
+                others.setdefault(stack[1])
         return list(others)
 
     def _sequence(self, e: Edge, v: Verdict) -> Verdict:
-        first = next((h for h in self.trace.hits if e.caller in h.stack()), None)
-        later = first and next((h for h in self.trace.hits if h.seq > first.seq
-                                and e.callee in h.stack()
-                                and e.caller not in h.stack()), None)
+        first = next((h for h, stack in self.stacks if e.caller in stack), None)
+        later = first and next((h for h, stack in self.stacks if h.seq > first.seq
+                                and e.callee in stack and e.caller not in stack), None)
         if later:
             v.status = "observed"
             v.hit = later.seq
@@ -210,8 +208,7 @@ class Verifier:
         d = self.path.dispatch.get(e.callee)
         if not d:
             return ""
-        for hit in self.trace.hits:
-            stack = hit.stack()
+        for _, stack in self.stacks:
             for i, name in enumerate(stack[:-1]):
                 if d.served_by(name) and name in d.probes:
                     return (f"{e.callee} was served by {name}() through "
