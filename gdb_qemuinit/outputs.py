@@ -3,12 +3,11 @@ the gdb commands and the shell CLI; every file is written atomically."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from . import render_graph, render_text
 from .initpath import InitPath
-from .trace import Trace, check_writable, write_atomic
+from .trace import Trace, check_writable, dumps, write_atomic
 
 
 @dataclass
@@ -33,7 +32,7 @@ class Outputs:
 
 def render(path: InitPath, trace: Trace, fmt: str, color: bool = False) -> bytes:
     if fmt == "json":
-        return (json.dumps(trace.to_json(), indent=1, ensure_ascii=False) + "\n").encode()
+        return dumps(trace).encode()
     if fmt == "text":
         return render_text.render(path, trace, color=color).encode()
     title = (f"QEMU {trace.qemu.get('version', '?')}: {trace.outcome.state}\n"
@@ -41,11 +40,8 @@ def render(path: InitPath, trace: Trace, fmt: str, color: bool = False) -> bytes
     return render_graph.render(path, trace.extra.get("edges", []), fmt, title=title)
 
 
-def write(path: InitPath, trace: Trace, outs: Outputs) -> list[str]:
-    written = []
+def write(path: InitPath, trace: Trace, outs: Outputs) -> None:
     for fmt, target in (("json", outs.json), ("dot", outs.dot), ("svg", outs.svg),
                         ("png", outs.png), ("text", outs.report)):
         if target:
             write_atomic(target, render(path, trace, fmt))
-            written.append(target)
-    return written

@@ -4,7 +4,7 @@ seed's clusters.  Coloured with pygments when asked (on a terminal)."""
 from __future__ import annotations
 
 from .initpath import InitPath
-from .summary import summarize
+from .summary import edge_counts, summarize
 from .trace import Trace
 
 MARK = {"observed": "+", "dispatch": "*", "not-exercised": "-", "absent": "!",
@@ -15,11 +15,9 @@ def _tokens(path: InitPath, trace: Trace):
     """(token type name, text) pairs; the type names are pygments' tokens."""
     edges = trace.extra.get("edges", [])
     yield "Generic.Heading", summarize(trace) + "\n"
-    counts: dict[str, int] = {}
-    for e in edges:
-        counts[e["status"]] = counts.get(e["status"], 0) + 1
-    yield "Generic.Strong", ("\ndocumented edges: " + ", ".join(
-        f"{n} {s}" for s, n in counts.items()) + "\n")
+    counts = edge_counts(trace).strip()
+    if counts:
+        yield "Generic.Strong", f"\n{counts}\n"
     for cluster in path.clusters:
         mine = [e for e in edges if e["cluster"] == cluster.id]
         if not mine:

@@ -152,9 +152,14 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
         raise
 
 
-def save(trace: Trace | dict, path: str | os.PathLike) -> None:
+def dumps(trace: Trace | dict) -> str:
+    """The JSON text qemuinit writes (traces and where results alike)."""
     doc = trace.to_json() if isinstance(trace, Trace) else trace
-    write_atomic(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+
+
+def save(trace: Trace | dict, path: str | os.PathLike) -> None:
+    write_atomic(path, dumps(trace))
 
 
 def load(path: str | os.PathLike) -> Trace:
