@@ -65,7 +65,6 @@ class InitPath:
     hot: frozenset[str]
     library: frozenset[str] = frozenset()
     exercise: dict[str, str] = field(default_factory=dict)
-    versions: list[dict] = field(default_factory=list)
 
     # -- queries -----------------------------------------------------------
     def nodes(self) -> list[str]:
@@ -168,8 +167,7 @@ def parse(text: str) -> InitPath:
         raise InitPathError(f"{name!r} is both hot and a dispatch point")
     library = frozenset(doc.get("library", {}).get("functions", []))
     return InitPath(clusters=clusters, edges=edges, dispatch=dispatch, hot=hot,
-                    library=library, exercise=dict(exercise),
-                    versions=list(doc.get("version", [])))
+                    library=library, exercise=dict(exercise))
 
 
 def load(path: str | Path | None = None) -> InitPath:
