@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The foundation scenario: trace a q35 QEMU with one virtio-net-pci on a user
+# No backend: trace a q35 QEMU with one virtio-net-pci on a user
 # netdev, write the trace, the report and the coloured graph to ./out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p out
-.venv/bin/qemuinit trace --json out/user.json --svg out/user.svg --report out/user.txt
+.venv/bin/qemuinit trace --scenario user-netdev --json out/user.json --svg out/user.svg --report out/user.txt

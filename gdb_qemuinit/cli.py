@@ -9,16 +9,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import diff as tracediff, initpath, outputs, render_text, summary, verify
-from .qemu import DEFAULT_ARGS, QemuError, check_binary, default_binary
-from .trace import TraceError, load, save, write_atomic
+from . import (analysis, diff as tracediff, initpath, outputs, render_text, scenario,
+               vhostuser)
+from .backend import Backend
+from .cmdline import positive_seconds
+from .qemu import QemuError, check_binary, default_binary
+from .trace import Trace, TraceError, load, save, write_atomic
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 GDB = os.environ.get("QEMUINIT_GDB", "gdb")
@@ -56,18 +64,10 @@ def _quote_gdb(arg: str) -> str:
     return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def resolve_qemu(qemu: list[str]) -> list[str]:
-    if qemu:
-        argv = list(qemu)
-        path = shutil.which(argv[0]) or argv[0]
-        argv[0] = path
-    else:
-        binary = default_binary()
-        if binary is None:
-            raise CliError("no QEMU given and no debug QEMU built yet: run "
-                           "scripts/setup.sh (or scripts/build-qemu.sh), or pass "
-                           "'-- QEMU-BINARY ARGS...'")
-        argv = [str(binary)] + DEFAULT_ARGS
+def check_qemu(argv: list[str]) -> list[str]:
+    """`argv` with its binary found on PATH and checked to be QEMU."""
+    argv = list(argv)
+    argv[0] = shutil.which(argv[0]) or argv[0]
     try:
         check_binary(argv[0])
     except QemuError as exc:
@@ -75,10 +75,93 @@ def resolve_qemu(qemu: list[str]) -> list[str]:
     return argv
 
 
-def run_gdb(qemu_argv: list[str], qinit_args: list[str], timeout: float) -> int:
-    """Run gdb to completion; on Ctrl-C or SIGTERM, stop it (and so QEMU)."""
-    cmd = gdb_command(qemu_argv, qinit_args)
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
+@dataclass
+class Run:
+    """What one traced start needs: QEMU's argv and, maybe, a backend."""
+    qemu_argv: list[str]
+    backend: Backend | None = None
+    stderr: list[tuple[float, str]] = field(default_factory=list)   # QEMU's lines
+
+
+def prepare_run(opts, private: str) -> Run:
+    """QEMU's command line (the user's, after --, or a scenario's) and the
+    backend to start once QEMU listens (the scenario's, or --backend)."""
+    sock = os.path.join(private, "vhost-user.sock")
+    if opts.qemu:
+        if opts.scenario:
+            raise CliError("--scenario and a QEMU command after -- exclude each other")
+        argv = check_qemu(opts.qemu)
+        backend_argv = shlex.split(opts.backend) if opts.backend else []
+        drop_first = False
+        if backend_argv:
+            served = scenario.server_sockets(argv)
+            if not served:
+                raise CliError("--backend needs a -chardev socket,path=...,server=on "
+                               "in the QEMU command line")
+            sock = served[0]["path"]
+    else:
+        try:
+            sc = scenario.load(opts.scenario)
+        except scenario.ScenarioError as exc:
+            raise CliError(str(exc)) from None
+        binary = default_binary()
+        if binary is None:
+            raise CliError("no QEMU given and no debug QEMU built yet: run "
+                           "scripts/setup.sh (or scripts/build-qemu.sh), or pass "
+                           "'-- QEMU-BINARY ARGS...'")
+        argv = check_qemu([str(binary)] + sc.qemu_args(sock))
+        backend_argv = shlex.split(opts.backend) if opts.backend else list(sc.backend)
+        drop_first = sc.drop_first
+    if opts.no_backend or not backend_argv:
+        return Run(argv)
+    if not shutil.which(backend_argv[0]):
+        raise CliError(f"backend {backend_argv[0]!r} not found (scripts/setup.sh "
+                       f"installs dpdk-testpmd; --no-backend runs without one)")
+    prefix = f"qemuinit-{os.getpid()}"
+    backend_argv = [a.replace("{socket}", sock).replace("{prefix}", prefix)
+                    for a in backend_argv]
+    return Run(argv, Backend(backend_argv, sock, os.path.join(private, "backend.log"),
+                             drop_first=drop_first, dpdk_prefix=prefix))
+
+
+def _tee_stderr(stream, run: Run, prefix: str) -> None:
+    """Pass gdb's stderr (QEMU's too: it inherits it) through, keeping
+    QEMU's own lines with the time they came."""
+    for raw in iter(stream.readline, b""):
+        sys.stderr.buffer.write(raw)
+        sys.stderr.flush()
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        if line.startswith(prefix):
+            run.stderr.append((time.monotonic(), line))
+
+
+def _pass_stdout(stream) -> None:
+    """Pass gdb's stdout (and QEMU's) through, without the banner gdb prints
+    when QEMU stops on a signal (qinit's own interrupt, a SIGPIPE it passes
+    on): the summary says what matters."""
+    skip = 0
+    for raw in iter(stream.readline, b""):
+        if re.search(rb"^Thread \d+ .* received signal SIG\w+, ", raw):
+            skip = 2            # the banner, then the frame line
+        if skip:
+            skip -= 1
+            continue
+        sys.stdout.buffer.write(raw)
+        sys.stdout.flush()
+
+
+def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
+    """Run gdb to completion, with the backend alongside; on Ctrl-C or
+    SIGTERM, interrupt gdb (which stops QEMU and writes what it has)."""
+    cmd = gdb_command(run.qemu_argv, qinit_args)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    tees = [threading.Thread(target=_tee_stderr, daemon=True,
+                             args=(proc.stderr, run,
+                                   os.path.basename(run.qemu_argv[0]) + ": ")),
+            threading.Thread(target=_pass_stdout, daemon=True, args=(proc.stdout,))]
+    for t in tees:
+        t.start()
 
     def forward(signum, frame):
         # gdb's inferior is QEMU: interrupting gdb's session stops both.
@@ -89,6 +172,8 @@ def run_gdb(qemu_argv: list[str], qinit_args: list[str], timeout: float) -> int:
 
     old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if run.backend:
+            run.backend.start(timeout)
         try:
             return proc.wait(timeout=timeout + 60)
         except subprocess.TimeoutExpired:
@@ -96,8 +181,31 @@ def run_gdb(qemu_argv: list[str], qinit_args: list[str], timeout: float) -> int:
             proc.wait()
             raise CliError("gdb did not finish; it was stopped") from None
     finally:
+        if run.backend:
+            run.backend.stop()
+        for t in tees:
+            t.join(timeout=5)
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def add_run_facts(trace: Trace, run: Run) -> None:
+    """What only the shell side saw: QEMU's stderr lines (timed like the
+    hits), the backend, and what the backend logged receiving."""
+    start = trace.qemu.get("clock_start")
+    lines = [{"t": round(t - start, 4) if start else None, "line": ln}
+             for t, ln in run.stderr]
+    trace.extra["qemu_stderr"] = lines
+    errors = [ln["line"] for ln in lines if ": info: " not in ln["line"]
+              and ": warning: " not in ln["line"]]
+    if errors and trace.outcome.state not in ("init-complete", "answered"):
+        trace.outcome.error_line = errors[-1]
+    if run.backend:
+        trace.extra["backend"] = run.backend.summary()
+        log = run.backend.log_text()
+        if log:
+            trace.extra["backend_log"] = vhostuser.parse_backend_log(
+                log, scenario.backend_log_patterns())
 
 
 def _checked(outs: outputs.Outputs) -> outputs.Outputs:
@@ -122,20 +230,22 @@ def _load_path(opts) -> initpath.InitPath:
 
 def cmd_trace(opts) -> int:
     path = _load_path(opts)
-    qemu_argv = resolve_qemu(opts.qemu)
     outs = _checked(outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
                                     png=opts.png, report=opts.report))
-    with tempfile.TemporaryDirectory(prefix="qemuinit-") as tmp:
-        json_path = os.path.join(tmp, "trace.json")
+    with tempfile.TemporaryDirectory(prefix="qemuinit-") as private:   # mode 0700
+        run = prepare_run(opts, private)
+        json_path = os.path.join(private, "trace.json")
         args = ["trace", "--kill", "--quiet", "--json", json_path,
                 "--timeout", str(opts.timeout)]
         if opts.path:
             args += ["--path", os.path.abspath(opts.path)]
-        run_gdb(qemu_argv, args, opts.timeout)
+        run_gdb(run, args, opts.timeout)
         try:
             trace = load(json_path)
         except TraceError as exc:
             raise CliError(f"gdb wrote no trace ({exc})") from None
+        add_run_facts(trace, run)      # reads the backend's log: inside `private`
+    analysis.annotate(path, trace)
     try:
         outputs.write(path, trace, outs)
     except Exception as exc:
@@ -143,20 +253,18 @@ def cmd_trace(opts) -> int:
     if opts.full:
         print(render_text.render(path, trace, color=_color(opts)), end="")
     else:
-        print(summary.summarize(trace))
-        print(summary.edge_counts(trace))
+        print(render_text.brief(trace))
     return EXIT_OK if trace.outcome.state == "init-complete" else EXIT_FAILED
 
 
 def _load_trace(name: str, path: initpath.InitPath):
-    """A saved trace, with verdicts (computed here if it was saved without)."""
+    """A saved trace, analysed again (verdicts, vhost-user rounds, hang) with
+    this qemuinit and this documented path."""
     try:
         trace = load(name)
     except TraceError as exc:
         raise CliError(str(exc)) from None
-    if "edges" not in trace.extra:
-        verify.annotate(path, trace)
-    return trace
+    return analysis.annotate(path, trace)
 
 
 def cmd_report(opts) -> int:
@@ -214,10 +322,10 @@ def cmd_where(opts) -> int:
         raise CliError(str(exc)) from None
     if opts.json:
         _checked(outputs.Outputs(json=opts.json))
-    qemu_argv = resolve_qemu(opts.qemu)
-    with tempfile.TemporaryDirectory(prefix="qemuinit-") as tmp:
-        json_path = os.path.join(tmp, "where.json")
-        run_gdb(qemu_argv, ["where", q.name, "--all", "--kill", "--quiet", "--json",
+    with tempfile.TemporaryDirectory(prefix="qemuinit-") as private:
+        run = prepare_run(opts, private)
+        json_path = os.path.join(private, "where.json")
+        run_gdb(run, ["where", q.name, "--all", "--kill", "--quiet", "--json",
                             json_path, "--timeout", str(opts.timeout)], opts.timeout)
         try:
             with open(json_path, encoding="utf-8") as f:
@@ -230,6 +338,33 @@ def cmd_where(opts) -> int:
     return EXIT_OK if res["answers"] else EXIT_FAILED
 
 
+DEFAULT_TIMEOUT = 30.0
+
+
+def _scenario_help() -> str:
+    lines = ["scenarios (--scenario NAME; the default is marked *):"]
+    for name in scenario.names():
+        mark = "*" if name == scenario.default_name() else " "
+        lines.append(f" {mark} {name:<24} {scenario.load(name).about}")
+    return "\n".join(lines)
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    """Options of every subcommand that starts QEMU."""
+    p.add_argument("--scenario", choices=scenario.names(), metavar="NAME",
+                   help=f"a built-in QEMU command line and backend (default "
+                   f"{scenario.default_name()}; not with -- QEMU ...)")
+    p.add_argument("--backend", metavar="CMD",
+                   help="the vhost-user backend to start once QEMU listens, instead of "
+                   "the scenario's; split like a shell would, run without one; "
+                   "{socket} is the socket path")
+    p.add_argument("--no-backend", action="store_true",
+                   help="start no backend (QEMU waits for one: see the hang report)")
+    p.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help="give up on init after this long, report where QEMU blocks "
+                   f"and kill it (default {DEFAULT_TIMEOUT:g})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qemuinit",
@@ -239,8 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "the documented init path",
                        description="Run QEMU under gdb to its main loop, recording a "
                        "backtrace at every documented init point.  Without a QEMU "
-                       "command, runs the project's debug QEMU on: "
-                       + " ".join(DEFAULT_ARGS))
+                       "command, runs the project's debug QEMU on a built-in scenario "
+                       "(--scenario).",
+                       epilog=_scenario_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", metavar="FILE", help="write the trace here")
     p.add_argument("--svg", metavar="FILE", help="draw the documented graph, coloured")
     p.add_argument("--png", metavar="FILE", help="the same as PNG")
@@ -250,9 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the whole report, not just the summary")
     p.add_argument("--no-color", action="store_true", help="never colour")
     p.add_argument("--path", metavar="FILE", help="another documented-path file")
-    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="give up on init after this long and report where QEMU "
-                   "blocks (default 60)")
+    _run_options(p)
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("report", help="re-render a saved trace (no gdb needed)")
@@ -276,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the questions")
     p.add_argument("--device", metavar="TYPE|ID", help="only this device's answer")
     p.add_argument("--json", metavar="FILE", help="write the answers here")
-    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+    _run_options(p)
     p.set_defaults(func=cmd_where)
     for name in ("trace", "where"):
         sub.choices[name].usage = f"qemuinit {name} [options] [-- QEMU-BINARY ARGS...]"

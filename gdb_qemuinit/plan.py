@@ -32,10 +32,11 @@ def _probes(path: InitPath) -> list[str]:
     return [fn for d in path.dispatch.values() for fn in d.probes]
 
 
-def make_plan(path: InitPath) -> Plan:
-    """Breakpoints for `path`: its non-hot functions and the dispatch probes."""
+def make_plan(path: InitPath, extra: list[str] = ()) -> Plan:
+    """Breakpoints for `path`: its non-hot functions and the dispatch probes,
+    plus `extra` (where vhost-user messages are read)."""
     return _plan(path, [fn for fn in path.functions() if fn not in path.hot]
-                 + _probes(path))
+                 + _probes(path) + list(extra))
 
 
 def stops_plan(path: InitPath, stops: list[str]) -> Plan:
@@ -43,7 +44,7 @@ def stops_plan(path: InitPath, stops: list[str]) -> Plan:
     return _plan(path, list(stops))
 
 
-def naive_plan(path: InitPath) -> Plan:
+def naive_plan(path: InitPath, extra: list[str] = ()) -> Plan:
     """A breakpoint on every documented function, hot ones included: what a
     trace costs without planning (used by the benchmark)."""
-    return _plan(path, path.functions() + _probes(path))
+    return _plan(path, path.functions() + _probes(path) + list(extra))

@@ -11,11 +11,6 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parent.parent
 BUILD_SCRIPT = CHECKOUT / "scripts" / "build-qemu.sh"
 
-# The foundation scenario: q35, one virtio-net-pci on a user netdev, paused
-# before the guest runs (-S), no display and no default devices.
-DEFAULT_ARGS = ["-machine", "q35", "-nodefaults", "-display", "none", "-S",
-                "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
-
 _VERSION_RE = re.compile(r"QEMU emulator version (\S+)")
 
 

@@ -3,8 +3,10 @@ seed's clusters.  Coloured with pygments when asked (on a terminal)."""
 
 from __future__ import annotations
 
+from .blocking import format_diagnosis
 from .initpath import InitPath
 from .summary import edge_counts, summarize
+from .vhostuser import format_section
 from .trace import Trace
 
 MARK = {"observed": "+", "dispatch": "*", "not-exercised": "-", "absent": "!",
@@ -31,6 +33,30 @@ def _tokens(path: InitPath, trace: Trace):
         yield "Generic.Strong", (f"\nsteps under {step['caller']}: documented "
                                  f"{' , '.join(step['documented'])}; observed "
                                  f"{' , '.join(step['observed']) or 'none'} ({ok})\n")
+    vhost = format_section(trace.extra.get("vhost_user"))
+    if vhost:
+        yield "Generic.Subheading", "\n" + vhost
+    hang = format_diagnosis(trace.extra.get("hang"))
+    if hang:
+        yield "Generic.Error", "\n" + hang
+
+
+def brief(trace: Trace) -> str:
+    """What is printed after a run: the summary, the edge counts, one line
+    per vhost-user round, and why QEMU hangs if it does."""
+    parts = [summarize(trace), edge_counts(trace)]
+    for rnd in (trace.extra.get("vhost_user") or {}).get("rounds", []):
+        parts.append(f"  vhost-user round {rnd['round']} (connection {rnd['connection']}): "
+                     f"{len(rnd['messages'])} requests, {rnd['result']}"
+                     + (f" at {rnd['failed_at']}" if rnd.get("failed_at") else ""))
+    check = (trace.extra.get("vhost_user") or {}).get("backend_check")
+    if check:
+        parts.append("  backend log " + ("agrees" if check["requests_agree"] else
+                                         "DISAGREES") + " with the decoded requests")
+    if trace.outcome.error_line:
+        parts.append(f"  QEMU said: {trace.outcome.error_line}")
+    hang = format_diagnosis(trace.extra.get("hang"))
+    return "\n".join(p for p in parts if p) + ("\n" + hang.rstrip("\n") if hang else "")
 
 
 STATUS_TOKEN = {"observed": "Generic.Inserted", "dispatch": "Name.Builtin",

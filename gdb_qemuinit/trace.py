@@ -41,6 +41,7 @@ class Hit:
     thread: int
     frames: list[Frame]
     reads: dict | None = None     # values read at the hit (qinit where)
+    t: float | None = None        # seconds since the run started
 
     def stack(self) -> list[str]:
         """Function names, innermost first ('??' where gdb knows none)."""
@@ -55,6 +56,8 @@ class Outcome:
     signal: str | None = None
     frames: list[Frame] | None = None     # where it stopped (signaled, timeout)
     last_stage: str | None = None         # the last documented function hit
+    reads: dict | None = None             # {function: {name: value}} where it blocked
+    error_line: str | None = None         # QEMU's own last error line (stderr)
 
 
 @dataclass
@@ -96,10 +99,11 @@ class Trace:
             outcome = Outcome(state=out["state"], detail=out.get("detail", ""),
                               exit_code=out.get("exit_code"), signal=out.get("signal"),
                               frames=_frames(out["frames"]) if out.get("frames") else None,
-                              last_stage=out.get("last_stage"))
+                              last_stage=out.get("last_stage"), reads=out.get("reads"),
+                              error_line=out.get("error_line"))
             hits = [Hit(seq=int(h["seq"]), function=str(h["function"]),
                         thread=int(h["thread"]), frames=_frames(h["frames"]),
-                        reads=h.get("reads"))
+                        reads=h.get("reads"), t=h.get("t"))
                     for h in doc["hits"]]
             qemu = dict(doc["qemu"])
             symbols = doc.get("symbols", {})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gdb_qemuinit.qemu import DEFAULT_ARGS, default_binary  # noqa: E402
+from gdb_qemuinit import scenario  # noqa: E402
+from gdb_qemuinit.qemu import default_binary  # noqa: E402
 
 WATCHED = ("qemu-system", "dpdk-testpmd")
 
@@ -32,11 +34,24 @@ def _watched_pids() -> set[int]:
     return pids
 
 
+def _leftover_files() -> set[str]:
+    """qemuinit's private directories and DPDK runtime directories."""
+    found = set()
+    tmp = tempfile.gettempdir()
+    for d in (tmp, "/var/run/dpdk", os.path.join(tmp, "dpdk")):
+        try:
+            found |= {os.path.join(d, n) for n in os.listdir(d) if n.startswith("qemuinit-")}
+        except OSError:
+            pass
+    return found
+
+
 @pytest.fixture
 def no_leftovers():
     """Fails the test if it leaves a QEMU or testpmd process running (and
-    stops those, by PID)."""
-    before = _watched_pids()
+    stops those, by PID), or a private socket directory or DPDK runtime
+    directory behind."""
+    before, files_before = _watched_pids(), _leftover_files()
     yield
     left = _watched_pids() - before
     for pid in left:
@@ -45,6 +60,8 @@ def no_leftovers():
         except OSError:
             pass
     assert not left, f"processes left behind: {sorted(left)}"
+    files = _leftover_files() - files_before
+    assert not files, f"files left behind: {sorted(files)}"
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +74,7 @@ def qemu_binary() -> str:
 
 @pytest.fixture(scope="session")
 def qemu_argv(qemu_binary) -> list[str]:
-    return [qemu_binary] + DEFAULT_ARGS
+    return [qemu_binary] + scenario.load("user-netdev").qemu_args("")
 
 
 def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:

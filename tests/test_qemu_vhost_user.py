@@ -1,75 +1,142 @@
-"""Integration: the seed's scenario with a real vhost-user backend
-(dpdk-testpmd in client mode); QEMU waits as the server."""
+"""Integration: the seed's vhost-user scenario with a real backend
+(dpdk-testpmd in client mode, started by qemuinit once QEMU listens), the
+restart, and the hangs, on the real gdb and debug QEMU."""
 
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import run_cli, run_gdb
 
 pytestmark = [pytest.mark.qemu, pytest.mark.vhost, pytest.mark.usefixtures("no_leftovers")]
 
-
-def stop(proc):
-    """Stop a process we started, by its PID, and reap it."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+SEED_CLUSTERS = ("chardev_init", "vhost_user_init", "vhost_user_negotiation", "vdpa_restart")
 
 
-def test_whole_seed_path_is_observed_with_testpmd(qemu_binary, tmp_path):
+@pytest.fixture(autouse=True)
+def _testpmd():
     assert shutil.which("dpdk-testpmd"), "dpdk-testpmd missing: run scripts/setup.sh"
+
+
+def trace(tmp_path, *args, timeout=180):
+    out = tmp_path / "t.json"
+    started = time.monotonic()
+    r = run_cli("trace", "--json", str(out), *args, timeout=timeout)
+    elapsed = time.monotonic() - started
+    assert "Traceback" not in r.stderr, r.stderr
+    return r, json.loads(out.read_text()), elapsed
+
+
+def names(rnd):
+    return [m["name"] for m in rnd["messages"]]
+
+
+def test_default_scenario_negotiates_with_testpmd_and_decodes_it(tmp_path):
+    r, doc, _ = trace(tmp_path, "--svg", str(tmp_path / "t.svg"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    # Every seed edge is observed, a dispatch, or explained.
+    for e in doc["edges"]:
+        assert e["status"] in ("observed", "dispatch", "not-exercised"), e
+        if e["status"] == "not-exercised":
+            assert e["note"], e
+        if e["cluster"] in SEED_CLUSTERS:
+            assert e["status"] in ("observed", "dispatch"), e
+    assert all(s["in_order"] for s in doc["steps"])
+    vu = doc["vhost_user"]
+    (rnd,) = vu["rounds"]
+    assert rnd["result"] == "negotiated" and rnd["chardev"] == "chr0"
+    assert names(rnd)[:4] == ["GET_FEATURES", "GET_PROTOCOL_FEATURES",
+                              "SET_PROTOCOL_FEATURES", "GET_QUEUE_NUM"]
+    assert "SET_OWNER" in names(rnd) and "SET_VRING_CALL" in names(rnd)
+    steps = [m["step"] for m in rnd["messages"] if m["step"]]
+    assert steps == sorted(steps) and set(steps) == {1, 2, 3, 4}
+    # QEMU asked for protocol features, so the backend must have offered them.
+    offered = vu["negotiated"]["backend_features"]["bits"]
+    assert "VHOST_USER_F_PROTOCOL_FEATURES" in offered and "VIRTIO_F_VERSION_1" in offered
+    acked = vu["negotiated"]["acked_protocol_features"]
+    assert int(acked["hex"], 16) & ~int(vu["negotiated"]["backend_protocol_features"]["hex"], 16) == 0
+    # ... and testpmd's own log says it received exactly these, in order.
+    check = vu["backend_check"]
+    assert check["requests_agree"] and check["protocol_features_agree"], check
+    assert check["backend_received"] == check["qemu_sent"] == len(rnd["messages"])
+    assert doc["backend"]["started"] and doc["backend"]["problem"] is None
+    assert "round 1 (connection 1): " in r.stdout and "agrees" in r.stdout
+    assert "<svg" in (tmp_path / "t.svg").read_text()
+    # The socket lived in a private directory that is gone now.
+    sock = next(a for a in doc["qemu"]["argv"] if "path=" in a).split("path=")[1].split(",")[0]
+    assert not os.path.exists(os.path.dirname(sock))
+
+
+def test_restart_shows_two_connections_and_why_the_first_failed(tmp_path):
+    r, doc, _ = trace(tmp_path, "--scenario", "vhost-user-restart")
+    assert r.returncode == 0, r.stdout + r.stderr
+    rounds = doc["vhost_user"]["rounds"]
+    first = rounds[0]
+    assert first["connection"] == 1 and first["result"] == "failed"
+    assert first["failed_at"] == "GET_FEATURES"
+    assert any("vhost" in line for line in first["errors"]), first
+    assert all(line.startswith("qemu-system-x86_64: ") for line in first["errors"])
+    later = [x for x in rounds if x["connection"] == 2]
+    assert later and later[-1]["result"] == "negotiated"
+    restart = {(e["from"], e["to"]): e for e in doc["edges"] if e["cluster"] == "vdpa_restart"}
+    wait = restart[("net_vhost_user_init", "qemu_chr_fe_wait_connected")]
+    assert wait["status"] == "observed" and "waited for the backend" in wait["note"]
+    assert restart[("qemu_chr_fe_wait_connected", "vhost_dev_init")]["status"] == "observed"
+    assert doc["vhost_user"]["backend_check"]["requests_agree"]
+    assert "failed at GET_FEATURES" in r.stdout
+
+
+@pytest.mark.parametrize("name, function, wait", [
+    ("vhost-user-hang", "tcp_chr_accept_server_sync", True),
+    ("vhost-user-hang-netdev", "qemu_chr_fe_wait_connected", False)])
+def test_hang_is_diagnosed_within_the_timeout(tmp_path, name, function, wait):
+    r, doc, elapsed = trace(tmp_path, "--scenario", name, "--timeout", "3")
+    assert r.returncode == 1
+    assert elapsed < 3 + 10, elapsed
+    assert doc["outcome"]["state"] == "timeout"
+    hang = doc["hang"]
+    assert hang["function"] == function and hang["chardev"] == "chr0"
+    assert hang["socket"].endswith("/vhost-user.sock") and hang["wait"] is wait
+    assert hang["role"].startswith("server") and "monitor" in hang["monitor"]
+    assert hang["socket"] in hang["unblock"] and "client=1" in hang["unblock"]
+    assert "Why QEMU hangs" in r.stdout and hang["socket"] in r.stdout
+    assert "received signal SIGINT" not in r.stdout
+
+
+def test_own_command_line_with_own_backend_command(tmp_path, qemu_binary):
     sock_dir = tmp_path / "s"
     sock_dir.mkdir(mode=0o700)
     sock = sock_dir / "vu.sock"
-    out = tmp_path / "t.json"
+    backend = ("dpdk-testpmd --no-huge -m 256 --no-pci --file-prefix={prefix} "
+               "--log-level=lib.vhost.config:debug "
+               "--vdev net_vhost0,iface={socket},client=1 -- --no-mlockall "
+               "--total-num-mbufs=2048")
     qemu = [qemu_binary, "-machine", "q35,memory-backend=mem0", "-m", "256",
             "-object", "memory-backend-memfd,id=mem0,size=256M,share=on",
             "-nodefaults", "-display", "none", "-S",
-            "-chardev", f"socket,id=c0,path={sock},server=on,wait=on",
+            "-chardev", f"socket,id=c0,path={sock},server=on,wait=off",
             "-netdev", "vhost-user,id=n0,chardev=c0", "-device", "virtio-net-pci,netdev=n0"]
-    trace = subprocess.Popen([sys.executable, "-m", "gdb_qemuinit.cli", "trace",
-                              "--timeout", "60", "--json", str(out), "--", *qemu],
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, text=True)
-    testpmd = None
-    prefix = f"qemuinit-test-{os.getpid()}"
-    try:
-        deadline = time.monotonic() + 30
-        while not sock.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert sock.exists(), "QEMU never listened"
-        testpmd = subprocess.Popen(
-            ["dpdk-testpmd", "--no-huge", "-m", "256", "--no-pci",
-             f"--file-prefix={prefix}",
-             "--vdev", f"net_vhost0,iface={sock},client=1", "--",
-             "--no-mlockall", "--total-num-mbufs=2048"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        text, _ = trace.communicate(timeout=120)
-    finally:
-        stop(trace)
-        if testpmd:
-            stop(testpmd)
-        # testpmd keeps its runtime files (config, sockets) per file prefix
-        for run_dir in ("/var/run/dpdk", os.path.expanduser("~/.local/share/dpdk")):
-            shutil.rmtree(os.path.join(run_dir, prefix), ignore_errors=True)
-    assert trace.returncode == 0, text
-    doc = json.loads(out.read_text())
-    status = {(e["from"], e["to"]): e for e in doc["edges"]}
-    for cluster in ("chardev_init", "vhost_user_init", "vhost_user_negotiation"):
-        for e in doc["edges"]:
-            if e["cluster"] == cluster:
-                assert e["status"] in ("observed", "dispatch"), e
-    assert status[("vhost_dev_init", "vhost_backend_init")]["served_by"] == \
-        "vhost_user_backend_init"
-    assert status[("qemu_chr_fe_wait_connected", "vhost_dev_init")]["status"] == "observed"
-    assert doc["steps"][0]["in_order"] is True
+    r, doc, _ = trace(tmp_path, "--backend", backend, "--", *qemu)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert doc["backend"]["argv"][0] == "dpdk-testpmd"
+    assert f"iface={sock},client=1" in " ".join(doc["backend"]["argv"])
+    assert doc["vhost_user"]["rounds"][-1]["result"] == "negotiated"
+    assert doc["vhost_user"]["backend_check"]["requests_agree"]
+
+
+def test_gdb_prompt_reports_the_hang_too(tmp_path, qemu_binary):
+    sock_dir = tmp_path / "s"
+    sock_dir.mkdir(mode=0o700)
+    sock = sock_dir / "vu.sock"
+    qemu = [qemu_binary, "-machine", "q35", "-nodefaults", "-display", "none", "-S",
+            "-chardev", f"socket,id=c0,path={sock},server=on,wait=off",
+            "-netdev", "vhost-user,id=n0,chardev=c0", "-device", "virtio-net-pci,netdev=n0"]
+    r = run_gdb(qemu, f"qinit trace --timeout 3 --json {tmp_path}/t.json")
+    out = r.stdout + r.stderr
+    assert "Traceback" not in out and "qemuinit: timeout" in out
+    assert "Why QEMU hangs" in out and str(sock) in out
+    doc = json.loads((tmp_path / "t.json").read_text())
+    assert doc["hang"]["function"] == "qemu_chr_fe_wait_connected"

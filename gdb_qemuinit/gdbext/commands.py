@@ -6,7 +6,8 @@ import shlex
 
 import gdb
 
-from .. import initpath, outputs, plan as planning, render_text, summary, verify, where
+from .. import (analysis, initpath, outputs, plan as planning, render_text,
+               vhostuser, where)
 from ..cmdline import (ArgumentParser, UsageError, complete_options, last_word,
                        positive_seconds)
 from ..qemu import QemuError, check_binary
@@ -61,14 +62,12 @@ class _PendingOn:
         gdb.execute(f"set breakpoint pending {value}", to_string=True)
 
 
-def record(path: initpath.InitPath, plan: planning.Plan, timeout: float | None,
-           kill: bool, **question) -> Trace:
+def record(plan: planning.Plan, timeout: float | None, kill: bool,
+           **recording) -> Trace:
     """Plant `plan`, run QEMU to its main loop (or a question's first stop),
     remove every breakpoint planted."""
     qemu = qemu_under_gdb()
-    # Symbol look-ups expand gdb's symbol tables: only a trace needs them all.
-    documented = () if question else tuple(path.functions())
-    recorder = Recorder(plan, timeout=timeout, documented=documented, **question)
+    recorder = Recorder(plan, timeout=timeout, **recording)
     with _PendingOn():
         recorder.plant()
     trace = None
@@ -159,16 +158,22 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
             outs.check()
         except (initpath.InitPathError, OSError) as exc:
             raise gdb.GdbError(str(exc)) from None
-        plan = planning.naive_plan(path) if opts.naive else planning.make_plan(path)
-        trace = record(path, plan, opts.timeout or settings.timeout(), opts.kill)
-        verify.annotate(path, trace)
+        spec = vhostuser.load_spec()
+        plan = (planning.naive_plan if opts.naive else planning.make_plan)(
+            path, extra=spec.functions())
+        # The symbol check of every documented name expands gdb's symbol
+        # tables: a trace needs it (absent vs not-exercised), where does not.
+        trace = record(plan, opts.timeout or settings.timeout(), opts.kill,
+                       documented=tuple(path.functions()), reads=spec.reads(),
+                       replies=spec.replies(), blocking_reads=spec.blocking_reads())
+        analysis.annotate(path, trace)
         LAST.update(trace=trace, path=path)
         try:
             outputs.write(path, trace, outs)
         except Exception as exc:       # disk full, dot failing: say so, no traceback
             raise gdb.GdbError(f"cannot write the outputs: {exc}") from None
         if not opts.quiet:
-            gdb.write(summary.summarize(trace) + "\n" + summary.edge_counts(trace) + "\n")
+            gdb.write(render_text.brief(trace) + "\n")
         if trace.outcome.state == "init-complete" and gdb.selected_inferior().pid:
             gdb.write("QEMU is stopped at qemu_main_loop; 'continue' runs it, "
                       "'qinit report' shows every edge.\n")
@@ -225,7 +230,7 @@ function name works as a question (qinit where vhost_dev_init)."""
         path = initpath.load()
         plan = planning.stops_plan(path, q.stops)
         collect = opts.all or opts.kill
-        trace = record(path, plan, opts.timeout or settings.timeout(), opts.kill,
+        trace = record(plan, opts.timeout or settings.timeout(), opts.kill,
                        stop_at=() if collect else (q.stops[0],),
                        reads=q.reads, final=q.final, key=q.key)
         missing = [fn for fn in q.stops if fn in trace.missing_symbols]

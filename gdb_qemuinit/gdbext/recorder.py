@@ -126,7 +126,29 @@ class _RecordingBreakpoint(gdb.Breakpoint):
 
     def stop(self):
         self.recorder.record_hit(self.function)
-        return self.function in self.recorder.stop_at
+        # Really stop at a question's stop point, and at a reply function so
+        # that a finish breakpoint can be planted outside stop().
+        return self.function in self.recorder.stop_at or self.function in self.recorder.replies
+
+
+class _ReplyFinish(gdb.FinishBreakpoint):
+    """Reads what a reply function filled in, when it returns ($msg in the
+    expressions is the pointer it was given), with its return value."""
+
+    def __init__(self, hit: Hit, pointer: str, reads: dict[str, str]):
+        super().__init__(gdb.newest_frame(), internal=True)
+        self.silent = True
+        self.hit = hit
+        self.exprs = {k: e.replace("$msg", pointer) for k, e in reads.items()}
+
+    def stop(self):
+        ret = self.return_value
+        self.hit.reads = dict(read_values(self.exprs),
+                              ret=int(ret) if ret is not None else None)
+        return False
+
+    def out_of_scope(self):
+        self.hit.reads = {"ret": None, "lost": True}
 
 
 class _EndBreakpoint(gdb.Breakpoint):
@@ -141,7 +163,8 @@ class Recorder:
     def __init__(self, plan: Plan, timeout: float | None = None,
                  stop_at: tuple[str, ...] = (), documented: tuple[str, ...] = (),
                  reads: dict | None = None, final: dict | None = None,
-                 key: str | None = None):
+                 key: str | None = None, replies: dict | None = None,
+                 blocking_reads: dict | None = None):
         self.plan = plan
         self.timeout = timeout
         self.stop_at = set(stop_at)     # record, then really stop (qinit where)
@@ -153,6 +176,9 @@ class Recorder:
         self.reads = reads or {}          # function -> {name: gdb expression}
         self.final = final or {}          # name -> expression with $key
         self.key = key
+        self.replies = replies or {}      # function -> {"pointer", "reads"}
+        self.blocking_reads = blocking_reads or {}   # read where QEMU blocks
+        self.started = time.monotonic()
         self._end: gdb.Breakpoint | None = None
         self._last_stop = None
         self._exited = None
@@ -167,7 +193,8 @@ class Recorder:
         self.hits.append(Hit(seq=len(self.hits) + 1, function=function,
                              thread=thread.num if thread else 0,
                              frames=walk_frames(self.roots),
-                             reads=read_values(exprs) if exprs else None))
+                             reads=read_values(exprs) if exprs else None,
+                             t=round(time.monotonic() - self.started, 4)))
 
     # -- events ---------------------------------------------------------------
     def _on_stop(self, event):
@@ -227,7 +254,7 @@ class Recorder:
                     (gdb.events.new_thread, self._on_new_thread))
         for registry, handler in handlers:
             registry.connect(handler)
-        started = time.monotonic()
+        self.started = started = time.monotonic()
         try:
             self.pid = gdb.selected_inferior().pid
             command = "continue" if self.pid else "run"
@@ -241,8 +268,12 @@ class Recorder:
                 self._timer.cancel()
             for registry, handler in handlers:
                 registry.disconnect(handler)
-        outcome.last_stage = self.hits[-1].function if self.hits else None
-        qemu = dict(qemu, seconds=round(time.monotonic() - started, 3))
+        stages = [h.function for h in self.hits
+                  if not self.documented or h.function in self.documented]
+        outcome.last_stage = stages[-1] if stages else None
+        # clock_start lines up other logs (QEMU's stderr) with the hits' t.
+        qemu = dict(qemu, seconds=round(time.monotonic() - started, 3),
+                    clock_start=started)
         missing = list(dict.fromkeys(self.missing_symbols() + [
             fn for fn in self.documented
             if fn not in self.plan.library and not _has_symbol(fn)]))
@@ -271,10 +302,14 @@ class Recorder:
                     return Outcome(state="init-complete",
                                    detail=f"QEMU reached {self.plan.end}")
                 mine = [b for b in ev.breakpoints if b in self._bps]
-                if mine and self.stop_at:
+                for bp in mine:
+                    if bp.function in self.replies:
+                        self._finish_reply(bp.function)
+                answer = [b for b in mine if b.function in self.stop_at]
+                if answer:
                     return Outcome(state="answered",
-                                   detail=f"QEMU is stopped at {mine[0].function}")
-                continue   # someone else's breakpoint: keep going
+                                   detail=f"QEMU is stopped at {answer[0].function}")
+                continue   # a reply read, or someone else's breakpoint: keep going
             if isinstance(ev, gdb.SignalEvent):
                 sig = ev.stop_signal
                 if sig == "SIGINT":
@@ -286,6 +321,16 @@ class Recorder:
                 continue
             if ev is None and gdb.selected_inferior().pid == 0:
                 return Outcome(state="exited", detail="QEMU is gone")
+
+    def _finish_reply(self, function: str) -> None:
+        """Plant a finish breakpoint that reads the reply into this hit."""
+        spec = self.replies[function]
+        try:
+            ptr = gdb.parse_and_eval(spec["pointer"])
+            pointer = f"(({ptr.type}) {int(ptr):#x})"
+            _ReplyFinish(self.hits[-1], pointer, spec["reads"])
+        except (gdb.error, ValueError) as exc:
+            self.hits[-1].reads = {"ret": None, "error": str(exc)}
 
     def _final_reads(self) -> dict:
         """What each recorded object ended up as, read once init is done."""
@@ -305,23 +350,36 @@ class Recorder:
                               f"{self.plan.end}")
 
     def _interrupted(self) -> Outcome:
-        frames = self._main_thread_frames()
+        frames, reads = self._main_thread_frames()
         if self._timed_out.is_set():
-            return Outcome(state="timeout", frames=frames,
+            return Outcome(state="timeout", frames=frames, reads=reads or None,
                            detail=f"QEMU did not reach {self.plan.end} within "
                                   f"{self.timeout:g} s")
-        return Outcome(state="interrupted", frames=frames,
+        return Outcome(state="interrupted", frames=frames, reads=reads or None,
                        detail="interrupted by the user (SIGINT)")
 
-    def _main_thread_frames(self) -> list[Frame]:
-        """Where QEMU's main thread is (the one that runs init)."""
+    def _main_thread_frames(self) -> tuple[list[Frame], dict]:
+        """Where QEMU's main thread is (the one that runs init), and the
+        blocking reads of the frames on its stack that have some."""
         current = gdb.selected_thread()
         threads = sorted(gdb.selected_inferior().threads(), key=lambda t: t.num)
         if not threads:
-            return []
+            return [], {}
         threads[0].switch()
+        frames: list[Frame] = []
         try:
-            return walk_frames(self.roots)
+            frames = walk_frames(self.roots)
+            reads = {}
+            f = gdb.newest_frame()
+            while f is not None:
+                exprs = self.blocking_reads.get(f.name())
+                if exprs and f.name() not in reads:
+                    f.select()
+                    reads[f.name()] = read_values(exprs)
+                f = f.older()
+            return frames, reads
+        except gdb.error:
+            return frames, {}
         finally:
             if current is not None and current.is_valid():
                 current.switch()

@@ -49,7 +49,7 @@ class TimeoutParameter(gdb.Parameter):
 
     def __init__(self):
         super().__init__("qinit timeout", gdb.COMMAND_DATA, gdb.PARAM_ZUINTEGER)
-        self.value = 60
+        self.value = 30
 
     def get_show_string(self, svalue):
         return f"qinit lets QEMU initialize for {svalue} seconds (0: no limit)."

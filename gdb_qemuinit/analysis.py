@@ -1,0 +1,36 @@
+"""Everything computed from a recorded trace: edge verdicts and steps, the
+decoded vhost-user rounds, and the hang diagnosis.  Pure: no gdb."""
+
+from __future__ import annotations
+
+from . import blocking, verify, vhostuser
+from .initpath import InitPath
+from .trace import Trace
+
+
+def annotate(path: InitPath, trace: Trace) -> Trace:
+    """Add the "edges", "steps", "vhost_user" and "hang" sections (again, if
+    the trace has them: QEMU's stderr may have been added since)."""
+    spec = vhostuser.load_spec()
+    verify.annotate(path, trace)
+    for key, value in (("vhost_user", vhostuser.section(path, trace, spec)),
+                       ("hang", blocking.diagnosis(trace, spec))):
+        if value:
+            trace.extra[key] = value
+        else:
+            trace.extra.pop(key, None)
+    rounds = (trace.extra.get("vhost_user") or {}).get("rounds", [])
+    if len(rounds) > 1:
+        _note_restart(trace, spec.record["round_starts"], rounds)
+    return trace
+
+
+def _note_restart(trace: Trace, wait: str, rounds: list[dict]) -> None:
+    """The seed's restart edges: say how many times QEMU waited, and why."""
+    failed = [f"round {r['round']} failed at {r.get('failed_at', '?')}"
+              for r in rounds if r["result"] == "failed"]
+    text = (f"QEMU waited for the backend {len(rounds)} times: " + "; ".join(failed)
+            + f"; round {rounds[-1]['round']}: {rounds[-1]['result']}")
+    for e in trace.extra.get("edges", []):
+        if wait in (e["from"], e["to"]) and e["status"] == "observed":
+            e["note"] = (e["note"] + "; " if e.get("note") else "") + text

@@ -1,0 +1,128 @@
+"""A vhost-user backend process (dpdk-testpmd, or the user's command) that
+qemuinit starts once QEMU listens on the socket and stops, by its PID, when
+the trace ends.  Its output goes to a log file next to the socket.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+# /proc/net/unix Flags: __SO_ACCEPTCON, set on a listening socket.
+_ACCEPTCON = 0x10000
+
+
+def listening(path: str) -> bool:
+    """Is some process listening on the unix socket `path`?  Read from
+    /proc/net/unix: connecting to find out would be taken by QEMU as the
+    backend connecting."""
+    try:
+        with open("/proc/net/unix", encoding="utf-8", errors="replace") as f:
+            next(f)
+            for line in f:
+                fields = line.split(None, 7)
+                if len(fields) == 8 and fields[7].rstrip("\n") == path \
+                        and int(fields[3], 16) & _ACCEPTCON:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def dpdk_runtime_dirs(prefix: str) -> list[str]:
+    """Where DPDK keeps a file prefix's runtime files (config, mp socket)."""
+    bases = ["/var/run/dpdk", os.path.join(os.environ.get("XDG_RUNTIME_DIR", "/tmp"), "dpdk"),
+             "/tmp/dpdk"]
+    return [os.path.join(b, prefix) for b in dict.fromkeys(bases)]
+
+
+class Backend:
+    """Start `argv` once `sock` is listening (after dropping one connection
+    first when `drop_first`), in a thread; `stop()` ends it by PID."""
+
+    def __init__(self, argv: list[str], sock: str, log_path: str,
+                 drop_first: bool = False, dpdk_prefix: str | None = None):
+        self.argv = argv
+        self.sock = sock
+        self.log_path = log_path
+        self.drop_first = drop_first
+        self.dpdk_prefix = dpdk_prefix
+        self.proc: subprocess.Popen | None = None
+        self.problem: str | None = None     # why it did not start, or died early
+        self.dropped = False
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self, wait_seconds: float) -> None:
+        self._deadline = time.monotonic() + wait_seconds
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not listening(self.sock):
+            if self._done.wait(0.02) or time.monotonic() > self._deadline:
+                return
+        if self.drop_first:
+            self._drop_one()
+        with self._lock:
+            if self._done.is_set():
+                return
+            try:
+                log = open(self.log_path, "wb")
+                # stdin stays an open pipe: testpmd quits on end of input.
+                self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=log,
+                                             stderr=subprocess.STDOUT,
+                                             start_new_session=True)
+                log.close()
+            except OSError as exc:
+                self.problem = f"cannot start the backend {self.argv[0]}: {exc.strerror}"
+
+    def _drop_one(self) -> None:
+        """Connect and close at once: a backend that goes away."""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.connect(self.sock)
+            self.dropped = True
+        except OSError as exc:
+            self.problem = f"could not connect to {self.sock} to drop it: {exc.strerror}"
+
+    def stop(self) -> None:
+        """Stop the backend by its PID (TERM, then KILL), reap it, and remove
+        DPDK's runtime files for our prefix."""
+        with self._lock:
+            self._done.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        proc = self.proc
+        if proc is not None:
+            if proc.poll() is not None:
+                self.problem = (f"the backend exited by itself with code "
+                                f"{proc.returncode} before the trace ended")
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            if proc.stdin:
+                proc.stdin.close()
+        if self.dpdk_prefix:
+            for d in dpdk_runtime_dirs(self.dpdk_prefix):
+                shutil.rmtree(d, ignore_errors=True)
+
+    def log_text(self) -> str:
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def summary(self) -> dict:
+        return {"argv": self.argv, "pid": self.proc.pid if self.proc else None,
+                "started": self.proc is not None, "dropped_first": self.dropped,
+                "problem": self.problem}

@@ -1,0 +1,218 @@
+"""Pure tests: vhost-user decoding and rounds, scenarios, socket parsing, the
+hang diagnosis, and the backend process runner (with a harmless command)."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from gdb_qemuinit import analysis, blocking, initpath, scenario, vhostuser
+from gdb_qemuinit.backend import Backend, listening
+from gdb_qemuinit.trace import Frame, Hit, Outcome, Trace
+
+SPEC = vhostuser.load_spec()
+PATH = initpath.load()
+WAIT = ["qemu_chr_fe_wait_connected", "net_vhost_user_init", "qemu_init", "main"]
+INIT = ["vhost_dev_init", "vhost_net_init", "vhost_user_start", "net_vhost_user_event",
+        "chr_be_event", "qemu_chr_be_event", "qemu_chr_fe_set_handlers_full",
+        "net_vhost_user_init", "qemu_init", "main"]
+
+
+def hit(seq, stack, reads=None, t=None):
+    return Hit(seq=seq, function=stack[0], thread=1, reads=reads, t=t if t is not None else seq,
+               frames=[Frame(function=f, file="x.c", line=1) for f in stack])
+
+
+def sent(seq, request, under, u64=0):
+    return hit(seq, ["vhost_user_write", "vhost_user_get_u64", under] + INIT,
+               {"request": request, "u64": u64})
+
+
+def reply(seq, request, u64, ret=0):
+    return hit(seq, ["vhost_user_read", "vhost_user_get_u64", "vhost_user_backend_init"] + INIT,
+               {"request": request, "u64": u64, "ret": ret})
+
+
+def negotiation(start, first_reply_ret=0):
+    """GET_FEATURES (step 1) ... SET_VRING_CALL (step 4), hits numbered from start."""
+    return [hit(start, INIT),
+            sent(start + 1, 1, "vhost_user_backend_init"),
+            reply(start + 2, 1, (1 << 30) | (1 << 32) | 1, ret=first_reply_ret),
+            sent(start + 3, 16, "vhost_user_backend_init", u64=0b1001),
+            sent(start + 4, 3, "vhost_user_set_owner"),
+            sent(start + 5, 13, "vhost_virtqueue_init", u64=0x100)]
+
+
+def make(hits, state="init-complete", stderr=None, frames=None, reads=None, argv=()):
+    t = Trace(qemu={"binary": "q", "version": "7.2.22", "argv": list(argv)},
+              outcome=Outcome(state=state, frames=frames, reads=reads), hits=hits)
+    if stderr:
+        t.extra["qemu_stderr"] = stderr
+    return t
+
+
+def test_bits_and_payloads_are_decoded_by_name():
+    assert vhostuser.bits(0b101, SPEC.protocol_bits) == ["MQ", "RARP"]
+    assert vhostuser.bits(1 << 30, SPEC.virtio_bits) == ["VHOST_USER_F_PROTOCOL_FEATURES"]
+    assert vhostuser.bits(1 << 31, SPEC.virtio_bits) == ["bit 31"]
+    assert vhostuser.decode(SPEC, "SET_VRING_CALL", 0x101) == {"vring": 1, "fd": False}
+    assert vhostuser.decode(SPEC, "GET_QUEUE_NUM", 8) == {"value": 8}
+    assert SPEC.name(15) == "GET_PROTOCOL_FEATURES" and SPEC.name(99) == "REQUEST_99"
+
+
+def test_one_negotiation_in_order_with_steps_and_replies():
+    doc = vhostuser.section(PATH, make([hit(1, WAIT, {"chardev": "chr0"})] + negotiation(2)))
+    (rnd,) = doc["rounds"]
+    assert rnd["result"] == "negotiated" and rnd["chardev"] == "chr0"
+    assert rnd["trigger"] == "qemu_chr_fe_set_handlers_full"
+    assert [(m["name"], m["step"]) for m in rnd["messages"]] == [
+        ("GET_FEATURES", 1), ("SET_PROTOCOL_FEATURES", 1), ("SET_OWNER", 2),
+        ("SET_VRING_CALL", 4)]
+    got = rnd["messages"][0]["reply"]["payload"]
+    assert got["bits"] == ["VIRTIO_NET_F_CSUM", "VHOST_USER_F_PROTOCOL_FEATURES",
+                           "VIRTIO_F_VERSION_1"]
+    assert doc["negotiated"]["acked_protocol_features"]["bits"] == ["MQ", "REPLY_ACK"]
+    assert "after init" in doc["negotiated"]["acked_features_note"]
+
+
+def test_a_dropped_connection_makes_a_failed_round_then_a_second_one():
+    err = "qemu-system-x86_64: -netdev vhost-user,id=n0: Failed to write msg."
+    hits = ([hit(1, WAIT, t=0.1), hit(2, INIT, t=0.2),
+             sent(3, 1, "vhost_user_backend_init")] + [])
+    for h in hits:
+        h.t = h.seq / 10
+    second = negotiation(10)
+    for h in second:
+        h.t = 1 + h.seq / 100
+    t = make(hits + [hit(9, WAIT, t=0.9)] + second,
+             stderr=[{"t": 0.35, "line": err}, {"t": 1.5, "line": "later"}])
+    doc = vhostuser.section(PATH, t)
+    r1, r2 = doc["rounds"]
+    assert (r1["connection"], r1["result"], r1["failed_at"]) == (1, "failed", "GET_FEATURES")
+    assert r1["errors"] == [err]
+    assert (r2["connection"], r2["result"]) == (2, "negotiated")
+    annotated = analysis.annotate(PATH, t)
+    restart = next(e for e in annotated.extra["edges"]
+                   if (e["from"], e["to"]) == ("net_vhost_user_init", "qemu_chr_fe_wait_connected"))
+    assert restart["status"] == "observed" and "2 times" in restart["note"]
+
+
+def test_a_failed_reply_and_a_second_negotiation_on_one_connection():
+    hits = [hit(1, WAIT)] + negotiation(2, first_reply_ret=-5) + negotiation(20)
+    doc = vhostuser.section(PATH, make(hits))
+    r1, r2 = doc["rounds"]
+    assert r1["result"] == "failed" and "returned -5" in r1["why"]
+    assert r1["connection"] == r2["connection"] == 1
+    assert r2["result"] == "negotiated"
+    assert doc["notes"] and "2 times on connection 1" in doc["notes"][0]
+
+
+def test_backend_log_is_parsed_and_compared():
+    log = ("VHOST_CONFIG: (s) read message VHOST_USER_GET_FEATURES\n"
+           "VHOST_CONFIG: (s) read message VHOST_USER_SET_PROTOCOL_FEATURES\n"
+           "VHOST_CONFIG: (s) negotiated Vhost-user protocol features: 0x9\n"
+           "VHOST_CONFIG: (s) read message VHOST_USER_SET_OWNER\n"
+           "VHOST_CONFIG: (s) read message VHOST_USER_SET_VRING_CALL\n")
+    parsed = vhostuser.parse_backend_log(log, scenario.backend_log_patterns())
+    assert parsed == {"requests": ["GET_FEATURES", "SET_PROTOCOL_FEATURES", "SET_OWNER",
+                                   "SET_VRING_CALL"], "protocol_features": [9]}
+    t = make([hit(1, WAIT)] + negotiation(2))
+    t.extra["backend_log"] = parsed
+    check = vhostuser.section(PATH, t)["backend_check"]
+    assert check["requests_agree"] and check["protocol_features_agree"]
+    parsed["requests"][1] = "GET_QUEUE_NUM"
+    check = vhostuser.section(PATH, t)["backend_check"]
+    assert not check["requests_agree"] and "#2" in check["first_difference"]
+
+
+def test_no_vhost_user_activity_means_no_section():
+    assert vhostuser.section(PATH, make([hit(1, ["qemu_init_board", "main"])])) is None
+
+
+def test_scenarios_inherit_and_expand():
+    assert scenario.default_name() in scenario.names()
+    base = scenario.load("vhost-user")
+    assert "{socket}" in " ".join(base.qemu) and base.backend[0] == "dpdk-testpmd"
+    restart = scenario.load("vhost-user-restart")
+    assert restart.drop_first and restart.qemu == base.qemu
+    assert scenario.load("vhost-user-hang").backend == ()
+    args = base.qemu_args("/d/s.sock")
+    assert "socket,id=chr0,path=/d/s.sock,server=on,wait=on" in args
+    assert "--file-prefix=p1" in base.backend_argv("/d/s.sock", "p1")
+    with pytest.raises(scenario.ScenarioError, match="scenarios: vhost-user"):
+        scenario.load("nope")
+
+
+def test_server_sockets_follow_qemu_option_syntax():
+    argv = ["q", "-chardev", "socket,id=a,path=/x,,y.sock,server=on,wait=off",
+            "-chardev", "socket,id=b,path=/b.sock,server,nowait",
+            "-chardev", "socket,id=c,path=/c.sock",          # a client: not served
+            "-chardev", "file,id=d,path=/f"]
+    assert scenario.server_sockets(argv) == [
+        {"id": "a", "path": "/x,y.sock", "wait": False},
+        {"id": "b", "path": "/b.sock", "wait": False}]
+    assert scenario.socket_of(argv, "b")["path"] == "/b.sock"
+    assert scenario.socket_of(argv, None) is None        # two: ambiguous
+
+
+def test_private_dir_is_only_for_its_owner():
+    d = scenario.private_dir()
+    try:
+        assert scenario.is_private(d)
+        os.chmod(d, 0o755)
+        assert not scenario.is_private(d)
+    finally:
+        os.rmdir(d)
+
+
+def test_hang_diagnosis_names_socket_role_and_what_unblocks():
+    frames = [Frame(f, "chardev/char-socket.c", 1) for f in
+              ["tcp_chr_accept_server_sync", "tcp_chr_wait_connected",
+               "qemu_chr_fe_wait_connected", "net_vhost_user_init", "main"]]
+    argv = ["q", "-chardev", "socket,id=chr0,path=/run/vu.sock,server=on,wait=off"]
+    t = make([], state="timeout", frames=frames, argv=argv,
+             reads={"qemu_chr_fe_wait_connected": {"chardev": "chr0"}})
+    doc = blocking.diagnosis(t)
+    assert doc["function"] == "qemu_chr_fe_wait_connected"
+    assert doc["socket"] == "/run/vu.sock" and doc["chardev"] == "chr0"
+    assert doc["role"].startswith("server") and doc["wait"] is False
+    assert "/run/vu.sock" in doc["unblock"] and "monitor" in doc["monitor"]
+    text = blocking.format_diagnosis(doc)
+    assert "net_vhost_user_init" in text and "client" in text
+    assert blocking.diagnosis(make([], state="init-complete")) is None
+
+
+def test_listening_reads_proc_net_unix(tmp_path):
+    path = str(tmp_path / "l.sock")
+    assert not listening(path)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(path)
+        assert not listening(path)         # bound, not listening
+        s.listen(1)
+        assert listening(path)
+
+
+def test_backend_starts_once_listening_and_is_stopped_by_pid(tmp_path):
+    path = str(tmp_path / "l.sock")
+    log = str(tmp_path / "b.log")
+    b = Backend([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+                path, log, drop_first=True)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(path)
+        s.listen(1)
+        b.start(wait_seconds=10)
+        conn, _ = s.accept()               # the dropped connection comes first
+        assert conn.recv(1) == b""         # closed at once
+        conn.close()
+        for _ in range(200):
+            if b.proc is not None:
+                break
+            subprocess.run(["sleep", "0.02"])
+        pid = b.proc.pid
+        b.stop()
+    assert b.dropped and b.proc.returncode is not None
+    assert not os.path.exists(f"/proc/{pid}") or \
+        open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert b.summary()["started"] and b.problem is None
