@@ -81,6 +81,7 @@ class Run:
     qemu_argv: list[str]
     backend: Backend | None = None
     stderr: list[tuple[float, str]] = field(default_factory=list)   # QEMU's lines
+    interrupted: str | None = None             # SIGINT or SIGTERM, when one arrived
 
 
 def prepare_run(opts, private: str) -> Run:
@@ -91,6 +92,7 @@ def prepare_run(opts, private: str) -> Run:
         if opts.scenario:
             raise CliError("--scenario and a QEMU command after -- exclude each other")
         argv = check_qemu(opts.qemu)
+        _warn_open_socket_dirs(argv)
         backend_argv = shlex.split(opts.backend) if opts.backend else []
         drop_first = False
         if backend_argv:
@@ -124,9 +126,24 @@ def prepare_run(opts, private: str) -> Run:
                              drop_first=drop_first, dpdk_prefix=prefix))
 
 
-def _tee_stderr(stream, run: Run, prefix: str) -> None:
+def _warn_open_socket_dirs(argv: list[str]) -> None:
+    """A vhost-user socket others can reach lets them connect as the backend."""
+    for sock in scenario.server_sockets(argv):
+        d = os.path.dirname(os.path.abspath(sock["path"]))
+        try:
+            private = scenario.is_private(d)
+        except OSError:
+            continue
+        if not private:
+            print(f"qemuinit: warning: {d} (socket of chardev {sock['id']}) is open to "
+                  f"other users, who could connect to QEMU as the backend; a directory "
+                  f"only you can enter (mkdir -m 700) is safer", file=sys.stderr)
+
+
+def _tee_stderr(stream, run: Run, prefix: tuple[str, ...]) -> None:
     """Pass gdb's stderr (QEMU's too: it inherits it) through, keeping
-    QEMU's own lines with the time they came."""
+    QEMU's own lines (they start with its name, or 'qemu: ' for a few board
+    errors) with the time they came."""
     for raw in iter(stream.readline, b""):
         sys.stderr.buffer.write(raw)
         sys.stderr.flush()
@@ -158,17 +175,30 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
                             stderr=subprocess.PIPE, start_new_session=True)
     tees = [threading.Thread(target=_tee_stderr, daemon=True,
                              args=(proc.stderr, run,
-                                   os.path.basename(run.qemu_argv[0]) + ": ")),
+                                   (os.path.basename(run.qemu_argv[0]) + ": ", "qemu: "))),
             threading.Thread(target=_pass_stdout, daemon=True, args=(proc.stdout,))]
     for t in tees:
         t.start()
 
+    interrupts = []
+
     def forward(signum, frame):
-        # gdb's inferior is QEMU: interrupting gdb's session stops both.
-        try:
-            os.killpg(proc.pid, signal.SIGINT)
-        except OSError:
-            pass
+        # Ctrl-C or SIGTERM: interrupt QEMU (gdb's child), as the timeout does;
+        # gdb then records "interrupted", kills QEMU and writes the trace.  A
+        # second one stops gdb itself (QEMU, its tracee, dies with it).
+        interrupts.append(signum)
+        run.interrupted = run.interrupted or signal.Signals(signum).name
+        children = child_pids(proc.pid) if len(interrupts) == 1 else []
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except OSError:
+                pass
+        if not children:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -189,6 +219,15 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
             signal.signal(s, h)
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes `pid` started (gdb's inferior), from /proc."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
 def add_run_facts(trace: Trace, run: Run) -> None:
     """What only the shell side saw: QEMU's stderr lines (timed like the
     hits), the backend, and what the backend logged receiving."""
@@ -198,6 +237,8 @@ def add_run_facts(trace: Trace, run: Run) -> None:
     trace.extra["qemu_stderr"] = lines
     errors = [ln["line"] for ln in lines if ": info: " not in ln["line"]
               and ": warning: " not in ln["line"]]
+    if run.interrupted and trace.outcome.state == "interrupted":
+        trace.outcome.detail = f"interrupted: qemuinit received {run.interrupted}"
     if errors and trace.outcome.state not in ("init-complete", "answered"):
         trace.outcome.error_line = errors[-1]
     if run.backend:
@@ -243,6 +284,8 @@ def cmd_trace(opts) -> int:
         try:
             trace = load(json_path)
         except TraceError as exc:
+            if run.interrupted:
+                raise CliError("interrupted before QEMU ran: nothing was recorded") from None
             raise CliError(f"gdb wrote no trace ({exc})") from None
         add_run_facts(trace, run)      # reads the backend's log: inside `private`
     analysis.annotate(path, trace)

@@ -7,6 +7,15 @@ from collections import Counter
 from .trace import Frame, Trace
 
 
+NO_DEBUG_INFO_HINT = """\
+  this QEMU has no debug info (a distribution build is stripped: only its
+  exported functions have symbols), so this trace is partial and edges it could
+  not see are 'unknown', never 'absent'.  For a full trace, use a QEMU with
+  debug info: scripts/build-qemu.sh builds one (qemuinit's default), or install
+  Debian's qemu-system-x86-dbgsym from the debian-debug archive, or let gdb
+  fetch the symbols: export DEBUGINFOD_URLS=https://debuginfod.debian.net"""
+
+
 def format_frame(f: Frame) -> str:
     where = f"{f.file}:{f.line}" if f.file and f.line else (f.file or "")
     return f"{f.function or '??'}" + (f" ({where})" if where else "")
@@ -46,6 +55,8 @@ def summarize(trace: Trace) -> str:
     if trace.missing_symbols:
         lines.append(f"  no symbol in this binary for {len(trace.missing_symbols)} "
                      f"planned functions: " + ", ".join(trace.missing_symbols))
+    if not trace.debug_info:
+        lines.append(NO_DEBUG_INFO_HINT)
     return "\n".join(lines)
 
 

@@ -134,8 +134,14 @@ def check_writable(path: str | os.PathLike) -> None:
     parent = Path(path).expanduser().resolve().parent
     if not parent.is_dir():
         raise OSError(f"directory {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OSError(f"directory {parent} is not writable")
+    # Create and remove a file there, as the atomic writer will: os.access
+    # says yes to root even in a read-only place.
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".qemuinit-probe-")
+    except OSError as exc:
+        raise OSError(f"directory {parent} is not writable ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:

@@ -187,6 +187,13 @@ class Verifier:
                              + (f" (closest: {', '.join(near)})" if near else ""))
             v.note = "; ".join(parts)
             return v
+        if not self.trace.debug_info:
+            # Static and inlined functions leave no named frame: unseen proves nothing.
+            v.status = "unknown"
+            v.note = ("not seen, but this binary has no debug info: frames of static "
+                      "and inlined functions are invisible, so qemuinit cannot tell "
+                      "a path not taken from a hidden one")
+            return v
         v.status = "not-exercised"
         text = self._explain_dispatch(e) or self._why_unseen(e)
         v.note = f"{v.note}; {text}" if keep_note and v.note else text

@@ -13,6 +13,7 @@ PACKAGES=(
     libglib2.0-dev libpixman-1-dev libslirp-dev zlib1g-dev libfdt-dev
     seabios ipxe-qemu qemu-system-data
     dpdk-dev
+    qemu-system-x86     # Debian's own stripped QEMU: the tests trace it (degraded mode)
 )
 
 SRC_LIST=/etc/apt/sources.list.d/qemuinit-deb-src.sources

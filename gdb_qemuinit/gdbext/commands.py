@@ -6,7 +6,7 @@ import shlex
 
 import gdb
 
-from .. import (analysis, initpath, outputs, plan as planning, render_text,
+from .. import (analysis, initpath, outputs, plan as planning, render_text, summary,
                vhostuser, where)
 from ..cmdline import (ArgumentParser, UsageError, complete_options, last_word,
                        positive_seconds)
@@ -235,7 +235,9 @@ function name works as a question (qinit where vhost_dev_init)."""
                        reads=q.reads, final=q.final, key=q.key)
         missing = [fn for fn in q.stops if fn in trace.missing_symbols]
         if missing == q.stops:
-            raise gdb.GdbError(f"no function {', '.join(missing)} in this QEMU")
+            raise gdb.GdbError(f"no function {', '.join(missing)} in this QEMU"
+                               + ("" if trace.debug_info else
+                                  "\n" + summary.NO_DEBUG_INFO_HINT))
         res = where.result(q, trace)
         if opts.json:
             save(res, opts.json)

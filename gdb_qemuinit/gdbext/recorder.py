@@ -315,8 +315,11 @@ class Recorder:
                 if sig == "SIGINT":
                     return self._interrupted()
                 if sig in CRASH_SIGNALS:
+                    thread = gdb.selected_thread()
                     return Outcome(state="signaled", signal=sig,
-                                   detail=f"QEMU received {sig}",
+                                   detail=f"QEMU received {sig} in thread "
+                                          f"{thread.num if thread else '?'}"
+                                          f"{' (' + thread.name + ')' if thread and thread.name else ''}",
                                    frames=walk_frames(self.roots))
                 continue
             if ev is None and gdb.selected_inferior().pid == 0:
@@ -344,7 +347,14 @@ class Recorder:
     def _exit_outcome(self, ev) -> Outcome:
         code = getattr(ev, "exit_code", None)
         if code is None:
-            return Outcome(state="signaled", detail="QEMU was killed by a signal")
+            # gdb.events.exited has no exit_code after a signal; $_exitsignal has it.
+            try:
+                name = signal.Signals(int(gdb.parse_and_eval("$_exitsignal"))).name
+            except (gdb.error, ValueError):
+                name = None
+            return Outcome(state="signaled", signal=name,
+                           detail=f"QEMU was killed by {name or 'a signal'} "
+                                  f"before reaching {self.plan.end}")
         return Outcome(state="exited", exit_code=code,
                        detail=f"QEMU exited with code {code} before reaching "
                               f"{self.plan.end}")

@@ -1,0 +1,156 @@
+"""Integration: every fault ends in a clear answer, a complete trace and no
+process left behind (the no_leftovers fixture checks the last part)."""
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
+
+DEBIAN_QEMU = "/usr/bin/qemu-system-x86_64"
+
+
+def traced(tmp_path, *args):
+    out = tmp_path / "t.json"
+    r = run_cli("trace", "--json", str(out), *args)
+    assert "Traceback" not in r.stdout + r.stderr, r.stderr
+    return r, json.loads(out.read_text())
+
+
+def test_a_file_that_cannot_be_run_is_refused_before_anything_runs(tmp_path):
+    f = tmp_path / "qemu-system-x86_64"
+    f.write_text("#!/bin/sh\n")
+    os.chmod(f, stat.S_IRUSR)
+    r = run_cli("trace", "--", str(f))
+    assert r.returncode == 2 and "is not an executable file" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_read_only_output_directory_fails_before_qemu_starts(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    os.chmod(ro, stat.S_IRUSR | stat.S_IXUSR)
+    # root may write into a mode-0500 directory; nobody may create files in /sys
+    for target in ([] if os.geteuid() == 0 else [ro / "t.json"]) + ["/sys/t.json"]:
+        r = run_cli("trace", "--json", str(target), "--svg", str(tmp_path / "t.svg"))
+        assert r.returncode == 2 and "not writable" in r.stderr, r.stderr
+        assert "QEMU 7" not in r.stdout and not (tmp_path / "t.svg").exists()
+
+
+@pytest.mark.parametrize("extra, said", [
+    (["-no-such-option"], "invalid option"),
+    (["-device", "virtio-net-pci,no-such-prop=1"], "no-such-prop"),
+    (["-bios", "/nonexistent/bios.bin"], "could not load PC BIOS"),
+    (["-netdev", "vhost-user,id=n9,chardev=nope"], "nope"),
+], ids=["unknown-option", "bad-property", "missing-firmware", "missing-chardev"])
+def test_qemu_exiting_during_init_gives_code_its_own_line_and_stage(tmp_path, qemu_argv,
+                                                                    extra, said):
+    r, doc = traced(tmp_path, "--", *qemu_argv, *extra)
+    assert r.returncode == 1
+    o = doc["outcome"]
+    assert o["state"] == "exited" and o["exit_code"] == 1
+    assert o["error_line"].startswith(("qemu-system-x86_64: ", "qemu: "))
+    assert said in o["error_line"] and "QEMU said: " + o["error_line"] in r.stdout
+    assert o["last_stage"] in ("qemu_init", "main") or o["last_stage"]
+
+
+def test_stripped_debian_qemu_gives_a_degraded_trace_never_absent(tmp_path):
+    assert os.path.exists(DEBIAN_QEMU), "Debian's qemu-system-x86 missing: run scripts/setup.sh"
+    r, doc = traced(tmp_path, "--", DEBIAN_QEMU, "-machine", "q35", "-nodefaults",
+                    "-display", "none", "-S", "-netdev", "user,id=n0",
+                    "-device", "virtio-net-pci,netdev=n0")
+    assert r.returncode == 0 and doc["outcome"]["state"] == "init-complete"
+    assert doc["symbols"]["debug_info"] is False
+    assert "qemu_create_late_backends" in doc["symbols"]["missing"]    # static
+    statuses = {e["status"] for e in doc["edges"]}
+    assert "absent" not in statuses and "not-exercised" not in statuses
+    assert "observed" in statuses and "unknown" in statuses
+    assert "qemu_init" in [h["function"] for h in doc["hits"]]           # exported
+    assert "no debug info" in r.stdout and "scripts/build-qemu.sh" in r.stdout
+
+
+def _start_hanging_trace(tmp_path, *extra):
+    out = tmp_path / "t.json"
+    proc = subprocess.Popen([sys.executable, "-m", "gdb_qemuinit.cli", "trace",
+                             "--scenario", "vhost-user-hang", "--timeout", "120",
+                             "--json", str(out), *extra],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
+    # QEMU says where it waits, on stderr, once it listens.
+    line = proc.stderr.readline()
+    assert "QEMU waiting for connection" in line, line
+    return proc, out, line.split("unix:")[1].split(",")[0]
+
+
+def _qemu_pid(socket_path: str) -> int:
+    """The QEMU serving our private socket (its path is unique to this run)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            exe = os.path.basename(os.readlink(f"/proc/{entry}/exe"))
+            cmdline = open(f"/proc/{entry}/cmdline", "rb").read().decode()
+        except OSError:
+            continue
+        if exe.startswith("qemu-system") and socket_path in cmdline:
+            return int(entry)
+    raise AssertionError("no QEMU found for " + socket_path)
+
+
+def _finish(proc):
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in stdout + stderr, stderr
+    return stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupting_qemuinit_writes_an_interrupted_trace(tmp_path, sig):
+    proc, out, sock = _start_hanging_trace(tmp_path)
+    proc.send_signal(sig)
+    stdout = _finish(proc)
+    assert proc.returncode == 1
+    doc = json.loads(out.read_text())
+    assert doc["outcome"]["state"] == "interrupted"
+    assert sig.name in doc["outcome"]["detail"]
+    assert doc["hang"]["socket"] == sock and doc["outcome"]["frames"]
+    assert "interrupted" in stdout
+
+
+def test_qemu_crashing_on_a_signal_is_signaled_with_its_thread_backtrace(tmp_path):
+    proc, out, sock = _start_hanging_trace(tmp_path)
+    os.kill(_qemu_pid(sock), signal.SIGSEGV)
+    stdout = _finish(proc)
+    assert proc.returncode == 1
+    o = json.loads(out.read_text())["outcome"]
+    assert o["state"] == "signaled" and o["signal"] == "SIGSEGV"
+    assert "in thread" in o["detail"] and o["frames"]
+    assert "signaled" in stdout
+
+
+def test_qemu_killed_outright_is_signaled_with_the_signal(tmp_path):
+    proc, out, sock = _start_hanging_trace(tmp_path)
+    os.kill(_qemu_pid(sock), signal.SIGKILL)
+    _finish(proc)
+    o = json.loads(out.read_text())["outcome"]
+    assert o["state"] == "signaled" and o["signal"] == "SIGKILL"
+
+
+def test_a_socket_directory_others_can_enter_is_warned_about(tmp_path, qemu_argv):
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    os.chmod(open_dir, 0o755)
+    r = run_cli("trace", "--timeout", "2", "--", *qemu_argv, "-chardev",
+                f"socket,id=c0,path={open_dir}/c.sock,server=on,wait=off")
+    assert "is open to other users" in r.stderr
