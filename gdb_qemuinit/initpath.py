@@ -64,6 +64,7 @@ class InitPath:
     dispatch: dict[str, Dispatch]
     hot: frozenset[str]
     library: frozenset[str] = frozenset()
+    per_instance: frozenset[str] = frozenset()
     exercise: dict[str, str] = field(default_factory=dict)
 
     # -- queries -----------------------------------------------------------
@@ -166,8 +167,9 @@ def parse(text: str) -> InitPath:
     for name in hot & set(dispatch):
         raise InitPathError(f"{name!r} is both hot and a dispatch point")
     library = frozenset(doc.get("library", {}).get("functions", []))
+    per_instance = frozenset(doc.get("per_instance", {}).get("functions", []))
     return InitPath(clusters=clusters, edges=edges, dispatch=dispatch, hot=hot,
-                    library=library, exercise=dict(exercise))
+                    library=library, per_instance=per_instance, exercise=dict(exercise))
 
 
 def load(path: str | Path | None = None) -> InitPath:

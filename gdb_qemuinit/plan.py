@@ -32,11 +32,28 @@ def _probes(path: InitPath) -> list[str]:
     return [fn for d in path.dispatch.values() for fn in d.probes]
 
 
+def _watched_below(path: InitPath, fn: str) -> bool:
+    """Does some documented callee of `fn` get a breakpoint (or, for a
+    dispatch point, its probes)?  Then `fn` shows in that callee's backtrace
+    and needs no breakpoint of its own."""
+    for callee in path.callees_of(fn):
+        d = path.dispatch.get(callee)
+        if d is not None and d.probes:
+            return True
+        if d is None and callee not in path.hot:
+            return True
+    return False
+
+
 def make_plan(path: InitPath, extra: list[str] = ()) -> Plan:
-    """Breakpoints for `path`: its non-hot functions and the dispatch probes,
-    plus `extra` (where vhost-user messages are read)."""
-    return _plan(path, [fn for fn in path.functions() if fn not in path.hot]
-                 + _probes(path) + list(extra))
+    """Breakpoints for `path`: its functions that are neither hot nor
+    per-instance with a watched callee, the dispatch probes, and `extra`
+    (where vhost-user messages are read).  What gets no breakpoint is
+    confirmed from the backtraces of deeper points, so a device or netdev
+    more costs a few stops."""
+    planted = [fn for fn in path.functions() if fn not in path.hot
+               and not (fn in path.per_instance and _watched_below(path, fn))]
+    return _plan(path, planted + _probes(path) + list(extra))
 
 
 def stops_plan(path: InitPath, stops: list[str]) -> Plan:

@@ -7,7 +7,8 @@ import os
 import tempfile
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
+
+from .initpath import DATA_DIR
 
 
 class ScenarioError(ValueError):
@@ -31,7 +32,7 @@ class Scenario:
 
 
 def _data() -> dict:
-    text = resources.files("gdb_qemuinit").joinpath("data/scenarios.toml").read_text("utf-8")
+    text = (DATA_DIR / "scenarios.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 

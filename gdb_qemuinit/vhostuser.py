@@ -9,12 +9,9 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 
-from .initpath import InitPath
+from .initpath import DATA_DIR, InitPath
 from .trace import Hit, Trace
-
-STEP_CALLER = "vhost_dev_init"      # the documented steps 1-4 are its callees
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,7 @@ class Spec:
     # -- what the recorder needs --------------------------------------------
     def functions(self) -> list[str]:
         r = self.record
-        return [r["sent"], r["reply"], r["round_starts"]]
+        return [r["sent"], r["reply"], r["round_starts"], r["negotiation_starts"]]
 
     def reads(self) -> dict[str, dict[str, str]]:
         r = self.record
@@ -50,7 +47,7 @@ class Spec:
 
 
 def load_spec() -> Spec:
-    text = resources.files("gdb_qemuinit").joinpath("data/vhost-user.toml").read_text("utf-8")
+    text = (DATA_DIR / "vhost-user.toml").read_text("utf-8")
     d = tomllib.loads(text)
     ints = lambda table: {int(k): v for k, v in table.items()}   # noqa: E731
     return Spec(record=d["record"], requests=ints(d["requests"]), payload=d["payload"],
@@ -82,15 +79,16 @@ def decode(spec: Spec, name: str, u64: int | None) -> dict | None:
     return {"value": u64}
 
 
-def _step_of(path: InitPath, hit: Hit) -> tuple[int | None, str | None]:
-    """The documented step (callee of vhost_dev_init) a message was sent under."""
+def _step_of(path: InitPath, hit: Hit, caller: str) -> tuple[int | None, str | None]:
+    """The documented step (a numbered callee of `caller`, vhost_dev_init) a
+    message was sent under."""
     stack = hit.stack()
-    if STEP_CALLER not in stack:
+    if caller not in stack:
         return None, None
-    i = stack.index(STEP_CALLER)
+    i = stack.index(caller)
     callee = stack[i - 1] if i > 0 else None
     for e in path.edges:
-        if e.caller != STEP_CALLER or e.step is None:
+        if e.caller != caller or e.step is None:
             continue
         d = path.dispatch.get(e.callee)
         if callee == e.callee or (d is not None and d.served_by(callee)):
@@ -107,7 +105,7 @@ def _message(spec: Spec, path: InitPath, hit: Hit) -> dict:
     reads = hit.reads or {}
     request = reads.get("request")
     name = spec.name(request)
-    step, under = _step_of(path, hit)
+    step, under = _step_of(path, hit, spec.record["negotiation_starts"])
     if step is None:
         under = _under(path, hit, set(path.functions()))
     msg = {"seq": hit.seq, "request": request, "name": name, "step": step,
@@ -140,7 +138,8 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
     starts at each wait for a connection and at each vhost_dev_init."""
     spec = spec or load_spec()
     rec = spec.record
-    last_step = max((e.step for e in path.edges if e.caller == STEP_CALLER and e.step),
+    starts = rec["negotiation_starts"]
+    last_step = max((e.step for e in path.edges if e.caller == starts and e.step),
                     default=None)
     rounds: list[dict] = []
     connection = 0
@@ -156,7 +155,7 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
         if h.function == rec["round_starts"]:
             connection += 1
             new_round(h, chardev=(h.reads or {}).get("chardev"))
-        elif h.function == STEP_CALLER:
+        elif h.function == starts:
             if not rounds or rounds[-1]["messages"]:
                 new_round(h, chardev=rounds[-1]["chardev"] if rounds else None)
             rounds[-1]["trigger"] = _trigger(spec, h)

@@ -20,4 +20,7 @@ if [ -x .venv/bin/python ] && ! .venv/bin/python -c 'import sys; sys.exit(sys.ba
 fi
 [ -x .venv/bin/python ] || "$GDB_PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# Byte-compile now: gdb may run with PYTHONDONTWRITEBYTECODE set, and then
+# would compile every module at each start.
+.venv/bin/python -m compileall -q gdb_qemuinit >/dev/null
 echo "setup: done; QEMU: $(bash scripts/build-qemu.sh)"

@@ -1,19 +1,22 @@
-"""The `qinit` commands.  Each class docstring is its `help` text."""
+"""The `qinit` commands.  Each class docstring is its `help` text.
+
+Registering them imports only what their parsers need: the rest (recorder,
+analysis, renderers) is imported when a command runs, so sourcing gdbinit.py
+stays cheap."""
 
 from __future__ import annotations
 
-import shlex
+from typing import TYPE_CHECKING
 
 import gdb
 
-from .. import (analysis, initpath, outputs, plan as planning, render_text, summary,
-               vhostuser, where)
 from ..cmdline import (ArgumentParser, UsageError, complete_options, last_word,
                        positive_seconds)
-from ..qemu import QemuError, check_binary
-from ..trace import Trace, save
 from . import settings
-from .recorder import Recorder
+
+if TYPE_CHECKING:
+    from .. import plan as planning
+    from ..trace import Trace
 
 
 def parse(parser: ArgumentParser, arg: str):
@@ -25,6 +28,7 @@ def parse(parser: ArgumentParser, arg: str):
 
 def qemu_under_gdb() -> dict:
     """The program gdb was given, checked to be QEMU before anything runs."""
+    from ..qemu import QemuError, check_binary
     binary = gdb.current_progspace().filename
     if not binary:
         raise gdb.GdbError("no program to trace: start gdb as "
@@ -39,6 +43,7 @@ def qemu_under_gdb() -> dict:
 def program_args() -> list[str]:
     """The program's arguments.  gdb 13's gdb.parameter("args") is empty even
     after --args, so read them from 'show args' (gdb quotes them for a shell)."""
+    import shlex
     args = gdb.parameter("args")
     if not args:
         shown = gdb.execute("show args", to_string=True)
@@ -50,26 +55,13 @@ def program_args() -> list[str]:
         return args.split()
 
 
-class _PendingOn:
-    """`set breakpoint pending on` for the duration, then the user's value back."""
-
-    def __enter__(self):
-        self.saved = gdb.parameter("breakpoint pending")
-        gdb.execute("set breakpoint pending on", to_string=True)
-
-    def __exit__(self, *exc):
-        value = {True: "on", False: "off", None: "auto"}[self.saved]
-        gdb.execute(f"set breakpoint pending {value}", to_string=True)
-
-
 def record(plan: planning.Plan, timeout: float | None, kill: bool,
            **recording) -> Trace:
     """Plant `plan`, run QEMU to its main loop (or a question's first stop),
     remove every breakpoint planted."""
+    from .recorder import Recorder
     qemu = qemu_under_gdb()
     recorder = Recorder(plan, timeout=timeout, **recording)
-    with _PendingOn():
-        recorder.plant()
     trace = None
     try:
         trace = recorder.run(qemu)
@@ -150,6 +142,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         return complete_options(self.parser, text, word)
 
     def invoke(self, arg, from_tty):
+        from .. import analysis, initpath, outputs, plan as planning, render_text, vhostuser
         opts = parse(self.parser, arg)
         outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
                                png=opts.png, report=opts.report)
@@ -209,11 +202,14 @@ function name works as a question (qinit where vhost_dev_init)."""
         self.parser.add_argument("--quiet", action="store_true")
 
     def complete(self, text, word):
+        from .. import where
         if last_word(text).startswith("-"):
             return complete_options(self.parser, text, word)
         return [n for n in where.load_questions() if n.startswith(word or "")]
 
     def invoke(self, arg, from_tty):
+        from .. import initpath, outputs, plan as planning, summary, where
+        from ..trace import save
         opts = parse(self.parser, arg)
         if opts.list:
             gdb.write(where.listing() + "\n")
@@ -266,6 +262,7 @@ Coloured on a terminal unless 'set qinit color off' or --no-color."""
         return complete_options(self.parser, text, word)
 
     def invoke(self, arg, from_tty):
+        from .. import render_text
         opts = parse(self.parser, arg)
         if not LAST:
             raise gdb.GdbError("no trace yet in this session: run 'qinit trace' first")
@@ -285,9 +282,11 @@ completes them."""
         super().__init__("qinit path", gdb.COMMAND_USER)
 
     def complete(self, text, word):
+        from .. import initpath
         return [c for c in initpath.load().cluster_ids() if c.startswith(word or "")]
 
     def invoke(self, arg, from_tty):
+        from .. import initpath, render_text
         argv = gdb.string_to_argv(arg)
         if len(argv) > 1:
             raise gdb.GdbError("usage: qinit path [CLUSTER]")

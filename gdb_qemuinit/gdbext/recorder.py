@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -69,14 +70,16 @@ def read_values(exprs: dict[str, str]) -> dict:
     return out
 
 
-def _has_symbol(name: str) -> bool:
-    if gdb.lookup_global_symbol(name) or gdb.lookup_static_symbol(name):
-        return True
-    try:    # an ELF symbol without debug info (a stripped or library function)
-        gdb.parse_and_eval(f"(void (*)(void)) {name}")
-        return True
-    except gdb.error:
-        return False
+class _PendingOn:
+    """`set breakpoint pending on` for the duration, then the user's value back."""
+
+    def __enter__(self):
+        self.saved = gdb.parameter("breakpoint pending")
+        gdb.execute("set breakpoint pending on", to_string=True)
+
+    def __exit__(self, *exc):
+        value = {True: "on", False: "off", None: "auto"}[self.saved]
+        gdb.execute(f"set breakpoint pending {value}", to_string=True)
 
 
 def _has_debug_info() -> bool:
@@ -115,6 +118,23 @@ class _quiet:
             gdb.execute(f"set logging file {self.saved[0]}", to_string=True)
             gdb.execute(f"set logging redirect {'on' if self.saved[1] else 'off'}",
                         to_string=True)
+
+
+class _no_stderr:
+    """gdb prints 'Function "x" not defined.' on its stderr for a breakpoint
+    that goes pending, even with pending on and logging redirected; silence
+    fd 2 while planting (QEMU is stopped then, so none of its output is lost)."""
+
+    def __enter__(self):
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+
+    def __exit__(self, *exc):
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
 
 
 class _RecordingBreakpoint(gdb.Breakpoint):
@@ -180,6 +200,7 @@ class Recorder:
         self.blocking_reads = blocking_reads or {}   # read where QEMU blocks
         self.started = time.monotonic()
         self._end: gdb.Breakpoint | None = None
+        self._start: gdb.Breakpoint | None = None
         self._last_stop = None
         self._exited = None
         self._timed_out = threading.Event()
@@ -216,26 +237,47 @@ class Recorder:
 
     # -- set up / tear down ---------------------------------------------------
     def plant(self) -> None:
-        """One breakpoint per planned function that has a symbol.  Library
-        functions (GLib) are planted pending, quietly, and resolve when QEMU
-        loads the library; any other function without a symbol is reported
-        missing rather than planted (gdb would complain at every re-set)."""
-        for fn in self.plan.functions:
-            if _has_symbol(fn):
-                self._bps.append(_RecordingBreakpoint(fn, self))
-            elif fn in self.plan.library:
-                with _quiet():
-                    self._bps.append(_RecordingBreakpoint(fn, self))
-            else:
-                self._unplanted.append(fn)
+        """One breakpoint per planned function.  Called once QEMU is at main:
+        its libraries are loaded, so a breakpoint that stays pending has no
+        symbol and is dropped (library ones stay, for a library loaded
+        later).  Planting after the libraries load also spares gdb re-setting
+        every breakpoint at each of QEMU's ~40 library loads.  Documented
+        functions that get no breakpoint (hot ones) are looked up the same
+        way, for 'absent' versus 'not-exercised'."""
+        with _PendingOn(), _quiet(), _no_stderr():
+            for fn in self.plan.functions:
+                bp = _RecordingBreakpoint(fn, self)
+                if bp.pending and fn not in self.plan.library:
+                    self._unplanted.append(fn)
+                    bp.delete()
+                else:
+                    self._bps.append(bp)
         self._end = _EndBreakpoint(self.plan.end)
+
+    def _unseen_without_symbol(self) -> list[str]:
+        """Documented functions without a breakpoint (hot ones) that no
+        backtrace showed: does the binary have them ('absent' versus
+        'not-exercised')?  Looked up after the run, and only these, because
+        each look-up makes gdb read that function's compilation unit."""
+        seen = {f.function for h in self.hits for f in h.frames}
+        planted = set(self.plan.functions)
+        out = []
+        with _PendingOn(), _quiet(), _no_stderr():
+            for fn in self.documented:
+                if fn in seen or fn in planted or fn in self.plan.library:
+                    continue
+                probe = gdb.Breakpoint(fn, internal=True)
+                if probe.pending:
+                    out.append(fn)
+                probe.delete()
+        return out
 
     def missing_symbols(self) -> list[str]:
         return self._unplanted + [bp.function for bp in self._bps
                                   if bp.is_valid() and bp.pending]
 
     def remove(self) -> None:
-        for bp in self._bps + ([self._end] if self._end else []):
+        for bp in self._bps + [b for b in (self._end, self._start) if b]:
             if bp.is_valid():
                 bp.delete()
         self._bps.clear()
@@ -257,10 +299,18 @@ class Recorder:
         self.started = started = time.monotonic()
         try:
             self.pid = gdb.selected_inferior().pid
-            command = "continue" if self.pid else "run"
-            if self.pid and self.timeout:
-                self._start_timer()
-            outcome = self._continue_until_done(command)
+            if self.pid:        # already running (at the prompt): plant now
+                self.plant()
+                if self.timeout:
+                    self._start_timer()
+            else:               # plant at main, once the libraries are loaded
+                with _PendingOn():
+                    self._start = gdb.Breakpoint("main", internal=True, temporary=True)
+                if self._start.pending:
+                    self._start.delete()
+                    self._start = None
+                    self.plant()
+            outcome = self._continue_until_done("continue" if self.pid else "run")
         except gdb.error as exc:
             outcome = Outcome(state="error", detail=str(exc))
         finally:
@@ -274,9 +324,7 @@ class Recorder:
         # clock_start lines up other logs (QEMU's stderr) with the hits' t.
         qemu = dict(qemu, seconds=round(time.monotonic() - started, 3),
                     clock_start=started)
-        missing = list(dict.fromkeys(self.missing_symbols() + [
-            fn for fn in self.documented
-            if fn not in self.plan.library and not _has_symbol(fn)]))
+        missing = list(dict.fromkeys(self.missing_symbols() + self._unseen_without_symbol()))
         trace = Trace(qemu=qemu, outcome=outcome, hits=self.hits,
                       planted=[bp.function for bp in self._bps],
                       missing_symbols=missing, debug_info=_has_debug_info())
@@ -298,6 +346,12 @@ class Recorder:
                 return self._exit_outcome(self._exited)
             ev = self._last_stop
             if isinstance(ev, gdb.BreakpointEvent):
+                if self._start is not None and self._start in ev.breakpoints:
+                    self._start = None          # temporary: gdb deleted it
+                    if "main" in self.plan.functions:
+                        self.record_hit("main")
+                    self.plant()
+                    continue
                 if self._end in ev.breakpoints:
                     return Outcome(state="init-complete",
                                    detail=f"QEMU reached {self.plan.end}")
