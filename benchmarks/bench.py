@@ -78,10 +78,10 @@ def run_once(cmd, vhost: bool) -> tuple[float, int]:
 
 
 def stops(json_path: str) -> int:
+    """Breakpoint stops of the run (every one, not only recorded hits)."""
     with open(json_path) as f:
         doc = json.load(f)
-    return len(doc["hits"]) if "hits" in doc else sum(len(a.get("steps", [1]))
-                                                      for a in doc["answers"])
+    return doc["qemu"]["breakpoint_stops"]
 
 
 def measure(cmd, runs, vhost):

@@ -8,6 +8,7 @@ which is seen only through the functions that serve it.
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,7 @@ class InitPath:
     hot: frozenset[str]
     library: frozenset[str] = frozenset()
     per_instance: frozenset[str] = frozenset()
+    needs: dict[str, str] = field(default_factory=dict)   # cluster/function -> regex
     exercise: dict[str, str] = field(default_factory=dict)
 
     # -- queries -----------------------------------------------------------
@@ -105,6 +107,9 @@ class InitPath:
             if key in self.exercise:
                 return self.exercise[key]
         return ""
+
+    def clusters_of(self, name: str) -> set[str]:
+        return {e.cluster for e in self.edges if name in (e.caller, e.callee)}
 
     def cluster_ids(self) -> list[str]:
         return [c.id for c in self.clusters]
@@ -168,8 +173,15 @@ def parse(text: str) -> InitPath:
         raise InitPathError(f"{name!r} is both hot and a dispatch point")
     library = frozenset(doc.get("library", {}).get("functions", []))
     per_instance = frozenset(doc.get("per_instance", {}).get("functions", []))
+    needs = dict(doc.get("needs", {}))
+    for key, pattern in needs.items():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise InitPathError(f"[needs] {key}: bad regular expression: {exc}") from None
     return InitPath(clusters=clusters, edges=edges, dispatch=dispatch, hot=hot,
-                    library=library, per_instance=per_instance, exercise=dict(exercise))
+                    library=library, per_instance=per_instance, needs=needs,
+                    exercise=dict(exercise))
 
 
 def load(path: str | Path | None = None) -> InitPath:

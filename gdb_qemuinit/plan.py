@@ -8,6 +8,7 @@ few times each, so a trace costs about what a bare run costs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .initpath import InitPath
@@ -21,11 +22,33 @@ class Plan:
     functions: tuple[str, ...]              # one breakpoint each
     end: str = MAIN_LOOP
     library: frozenset[str] = frozenset()   # resolved when QEMU loads them
+    # Documented functions left without a breakpoint because the command
+    # line cannot take their path ([needs]); not looked up after the run.
+    skipped: tuple[str, ...] = ()
 
 
-def _plan(path: InitPath, functions: list[str]) -> Plan:
+def _plan(path: InitPath, functions: list[str], skipped: list[str] = ()) -> Plan:
     return Plan(tuple(f for f in dict.fromkeys(functions) if f != MAIN_LOOP),
-                library=path.library)
+                library=path.library, skipped=tuple(dict.fromkeys(skipped)))
+
+
+# A configuration file can add any device or backend: plan for everything.
+_ANYTHING_GOES = re.compile(r"(^|\s)-readconfig\b")
+
+
+def can_take(path: InitPath, name: str, command_line: str | None) -> bool:
+    """Can this QEMU command line reach `name`?  By [needs]: its own entry
+    (a dispatch probe), else those of its clusters (any one matching will
+    do; a cluster without an entry always can)."""
+    if command_line is None or _ANYTHING_GOES.search(command_line):
+        return True
+    if name in path.needs:
+        return bool(re.search(path.needs[name], command_line))
+    clusters = path.clusters_of(name)
+    if not clusters:
+        return True
+    return any(c not in path.needs or re.search(path.needs[c], command_line)
+               for c in clusters)
 
 
 def _probes(path: InitPath) -> list[str]:
@@ -45,15 +68,20 @@ def _watched_below(path: InitPath, fn: str) -> bool:
     return False
 
 
-def make_plan(path: InitPath, extra: list[str] = ()) -> Plan:
+def make_plan(path: InitPath, extra: list[str] = (), command_line: str | None = None) -> Plan:
     """Breakpoints for `path`: its functions that are neither hot nor
     per-instance with a watched callee, the dispatch probes, and `extra`
     (where vhost-user messages are read).  What gets no breakpoint is
     confirmed from the backtraces of deeper points, so a device or netdev
-    more costs a few stops."""
-    planted = [fn for fn in path.functions() if fn not in path.hot
-               and not (fn in path.per_instance and _watched_below(path, fn))]
-    return _plan(path, planted + _probes(path) + list(extra))
+    more costs a few stops.  With the QEMU `command_line`, paths it cannot
+    take ([needs]) get none either: every breakpoint makes gdb read a
+    compilation unit of QEMU's debug info."""
+    wanted = [fn for fn in path.functions() if fn not in path.hot
+              and not (fn in path.per_instance and _watched_below(path, fn))]
+    wanted += _probes(path) + list(extra)
+    planted = [fn for fn in wanted if can_take(path, fn, command_line)]
+    skipped = [fn for fn in path.functions() if not can_take(path, fn, command_line)]
+    return _plan(path, planted, skipped)
 
 
 def stops_plan(path: InitPath, stops: list[str]) -> Plan:

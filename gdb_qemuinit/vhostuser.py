@@ -30,6 +30,11 @@ class Spec:
         return self.requests.get(request, f"REQUEST_{request}")
 
     # -- what the recorder needs --------------------------------------------
+    def needed(self, command_line: str | None) -> bool:
+        """Can this QEMU command line talk vhost-user at all?"""
+        pattern = self.record.get("needs")
+        return command_line is None or not pattern or bool(re.search(pattern, command_line))
+
     def functions(self) -> list[str]:
         r = self.record
         return [r["sent"], r["reply"], r["round_starts"], r["negotiation_starts"]]

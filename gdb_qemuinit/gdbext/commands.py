@@ -152,8 +152,10 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         except (initpath.InitPathError, OSError) as exc:
             raise gdb.GdbError(str(exc)) from None
         spec = vhostuser.load_spec()
-        plan = (planning.naive_plan if opts.naive else planning.make_plan)(
-            path, extra=spec.functions())
+        command_line = " ".join(program_args())
+        extra = spec.functions() if spec.needed(command_line) else []
+        plan = (planning.naive_plan(path, extra=spec.functions()) if opts.naive else
+                planning.make_plan(path, extra=extra, command_line=command_line))
         # The symbol check of every documented name expands gdb's symbol
         # tables: a trace needs it (absent vs not-exercised), where does not.
         trace = record(plan, opts.timeout or settings.timeout(), opts.kill,

@@ -23,6 +23,9 @@ from ..trace import Frame, Hit, Outcome, SourceRoots, Trace
 CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGSYS"}
 
 
+_FILE_OF: dict[str, str | None] = {}     # symtab.filename -> path in QEMU's tree
+
+
 def walk_frames(roots: SourceRoots, frame=None) -> list[Frame]:
     """Innermost first, by walking frame objects (much cheaper than 'bt')."""
     frames = []
@@ -31,9 +34,14 @@ def walk_frames(roots: SourceRoots, frame=None) -> list[Frame]:
         try:
             sal = f.find_sal()
             symtab = sal.symtab
-            frames.append(Frame(function=f.name(),
-                                file=roots.relative(symtab.fullname()) if symtab else None,
-                                line=sal.line or None if symtab else None))
+            if symtab is None:
+                frames.append(Frame(function=f.name(), file=None, line=None))
+            else:
+                name = symtab.filename
+                if name not in _FILE_OF:
+                    _FILE_OF[name] = roots.relative(symtab.fullname())
+                frames.append(Frame(function=f.name(), file=_FILE_OF[name],
+                                    line=sal.line or None))
             f = f.older()
         except gdb.error:
             break
@@ -145,30 +153,78 @@ class _RecordingBreakpoint(gdb.Breakpoint):
         self.silent = True
 
     def stop(self):
-        self.recorder.record_hit(self.function)
-        # Really stop at a question's stop point, and at a reply function so
-        # that a finish breakpoint can be planted outside stop().
-        return self.function in self.recorder.stop_at or self.function in self.recorder.replies
+        rec = self.recorder
+        rec.stops += 1
+        rec.record_hit(self.function)
+        if self.function in rec.replies:
+            rec.open_reply(self.function)
+        # Really stop at a question's stop point, and at a reply function
+        # without return breakpoints, to plant a finish breakpoint outside stop().
+        return self.function in rec.stop_at or self.function in rec.needs_finish
 
 
 class _ReplyFinish(gdb.FinishBreakpoint):
-    """Reads what a reply function filled in, when it returns ($msg in the
-    expressions is the pointer it was given), with its return value."""
+    """Where no return instruction was found: read the reply when the
+    function returns (planted after a real stop at its entry)."""
 
-    def __init__(self, hit: Hit, pointer: str, reads: dict[str, str]):
+    def __init__(self, recorder: "Recorder", function: str):
         super().__init__(gdb.newest_frame(), internal=True)
         self.silent = True
-        self.hit = hit
-        self.exprs = {k: e.replace("$msg", pointer) for k, e in reads.items()}
+        self.recorder = recorder
+        self.function = function
 
     def stop(self):
+        self.recorder.stops += 1
         ret = self.return_value
-        self.hit.reads = dict(read_values(self.exprs),
-                              ret=int(ret) if ret is not None else None)
+        self.recorder.close_reply(self.function, int(ret) if ret is not None else None)
         return False
 
     def out_of_scope(self):
-        self.hit.reads = {"ret": None, "lost": True}
+        self.recorder.close_reply(self.function, None, lost=True)
+
+
+class _ReturnBreakpoint(gdb.Breakpoint):
+    """On a return instruction of a reply function: the reply is filled in,
+    the return value is in its register; read both and go on, no real stop."""
+
+    def __init__(self, address: int, recorder: "Recorder", function: str):
+        super().__init__(f"*{address:#x}", type=gdb.BP_BREAKPOINT, internal=True)
+        self.silent = True
+        self.recorder = recorder
+        self.function = function
+
+    def stop(self):
+        self.recorder.stops += 1
+        self.recorder.close_reply(self.function, _return_register())
+        return False
+
+
+# Where an int return value is at a return instruction, per architecture.
+_RETURN_REGISTER = {"i386:x86-64": "rax", "aarch64": "x0"}
+
+
+def _return_register() -> int | None:
+    frame = gdb.newest_frame()
+    reg = _RETURN_REGISTER.get(frame.architecture().name())
+    if reg is None:
+        return None
+    value = int(frame.read_register(reg)) & 0xFFFFFFFF      # a C int
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def _return_addresses(bp: gdb.Breakpoint) -> list[int]:
+    """The return instructions of the function `bp` is on."""
+    try:
+        block = gdb.block_for_pc(bp.locations[0].address)
+        while block is not None and block.function is None:
+            block = block.superblock
+        if block is None:
+            return []
+        arch = gdb.selected_inferior().architecture()
+        return [i["addr"] for i in arch.disassemble(block.start, block.end - 1)
+                if i["asm"].split()[:1] in (["ret"], ["retq"])]
+    except (gdb.error, AttributeError, IndexError, RuntimeError):
+        return []
 
 
 class _EndBreakpoint(gdb.Breakpoint):
@@ -197,6 +253,9 @@ class Recorder:
         self.final = final or {}          # name -> expression with $key
         self.key = key
         self.replies = replies or {}      # function -> {"pointer", "reads"}
+        self.needs_finish: set[str] = set()
+        self.stops = 0                    # every breakpoint stop, ours
+        self._open: dict[str, list[tuple[Hit, str]]] = {}   # replies being read
         self.blocking_reads = blocking_reads or {}   # read where QEMU blocks
         self.started = time.monotonic()
         self._end: gdb.Breakpoint | None = None
@@ -216,6 +275,30 @@ class Recorder:
                              frames=walk_frames(self.roots),
                              reads=read_values(exprs) if exprs else None,
                              t=round(time.monotonic() - self.started, 4)))
+
+    def open_reply(self, function: str) -> None:
+        """At a reply function's entry: remember which message it fills in."""
+        try:
+            ptr = gdb.parse_and_eval(self.replies[function]["pointer"])
+            pointer = f"(({ptr.type}) {int(ptr):#x})"
+        except (gdb.error, ValueError):
+            pointer = None
+        self._open.setdefault(function, []).append((self.hits[-1], pointer))
+
+    def close_reply(self, function: str, ret: int | None, lost: bool = False) -> None:
+        """At its return: read the reply into the entry's hit."""
+        stack = self._open.get(function)
+        if not stack:
+            return
+        hit, pointer = stack.pop()
+        reads = {"ret": ret}
+        if lost or pointer is None:
+            reads["lost"] = True
+        else:
+            exprs = {k: e.replace("$msg", pointer)
+                     for k, e in self.replies[function]["reads"].items()}
+            reads.update(read_values(exprs))
+        hit.reads = reads
 
     # -- events ---------------------------------------------------------------
     def _on_stop(self, event):
@@ -250,8 +333,13 @@ class Recorder:
                 if bp.pending and fn not in self.plan.library:
                     self._unplanted.append(fn)
                     bp.delete()
-                else:
-                    self._bps.append(bp)
+                    continue
+                self._bps.append(bp)
+                if fn in self.replies:
+                    returns = _return_addresses(bp)
+                    self._bps += [_ReturnBreakpoint(a, self, fn) for a in returns]
+                    if not returns:
+                        self.needs_finish.add(fn)
         self._end = _EndBreakpoint(self.plan.end)
 
     def _unseen_without_symbol(self) -> list[str]:
@@ -264,7 +352,8 @@ class Recorder:
         out = []
         with _PendingOn(), _quiet(), _no_stderr():
             for fn in self.documented:
-                if fn in seen or fn in planted or fn in self.plan.library:
+                if fn in seen or fn in planted or fn in self.plan.library \
+                        or fn in self.plan.skipped:
                     continue
                 probe = gdb.Breakpoint(fn, internal=True)
                 if probe.pending:
@@ -323,10 +412,10 @@ class Recorder:
         outcome.last_stage = stages[-1] if stages else None
         # clock_start lines up other logs (QEMU's stderr) with the hits' t.
         qemu = dict(qemu, seconds=round(time.monotonic() - started, 3),
-                    clock_start=started)
+                    clock_start=started, breakpoint_stops=self.stops)
         missing = list(dict.fromkeys(self.missing_symbols() + self._unseen_without_symbol()))
         trace = Trace(qemu=qemu, outcome=outcome, hits=self.hits,
-                      planted=[bp.function for bp in self._bps],
+                      planted=list(dict.fromkeys(bp.function for bp in self._bps)),
                       missing_symbols=missing, debug_info=_has_debug_info())
         if outcome.state == "init-complete" and self.final and self.key:
             trace.extra["final_reads"] = self._final_reads()
@@ -346,6 +435,8 @@ class Recorder:
                 return self._exit_outcome(self._exited)
             ev = self._last_stop
             if isinstance(ev, gdb.BreakpointEvent):
+                if self._start in ev.breakpoints or self._end in ev.breakpoints:
+                    self.stops += 1     # ours, with no stop() of their own
                 if self._start is not None and self._start in ev.breakpoints:
                     self._start = None          # temporary: gdb deleted it
                     if "main" in self.plan.functions:
@@ -357,8 +448,8 @@ class Recorder:
                                    detail=f"QEMU reached {self.plan.end}")
                 mine = [b for b in ev.breakpoints if b in self._bps]
                 for bp in mine:
-                    if bp.function in self.replies:
-                        self._finish_reply(bp.function)
+                    if bp.function in self.needs_finish:
+                        _ReplyFinish(self, bp.function)
                 answer = [b for b in mine if b.function in self.stop_at]
                 if answer:
                     return Outcome(state="answered",
@@ -378,16 +469,6 @@ class Recorder:
                 continue
             if ev is None and gdb.selected_inferior().pid == 0:
                 return Outcome(state="exited", detail="QEMU is gone")
-
-    def _finish_reply(self, function: str) -> None:
-        """Plant a finish breakpoint that reads the reply into this hit."""
-        spec = self.replies[function]
-        try:
-            ptr = gdb.parse_and_eval(spec["pointer"])
-            pointer = f"(({ptr.type}) {int(ptr):#x})"
-            _ReplyFinish(self.hits[-1], pointer, spec["reads"])
-        except (gdb.error, ValueError) as exc:
-            self.hits[-1].reads = {"ret": None, "error": str(exc)}
 
     def _final_reads(self) -> dict:
         """What each recorded object ended up as, read once init is done."""
