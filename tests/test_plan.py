@@ -24,3 +24,45 @@ def test_question_stop_points_are_planted_once_and_alone():
     assert p.functions.count("qemu_init") == 1
     assert "pci_config_alloc" in p.functions
     assert len(p.functions) == 2
+
+
+USER = "-machine q35 -nodefaults -display none -S -netdev user,id=n0 -device virtio-net-pci,netdev=n0"
+VHOST = ("-machine q35 -nodefaults -S -chardev socket,id=c0,path=/s,server=on "
+         "-netdev vhost-user,id=n0,chardev=c0 -device virtio-net-pci,netdev=n0")
+
+
+def test_per_instance_functions_are_confirmed_from_deeper_points():
+    path = initpath.load()
+    fns = set(plan.make_plan(path).functions)
+    assert not fns & {"qdev_device_add", "net_client_init", "device_init_func"}
+    # ...because each has a planted callee that always runs
+    assert {"qdev_get_device_class", "visit_type_Netdev"} <= fns
+
+
+def test_the_command_line_decides_which_paths_get_breakpoints():
+    path = initpath.load()
+    user = plan.make_plan(path, command_line=USER)
+    assert "net_init_slirp" in user.functions and "virtio_net_pci_realize" in user.functions
+    assert not {"vhost_dev_init", "net_vhost_user_init", "net_init_tap",
+                "tcp_chr_accept_server_sync"} & set(user.functions)
+    assert {"vhost_dev_init", "tcp_chr_accept_server_sync"} <= set(user.skipped)
+    assert "qemu_init" not in user.skipped and "main" in user.functions
+    vhost = plan.make_plan(path, command_line=VHOST)
+    assert {"vhost_dev_init", "net_vhost_user_init", "net_init_vhost_user",
+            "vhost_user_backend_init", "tcp_chr_accept_server_sync"} <= set(vhost.functions)
+    assert not {"net_init_tap", "vhost_kernel_init", "net_init_slirp"} & set(vhost.functions)
+
+
+def test_defaults_and_config_files_widen_the_plan():
+    path = initpath.load()
+    # Without -nodefaults QEMU adds a user-networking NIC itself.
+    assert "net_init_slirp" in plan.make_plan(path, command_line="-machine q35").functions
+    everything = plan.make_plan(path, command_line=USER + " -readconfig x.cfg")
+    assert set(everything.functions) == set(plan.make_plan(path).functions)
+    assert not everything.skipped
+
+
+def test_bad_needs_pattern_is_a_clear_error():
+    import pytest
+    with pytest.raises(initpath.InitPathError, match="bad regular expression"):
+        initpath.parse('[needs]\nchardev_init = "("\n')
