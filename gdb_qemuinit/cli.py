@@ -51,7 +51,8 @@ def gdb_command(qemu_argv: list[str], qinit_args: list[str]) -> list[str]:
             "from gdb_qemuinit.gdbext import commands; commands.register()"
             % _python_paths())
     qinit = " ".join(["qinit", qinit_args[0]] + [_quote_gdb(a) for a in qinit_args[1:]])
-    return [GDB, "-nx", "-q", "-batch",
+    debug = ["-iex", "set python print-stack full"] if os.environ.get("QEMUINIT_DEBUG") else []
+    return [GDB, "-nx", "-q", "-batch", *debug,
             "-iex", "set startup-with-shell off",
             "-iex", "set pagination off",
             "-iex", "set print thread-events off",
@@ -80,7 +81,8 @@ class Run:
     """What one traced start needs: QEMU's argv and, maybe, a backend."""
     qemu_argv: list[str]
     backend: Backend | None = None
-    stderr: list[tuple[float, str]] = field(default_factory=list)   # QEMU's lines
+    private: str = ""                          # the run's private directory
+    stderr: list[tuple[float, str, int]] = field(default_factory=list)   # QEMU's lines
     interrupted: str | None = None             # SIGINT or SIGTERM, when one arrived
 
 
@@ -115,7 +117,7 @@ def prepare_run(opts, private: str) -> Run:
         backend_argv = shlex.split(opts.backend) if opts.backend else list(sc.backend)
         drop_first = sc.drop_first
     if opts.no_backend or not backend_argv:
-        return Run(argv)
+        return Run(argv, private=private)
     if not shutil.which(backend_argv[0]):
         raise CliError(f"backend {backend_argv[0]!r} not found (scripts/setup.sh "
                        f"installs dpdk-testpmd; --no-backend runs without one)")
@@ -123,7 +125,7 @@ def prepare_run(opts, private: str) -> Run:
     backend_argv = [a.replace("{socket}", sock).replace("{prefix}", prefix)
                     for a in backend_argv]
     return Run(argv, Backend(backend_argv, sock, os.path.join(private, "backend.log"),
-                             drop_first=drop_first, dpdk_prefix=prefix))
+                             drop_first=drop_first, dpdk_prefix=prefix), private=private)
 
 
 def _warn_open_socket_dirs(argv: list[str]) -> None:
@@ -140,16 +142,32 @@ def _warn_open_socket_dirs(argv: list[str]) -> None:
                   f"only you can enter (mkdir -m 700) is safer", file=sys.stderr)
 
 
-def _tee_stderr(stream, run: Run, prefix: tuple[str, ...]) -> None:
-    """Pass gdb's stderr (QEMU's too: it inherits it) through, keeping
-    QEMU's own lines (they start with its name, or 'qemu: ' for a few board
-    errors) with the time they came."""
-    for raw in iter(stream.readline, b""):
-        sys.stderr.buffer.write(raw)
-        sys.stderr.flush()
-        line = raw.decode("utf-8", "replace").rstrip("\n")
-        if line.startswith(prefix):
-            run.stderr.append((time.monotonic(), line))
+def _follow_stderr(path: str, run: Run, prefix: tuple[str, ...], done: threading.Event) -> None:
+    """gdb's stderr (and QEMU's: it inherits it) goes to a file, so that the
+    recorder can note at each hit how far it had got (exact, where a pipe's
+    reader lags).  Copy it to our stderr as it grows; keep QEMU's own lines
+    (they start with its name, or 'qemu: ' for a few board errors) with their
+    byte offsets."""
+    offset = 0
+    pending = b""
+    with open(path, "rb") as f:
+        while True:
+            finished = done.is_set()
+            chunk = f.read()
+            if chunk:
+                sys.stderr.buffer.write(chunk)
+                sys.stderr.flush()
+                pending += chunk
+                while b"\n" in pending:
+                    raw, pending = pending.split(b"\n", 1)
+                    line = raw.decode("utf-8", "replace")
+                    if line.startswith(prefix):
+                        run.stderr.append((time.monotonic(), line, offset))
+                    offset += len(raw) + 1
+            elif finished:
+                return
+            else:
+                done.wait(0.05)
 
 
 def _pass_stdout(stream) -> None:
@@ -171,11 +189,15 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
     """Run gdb to completion, with the backend alongside; on Ctrl-C or
     SIGTERM, interrupt gdb (which stops QEMU and writes what it has)."""
     cmd = gdb_command(run.qemu_argv, qinit_args)
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    tees = [threading.Thread(target=_tee_stderr, daemon=True,
-                             args=(proc.stderr, run,
-                                   (os.path.basename(run.qemu_argv[0]) + ": ", "qemu: "))),
+    err_path = os.path.join(run.private, "stderr.log")
+    done = threading.Event()
+    with open(err_path, "wb") as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=err, start_new_session=True)
+    tees = [threading.Thread(target=_follow_stderr, daemon=True,
+                             args=(err_path, run,
+                                   (os.path.basename(run.qemu_argv[0]) + ": ", "qemu: "),
+                                   done)),
             threading.Thread(target=_pass_stdout, daemon=True, args=(proc.stdout,))]
     for t in tees:
         t.start()
@@ -213,6 +235,7 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
     finally:
         if run.backend:
             run.backend.stop()
+        done.set()
         for t in tees:
             t.join(timeout=5)
         for s, h in old.items():
@@ -232,8 +255,8 @@ def add_run_facts(trace: Trace, run: Run) -> None:
     """What only the shell side saw: QEMU's stderr lines (timed like the
     hits), the backend, and what the backend logged receiving."""
     start = trace.qemu.get("clock_start")
-    lines = [{"t": round(t - start, 4) if start else None, "line": ln}
-             for t, ln in run.stderr]
+    lines = [{"t": round(t - start, 4) if start else None, "line": ln, "at": at}
+             for t, ln, at in run.stderr]
     trace.extra["qemu_stderr"] = lines
     errors = [ln["line"] for ln in lines if ": info: " not in ln["line"]
               and ": warning: " not in ln["line"]]

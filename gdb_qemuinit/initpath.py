@@ -65,7 +65,8 @@ class InitPath:
     dispatch: dict[str, Dispatch]
     hot: frozenset[str]
     library: frozenset[str] = frozenset()
-    per_instance: frozenset[str] = frozenset()
+    # caller -> callees it calls every time it runs (for a valid command line)
+    always: dict[str, tuple[str, ...]] = field(default_factory=dict)
     needs: dict[str, str] = field(default_factory=dict)   # cluster/function -> regex
     exercise: dict[str, str] = field(default_factory=dict)
 
@@ -172,7 +173,10 @@ def parse(text: str) -> InitPath:
     for name in hot & set(dispatch):
         raise InitPathError(f"{name!r} is both hot and a dispatch point")
     library = frozenset(doc.get("library", {}).get("functions", []))
-    per_instance = frozenset(doc.get("per_instance", {}).get("functions", []))
+    always: dict[str, tuple[str, ...]] = {}
+    for chain in doc.get("always", {}).get("edges", []):
+        for a, b in _chain_edges(chain):
+            always[a] = always.get(a, ()) + (b,)
     needs = dict(doc.get("needs", {}))
     for key, pattern in needs.items():
         try:
@@ -180,7 +184,7 @@ def parse(text: str) -> InitPath:
         except re.error as exc:
             raise InitPathError(f"[needs] {key}: bad regular expression: {exc}") from None
     return InitPath(clusters=clusters, edges=edges, dispatch=dispatch, hot=hot,
-                    library=library, per_instance=per_instance, needs=needs,
+                    library=library, always=always, needs=needs,
                     exercise=dict(exercise))
 
 

@@ -25,6 +25,8 @@ class Plan:
     # Documented functions left without a breakpoint because the command
     # line cannot take their path ([needs]); not looked up after the run.
     skipped: tuple[str, ...] = ()
+    # callee -> callers left to its backtraces: planted if it has no symbol
+    fallback: dict[str, tuple[str, ...]] | None = None
 
 
 def _plan(path: InitPath, functions: list[str], skipped: list[str] = ()) -> Plan:
@@ -55,17 +57,31 @@ def _probes(path: InitPath) -> list[str]:
     return [fn for d in path.dispatch.values() for fn in d.probes]
 
 
-def _watched_below(path: InitPath, fn: str) -> bool:
-    """Does some documented callee of `fn` get a breakpoint (or, for a
-    dispatch point, its probes)?  Then `fn` shows in that callee's backtrace
-    and needs no breakpoint of its own."""
-    for callee in path.callees_of(fn):
+def _confirmed_below(path: InitPath, candidates: set[str]) -> dict[str, str]:
+    """Candidates that need no breakpoint, each with the callee that will
+    show it ([always]): a callee is watched if it is a candidate (planted or
+    itself confirmed below) or a dispatch point with a candidate probe."""
+    def watched(callee: str) -> bool:
         d = path.dispatch.get(callee)
-        if d is not None and d.probes:
-            return True
-        if d is None and callee not in path.hot:
-            return True
-    return False
+        if d is not None:
+            return any(p in candidates for p in d.probes)
+        return callee in candidates
+
+    below: dict[str, str] = {}
+    for caller, callees in path.always.items():
+        if caller in candidates:
+            callee = next((c for c in callees if watched(c)), None)
+            if callee is not None:
+                below[caller] = callee
+    # A loop of [always] edges would leave nothing planted: keep its members.
+    for caller in list(below):
+        seen, c = set(), caller
+        while c in below and c not in seen:
+            seen.add(c)
+            c = below[c]
+        if c in seen:
+            below.pop(caller)
+    return below
 
 
 def make_plan(path: InitPath, extra: list[str] = (), command_line: str | None = None) -> Plan:
@@ -76,12 +92,19 @@ def make_plan(path: InitPath, extra: list[str] = (), command_line: str | None = 
     more costs a few stops.  With the QEMU `command_line`, paths it cannot
     take ([needs]) get none either: every breakpoint makes gdb read a
     compilation unit of QEMU's debug info."""
-    wanted = [fn for fn in path.functions() if fn not in path.hot
-              and not (fn in path.per_instance and _watched_below(path, fn))]
+    wanted = [fn for fn in path.functions() if fn not in path.hot]
     wanted += _probes(path) + list(extra)
-    planted = [fn for fn in wanted if can_take(path, fn, command_line)]
+    candidates = [fn for fn in wanted if can_take(path, fn, command_line)]
+    below = _confirmed_below(path, set(candidates))
+    for fn in extra:            # read at their own hits: always planted
+        below.pop(fn, None)
+    fallback: dict[str, list[str]] = {}
+    for caller, callee in below.items():
+        fallback.setdefault(callee, []).append(caller)
     skipped = [fn for fn in path.functions() if not can_take(path, fn, command_line)]
-    return _plan(path, planted, skipped)
+    p = _plan(path, [fn for fn in candidates if fn not in below], skipped)
+    return Plan(p.functions, p.end, p.library, p.skipped,
+                fallback={k: tuple(v) for k, v in fallback.items()})
 
 
 def stops_plan(path: InitPath, stops: list[str]) -> Plan:

@@ -42,6 +42,7 @@ class Hit:
     frames: list[Frame]
     reads: dict | None = None     # values read at the hit (qinit where)
     t: float | None = None        # seconds since the run started
+    err: int | None = None        # bytes QEMU and gdb had written to stderr by then
 
     def stack(self) -> list[str]:
         """Function names, innermost first ('??' where gdb knows none)."""
@@ -103,7 +104,7 @@ class Trace:
                               error_line=out.get("error_line"))
             hits = [Hit(seq=int(h["seq"]), function=str(h["function"]),
                         thread=int(h["thread"]), frames=_frames(h["frames"]),
-                        reads=h.get("reads"), t=h.get("t"))
+                        reads=h.get("reads"), t=h.get("t"), err=h.get("err"))
                     for h in doc["hits"]]
             qemu = dict(doc["qemu"])
             symbols = doc.get("symbols", {})

@@ -121,10 +121,19 @@ def _message(spec: Spec, path: InitPath, hit: Hit) -> dict:
     return msg
 
 
-def _errors_between(lines: list[dict], start: float | None, end: float | None) -> list[str]:
+def _errors_between(lines: list[dict], start: Hit | None, end: Hit | None) -> list[str]:
+    """QEMU's lines written between two hits: by stderr byte offset where
+    the trace has it (exact), else by time."""
+    def key(h: Hit | None, line: dict | None = None):
+        if line is not None:
+            return line.get("at") if use_offsets else line.get("t", 0)
+        return (h.err if use_offsets else h.t) if h is not None else None
+
+    use_offsets = all(ln.get("at") is not None for ln in lines) and \
+        all(h is None or h.err is not None for h in (start, end))
+    lo, hi = key(start), key(end)
     return [ln["line"] for ln in lines
-            if (start is None or ln.get("t", 0) >= start)
-            and (end is None or ln.get("t", 0) < end)]
+            if (lo is None or key(None, ln) >= lo) and (hi is None or key(None, ln) < hi)]
 
 
 def _trigger(spec: Spec, hit: Hit) -> str | None:
@@ -147,6 +156,7 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
     last_step = max((e.step for e in path.edges if e.caller == starts and e.step),
                     default=None)
     rounds: list[dict] = []
+    begun: list[Hit] = []           # the hit that began each round
     connection = 0
     last_sent: dict | None = None
 
@@ -154,6 +164,7 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
         rnd = {"round": len(rounds) + 1, "connection": connection, "hit": h.seq,
                "t": h.t, "chardev": chardev, "trigger": trigger, "messages": []}
         rounds.append(rnd)
+        begun.append(h)
         return rnd
 
     for h in trace.hits:
@@ -183,8 +194,8 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
         return None
     stderr = [ln for ln in trace.extra.get("qemu_stderr", []) if ": info: " not in ln["line"]]
     for i, rnd in enumerate(rounds):
-        end = rounds[i + 1]["t"] if i + 1 < len(rounds) else None
-        rnd["errors"] = _errors_between(stderr, rnd["t"], end)
+        end = begun[i + 1] if i + 1 < len(rounds) else None
+        rnd["errors"] = _errors_between(stderr, begun[i], end)
         _judge_round(rnd, last_step, last=i + 1 == len(rounds), state=trace.outcome.state)
     per_connection = {}
     for rnd in rounds:

@@ -8,7 +8,7 @@ def test_plan_skips_hot_functions_and_dispatch_points():
     assert not fns & path.hot
     assert not fns & set(path.dispatch)
     assert {"virtio_net_pci_instance_init", "qemu_init_board", "visit_type_Netdev",
-            "vhost_user_backend_init", "virtio_net_pci_realize"} <= fns
+            "vhost_user_get_features", "virtio_net_pci_realize"} <= fns
     assert p.end == "qemu_main_loop" and "qemu_main_loop" not in fns
 
 
@@ -31,12 +31,30 @@ VHOST = ("-machine q35 -nodefaults -S -chardev socket,id=c0,path=/s,server=on "
          "-netdev vhost-user,id=n0,chardev=c0 -device virtio-net-pci,netdev=n0")
 
 
-def test_per_instance_functions_are_confirmed_from_deeper_points():
+def test_callers_of_an_always_called_watched_callee_get_no_breakpoint():
     path = initpath.load()
-    fns = set(plan.make_plan(path).functions)
-    assert not fns & {"qdev_device_add", "net_client_init", "device_init_func"}
-    # ...because each has a planted callee that always runs
-    assert {"qdev_get_device_class", "visit_type_Netdev"} <= fns
+    p = plan.make_plan(path, extra=["vhost_dev_init"])
+    fns = set(p.functions)
+    assert not fns & {"main", "qemu_init", "qdev_device_add", "net_client_init",
+                      "device_init_func", "vhost_user_backend_init"}
+    # ...because each always calls a planted callee, which shows it
+    assert {"qdev_get_device_class", "visit_type_Netdev", "qemu_create_early_backends",
+            "vhost_user_get_features"} <= fns
+    assert "vhost_dev_init" in fns                  # extra: read at its own hits
+    # if a callee has no symbol, its callers get their breakpoints back
+    assert p.fallback["qdev_get_device_class"] == ("qdev_device_add_from_qdict",)
+    assert p.fallback["qemu_init"] == ("main",)
+
+
+def test_a_loop_of_always_edges_keeps_its_members_planted():
+    text = initpath.DEFAULT_PATH_FILE.read_text().replace(
+        '"qmp_x_exit_preconfig -> qemu_init_board",',
+        '"qmp_x_exit_preconfig -> qemu_init_board -> qmp_x_exit_preconfig",')
+    path = initpath.parse(text)
+    assert path.always["qemu_init_board"] == ("qmp_x_exit_preconfig",)
+    p = plan.make_plan(path)
+    # the loop is cut at one member, which keeps its breakpoint and shows the other
+    assert len({"qemu_init_board", "qmp_x_exit_preconfig"} & set(p.functions)) == 1
 
 
 def test_the_command_line_decides_which_paths_get_breakpoints():
@@ -46,10 +64,11 @@ def test_the_command_line_decides_which_paths_get_breakpoints():
     assert not {"vhost_dev_init", "net_vhost_user_init", "net_init_tap",
                 "tcp_chr_accept_server_sync"} & set(user.functions)
     assert {"vhost_dev_init", "tcp_chr_accept_server_sync"} <= set(user.skipped)
-    assert "qemu_init" not in user.skipped and "main" in user.functions
+    assert "qemu_init" not in user.skipped and "qemu_create_early_backends" in user.functions
     vhost = plan.make_plan(path, command_line=VHOST)
-    assert {"vhost_dev_init", "net_vhost_user_init", "net_init_vhost_user",
-            "vhost_user_backend_init", "tcp_chr_accept_server_sync"} <= set(vhost.functions)
+    assert {"qemu_chr_fe_wait_connected", "net_vhost_user_event", "vhost_user_get_features",
+            "qmp_chardev_open_socket_server", "g_main_loop_run"} <= set(vhost.functions)
+    assert not {"vhost_dev_init", "net_vhost_user_init"} & set(vhost.skipped)
     assert not {"net_init_tap", "vhost_kernel_init", "net_init_slirp"} & set(vhost.functions)
 
 

@@ -112,7 +112,7 @@ def _finish(proc):
             proc.kill()
             proc.wait()
     assert "Traceback" not in stdout + stderr, stderr
-    return stdout
+    return stdout + stderr
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -142,7 +142,8 @@ def test_qemu_crashing_on_a_signal_is_signaled_with_its_thread_backtrace(tmp_pat
 def test_qemu_killed_outright_is_signaled_with_the_signal(tmp_path):
     proc, out, sock = _start_hanging_trace(tmp_path)
     os.kill(_qemu_pid(sock), signal.SIGKILL)
-    _finish(proc)
+    said = _finish(proc)
+    assert out.exists(), said
     o = json.loads(out.read_text())["outcome"]
     assert o["state"] == "signaled" and o["signal"] == "SIGKILL"
 

@@ -68,9 +68,12 @@ def record(plan: planning.Plan, timeout: float | None, kill: bool,
     finally:
         recorder.remove()
         # A QEMU that timed out is blocked for good: kill it, as asked.
-        over = trace is None or trace.outcome.state == "timeout"
+        over = trace is None or trace.outcome.state in ("timeout", "signaled", "error")
         if (kill or over) and gdb.selected_inferior().pid:
-            gdb.execute("kill", to_string=True)
+            try:
+                gdb.execute("kill", to_string=True)
+            except gdb.error:
+                pass        # already gone
     return trace
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -203,6 +204,25 @@ class _ReturnBreakpoint(gdb.Breakpoint):
 _RETURN_REGISTER = {"i386:x86-64": "rax", "aarch64": "x0"}
 
 
+def _died_outcome(pid: int) -> Outcome | None:
+    """If `pid` is dead (a zombie gdb has not reaped), how it ended: the exit
+    status is field 52 of /proc/PID/stat."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] not in ("Z", "X") or len(fields) < 50:
+        return None
+    status = int(fields[49])
+    if status & 0x7F:
+        name = signal.Signals(status & 0x7F).name
+        return Outcome(state="signaled", signal=name,
+                       detail=f"QEMU was killed by {name} (from outside)")
+    return Outcome(state="exited", exit_code=status >> 8,
+                   detail=f"QEMU exited with code {status >> 8}")
+
+
 def _return_register() -> int | None:
     frame = gdb.newest_frame()
     reg = _RETURN_REGISTER.get(frame.architecture().name())
@@ -255,6 +275,9 @@ class Recorder:
         self.replies = replies or {}      # function -> {"pointer", "reads"}
         self.needs_finish: set[str] = set()
         self.stops = 0                    # every breakpoint stop, ours
+        # stderr a file (qemuinit from a shell): note its size at each hit,
+        # which places QEMU's error lines between hits exactly.
+        self._stderr_is_file = stat.S_ISREG(os.fstat(2).st_mode)
         self._open: dict[str, list[tuple[Hit, str]]] = {}   # replies being read
         self.blocking_reads = blocking_reads or {}   # read where QEMU blocks
         self.started = time.monotonic()
@@ -268,13 +291,20 @@ class Recorder:
 
     # -- called from stop(): no stepping, no breakpoint changes -------------
     def record_hit(self, function: str) -> None:
+        try:
+            self._record_hit(function)
+        except gdb.error:       # QEMU killed under our feet: no stack to read
+            pass
+
+    def _record_hit(self, function: str) -> None:
         thread = gdb.selected_thread()
         exprs = self.reads.get(function)
         self.hits.append(Hit(seq=len(self.hits) + 1, function=function,
                              thread=thread.num if thread else 0,
                              frames=walk_frames(self.roots),
                              reads=read_values(exprs) if exprs else None,
-                             t=round(time.monotonic() - self.started, 4)))
+                             t=round(time.monotonic() - self.started, 4),
+                             err=os.fstat(2).st_size if self._stderr_is_file else None))
 
     def open_reply(self, function: str) -> None:
         """At a reply function's entry: remember which message it fills in."""
@@ -327,13 +357,19 @@ class Recorder:
         every breakpoint at each of QEMU's ~40 library loads.  Documented
         functions that get no breakpoint (hot ones) are looked up the same
         way, for 'absent' versus 'not-exercised'."""
+        fallback = self.plan.fallback or {}
+        todo = list(self.plan.functions)
         with _PendingOn(), _quiet(), _no_stderr():
-            for fn in self.plan.functions:
+            while todo:
+                fn = todo.pop(0)
                 bp = _RecordingBreakpoint(fn, self)
-                if bp.pending and fn not in self.plan.library:
-                    self._unplanted.append(fn)
-                    bp.delete()
-                    continue
+                if bp.pending:
+                    # No symbol: the callers left to its backtraces need their own.
+                    todo += [f for f in fallback.get(fn, ()) if f not in todo]
+                    if fn not in self.plan.library:
+                        self._unplanted.append(fn)
+                        bp.delete()
+                        continue
                 self._bps.append(bp)
                 if fn in self.replies:
                     returns = _return_addresses(bp)
@@ -355,7 +391,10 @@ class Recorder:
                 if fn in seen or fn in planted or fn in self.plan.library \
                         or fn in self.plan.skipped:
                     continue
-                probe = gdb.Breakpoint(fn, internal=True)
+                try:
+                    probe = gdb.Breakpoint(fn, internal=True)
+                except gdb.error:       # a process that cannot take it: unknown
+                    continue
                 if probe.pending:
                     out.append(fn)
                 probe.delete()
@@ -366,9 +405,14 @@ class Recorder:
                                   if bp.is_valid() and bp.pending]
 
     def remove(self) -> None:
-        for bp in self._bps + [b for b in (self._end, self._start) if b]:
-            if bp.is_valid():
-                bp.delete()
+        # gdb warns for each breakpoint it cannot lift from a dead process.
+        with _no_stderr():
+            for bp in self._bps + [b for b in (self._end, self._start) if b]:
+                if bp.is_valid():
+                    try:
+                        bp.delete()
+                    except gdb.error:
+                        pass
         self._bps.clear()
         self._end = None
 
@@ -395,13 +439,21 @@ class Recorder:
             else:               # plant at main, once the libraries are loaded
                 with _PendingOn():
                     self._start = gdb.Breakpoint("main", internal=True, temporary=True)
+                    self._start.silent = True
                 if self._start.pending:
                     self._start.delete()
                     self._start = None
                     self.plant()
             outcome = self._continue_until_done("continue" if self.pid else "run")
         except gdb.error as exc:
-            outcome = Outcome(state="error", detail=str(exc))
+            # QEMU killed from outside while gdb held it stopped: gdb cannot
+            # resume it, the kernel has its exit status.
+            outcome = _died_outcome(self.pid) or Outcome(state="error", detail=str(exc))
+            if outcome.state != "error":
+                try:        # let gdb reap it: nothing more to insert there
+                    gdb.execute("kill", to_string=True)
+                except gdb.error:
+                    pass
         finally:
             if self._timer:
                 self._timer.cancel()
@@ -439,8 +491,8 @@ class Recorder:
                     self.stops += 1     # ours, with no stop() of their own
                 if self._start is not None and self._start in ev.breakpoints:
                     self._start = None          # temporary: gdb deleted it
-                    if "main" in self.plan.functions:
-                        self.record_hit("main")
+                    if "main" in self.plan.functions or "main" in self.documented:
+                        self.record_hit("main")     # a stop we make anyway
                     self.plant()
                     continue
                 if self._end in ev.breakpoints:
