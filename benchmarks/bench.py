@@ -6,7 +6,8 @@
 For each command line: (a) bare gdb (one breakpoint at qemu_main_loop),
 (b) qinit trace, (c) qinit where pci-config --all, (d) the naive plan (a
 backtrace at every documented function, hot ones included).  Prints median
-wall seconds, ratios b/a, c/a, d/b, breakpoint stops, and gdb's peak RSS.
+wall seconds, ratios b/a, c/a, d/b (medians of per-round ratios: the cases
+run in turn, round after round), breakpoint stops, and gdb's peak RSS.
 The command lines: q35 with 1 and 8 virtio-net-pci on user netdevs, and the
 seed's vhost-user scenario, where each run (a to d alike) gets a fresh
 socket and dpdk-testpmd started once QEMU listens.
@@ -42,17 +43,23 @@ def nics(n: int) -> list[str]:
     return args
 
 
+RSS_MARK = "qemuinit-bench gdb peak RSS KiB:"
+
+
 def gdb_cmd(qemu: list[str], *ex: str) -> list[str]:
     cmd = ["gdb", "-nx", "-batch", "-iex", "set startup-with-shell off",
            "-x", str(ROOT / "gdbinit.py")]
     for e in ex:
         cmd += ["-ex", e]
+    # gdb's own peak memory (wait4 would also count QEMU, gdb's child)
+    cmd += ["-ex", "python import resource, sys; sys.stderr.write("
+                   f"'{RSS_MARK} %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"]
     return cmd + ["--args", *qemu]
 
 
 def run_once(cmd, vhost: bool) -> tuple[float, int]:
-    """Wall seconds and gdb's peak RSS (KiB), from wait4.  `cmd` is a
-    function of the socket path; with `vhost`, testpmd serves that socket."""
+    """Wall seconds and gdb's peak RSS (KiB).  `cmd` is a function of the
+    socket path; with `vhost`, testpmd serves that socket."""
     private = scenario.private_dir()
     sock = os.path.join(private, "vhost-user.sock")
     backend = None
@@ -63,18 +70,18 @@ def run_once(cmd, vhost: bool) -> tuple[float, int]:
         backend.start(60)
     try:
         start = time.monotonic()
-        proc = subprocess.Popen(cmd(sock), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(cmd(sock), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True)
         elapsed = time.monotonic() - start
     finally:
         if backend:
             backend.stop()
         shutil.rmtree(private, ignore_errors=True)
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"failed ({code}): {' '.join(cmd(sock))}")
-    return elapsed, usage.ru_maxrss
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd(sock))}\n{proc.stderr}")
+    rss = [int(line.split(":")[1]) for line in proc.stderr.splitlines()
+           if line.startswith(RSS_MARK)]
+    return elapsed, rss[-1] if rss else 0
 
 
 def stops(json_path: str) -> int:
@@ -84,10 +91,46 @@ def stops(json_path: str) -> int:
     return doc["qemu"]["breakpoint_stops"]
 
 
-def measure(cmd, runs, vhost):
-    run_once(cmd, vhost)      # warm-up: page cache, symbol cache
-    samples = [run_once(cmd, vhost) for _ in range(runs)]
-    return statistics.median(s[0] for s in samples), max(s[1] for s in samples)
+def measure(cases: dict, runs: int, vhost: bool, slow: tuple[str, ...]) -> dict:
+    """The fast cases once per round, in turn (a b c a b c ...), so that
+    drift in the machine's speed hits all alike, after a warm-up round; the
+    slow ones (the naive plan, 40 s and 900 MiB a run) afterwards, fewer
+    times, so they do not disturb the others.  Per case: [(seconds, rss)]."""
+    fast = {k: c for k, c in cases.items() if k not in slow}
+    for c in fast.values():
+        run_once(c, vhost)
+    out = {k: [] for k in cases}
+    for _ in range(runs):
+        for k, c in fast.items():
+            out[k].append(run_once(c, vhost))
+    for k in cases:
+        if k in slow:
+            out[k] = [run_once(cases[k], vhost) for _ in range(max(1, runs // 3))]
+    return out
+
+
+def load_cost(binary: str, runs: int) -> float:
+    """Median milliseconds that -x gdbinit.py adds, in pairs."""
+    plain = ["gdb", "-nx", "-batch", binary]
+    loaded = ["gdb", "-nx", "-batch", "-x", str(ROOT / "gdbinit.py"), binary]
+    diffs = []
+    for _ in range(runs + 1):
+        times = []
+        for cmd in (plain, loaded):
+            start = time.monotonic()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           stdin=subprocess.DEVNULL, check=True)
+            times.append(time.monotonic() - start)
+        diffs.append((times[1] - times[0]) * 1000)
+    return statistics.median(diffs[1:])
+
+
+def ratio(res: dict, x: str, y: str) -> float:
+    """Median of the per-round ratios x/y for cases run in turn; of the
+    medians otherwise (the slow case)."""
+    if len(res[x]) == len(res[y]):
+        return statistics.median(a[0] / b[0] for a, b in zip(res[x], res[y]))
+    return statistics.median(a[0] for a in res[x]) / statistics.median(b[0] for b in res[y])
 
 
 def main() -> int:
@@ -100,6 +143,8 @@ def main() -> int:
     binary = str(default_binary())
     tmp = tempfile.mkdtemp(prefix="qemuinit-bench-")
     print(f"QEMU {binary}; median of {opts.runs} runs after a warm-up")
+    print(f"loading the extension adds {load_cost(binary, opts.runs * 2):.0f} ms to gdb's "
+          f"start (gdb -nx -batch on the QEMU binary, with and without -x gdbinit.py)")
     lines = [(f"{n} virtio-net-pci on user netdevs", False,
               lambda sock, n=int(n): [binary, *BASE, *nics(n)])
              for n in opts.devices.split(",")]
@@ -127,17 +172,18 @@ def bench_line(title, vhost, qemu, tmp, opts) -> None:
     if not opts.no_naive:
         cases["d naive"] = lambda s: gdb_cmd(qemu(s), f"qinit trace --naive --kill "
                                                       f"--quiet --json {nj}")
-    res = {k: measure(c, opts.runs if k != "d naive" else max(1, opts.runs // 2), vhost)
-           for k, c in cases.items()}
-    a = res["a bare"][0]
+    res = measure(cases, opts.runs, vhost, slow=("d naive",))
     print(f"\n{title}:")
-    for k, (sec, rss) in res.items():
+    for k, samples in res.items():
+        sec = statistics.median(x[0] for x in samples)
+        rss = max(x[1] for x in samples)
         extra = {"b trace": tj, "c where": wj, "d naive": nj}.get(k)
         count = f"{stops(extra):6d} stops" if extra else "     1 stop "
-        print(f"  {k:8s} {sec:7.3f} s  {count}  gdb peak RSS {rss / 1024:6.1f} MiB")
-    print(f"  b/a = {res['b trace'][0] / a:.2f}   c/a = {res['c where'][0] / a:.2f}"
-          + (f"   d/b = {res['d naive'][0] / res['b trace'][0]:.1f}"
-             if "d naive" in res else ""))
+        print(f"  {k:8s} {sec:7.3f} s  {count}  gdb peak RSS {rss / 1024:6.1f} MiB"
+              f"  ({len(samples)} runs)")
+    print(f"  b/a = {ratio(res, 'b trace', 'a bare'):.2f}   "
+          f"c/a = {ratio(res, 'c where', 'a bare'):.2f}"
+          + (f"   d/b = {ratio(res, 'd naive', 'b trace'):.1f}" if "d naive" in res else ""))
 
 
 if __name__ == "__main__":

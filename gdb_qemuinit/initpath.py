@@ -8,6 +8,7 @@ which is seen only through the functions that serve it.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -37,6 +38,12 @@ class Edge:
         return (self.caller, self.callee)
 
 
+@functools.lru_cache(maxsize=4096)
+def _matches(patterns: tuple[str, ...], name: str) -> bool:
+    """Verification asks this for every frame of every hit: cache it."""
+    return any(fnmatch.fnmatchcase(name, pat) for pat in patterns)
+
+
 @dataclass(frozen=True)
 class Dispatch:
     name: str
@@ -46,8 +53,7 @@ class Dispatch:
     also_function: bool = False
 
     def served_by(self, function: str | None) -> bool:
-        return bool(function) and any(
-            fnmatch.fnmatchcase(function, pat) for pat in self.implementations)
+        return bool(function) and _matches(self.implementations, function)
 
 
 @dataclass(frozen=True)

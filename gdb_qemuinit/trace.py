@@ -77,7 +77,7 @@ class Trace:
     def to_json(self) -> dict:
         doc = {"schema": SCHEMA, "qemu": self.qemu,
                "outcome": _drop_none(asdict(self.outcome)),
-               "hits": [_drop_none(asdict(h)) for h in self.hits],
+               "hits": [_hit_json(h) for h in self.hits],
                "planted": self.planted,
                "symbols": {"debug_info": self.debug_info,
                            "missing": self.missing_symbols}}
@@ -118,6 +118,18 @@ class Trace:
                    missing_symbols=list(symbols.get("missing", [])),
                    debug_info=bool(symbols.get("debug_info", True)),
                    extra={k: v for k, v in doc.items() if k not in known})
+
+
+def _hit_json(h: Hit) -> dict:
+    """asdict() deep-copies: a trace has thousands of frames, build it directly."""
+    doc = {"seq": h.seq, "function": h.function, "thread": h.thread,
+           "frames": [{"function": f.function, "file": f.file, "line": f.line}
+                      for f in h.frames]}
+    for key in ("reads", "t", "err"):
+        value = getattr(h, key)
+        if value is not None:
+            doc[key] = value
+    return doc
 
 
 def _frames(raw: list) -> list[Frame]:

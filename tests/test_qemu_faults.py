@@ -7,6 +7,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -155,3 +156,31 @@ def test_a_socket_directory_others_can_enter_is_warned_about(tmp_path, qemu_argv
     r = run_cli("trace", "--timeout", "2", "--", *qemu_argv, "-chardev",
                 f"socket,id=c0,path={open_dir}/c.sock,server=on,wait=off")
     assert "is open to other users" in r.stderr
+
+
+@pytest.mark.vhost
+def test_interrupting_stops_the_backend_too(tmp_path):
+    # testpmd runs but dials another socket: QEMU keeps waiting, both run
+    backend = ("dpdk-testpmd --no-huge -m 256 --no-pci --file-prefix={prefix} "
+               "--vdev net_vhost0,iface={socket}.elsewhere,client=1 -- --no-mlockall "
+               "--total-num-mbufs=2048")
+    proc, out, sock = _start_hanging_trace(tmp_path, "--backend", backend)
+    for _ in range(100):            # until testpmd runs (it starts once QEMU listens)
+        if any(os.path.basename(os.readlink(f"/proc/{p}/exe")).startswith("dpdk-testpmd")
+               for p in os.listdir("/proc") if p.isdigit() and _readable(p)):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _finish(proc)
+    doc = json.loads(out.read_text())
+    assert doc["outcome"]["state"] == "interrupted"
+    assert doc["backend"]["started"] and doc["backend"]["pid"]
+    assert not os.path.exists(f"/proc/{doc['backend']['pid']}")
+
+
+def _readable(pid: str) -> bool:
+    try:
+        os.readlink(f"/proc/{pid}/exe")
+        return True
+    except OSError:
+        return False

@@ -27,22 +27,34 @@ CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGSYS"}
 _FILE_OF: dict[str, str | None] = {}     # symtab.filename -> path in QEMU's tree
 
 
-def walk_frames(roots: SourceRoots, frame=None) -> list[Frame]:
-    """Innermost first, by walking frame objects (much cheaper than 'bt')."""
+def _frame(f: "gdb.Frame", roots: SourceRoots) -> Frame:
+    sal = f.find_sal()
+    symtab = sal.symtab
+    if symtab is None:
+        return Frame(function=f.name(), file=None, line=None)
+    name = symtab.filename
+    if name not in _FILE_OF:
+        _FILE_OF[name] = roots.relative(symtab.fullname())
+    return Frame(function=f.name(), file=_FILE_OF[name], line=sal.line or None)
+
+
+def walk_frames(roots: SourceRoots, frame=None, anchors: dict | None = None) -> list[Frame]:
+    """Innermost first, by walking frame objects (much cheaper than 'bt').
+
+    `anchors` maps a planted function to (sp, frames) of its latest entry
+    hit.  Reaching that function's frame with the same sp means the same
+    activation (a newer one would have hit its breakpoint; a recursive one
+    would have a lower sp), so the older frames are those already recorded:
+    unwinding them again is most of a deep stack's cost."""
     frames = []
     f = frame or gdb.newest_frame()
     while f is not None:
         try:
-            sal = f.find_sal()
-            symtab = sal.symtab
-            if symtab is None:
-                frames.append(Frame(function=f.name(), file=None, line=None))
-            else:
-                name = symtab.filename
-                if name not in _FILE_OF:
-                    _FILE_OF[name] = roots.relative(symtab.fullname())
-                frames.append(Frame(function=f.name(), file=_FILE_OF[name],
-                                    line=sal.line or None))
+            if frames and anchors:
+                known = anchors.get(f.name())
+                if known is not None and known[0] == int(f.read_register("sp")):
+                    return frames + [_frame(f, roots)] + known[1][1:]
+            frames.append(_frame(f, roots))
             f = f.older()
         except gdb.error:
             break
@@ -275,6 +287,7 @@ class Recorder:
         self.replies = replies or {}      # function -> {"pointer", "reads"}
         self.needs_finish: set[str] = set()
         self.stops = 0                    # every breakpoint stop, ours
+        self._anchors: dict[int, dict] = {}   # thread -> function -> (sp, frames)
         # stderr a file (qemuinit from a shell): note its size at each hit,
         # which places QEMU's error lines between hits exactly.
         self._stderr_is_file = stat.S_ISREG(os.fstat(2).st_mode)
@@ -298,10 +311,14 @@ class Recorder:
 
     def _record_hit(self, function: str) -> None:
         thread = gdb.selected_thread()
+        num = thread.num if thread else 0
         exprs = self.reads.get(function)
+        anchors = self._anchors.setdefault(num, {})
+        frames = walk_frames(self.roots, anchors=anchors)
+        if len(frames) > 1:
+            anchors[function] = (int(gdb.newest_frame().read_register("sp")), frames)
         self.hits.append(Hit(seq=len(self.hits) + 1, function=function,
-                             thread=thread.num if thread else 0,
-                             frames=walk_frames(self.roots),
+                             thread=num, frames=frames,
                              reads=read_values(exprs) if exprs else None,
                              t=round(time.monotonic() - self.started, 4),
                              err=os.fstat(2).st_size if self._stderr_is_file else None))
