@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import sys
 import threading
 import time
 
@@ -18,89 +17,13 @@ import gdb
 
 from ..plan import Plan
 from ..trace import Frame, Hit, Outcome, SourceRoots, Trace
+from .breakpoints import (EndBreakpoint, NoStderr, PendingOn, Quiet, RecordingBreakpoint,
+                          ReplyFinish, ReturnBreakpoint, return_addresses)
+from .frames import read_values, walk_frames
 
 # Signals QEMU does not survive by default; any other stop by a signal is
 # passed on and the run goes on (QEMU uses SIGUSR1, SIGPIPE, SIGCHLD...).
 CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGSYS"}
-
-
-_FILE_OF: dict[str, str | None] = {}     # symtab.filename -> path in QEMU's tree
-
-
-def _frame(f: "gdb.Frame", roots: SourceRoots) -> Frame:
-    sal = f.find_sal()
-    symtab = sal.symtab
-    if symtab is None:
-        return Frame(function=f.name(), file=None, line=None)
-    name = symtab.filename
-    if name not in _FILE_OF:
-        _FILE_OF[name] = roots.relative(symtab.fullname())
-    return Frame(function=f.name(), file=_FILE_OF[name], line=sal.line or None)
-
-
-def walk_frames(roots: SourceRoots, frame=None, anchors: dict | None = None) -> list[Frame]:
-    """Innermost first, by walking frame objects (much cheaper than 'bt').
-
-    `anchors` maps a planted function to (sp, frames) of its latest entry
-    hit.  Reaching that function's frame with the same sp means the same
-    activation (a newer one would have hit its breakpoint; a recursive one
-    would have a lower sp), so the older frames are those already recorded:
-    unwinding them again is most of a deep stack's cost."""
-    frames = []
-    f = frame or gdb.newest_frame()
-    while f is not None:
-        try:
-            if frames and anchors:
-                known = anchors.get(f.name())
-                if known is not None and known[0] == int(f.read_register("sp")):
-                    return frames + [_frame(f, roots)] + known[1][1:]
-            frames.append(_frame(f, roots))
-            f = f.older()
-        except gdb.error:
-            break
-    return frames
-
-
-def _py(value):
-    """A gdb.Value as plain JSON data: strings, ints, enum names."""
-    t = value.type.strip_typedefs()
-    code = t.code
-    if code == gdb.TYPE_CODE_PTR:
-        target = t.target().strip_typedefs()
-        if target.code == gdb.TYPE_CODE_INT and target.sizeof == 1:
-            return value.string() if int(value) else None
-        return int(value)
-    if code == gdb.TYPE_CODE_BOOL:
-        return bool(value)
-    if code == gdb.TYPE_CODE_ENUM:
-        return str(value)
-    if code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR):
-        return int(value)
-    return str(value)
-
-
-def read_values(exprs: dict[str, str]) -> dict:
-    """Evaluate expressions in the selected frame (reads only: a question's
-    expressions call nothing in QEMU).  A failed read is None, not an error."""
-    out = {}
-    for name, expr in exprs.items():
-        try:
-            out[name] = _py(gdb.parse_and_eval(expr))
-        except (gdb.error, gdb.MemoryError, ValueError, UnicodeDecodeError):
-            out[name] = None
-    return out
-
-
-class _PendingOn:
-    """`set breakpoint pending on` for the duration, then the user's value back."""
-
-    def __enter__(self):
-        self.saved = gdb.parameter("breakpoint pending")
-        gdb.execute("set breakpoint pending on", to_string=True)
-
-    def __exit__(self, *exc):
-        value = {True: "on", False: "off", None: "auto"}[self.saved]
-        gdb.execute(f"set breakpoint pending {value}", to_string=True)
 
 
 def _has_debug_info() -> bool:
@@ -121,101 +44,6 @@ def _symbols_near(name: str, limit: int = 3) -> list[str]:
     return difflib.get_close_matches(name, sorted(names), n=limit, cutoff=0.6)
 
 
-class _quiet:
-    """Send gdb's own messages to /dev/null for a moment (unless the user
-    is logging), then put the logging settings back."""
-
-    def __enter__(self):
-        self.active = not gdb.parameter("logging enabled")
-        if self.active:
-            self.saved = (gdb.parameter("logging file"), gdb.parameter("logging redirect"))
-            for cmd in ("set logging file /dev/null", "set logging redirect on",
-                        "set logging enabled on"):
-                gdb.execute(cmd, to_string=True)
-
-    def __exit__(self, *exc):
-        if self.active:
-            gdb.execute("set logging enabled off", to_string=True)
-            gdb.execute(f"set logging file {self.saved[0]}", to_string=True)
-            gdb.execute(f"set logging redirect {'on' if self.saved[1] else 'off'}",
-                        to_string=True)
-
-
-class _no_stderr:
-    """gdb prints 'Function "x" not defined.' on its stderr for a breakpoint
-    that goes pending, even with pending on and logging redirected; silence
-    fd 2 while planting (QEMU is stopped then, so none of its output is lost)."""
-
-    def __enter__(self):
-        sys.stderr.flush()
-        self.saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-
-    def __exit__(self, *exc):
-        os.dup2(self.saved, 2)
-        os.close(self.saved)
-
-
-class _RecordingBreakpoint(gdb.Breakpoint):
-    def __init__(self, function: str, recorder: "Recorder"):
-        super().__init__(function, type=gdb.BP_BREAKPOINT, internal=True)
-        self.function = function
-        self.recorder = recorder
-        self.silent = True
-
-    def stop(self):
-        rec = self.recorder
-        rec.stops += 1
-        rec.record_hit(self.function)
-        if self.function in rec.replies:
-            rec.open_reply(self.function)
-        # Really stop at a question's stop point, and at a reply function
-        # without return breakpoints, to plant a finish breakpoint outside stop().
-        return self.function in rec.stop_at or self.function in rec.needs_finish
-
-
-class _ReplyFinish(gdb.FinishBreakpoint):
-    """Where no return instruction was found: read the reply when the
-    function returns (planted after a real stop at its entry)."""
-
-    def __init__(self, recorder: "Recorder", function: str):
-        super().__init__(gdb.newest_frame(), internal=True)
-        self.silent = True
-        self.recorder = recorder
-        self.function = function
-
-    def stop(self):
-        self.recorder.stops += 1
-        ret = self.return_value
-        self.recorder.close_reply(self.function, int(ret) if ret is not None else None)
-        return False
-
-    def out_of_scope(self):
-        self.recorder.close_reply(self.function, None, lost=True)
-
-
-class _ReturnBreakpoint(gdb.Breakpoint):
-    """On a return instruction of a reply function: the reply is filled in,
-    the return value is in its register; read both and go on, no real stop."""
-
-    def __init__(self, address: int, recorder: "Recorder", function: str):
-        super().__init__(f"*{address:#x}", type=gdb.BP_BREAKPOINT, internal=True)
-        self.silent = True
-        self.recorder = recorder
-        self.function = function
-
-    def stop(self):
-        self.recorder.stops += 1
-        self.recorder.close_reply(self.function, _return_register())
-        return False
-
-
-# Where an int return value is at a return instruction, per architecture.
-_RETURN_REGISTER = {"i386:x86-64": "rax", "aarch64": "x0"}
-
-
 def _died_outcome(pid: int) -> Outcome | None:
     """If `pid` is dead (a zombie gdb has not reaped), how it ended: the exit
     status is field 52 of /proc/PID/stat."""
@@ -233,36 +61,6 @@ def _died_outcome(pid: int) -> Outcome | None:
                        detail=f"QEMU was killed by {name} (from outside)")
     return Outcome(state="exited", exit_code=status >> 8,
                    detail=f"QEMU exited with code {status >> 8}")
-
-
-def _return_register() -> int | None:
-    frame = gdb.newest_frame()
-    reg = _RETURN_REGISTER.get(frame.architecture().name())
-    if reg is None:
-        return None
-    value = int(frame.read_register(reg)) & 0xFFFFFFFF      # a C int
-    return value - (1 << 32) if value >= 1 << 31 else value
-
-
-def _return_addresses(bp: gdb.Breakpoint) -> list[int]:
-    """The return instructions of the function `bp` is on."""
-    try:
-        block = gdb.block_for_pc(bp.locations[0].address)
-        while block is not None and block.function is None:
-            block = block.superblock
-        if block is None:
-            return []
-        arch = gdb.selected_inferior().architecture()
-        return [i["addr"] for i in arch.disassemble(block.start, block.end - 1)
-                if i["asm"].split()[:1] in (["ret"], ["retq"])]
-    except (gdb.error, AttributeError, IndexError, RuntimeError):
-        return []
-
-
-class _EndBreakpoint(gdb.Breakpoint):
-    def __init__(self, function: str):
-        super().__init__(function, type=gdb.BP_BREAKPOINT, internal=True)
-        self.silent = True
 
 
 class Recorder:
@@ -376,10 +174,10 @@ class Recorder:
         way, for 'absent' versus 'not-exercised'."""
         fallback = self.plan.fallback or {}
         todo = list(self.plan.functions)
-        with _PendingOn(), _quiet(), _no_stderr():
+        with PendingOn(), Quiet(), NoStderr():
             while todo:
                 fn = todo.pop(0)
-                bp = _RecordingBreakpoint(fn, self)
+                bp = RecordingBreakpoint(fn, self)
                 if bp.pending:
                     # No symbol: the callers left to its backtraces need their own.
                     todo += [f for f in fallback.get(fn, ()) if f not in todo]
@@ -389,11 +187,11 @@ class Recorder:
                         continue
                 self._bps.append(bp)
                 if fn in self.replies:
-                    returns = _return_addresses(bp)
-                    self._bps += [_ReturnBreakpoint(a, self, fn) for a in returns]
+                    returns = return_addresses(bp)
+                    self._bps += [ReturnBreakpoint(a, self, fn) for a in returns]
                     if not returns:
                         self.needs_finish.add(fn)
-        self._end = _EndBreakpoint(self.plan.end)
+        self._end = EndBreakpoint(self.plan.end)
 
     def _unseen_without_symbol(self) -> list[str]:
         """Documented functions without a breakpoint (hot ones) that no
@@ -403,7 +201,7 @@ class Recorder:
         seen = {f.function for h in self.hits for f in h.frames}
         planted = set(self.plan.functions)
         out = []
-        with _PendingOn(), _quiet(), _no_stderr():
+        with PendingOn(), Quiet(), NoStderr():
             for fn in self.documented:
                 if fn in seen or fn in planted or fn in self.plan.library \
                         or fn in self.plan.skipped:
@@ -423,7 +221,7 @@ class Recorder:
 
     def remove(self) -> None:
         # gdb warns for each breakpoint it cannot lift from a dead process.
-        with _no_stderr():
+        with NoStderr():
             for bp in self._bps + [b for b in (self._end, self._start) if b]:
                 if bp.is_valid():
                     try:
@@ -454,7 +252,7 @@ class Recorder:
                 if self.timeout:
                     self._start_timer()
             else:               # plant at main, once the libraries are loaded
-                with _PendingOn():
+                with PendingOn():
                     self._start = gdb.Breakpoint("main", internal=True, temporary=True)
                     self._start.silent = True
                 if self._start.pending:
@@ -497,7 +295,7 @@ class Recorder:
         while True:
             self._last_stop = None
             self._exited = None
-            with _quiet():      # gdb prints stops even with to_string
+            with Quiet():      # gdb prints stops even with to_string
                 gdb.execute(command, to_string=True)
             command = "continue"
             if self._exited is not None:
@@ -518,7 +316,7 @@ class Recorder:
                 mine = [b for b in ev.breakpoints if b in self._bps]
                 for bp in mine:
                     if bp.function in self.needs_finish:
-                        _ReplyFinish(self, bp.function)
+                        ReplyFinish(self, bp.function)
                 answer = [b for b in mine if b.function in self.stop_at]
                 if answer:
                     return Outcome(state="answered",

@@ -1,0 +1,150 @@
+"""The breakpoints a recorder plants, and how gdb is kept quiet while it
+plants them.  Each one's stop() records and returns False: QEMU goes on."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import gdb
+
+if TYPE_CHECKING:
+    from .recorder import Recorder
+
+
+class PendingOn:
+    """`set breakpoint pending on` for the duration, then the user's value back."""
+
+    def __enter__(self):
+        self.saved = gdb.parameter("breakpoint pending")
+        gdb.execute("set breakpoint pending on", to_string=True)
+
+    def __exit__(self, *exc):
+        value = {True: "on", False: "off", None: "auto"}[self.saved]
+        gdb.execute(f"set breakpoint pending {value}", to_string=True)
+
+
+class Quiet:
+    """Send gdb's own messages to /dev/null for a moment (unless the user
+    is logging), then put the logging settings back."""
+
+    def __enter__(self):
+        self.active = not gdb.parameter("logging enabled")
+        if self.active:
+            self.saved = (gdb.parameter("logging file"), gdb.parameter("logging redirect"))
+            for cmd in ("set logging file /dev/null", "set logging redirect on",
+                        "set logging enabled on"):
+                gdb.execute(cmd, to_string=True)
+
+    def __exit__(self, *exc):
+        if self.active:
+            gdb.execute("set logging enabled off", to_string=True)
+            gdb.execute(f"set logging file {self.saved[0]}", to_string=True)
+            gdb.execute(f"set logging redirect {'on' if self.saved[1] else 'off'}",
+                        to_string=True)
+
+
+class NoStderr:
+    """gdb prints 'Function "x" not defined.' on its stderr for a breakpoint
+    that goes pending, even with pending on and logging redirected; silence
+    fd 2 while planting (QEMU is stopped then, so none of its output is lost)."""
+
+    def __enter__(self):
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+
+    def __exit__(self, *exc):
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+
+
+class RecordingBreakpoint(gdb.Breakpoint):
+    def __init__(self, function: str, recorder: "Recorder"):
+        super().__init__(function, type=gdb.BP_BREAKPOINT, internal=True)
+        self.function = function
+        self.recorder = recorder
+        self.silent = True
+
+    def stop(self):
+        rec = self.recorder
+        rec.stops += 1
+        rec.record_hit(self.function)
+        if self.function in rec.replies:
+            rec.open_reply(self.function)
+        # Really stop at a question's stop point, and at a reply function
+        # without return breakpoints, to plant a finish breakpoint outside stop().
+        return self.function in rec.stop_at or self.function in rec.needs_finish
+
+
+class ReplyFinish(gdb.FinishBreakpoint):
+    """Where no return instruction was found: read the reply when the
+    function returns (planted after a real stop at its entry)."""
+
+    def __init__(self, recorder: "Recorder", function: str):
+        super().__init__(gdb.newest_frame(), internal=True)
+        self.silent = True
+        self.recorder = recorder
+        self.function = function
+
+    def stop(self):
+        self.recorder.stops += 1
+        ret = self.return_value
+        self.recorder.close_reply(self.function, int(ret) if ret is not None else None)
+        return False
+
+    def out_of_scope(self):
+        self.recorder.close_reply(self.function, None, lost=True)
+
+
+class ReturnBreakpoint(gdb.Breakpoint):
+    """On a return instruction of a reply function: the reply is filled in,
+    the return value is in its register; read both and go on, no real stop."""
+
+    def __init__(self, address: int, recorder: "Recorder", function: str):
+        super().__init__(f"*{address:#x}", type=gdb.BP_BREAKPOINT, internal=True)
+        self.silent = True
+        self.recorder = recorder
+        self.function = function
+
+    def stop(self):
+        self.recorder.stops += 1
+        self.recorder.close_reply(self.function, return_register())
+        return False
+
+
+# Where an int return value is at a return instruction, per architecture.
+_RETURN_REGISTER = {"i386:x86-64": "rax", "aarch64": "x0"}
+
+
+def return_register() -> int | None:
+    frame = gdb.newest_frame()
+    reg = _RETURN_REGISTER.get(frame.architecture().name())
+    if reg is None:
+        return None
+    value = int(frame.read_register(reg)) & 0xFFFFFFFF      # a C int
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def return_addresses(bp: gdb.Breakpoint) -> list[int]:
+    """The return instructions of the function `bp` is on."""
+    try:
+        block = gdb.block_for_pc(bp.locations[0].address)
+        while block is not None and block.function is None:
+            block = block.superblock
+        if block is None:
+            return []
+        arch = gdb.selected_inferior().architecture()
+        return [i["addr"] for i in arch.disassemble(block.start, block.end - 1)
+                if i["asm"].split()[:1] in (["ret"], ["retq"])]
+    except (gdb.error, AttributeError, IndexError, RuntimeError):
+        return []
+
+
+class EndBreakpoint(gdb.Breakpoint):
+    def __init__(self, function: str):
+        super().__init__(function, type=gdb.BP_BREAKPOINT, internal=True)
+        self.silent = True

@@ -1,0 +1,74 @@
+"""Reading QEMU's state from gdb: backtraces as Frames, and gdb
+expressions as plain JSON values (reads only; nothing runs in QEMU)."""
+
+from __future__ import annotations
+
+import gdb
+
+from ..trace import Frame, SourceRoots
+
+_FILE_OF: dict[str, str | None] = {}     # symtab.filename -> path in QEMU's tree
+
+
+def _frame(f: "gdb.Frame", roots: SourceRoots) -> Frame:
+    sal = f.find_sal()
+    symtab = sal.symtab
+    if symtab is None:
+        return Frame(function=f.name(), file=None, line=None)
+    name = symtab.filename
+    if name not in _FILE_OF:
+        _FILE_OF[name] = roots.relative(symtab.fullname())
+    return Frame(function=f.name(), file=_FILE_OF[name], line=sal.line or None)
+
+
+def walk_frames(roots: SourceRoots, frame=None, anchors: dict | None = None) -> list[Frame]:
+    """Innermost first, by walking frame objects (much cheaper than 'bt').
+
+    `anchors` maps a planted function to (sp, frames) of its latest entry
+    hit.  Reaching that function's frame with the same sp means the same
+    activation (a newer one would have hit its breakpoint; a recursive one
+    would have a lower sp), so the older frames are those already recorded:
+    unwinding them again is most of a deep stack's cost."""
+    frames = []
+    f = frame or gdb.newest_frame()
+    while f is not None:
+        try:
+            if frames and anchors:
+                known = anchors.get(f.name())
+                if known is not None and known[0] == int(f.read_register("sp")):
+                    return frames + [_frame(f, roots)] + known[1][1:]
+            frames.append(_frame(f, roots))
+            f = f.older()
+        except gdb.error:
+            break
+    return frames
+
+
+def _py(value):
+    """A gdb.Value as plain JSON data: strings, ints, enum names."""
+    t = value.type.strip_typedefs()
+    code = t.code
+    if code == gdb.TYPE_CODE_PTR:
+        target = t.target().strip_typedefs()
+        if target.code == gdb.TYPE_CODE_INT and target.sizeof == 1:
+            return value.string() if int(value) else None
+        return int(value)
+    if code == gdb.TYPE_CODE_BOOL:
+        return bool(value)
+    if code == gdb.TYPE_CODE_ENUM:
+        return str(value)
+    if code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR):
+        return int(value)
+    return str(value)
+
+
+def read_values(exprs: dict[str, str]) -> dict:
+    """Evaluate expressions in the selected frame (reads only: a question's
+    expressions call nothing in QEMU).  A failed read is None, not an error."""
+    out = {}
+    for name, expr in exprs.items():
+        try:
+            out[name] = _py(gdb.parse_and_eval(expr))
+        except (gdb.error, gdb.MemoryError, ValueError, UnicodeDecodeError):
+            out[name] = None
+    return out

@@ -1,0 +1,263 @@
+"""One traced start of QEMU from the shell: its command line (the user's or
+a scenario's), the backend started once QEMU listens, gdb run with the
+extension loaded, QEMU's stderr kept, Ctrl-C and SIGTERM passed on to QEMU.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import scenario, vhostuser
+from .backend import Backend
+from .qemu import QemuError, check_binary, default_binary
+from .trace import Trace
+
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+GDB = os.environ.get("QEMUINIT_GDB", "gdb")
+
+class CliError(Exception):
+    """A user error: printed as one line, exit code 2."""
+
+
+def _python_paths() -> list[str]:
+    """This interpreter's paths (the venv's site-packages), for gdb's Python,
+    which is the same Python the venv was made from."""
+    return [str(PACKAGE_PARENT)] + [p for p in sys.path if p.endswith("site-packages")]
+
+
+def gdb_command(qemu_argv: list[str], qinit_args: list[str]) -> list[str]:
+    """The gdb invocation; QEMU's arguments go to gdb as an argv list
+    (--args), with startup-with-shell off: nothing passes through a shell."""
+    load = ("python import sys; sys.path[:0] = [p for p in %r if p not in sys.path]; "
+            "from gdb_qemuinit.gdbext import commands; commands.register()"
+            % _python_paths())
+    qinit = " ".join(["qinit", qinit_args[0]] + [_quote_gdb(a) for a in qinit_args[1:]])
+    debug = ["-iex", "set python print-stack full"] if os.environ.get("QEMUINIT_DEBUG") else []
+    return [GDB, "-nx", "-q", "-batch", *debug,
+            "-iex", "set startup-with-shell off",
+            "-iex", "set pagination off",
+            "-iex", "set print thread-events off",
+            "-iex", "set print inferior-events off",
+            "-ex", load, "-ex", qinit, "--args", *qemu_argv]
+
+
+def _quote_gdb(arg: str) -> str:
+    """Quote one argument for gdb.string_to_argv."""
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def check_qemu(argv: list[str]) -> list[str]:
+    """`argv` with its binary found on PATH and checked to be QEMU."""
+    argv = list(argv)
+    argv[0] = shutil.which(argv[0]) or argv[0]
+    try:
+        check_binary(argv[0])
+    except QemuError as exc:
+        raise CliError(str(exc)) from None
+    return argv
+
+
+@dataclass
+class Run:
+    """What one traced start needs: QEMU's argv and, maybe, a backend."""
+    qemu_argv: list[str]
+    backend: Backend | None = None
+    private: str = ""                          # the run's private directory
+    stderr: list[tuple[float, str, int]] = field(default_factory=list)   # QEMU's lines
+    interrupted: str | None = None             # SIGINT or SIGTERM, when one arrived
+
+
+def prepare_run(opts, private: str) -> Run:
+    """QEMU's command line (the user's, after --, or a scenario's) and the
+    backend to start once QEMU listens (the scenario's, or --backend)."""
+    sock = os.path.join(private, "vhost-user.sock")
+    if opts.qemu:
+        if opts.scenario:
+            raise CliError("--scenario and a QEMU command after -- exclude each other")
+        argv = check_qemu(opts.qemu)
+        _warn_open_socket_dirs(argv)
+        backend_argv = shlex.split(opts.backend) if opts.backend else []
+        drop_first = False
+        if backend_argv:
+            served = scenario.server_sockets(argv)
+            if not served:
+                raise CliError("--backend needs a -chardev socket,path=...,server=on "
+                               "in the QEMU command line")
+            sock = served[0]["path"]
+    else:
+        try:
+            sc = scenario.load(opts.scenario)
+        except scenario.ScenarioError as exc:
+            raise CliError(str(exc)) from None
+        binary = default_binary()
+        if binary is None:
+            raise CliError("no QEMU given and no debug QEMU built yet: run "
+                           "scripts/setup.sh (or scripts/build-qemu.sh), or pass "
+                           "'-- QEMU-BINARY ARGS...'")
+        argv = check_qemu([str(binary)] + sc.qemu_args(sock))
+        backend_argv = shlex.split(opts.backend) if opts.backend else list(sc.backend)
+        drop_first = sc.drop_first
+    if opts.no_backend or not backend_argv:
+        return Run(argv, private=private)
+    if not shutil.which(backend_argv[0]):
+        raise CliError(f"backend {backend_argv[0]!r} not found (scripts/setup.sh "
+                       f"installs dpdk-testpmd; --no-backend runs without one)")
+    prefix = f"qemuinit-{os.getpid()}"
+    backend_argv = [a.replace("{socket}", sock).replace("{prefix}", prefix)
+                    for a in backend_argv]
+    return Run(argv, Backend(backend_argv, sock, os.path.join(private, "backend.log"),
+                             drop_first=drop_first, dpdk_prefix=prefix), private=private)
+
+
+def _warn_open_socket_dirs(argv: list[str]) -> None:
+    """A vhost-user socket others can reach lets them connect as the backend."""
+    for sock in scenario.server_sockets(argv):
+        d = os.path.dirname(os.path.abspath(sock["path"]))
+        try:
+            private = scenario.is_private(d)
+        except OSError:
+            continue
+        if not private:
+            print(f"qemuinit: warning: {d} (socket of chardev {sock['id']}) is open to "
+                  f"other users, who could connect to QEMU as the backend; a directory "
+                  f"only you can enter (mkdir -m 700) is safer", file=sys.stderr)
+
+
+def _follow_stderr(path: str, run: Run, prefix: tuple[str, ...], done: threading.Event) -> None:
+    """gdb's stderr (and QEMU's: it inherits it) goes to a file, so that the
+    recorder can note at each hit how far it had got (exact, where a pipe's
+    reader lags).  Copy it to our stderr as it grows; keep QEMU's own lines
+    (they start with its name, or 'qemu: ' for a few board errors) with their
+    byte offsets."""
+    offset = 0
+    pending = b""
+    with open(path, "rb") as f:
+        while True:
+            finished = done.is_set()
+            chunk = f.read()
+            if chunk:
+                sys.stderr.buffer.write(chunk)
+                sys.stderr.flush()
+                pending += chunk
+                while b"\n" in pending:
+                    raw, pending = pending.split(b"\n", 1)
+                    line = raw.decode("utf-8", "replace")
+                    if line.startswith(prefix):
+                        run.stderr.append((time.monotonic(), line, offset))
+                    offset += len(raw) + 1
+            elif finished:
+                return
+            else:
+                done.wait(0.05)
+
+
+def _pass_stdout(stream) -> None:
+    """Pass gdb's stdout (and QEMU's) through, without the banner gdb prints
+    when QEMU stops on a signal (qinit's own interrupt, a SIGPIPE it passes
+    on): the summary says what matters."""
+    skip = 0
+    for raw in iter(stream.readline, b""):
+        if re.search(rb"^Thread \d+ .* received signal SIG\w+, ", raw):
+            skip = 2            # the banner, then the frame line
+        if skip:
+            skip -= 1
+            continue
+        sys.stdout.buffer.write(raw)
+        sys.stdout.flush()
+
+
+def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
+    """Run gdb to completion, with the backend alongside; on Ctrl-C or
+    SIGTERM, interrupt gdb (which stops QEMU and writes what it has)."""
+    cmd = gdb_command(run.qemu_argv, qinit_args)
+    err_path = os.path.join(run.private, "stderr.log")
+    done = threading.Event()
+    with open(err_path, "wb") as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=err, start_new_session=True)
+    tees = [threading.Thread(target=_follow_stderr, daemon=True,
+                             args=(err_path, run,
+                                   (os.path.basename(run.qemu_argv[0]) + ": ", "qemu: "),
+                                   done)),
+            threading.Thread(target=_pass_stdout, daemon=True, args=(proc.stdout,))]
+    for t in tees:
+        t.start()
+
+    interrupts = []
+
+    def forward(signum, frame):
+        # Ctrl-C or SIGTERM: interrupt QEMU (gdb's child), as the timeout does;
+        # gdb then records "interrupted", kills QEMU and writes the trace.  A
+        # second one stops gdb itself (QEMU, its tracee, dies with it).
+        interrupts.append(signum)
+        run.interrupted = run.interrupted or signal.Signals(signum).name
+        children = child_pids(proc.pid) if len(interrupts) == 1 else []
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except OSError:
+                pass
+        if not children:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if run.backend:
+            run.backend.start(timeout)
+        try:
+            return proc.wait(timeout=timeout + 60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise CliError("gdb did not finish; it was stopped") from None
+    finally:
+        if run.backend:
+            run.backend.stop()
+        done.set()
+        for t in tees:
+            t.join(timeout=5)
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes `pid` started (gdb's inferior), from /proc."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def add_run_facts(trace: Trace, run: Run) -> None:
+    """What only the shell side saw: QEMU's stderr lines (timed like the
+    hits), the backend, and what the backend logged receiving."""
+    start = trace.qemu.get("clock_start")
+    lines = [{"t": round(t - start, 4) if start else None, "line": ln, "at": at}
+             for t, ln, at in run.stderr]
+    trace.extra["qemu_stderr"] = lines
+    errors = [ln["line"] for ln in lines if ": info: " not in ln["line"]
+              and ": warning: " not in ln["line"]]
+    if run.interrupted and trace.outcome.state == "interrupted":
+        trace.outcome.detail = f"interrupted: qemuinit received {run.interrupted}"
+    if errors and trace.outcome.state not in ("init-complete", "answered"):
+        trace.outcome.error_line = errors[-1]
+    if run.backend:
+        trace.extra["backend"] = run.backend.summary()
+        log = run.backend.log_text()
+        if log:
+            trace.extra["backend_log"] = vhostuser.parse_backend_log(
+                log, scenario.backend_log_patterns())
