@@ -100,8 +100,10 @@ class Backend:
         proc = self.proc
         if proc is not None:
             if proc.poll() is not None:
+                last = [ln for ln in self.log_text().splitlines() if ln.strip()][-1:]
                 self.problem = (f"the backend exited by itself with code "
-                                f"{proc.returncode} before the trace ended")
+                                f"{proc.returncode} before the trace ended"
+                                + (f"; its last line: {last[0].strip()}" if last else ""))
             if proc.poll() is None:
                 proc.terminate()
                 try:

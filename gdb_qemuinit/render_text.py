@@ -55,6 +55,9 @@ def brief(trace: Trace) -> str:
                                          "DISAGREES") + " with the decoded requests")
     if trace.outcome.error_line:
         parts.append(f"  QEMU said: {trace.outcome.error_line}")
+    backend = trace.extra.get("backend") or {}
+    if backend.get("problem"):
+        parts.append(f"  backend {' '.join(backend['argv'][:1])}: {backend['problem']}")
     hang = format_diagnosis(trace.extra.get("hang"))
     return "\n".join(p for p in parts if p) + ("\n" + hang.rstrip("\n") if hang else "")
 

@@ -216,3 +216,12 @@ def test_backend_starts_once_listening_and_is_stopped_by_pid(tmp_path):
     assert not os.path.exists(f"/proc/{pid}") or \
         open(f"/proc/{pid}/stat").read().split()[2] == "Z"
     assert b.summary()["started"] and b.problem is None
+
+
+def test_brief_names_a_backend_that_died():
+    from gdb_qemuinit import render_text
+    t = make([hit(1, WAIT)], state="timeout")
+    t.extra["backend"] = {"argv": ["dpdk-testpmd", "--no-huge"], "problem":
+                          "the backend exited by itself with code 1 before the trace ended"}
+    assert "backend dpdk-testpmd: the backend exited by itself with code 1" in \
+        render_text.brief(analysis.annotate(PATH, t))
