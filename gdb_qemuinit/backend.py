@@ -40,6 +40,16 @@ def dpdk_runtime_dirs(prefix: str) -> list[str]:
     return [os.path.join(b, prefix) for b in dict.fromkeys(bases)]
 
 
+def _telling_line(log: str) -> str | None:
+    """The first line of a log that looks like an error, else the last one."""
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    for ln in lines:
+        if any(w in ln.lower() for w in ("error", "invalid", "unrecognized", "cannot",
+                                         "failed", "no such")):
+            return ln
+    return lines[-1] if lines else None
+
+
 class Backend:
     """Start `argv` once `sock` is listening (after dropping one connection
     first when `drop_first`), in a thread; `stop()` ends it by PID."""
@@ -100,10 +110,10 @@ class Backend:
         proc = self.proc
         if proc is not None:
             if proc.poll() is not None:
-                last = [ln for ln in self.log_text().splitlines() if ln.strip()][-1:]
+                said = _telling_line(self.log_text())
                 self.problem = (f"the backend exited by itself with code "
                                 f"{proc.returncode} before the trace ended"
-                                + (f"; its last line: {last[0].strip()}" if last else ""))
+                                + (f"; it said: {said}" if said else ""))
             if proc.poll() is None:
                 proc.terminate()
                 try:

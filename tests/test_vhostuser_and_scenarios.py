@@ -225,3 +225,20 @@ def test_brief_names_a_backend_that_died():
                           "the backend exited by itself with code 1 before the trace ended"}
     assert "backend dpdk-testpmd: the backend exited by itself with code 1" in \
         render_text.brief(analysis.annotate(PATH, t))
+
+
+def test_a_backend_that_dies_says_why(tmp_path):
+    path = str(tmp_path / "l.sock")
+    b = Backend([sys.executable, "-c", "import sys; print('starting'); "
+                 "print('error: no such device', flush=True); sys.exit(3)"],
+                path, str(tmp_path / "b.log"))
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(path)
+        s.listen(1)
+        b.start(wait_seconds=10)
+        for _ in range(200):
+            if b.proc is not None and b.proc.poll() is not None:
+                break
+            subprocess.run(["sleep", "0.02"])
+        b.stop()
+    assert "code 3" in b.problem and "error: no such device" in b.problem
