@@ -14,8 +14,8 @@ import tempfile
 
 from . import analysis, diff as tracediff, initpath, outputs, render_text, scenario
 from .cmdline import positive_seconds
-from .runner import CliError, add_run_facts, prepare_run, run_gdb
-from .trace import TraceError, load, save, write_atomic
+from .runner import CliError, Run, add_run_facts, prepare_run, run_gdb
+from .trace import Trace, TraceError, load, save, write_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -39,18 +39,22 @@ def _load_path(opts) -> initpath.InitPath:
         raise CliError(str(exc)) from None
 
 
+def _run_qinit(opts, qinit_args: list[str], json_name: str, read):
+    """Run `qinit ...` under gdb on this run's QEMU (and backend), its JSON
+    written in a private directory (mode 0700) and read there by `read`."""
+    with tempfile.TemporaryDirectory(prefix="qemuinit-") as private:
+        run = prepare_run(opts, private)
+        json_path = os.path.join(private, json_name)
+        run_gdb(run, qinit_args + ["--kill", "--quiet", "--json", json_path,
+                                   "--timeout", str(opts.timeout)], opts.timeout)
+        return read(json_path, run)
+
+
 def cmd_trace(opts) -> int:
     path = _load_path(opts)
     outs = _checked(outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
                                     png=opts.png, report=opts.report))
-    with tempfile.TemporaryDirectory(prefix="qemuinit-") as private:   # mode 0700
-        run = prepare_run(opts, private)
-        json_path = os.path.join(private, "trace.json")
-        args = ["trace", "--kill", "--quiet", "--json", json_path,
-                "--timeout", str(opts.timeout)]
-        if opts.path:
-            args += ["--path", os.path.abspath(opts.path)]
-        run_gdb(run, args, opts.timeout)
+    def read(json_path: str, run: Run) -> Trace:
         try:
             trace = load(json_path)
         except TraceError as exc:
@@ -58,6 +62,10 @@ def cmd_trace(opts) -> int:
                 raise CliError("interrupted before QEMU ran: nothing was recorded") from None
             raise CliError(f"gdb wrote no trace ({exc})") from None
         add_run_facts(trace, run)      # reads the backend's log: inside `private`
+        return trace
+
+    args = ["trace"] + (["--path", os.path.abspath(opts.path)] if opts.path else [])
+    trace = _run_qinit(opts, args, "trace.json", read)
     analysis.annotate(path, trace)
     try:
         outputs.write(path, trace, outs)
@@ -135,16 +143,14 @@ def cmd_where(opts) -> int:
         raise CliError(str(exc)) from None
     if opts.json:
         _checked(outputs.Outputs(json=opts.json))
-    with tempfile.TemporaryDirectory(prefix="qemuinit-") as private:
-        run = prepare_run(opts, private)
-        json_path = os.path.join(private, "where.json")
-        run_gdb(run, ["where", q.name, "--all", "--kill", "--quiet", "--json",
-                            json_path, "--timeout", str(opts.timeout)], opts.timeout)
+    def read(json_path: str, run: Run) -> dict:
         try:
             with open(json_path, encoding="utf-8") as f:
-                res = json.load(f)
+                return json.load(f)
         except (OSError, ValueError) as exc:
             raise CliError(f"gdb wrote no answer ({exc})") from None
+
+    res = _run_qinit(opts, ["where", q.name, "--all"], "where.json", read)
     if opts.json:
         save(res, opts.json)
     print(where.format_result(res, opts.device))

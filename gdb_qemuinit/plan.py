@@ -29,9 +29,11 @@ class Plan:
     fallback: dict[str, tuple[str, ...]] | None = None
 
 
-def _plan(path: InitPath, functions: list[str], skipped: list[str] = ()) -> Plan:
+def _plan(path: InitPath, functions: list[str], skipped: list[str] = (),
+          fallback: dict[str, tuple[str, ...]] | None = None) -> Plan:
     return Plan(tuple(f for f in dict.fromkeys(functions) if f != MAIN_LOOP),
-                library=path.library, skipped=tuple(dict.fromkeys(skipped)))
+                library=path.library, skipped=tuple(dict.fromkeys(skipped)),
+                fallback=fallback)
 
 
 # A configuration file can add any device or backend: plan for everything.
@@ -85,26 +87,26 @@ def _confirmed_below(path: InitPath, candidates: set[str]) -> dict[str, str]:
 
 
 def make_plan(path: InitPath, extra: list[str] = (), command_line: str | None = None) -> Plan:
-    """Breakpoints for `path`: its functions that are neither hot nor
-    per-instance with a watched callee, the dispatch probes, and `extra`
-    (where vhost-user messages are read).  What gets no breakpoint is
-    confirmed from the backtraces of deeper points, so a device or netdev
-    more costs a few stops.  With the QEMU `command_line`, paths it cannot
-    take ([needs]) get none either: every breakpoint makes gdb read a
-    compilation unit of QEMU's debug info."""
+    """Breakpoints for `path`: its functions that are not hot, the dispatch
+    probes, and `extra` (where vhost-user messages are read), less those
+    confirmed from the backtrace of a watched callee they always call
+    ([always]), so a device or netdev more costs a few stops.  With the
+    QEMU `command_line`, paths it cannot take ([needs]) get none either:
+    every breakpoint makes gdb read a compilation unit of QEMU's debug info."""
     wanted = [fn for fn in path.functions() if fn not in path.hot]
     wanted += _probes(path) + list(extra)
-    candidates = [fn for fn in wanted if can_take(path, fn, command_line)]
+    takeable = {fn: can_take(path, fn, command_line)
+                for fn in dict.fromkeys(wanted + path.functions())}
+    candidates = [fn for fn in wanted if takeable[fn]]
     below = _confirmed_below(path, set(candidates))
     for fn in extra:            # read at their own hits: always planted
         below.pop(fn, None)
-    fallback: dict[str, list[str]] = {}
+    fallback: dict[str, tuple[str, ...]] = {}
     for caller, callee in below.items():
-        fallback.setdefault(callee, []).append(caller)
-    skipped = [fn for fn in path.functions() if not can_take(path, fn, command_line)]
-    p = _plan(path, [fn for fn in candidates if fn not in below], skipped)
-    return Plan(p.functions, p.end, p.library, p.skipped,
-                fallback={k: tuple(v) for k, v in fallback.items()})
+        fallback[callee] = fallback.get(callee, ()) + (caller,)
+    return _plan(path, [fn for fn in candidates if fn not in below],
+                 skipped=[fn for fn in path.functions() if not takeable[fn]],
+                 fallback=fallback)
 
 
 def stops_plan(path: InitPath, stops: list[str]) -> Plan:

@@ -25,6 +25,7 @@ from .trace import Trace
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 GDB = os.environ.get("QEMUINIT_GDB", "gdb")
 
+
 class CliError(Exception):
     """A user error: printed as one line, exit code 2."""
 
@@ -113,8 +114,7 @@ def prepare_run(opts, private: str) -> Run:
         raise CliError(f"backend {backend_argv[0]!r} not found (scripts/setup.sh "
                        f"installs dpdk-testpmd; --no-backend runs without one)")
     prefix = f"qemuinit-{os.getpid()}"
-    backend_argv = [a.replace("{socket}", sock).replace("{prefix}", prefix)
-                    for a in backend_argv]
+    backend_argv = scenario.expand(backend_argv, sock, prefix)
     return Run(argv, Backend(backend_argv, sock, os.path.join(private, "backend.log"),
                              drop_first=drop_first, dpdk_prefix=prefix), private=private)
 

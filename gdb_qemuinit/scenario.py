@@ -3,6 +3,7 @@ about its socket chardevs: which socket QEMU listens on, and whether it waits.""
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import tomllib
@@ -24,14 +25,21 @@ class Scenario:
     drop_first: bool = False
 
     def qemu_args(self, socket: str) -> list[str]:
-        return [a.replace("{socket}", socket) for a in self.qemu]
+        return expand(self.qemu, socket)
 
     def backend_argv(self, socket: str, prefix: str) -> list[str]:
-        return [a.replace("{socket}", socket).replace("{prefix}", prefix)
-                for a in self.backend]
+        return expand(self.backend, socket, prefix)
 
 
+def expand(args, socket: str, prefix: str = "") -> list[str]:
+    """A scenario's or the user's --backend arguments with {socket} and
+    {prefix} (the DPDK file prefix of the run) filled in."""
+    return [a.replace("{socket}", socket).replace("{prefix}", prefix) for a in args]
+
+
+@functools.lru_cache(maxsize=1)
 def _data() -> dict:
+    """The scenarios file, parsed once: the CLI's help and parser ask often."""
     text = (DATA_DIR / "scenarios.toml").read_text("utf-8")
     return tomllib.loads(text)
 

@@ -6,6 +6,7 @@ bits by name.  The names, bits and the functions to record are data
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -51,7 +52,10 @@ class Spec:
         return {b["function"]: dict(b.get("reads", {})) for b in self.blocking}
 
 
+@functools.lru_cache(maxsize=1)
 def load_spec() -> Spec:
+    """The vhost-user data, parsed once per process (plan, recorder and
+    analysis all ask for it)."""
     text = (DATA_DIR / "vhost-user.toml").read_text("utf-8")
     d = tomllib.loads(text)
     ints = lambda table: {int(k): v for k, v in table.items()}   # noqa: E731
@@ -101,18 +105,13 @@ def _step_of(path: InitPath, hit: Hit, caller: str) -> tuple[int | None, str | N
     return None, callee
 
 
-def _under(path: InitPath, hit: Hit, documented: set[str]) -> str | None:
-    """The innermost documented function a message was sent under."""
-    return next((fn for fn in hit.stack()[1:] if fn in documented), None)
-
-
-def _message(spec: Spec, path: InitPath, hit: Hit) -> dict:
+def _message(spec: Spec, path: InitPath, hit: Hit, documented: set[str]) -> dict:
     reads = hit.reads or {}
     request = reads.get("request")
     name = spec.name(request)
     step, under = _step_of(path, hit, spec.record["negotiation_starts"])
-    if step is None:
-        under = _under(path, hit, set(path.functions()))
+    if step is None:        # the innermost documented function it was sent under
+        under = next((fn for fn in hit.stack()[1:] if fn in documented), None)
     msg = {"seq": hit.seq, "request": request, "name": name, "step": step,
            "sent_by": hit.frames[1].function if len(hit.frames) > 1 else None,
            "under": under}
@@ -121,19 +120,19 @@ def _message(spec: Spec, path: InitPath, hit: Hit) -> dict:
     return msg
 
 
-def _errors_between(lines: list[dict], start: Hit | None, end: Hit | None) -> list[str]:
+def _errors_between(lines: list[dict], start: Hit, end: Hit | None) -> list[str]:
     """QEMU's lines written between two hits: by stderr byte offset where
     the trace has it (exact), else by time."""
-    def key(h: Hit | None, line: dict | None = None):
-        if line is not None:
-            return line.get("at") if use_offsets else line.get("t", 0)
-        return (h.err if use_offsets else h.t) if h is not None else None
-
-    use_offsets = all(ln.get("at") is not None for ln in lines) and \
+    exact = all(ln.get("at") is not None for ln in lines) and \
         all(h is None or h.err is not None for h in (start, end))
-    lo, hi = key(start), key(end)
-    return [ln["line"] for ln in lines
-            if (lo is None or key(None, ln) >= lo) and (hi is None or key(None, ln) < hi)]
+    lo = start.err if exact else start.t
+    hi = None if end is None else (end.err if exact else end.t)
+    out = []
+    for ln in lines:
+        at = ln.get("at") if exact else ln.get("t", 0)
+        if (lo is None or at >= lo) and (hi is None or at < hi):
+            out.append(ln["line"])
+    return out
 
 
 def _trigger(spec: Spec, hit: Hit) -> str | None:
@@ -159,6 +158,7 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
     begun: list[Hit] = []           # the hit that began each round
     connection = 0
     last_sent: dict | None = None
+    documented = set(path.functions())
 
     def new_round(h: Hit, chardev=None, trigger=None) -> dict:
         rnd = {"round": len(rounds) + 1, "connection": connection, "hit": h.seq,
@@ -178,7 +178,7 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
         elif h.function == rec["sent"]:
             if not rounds:     # a message without a documented wait (another user)
                 new_round(h)
-            last_sent = _message(spec, path, h)
+            last_sent = _message(spec, path, h, documented)
             rounds[-1]["messages"].append(last_sent)
         elif h.function == rec["reply"] and last_sent is not None:
             reply = h.reads or {}
@@ -197,16 +197,16 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
         end = begun[i + 1] if i + 1 < len(rounds) else None
         rnd["errors"] = _errors_between(stderr, begun[i], end)
         _judge_round(rnd, last_step, last=i + 1 == len(rounds), state=trace.outcome.state)
-    per_connection = {}
+    negotiating: dict[int, list[int]] = {}      # connection -> rounds with messages
     for rnd in rounds:
-        per_connection.setdefault(rnd["connection"], []).append(rnd["round"])
+        if rnd["messages"]:
+            negotiating.setdefault(rnd["connection"], []).append(rnd["round"])
     doc = {"rounds": rounds, "connections": connection,
            "negotiated": _negotiated(rounds),
            "notes": [f"QEMU negotiated {len(r)} times on connection {c} (rounds "
                      f"{', '.join(map(str, r))}): the chardev's OPENED event reached "
                      f"net_vhost_user_event more than once"
-                     for c, r in per_connection.items()
-                     if sum(1 for x in rounds if x["round"] in r and x["messages"]) > 1]}
+                     for c, r in negotiating.items() if len(r) > 1]}
     log = trace.extra.get("backend_log")
     if log:
         doc["backend_check"] = check_against_backend(rounds, log)

@@ -20,18 +20,29 @@ from gdb_qemuinit.qemu import default_binary  # noqa: E402
 WATCHED = ("qemu-system", "dpdk-testpmd")
 
 
-def _watched_pids() -> set[int]:
-    pids = set()
+def pids(exe_prefix: str, cmdline_has: str | None = None) -> set[int]:
+    """Processes whose executable's name starts with `exe_prefix` (and whose
+    command line contains `cmdline_has`), from /proc."""
+    found = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            exe = os.readlink(f"/proc/{entry}/exe")
+            exe = os.path.basename(os.readlink(f"/proc/{entry}/exe"))
+            if not exe.startswith(exe_prefix):
+                continue
+            if cmdline_has is not None:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if cmdline_has not in f.read().decode(errors="replace"):
+                        continue
         except OSError:
             continue
-        if any(w in os.path.basename(exe) for w in WATCHED):
-            pids.add(int(entry))
-    return pids
+        found.add(int(entry))
+    return found
+
+
+def _watched_pids() -> set[int]:
+    return set().union(*(pids(w) for w in WATCHED))
 
 
 def _leftover_files() -> set[str]:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, pids, run_cli
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
 
@@ -92,17 +92,9 @@ def _start_hanging_trace(tmp_path, *extra):
 
 def _qemu_pid(socket_path: str) -> int:
     """The QEMU serving our private socket (its path is unique to this run)."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            exe = os.path.basename(os.readlink(f"/proc/{entry}/exe"))
-            cmdline = open(f"/proc/{entry}/cmdline", "rb").read().decode()
-        except OSError:
-            continue
-        if exe.startswith("qemu-system") and socket_path in cmdline:
-            return int(entry)
-    raise AssertionError("no QEMU found for " + socket_path)
+    found = pids("qemu-system", socket_path)
+    assert found, "no QEMU found for " + socket_path
+    return found.pop()
 
 
 def _finish(proc):
@@ -166,8 +158,7 @@ def test_interrupting_stops_the_backend_too(tmp_path):
                "--total-num-mbufs=2048")
     proc, out, sock = _start_hanging_trace(tmp_path, "--backend", backend)
     for _ in range(100):            # until testpmd runs (it starts once QEMU listens)
-        if any(os.path.basename(os.readlink(f"/proc/{p}/exe")).startswith("dpdk-testpmd")
-               for p in os.listdir("/proc") if p.isdigit() and _readable(p)):
+        if pids("dpdk-testpmd", sock):
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
@@ -176,11 +167,3 @@ def test_interrupting_stops_the_backend_too(tmp_path):
     assert doc["outcome"]["state"] == "interrupted"
     assert doc["backend"]["started"] and doc["backend"]["pid"]
     assert not os.path.exists(f"/proc/{doc['backend']['pid']}")
-
-
-def _readable(pid: str) -> bool:
-    try:
-        os.readlink(f"/proc/{pid}/exe")
-        return True
-    except OSError:
-        return False

@@ -44,7 +44,18 @@ def _symbols_near(name: str, limit: int = 3) -> list[str]:
     return difflib.get_close_matches(name, sorted(names), n=limit, cutoff=0.6)
 
 
-def _died_outcome(pid: int) -> Outcome | None:
+def _ended(end: str, exit_code: int | None = None, signal_name: str | None = None,
+           killed: bool = False) -> Outcome:
+    """How QEMU ended before `end`: an exit code, or a signal (named if known)."""
+    if killed:
+        return Outcome(state="signaled", signal=signal_name,
+                       detail=f"QEMU was killed by {signal_name or 'a signal'} "
+                              f"before reaching {end}")
+    return Outcome(state="exited", exit_code=exit_code,
+                   detail=f"QEMU exited with code {exit_code} before reaching {end}")
+
+
+def _died_outcome(pid: int, end: str) -> Outcome | None:
     """If `pid` is dead (a zombie gdb has not reaped), how it ended: the exit
     status is field 52 of /proc/PID/stat."""
     try:
@@ -56,11 +67,8 @@ def _died_outcome(pid: int) -> Outcome | None:
         return None
     status = int(fields[49])
     if status & 0x7F:
-        name = signal.Signals(status & 0x7F).name
-        return Outcome(state="signaled", signal=name,
-                       detail=f"QEMU was killed by {name} (from outside)")
-    return Outcome(state="exited", exit_code=status >> 8,
-                   detail=f"QEMU exited with code {status >> 8}")
+        return _ended(end, signal_name=signal.Signals(status & 0x7F).name, killed=True)
+    return _ended(end, exit_code=status >> 8)
 
 
 class Recorder:
@@ -91,7 +99,7 @@ class Recorder:
         self._stderr_is_file = stat.S_ISREG(os.fstat(2).st_mode)
         self._open: dict[str, list[tuple[Hit, str]]] = {}   # replies being read
         self.blocking_reads = blocking_reads or {}   # read where QEMU blocks
-        self.started = time.monotonic()
+        self.started = 0.0                # time.monotonic() when run() began
         self._end: gdb.Breakpoint | None = None
         self._start: gdb.Breakpoint | None = None
         self._last_stop = None
@@ -168,10 +176,9 @@ class Recorder:
         """One breakpoint per planned function.  Called once QEMU is at main:
         its libraries are loaded, so a breakpoint that stays pending has no
         symbol and is dropped (library ones stay, for a library loaded
-        later).  Planting after the libraries load also spares gdb re-setting
-        every breakpoint at each of QEMU's ~40 library loads.  Documented
-        functions that get no breakpoint (hot ones) are looked up the same
-        way, for 'absent' versus 'not-exercised'."""
+        later), and its callers confirmed below ([always]) get breakpoints
+        of their own.  Planting after the libraries load also spares gdb
+        re-setting every breakpoint at each of QEMU's ~40 library loads."""
         fallback = self.plan.fallback or {}
         todo = list(self.plan.functions)
         with PendingOn(), Quiet(), NoStderr():
@@ -244,7 +251,7 @@ class Recorder:
                     (gdb.events.new_thread, self._on_new_thread))
         for registry, handler in handlers:
             registry.connect(handler)
-        self.started = started = time.monotonic()
+        self.started = time.monotonic()
         try:
             self.pid = gdb.selected_inferior().pid
             if self.pid:        # already running (at the prompt): plant now
@@ -263,7 +270,8 @@ class Recorder:
         except gdb.error as exc:
             # QEMU killed from outside while gdb held it stopped: gdb cannot
             # resume it, the kernel has its exit status.
-            outcome = _died_outcome(self.pid) or Outcome(state="error", detail=str(exc))
+            outcome = (_died_outcome(self.pid, self.plan.end)
+                       or Outcome(state="error", detail=str(exc)))
             if outcome.state != "error":
                 try:        # let gdb reap it: nothing more to insert there
                     gdb.execute("kill", to_string=True)
@@ -278,8 +286,8 @@ class Recorder:
                   if not self.documented or h.function in self.documented]
         outcome.last_stage = stages[-1] if stages else None
         # clock_start lines up other logs (QEMU's stderr) with the hits' t.
-        qemu = dict(qemu, seconds=round(time.monotonic() - started, 3),
-                    clock_start=started, breakpoint_stops=self.stops)
+        qemu = dict(qemu, seconds=round(time.monotonic() - self.started, 3),
+                    clock_start=self.started, breakpoint_stops=self.stops)
         missing = list(dict.fromkeys(self.missing_symbols() + self._unseen_without_symbol()))
         trace = Trace(qemu=qemu, outcome=outcome, hits=self.hits,
                       planted=list(dict.fromkeys(bp.function for bp in self._bps)),
@@ -348,18 +356,14 @@ class Recorder:
 
     def _exit_outcome(self, ev) -> Outcome:
         code = getattr(ev, "exit_code", None)
-        if code is None:
-            # gdb.events.exited has no exit_code after a signal; $_exitsignal has it.
-            try:
-                name = signal.Signals(int(gdb.parse_and_eval("$_exitsignal"))).name
-            except (gdb.error, ValueError):
-                name = None
-            return Outcome(state="signaled", signal=name,
-                           detail=f"QEMU was killed by {name or 'a signal'} "
-                                  f"before reaching {self.plan.end}")
-        return Outcome(state="exited", exit_code=code,
-                       detail=f"QEMU exited with code {code} before reaching "
-                              f"{self.plan.end}")
+        if code is not None:
+            return _ended(self.plan.end, exit_code=code)
+        # gdb.events.exited has no exit_code after a signal; $_exitsignal has it.
+        try:
+            name = signal.Signals(int(gdb.parse_and_eval("$_exitsignal"))).name
+        except (gdb.error, ValueError):
+            name = None
+        return _ended(self.plan.end, signal_name=name, killed=True)
 
     def _interrupted(self) -> Outcome:
         frames, reads = self._main_thread_frames()
