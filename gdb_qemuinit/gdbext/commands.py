@@ -55,20 +55,21 @@ def program_args() -> list[str]:
         return args.split()
 
 
-def record(plan: planning.Plan, timeout: float | None, kill: bool,
+def record(qemu: dict, plan: planning.Plan, timeout: float | None, kill: bool,
            **recording) -> Trace:
-    """Plant `plan`, run QEMU to its main loop (or a question's first stop),
-    remove every breakpoint planted."""
+    """Plant `plan`, run QEMU (`qemu_under_gdb()`) to its main loop (or a
+    question's first stop), remove every breakpoint planted."""
     from .recorder import Recorder
-    qemu = qemu_under_gdb()
     recorder = Recorder(plan, timeout=timeout, **recording)
     trace = None
     try:
         trace = recorder.run(qemu)
     finally:
         recorder.remove()
-        # A QEMU that timed out is blocked for good: kill it, as asked.
-        over = trace is None or trace.outcome.state in ("timeout", "signaled", "error")
+        # A QEMU that timed out is blocked for good, one gdb failed on is in
+        # an unknown state: kill those, and any when asked.  A crashed one
+        # stays stopped at the prompt, to be looked at.
+        over = trace is None or trace.outcome.state in ("timeout", "error")
         if (kill or over) and gdb.selected_inferior().pid:
             try:
                 gdb.execute("kill", to_string=True)
@@ -154,14 +155,15 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
             outs.check()
         except (initpath.InitPathError, OSError) as exc:
             raise gdb.GdbError(str(exc)) from None
+        qemu = qemu_under_gdb()
         spec = vhostuser.load_spec()
-        command_line = " ".join(program_args())
+        command_line = " ".join(qemu["argv"][1:])
         extra = spec.functions() if spec.needed(command_line) else []
         plan = (planning.naive_plan(path, extra=spec.functions()) if opts.naive else
                 planning.make_plan(path, extra=extra, command_line=command_line))
-        # The symbol check of every documented name expands gdb's symbol
-        # tables: a trace needs it (absent vs not-exercised), where does not.
-        trace = record(plan, opts.timeout or settings.timeout(), opts.kill,
+        # Documented functions no backtrace showed are looked up after the
+        # run (absent vs not-exercised): a trace needs that, where does not.
+        trace = record(qemu, plan, opts.timeout or settings.timeout(), opts.kill,
                        documented=tuple(path.functions()), reads=spec.reads(),
                        replies=spec.replies(), blocking_reads=spec.blocking_reads())
         analysis.annotate(path, trace)
@@ -231,7 +233,7 @@ function name works as a question (qinit where vhost_dev_init)."""
         path = initpath.load()
         plan = planning.stops_plan(path, q.stops)
         collect = opts.all or opts.kill
-        trace = record(plan, opts.timeout or settings.timeout(), opts.kill,
+        trace = record(qemu_under_gdb(), plan, opts.timeout or settings.timeout(), opts.kill,
                        stop_at=() if collect else (q.stops[0],),
                        reads=q.reads, final=q.final, key=q.key)
         missing = [fn for fn in q.stops if fn in trace.missing_symbols]
