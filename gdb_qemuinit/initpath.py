@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import os
 import re
-import tomllib
-from dataclasses import dataclass, field
-from pathlib import Path
+from typing import NamedTuple
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-DEFAULT_PATH_FILE = DATA_DIR / "init-path.toml"
+from .datafile import DataFileError, data_file, read_toml
+
+DEFAULT_PATH_FILE = data_file("init-path.toml")
 
 
 class InitPathError(ValueError):
     """The documented-path file is malformed."""
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
     caller: str
     callee: str
     cluster: str
@@ -44,8 +43,7 @@ def _matches(patterns: tuple[str, ...], name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, pat) for pat in patterns)
 
 
-@dataclass(frozen=True)
-class Dispatch:
+class Dispatch(NamedTuple):
     name: str
     member: str
     implementations: tuple[str, ...]
@@ -56,25 +54,23 @@ class Dispatch:
         return bool(function) and _matches(self.implementations, function)
 
 
-@dataclass(frozen=True)
-class Cluster:
+class Cluster(NamedTuple):
     id: str
     label: str
     english: str
     boxed: bool = True
 
 
-@dataclass
-class InitPath:
+class InitPath(NamedTuple):
     clusters: list[Cluster]
     edges: list[Edge]
     dispatch: dict[str, Dispatch]
     hot: frozenset[str]
     library: frozenset[str] = frozenset()
     # caller -> callees it calls every time it runs (for a valid command line)
-    always: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    needs: dict[str, str] = field(default_factory=dict)   # cluster/function -> regex
-    exercise: dict[str, str] = field(default_factory=dict)
+    always: dict[str, tuple[str, ...]] = {}
+    needs: dict[str, str] = {}          # cluster/function -> regex
+    exercise: dict[str, str] = {}
 
     # -- queries -----------------------------------------------------------
     def nodes(self) -> list[str]:
@@ -140,10 +136,15 @@ def _parse_dispatch(name: str, d: dict) -> Dispatch:
 
 
 def parse(text: str) -> InitPath:
+    import tomllib
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InitPathError(f"not valid TOML: {exc}") from None
+    return from_doc(doc)
+
+
+def from_doc(doc: dict) -> InitPath:
     exercise = doc.get("exercise", {})
     sequence = set()
     for chain in doc.get("sequence", {}).get("edges", []):
@@ -194,10 +195,12 @@ def parse(text: str) -> InitPath:
                     exercise=dict(exercise))
 
 
-def load(path: str | Path | None = None) -> InitPath:
-    p = Path(path) if path else DEFAULT_PATH_FILE
+def load(path: str | os.PathLike | None = None) -> InitPath:
+    p = os.fspath(path) if path else DEFAULT_PATH_FILE
     try:
-        text = p.read_text(encoding="utf-8")
+        doc = read_toml(p)
     except OSError as exc:
         raise InitPathError(f"cannot read {p}: {exc.strerror}") from None
-    return parse(text)
+    except DataFileError as exc:
+        raise InitPathError(str(exc)) from None
+    return from_doc(doc)

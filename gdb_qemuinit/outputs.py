@@ -3,15 +3,14 @@ the gdb commands and the shell CLI; every file is written atomically."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import render_graph, render_text
 from .initpath import InitPath
 from .trace import Trace, check_writable, dumps, write_atomic
 
 
-@dataclass
-class Outputs:
+class Outputs(NamedTuple):
     json: str | None = None
     dot: str | None = None
     svg: str | None = None
@@ -24,10 +23,7 @@ class Outputs:
     def check(self) -> None:
         """Fail before QEMU starts when an output cannot be written."""
         for p in self.paths():
-            try:
-                check_writable(p)
-            except OSError as exc:
-                raise OSError(f"cannot write {p}: {exc}") from None
+            check_writable(p)
 
 
 def render(path: InitPath, trace: Trace, fmt: str, color: bool = False) -> bytes:

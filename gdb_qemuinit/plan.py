@@ -9,16 +9,16 @@ few times each, so a trace costs about what a bare run costs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
-from .initpath import InitPath
+if TYPE_CHECKING:
+    from .initpath import InitPath
 
 # QEMU enters its main loop here: init is complete.
 MAIN_LOOP = "qemu_main_loop"
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     functions: tuple[str, ...]              # one breakpoint each
     end: str = MAIN_LOOP
     library: frozenset[str] = frozenset()   # resolved when QEMU loads them
@@ -109,9 +109,10 @@ def make_plan(path: InitPath, extra: list[str] = (), command_line: str | None = 
                  fallback=fallback)
 
 
-def stops_plan(path: InitPath, stops: list[str]) -> Plan:
-    """Breakpoints on a question's stop points only."""
-    return _plan(path, list(stops))
+def stops_plan(stops: list[str]) -> Plan:
+    """Breakpoints on a question's stop points only (no documented path
+    needed: a where question does not read it)."""
+    return Plan(tuple(f for f in dict.fromkeys(stops) if f != MAIN_LOOP))
 
 
 def naive_plan(path: InitPath, extra: list[str] = ()) -> Plan:

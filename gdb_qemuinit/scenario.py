@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
-import tomllib
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from .initpath import DATA_DIR
+from .datafile import data_file, read_toml
 
 
 class ScenarioError(ValueError):
     """No such scenario, or a malformed scenarios file."""
 
 
-@dataclass(frozen=True)
-class Scenario:
+class Scenario(NamedTuple):
     name: str
     about: str
     qemu: tuple[str, ...]
@@ -40,8 +37,7 @@ def expand(args, socket: str, prefix: str = "") -> list[str]:
 @functools.lru_cache(maxsize=1)
 def _data() -> dict:
     """The scenarios file, parsed once: the CLI's help and parser ask often."""
-    text = (DATA_DIR / "scenarios.toml").read_text("utf-8")
-    return tomllib.loads(text)
+    return read_toml(data_file("scenarios.toml"))
 
 
 def names() -> list[str]:
@@ -76,6 +72,7 @@ def load(name: str | None = None) -> Scenario:
 
 def private_dir() -> str:
     """A new directory only this user can enter (mkdtemp makes it 0700)."""
+    import tempfile
     return tempfile.mkdtemp(prefix="qemuinit-")
 
 

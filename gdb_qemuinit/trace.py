@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from typing import NamedTuple
 
 SCHEMA = "qemuinit.trace/1"
 STATES = ("init-complete", "answered", "exited", "signaled", "timeout", "interrupted",
@@ -27,56 +25,83 @@ class TraceError(ValueError):
     """A file is not a usable qemuinit trace."""
 
 
-@dataclass
-class Frame:
+class Frame(NamedTuple):
     function: str | None
     file: str | None
     line: int | None
 
 
-@dataclass
 class Hit:
-    seq: int
-    function: str
-    thread: int
-    frames: list[Frame]
-    reads: dict | None = None     # values read at the hit (qinit where)
-    t: float | None = None        # seconds since the run started
-    err: int | None = None        # bytes QEMU and gdb had written to stderr by then
+    __slots__ = ("seq", "function", "thread", "frames", "reads", "t", "err")
+
+    def __init__(self, seq: int, function: str, thread: int, frames: list[Frame],
+                 reads: dict | None = None, t: float | None = None, err: int | None = None):
+        self.seq = seq
+        self.function = function
+        self.thread = thread
+        self.frames = frames
+        self.reads = reads      # values read at the hit (qinit where)
+        self.t = t              # seconds since the run started
+        self.err = err          # bytes QEMU and gdb had written to stderr by then
+
+    def __repr__(self) -> str:
+        return f"Hit(seq={self.seq}, function={self.function!r}, thread={self.thread})"
 
     def stack(self) -> list[str]:
         """Function names, innermost first ('??' where gdb knows none)."""
         return [f.function or "??" for f in self.frames]
 
 
-@dataclass
 class Outcome:
-    state: str = "error"
-    detail: str = ""
-    exit_code: int | None = None
-    signal: str | None = None
-    frames: list[Frame] | None = None     # where it stopped (signaled, timeout)
-    last_stage: str | None = None         # the last documented function hit
-    reads: dict | None = None             # {function: {name: value}} where it blocked
-    error_line: str | None = None         # QEMU's own last error line (stderr)
+    __slots__ = ("state", "detail", "exit_code", "signal", "frames", "last_stage", "reads",
+                 "error_line")
+
+    def __init__(self, state: str = "error", detail: str = "", exit_code: int | None = None,
+                 signal: str | None = None, frames: list[Frame] | None = None,
+                 last_stage: str | None = None, reads: dict | None = None,
+                 error_line: str | None = None):
+        self.state = state
+        self.detail = detail
+        self.exit_code = exit_code
+        self.signal = signal
+        self.frames = frames            # where it stopped (signaled, timeout)
+        self.last_stage = last_stage    # the last documented function hit
+        self.reads = reads              # {function: {name: value}} where it blocked
+        self.error_line = error_line    # QEMU's own last error line (stderr)
+
+    def __repr__(self) -> str:
+        return f"Outcome(state={self.state!r}, detail={self.detail!r})"
+
+    def to_json(self) -> dict:
+        doc = {k: getattr(self, k) for k in self.__slots__}
+        if self.frames is not None:
+            doc["frames"] = [f._asdict() for f in self.frames]
+        return {k: v for k, v in doc.items() if v is not None or k == "exit_code"}
 
 
-@dataclass
 class Trace:
-    qemu: dict
-    outcome: Outcome
-    hits: list[Hit] = field(default_factory=list)
-    planted: list[str] = field(default_factory=list)
-    missing_symbols: list[str] = field(default_factory=list)
-    debug_info: bool = True
-    extra: dict = field(default_factory=dict)   # sections added by analysis
+    __slots__ = ("qemu", "outcome", "hits", "planted", "missing_symbols", "debug_info", "extra")
+
+    def __init__(self, qemu: dict, outcome: Outcome, hits: list[Hit] | None = None,
+                 planted: list[str] | None = None, missing_symbols: list[str] | None = None,
+                 debug_info: bool = True, extra: dict | None = None):
+        self.qemu = qemu
+        self.outcome = outcome
+        self.hits = hits if hits is not None else []
+        self.planted = planted if planted is not None else []
+        self.missing_symbols = missing_symbols if missing_symbols is not None else []
+        self.debug_info = debug_info
+        self.extra = extra if extra is not None else {}     # sections added by analysis
+
+    def __repr__(self) -> str:
+        return f"Trace({self.outcome!r}, {len(self.hits)} hits)"
 
     def functions_hit(self) -> list[str]:
         return list(dict.fromkeys(h.function for h in self.hits))
 
     def to_json(self) -> dict:
         doc = {"schema": SCHEMA, "qemu": self.qemu,
-               "outcome": _drop_none(asdict(self.outcome)),
+               "outcome": self.outcome.to_json(),
                "hits": [_hit_json(h) for h in self.hits],
                "planted": self.planted,
                "symbols": {"debug_info": self.debug_info,
@@ -121,7 +146,6 @@ class Trace:
 
 
 def _hit_json(h: Hit) -> dict:
-    """asdict() deep-copies: a trace has thousands of frames, build it directly."""
     doc = {"seq": h.seq, "function": h.function, "thread": h.thread,
            "frames": [{"function": f.function, "file": f.file, "line": f.line}
                       for f in h.frames]}
@@ -137,31 +161,31 @@ def _frames(raw: list) -> list[Frame]:
                   line=f.get("line")) for f in raw]
 
 
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None or k == "exit_code"}
-
-
 # ---------------------------------------------------------------- files
 def check_writable(path: str | os.PathLike) -> None:
     """Raise OSError now if `path` cannot be written later (before QEMU runs)."""
-    parent = Path(path).expanduser().resolve().parent
-    if not parent.is_dir():
-        raise OSError(f"directory {parent} does not exist")
+    import tempfile
+    parent = os.path.dirname(os.path.realpath(os.path.expanduser(path)))
+    if not os.path.isdir(parent):
+        raise OSError(f"cannot write {path}: directory {parent} does not exist")
     # Create and remove a file there, as the atomic writer will: os.access
     # says yes to root even in a read-only place.
     try:
         fd, probe = tempfile.mkstemp(dir=parent, prefix=".qemuinit-probe-")
     except OSError as exc:
-        raise OSError(f"directory {parent} is not writable ({exc.strerror})") from None
+        raise OSError(f"cannot write {path}: directory {parent} is not writable "
+                      f"({exc.strerror})") from None
     os.close(fd)
     os.unlink(probe)
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     """Write a whole file or nothing: a temp file beside it, then rename."""
-    path = Path(path).expanduser()
+    import tempfile
+    path = os.path.expanduser(path)
     mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.resolve().parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
+                               dir=os.path.dirname(os.path.realpath(path)))
     try:
         with os.fdopen(fd, mode) as f:
             f.write(data)
@@ -187,7 +211,8 @@ def save(trace: Trace | dict, path: str | os.PathLike) -> None:
 
 def load(path: str | os.PathLike) -> Trace:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
     except OSError as exc:
         raise TraceError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:

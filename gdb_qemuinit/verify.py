@@ -12,7 +12,6 @@ frames between them listed as `via`.  Statuses:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 
 from .initpath import Edge, InitPath
 from .summary import chain_text
@@ -21,38 +20,50 @@ from .trace import Hit, Trace
 STATUSES = ("observed", "dispatch", "not-exercised", "absent", "unknown")
 
 
-@dataclass
 class Verdict:
-    caller: str
-    callee: str
-    cluster: str
-    status: str
-    via: list[str] = field(default_factory=list)
-    note: str = ""
-    label: str = ""
-    english: str = ""
-    step: int | None = None
-    hit: int | None = None               # seq of the hit that proves it
-    caller_at: str | None = None         # "file:line" of the call
-    callee_at: str | None = None
-    served_by: str | None = None         # for dispatch edges
-    first_hit: int | None = None         # earliest hit that shows it (step order)
+    """One documented edge's verdict; filled in as the evidence is weighed."""
+
+    __slots__ = ("caller", "callee", "cluster", "status", "via", "note", "label", "english",
+                 "step", "hit", "caller_at", "callee_at", "served_by", "first_hit")
+
+    def __init__(self, caller: str, callee: str, cluster: str, status: str,
+                 label: str = "", english: str = "", step: int | None = None):
+        self.caller = caller
+        self.callee = callee
+        self.cluster = cluster
+        self.status = status
+        self.via: list[str] = []
+        self.note = ""
+        self.label = label
+        self.english = english
+        self.step = step
+        self.hit: int | None = None            # seq of the hit that proves it
+        self.caller_at: str | None = None      # "file:line" of the call
+        self.callee_at: str | None = None
+        self.served_by: str | None = None      # for dispatch edges
+        self.first_hit: int | None = None      # earliest hit that shows it (step order)
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.caller} -> {self.callee}: {self.status})"
 
     def to_json(self) -> dict:
-        d = asdict(self)
+        d = {k: getattr(self, k) for k in self.__slots__}
         d["from"] = d.pop("caller")
         d["to"] = d.pop("callee")
+        d["via"] = list(self.via)
         return d
 
 
-@dataclass
 class _Match:
-    hit: Hit
-    stack: list[str]  # the hit's stack, innermost first
-    inner: int        # index of the callee-side frame
-    outer: int        # index of the caller-side frame
-    score: int
-    first: int = 0    # earliest seq among all matches of the edge
+    __slots__ = ("hit", "stack", "inner", "outer", "score", "first")
+
+    def __init__(self, hit: Hit, stack: list[str], inner: int, outer: int, score: int):
+        self.hit = hit
+        self.stack = stack      # the hit's stack, innermost first
+        self.inner = inner      # index of the callee-side frame
+        self.outer = outer      # index of the caller-side frame
+        self.score = score
+        self.first = 0          # earliest seq among all matches of the edge
 
 
 def _where(hit: Hit, i: int) -> str | None:
@@ -66,15 +77,25 @@ class Verifier:
         self.trace = trace
         self.documented = set(path.nodes())
         self.missing = set(trace.missing_symbols)
-        # Each hit's stack once, innermost first; every edge looks at them all.
+        # Each hit's stack once, innermost first, and where each name stands
+        # in them: an edge looks only at the stacks that hold its callee.
         self.stacks = [(h, h.stack()) for h in trace.hits]
-        self.seen = {name for _, stack in self.stacks for name in stack}
+        self.positions: dict[str, list[tuple[int, int]]] = {}
+        for n, (_, stack) in enumerate(self.stacks):
+            for i, name in enumerate(stack):
+                self.positions.setdefault(name, []).append((n, i))
+        self.seen = set(self.positions)
+        # How much of the documented path stands above each frame: prefer
+        # the stack that reached the caller the documented way.
+        self.context = [self._documented_above(stack) for _, stack in self.stacks]
 
     # -- matching -----------------------------------------------------------
-    def _context(self, stack: list[str], outer: int) -> int:
-        """How much of the documented path stands above `outer`: prefer the
-        stack that reached the caller the documented way."""
-        return sum(1 for name in stack[outer + 1:] if name in self.documented)
+    def _documented_above(self, stack: list[str]) -> list[int]:
+        above, count = [0] * len(stack), 0
+        for j in range(len(stack) - 1, -1, -1):
+            above[j] = count
+            count += stack[j] in self.documented
+        return above
 
     def _best(self, matches: list[_Match]) -> _Match | None:
         # Closest pair first (fewest frames between), then most documented
@@ -87,16 +108,16 @@ class Verifier:
 
     def _pairs(self, is_callee, is_caller, adjacent: bool = False) -> list[_Match]:
         out = []
-        for hit, stack in self.stacks:
-            for i, name in enumerate(stack):
-                if not is_callee(name):
-                    continue
-                span = stack[i + 1:i + 2] if adjacent else stack[i + 1:]
-                for k, outer_name in enumerate(span):
-                    if is_caller(outer_name):
-                        j = i + 1 + k
-                        out.append(_Match(hit, stack, i, j, self._context(stack, j)))
-                        break
+        where = sorted(p for name in self.seen if is_callee(name)
+                       for p in self.positions[name])
+        for n, i in where:      # in hit order, innermost first, as in the stacks
+            hit, stack = self.stacks[n]
+            span = stack[i + 1:i + 2] if adjacent else stack[i + 1:]
+            for k, outer_name in enumerate(span):
+                if is_caller(outer_name):
+                    j = i + 1 + k
+                    out.append(_Match(hit, stack, i, j, self.context[n][j]))
+                    break
         return out
 
     # -- one edge -----------------------------------------------------------

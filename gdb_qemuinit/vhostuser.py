@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
-from .initpath import DATA_DIR, InitPath
+from .datafile import data_file, read_toml
 from .trace import Hit, Trace
 
+if TYPE_CHECKING:
+    from .initpath import InitPath
 
-@dataclass(frozen=True)
-class Spec:
+
+class Spec(NamedTuple):
     record: dict
     requests: dict[int, str]
     payload: dict[str, str]
@@ -56,8 +57,7 @@ class Spec:
 def load_spec() -> Spec:
     """The vhost-user data, parsed once per process (plan, recorder and
     analysis all ask for it)."""
-    text = (DATA_DIR / "vhost-user.toml").read_text("utf-8")
-    d = tomllib.loads(text)
+    d = read_toml(data_file("vhost-user.toml"))
     ints = lambda table: {int(k): v for k, v in table.items()}   # noqa: E731
     return Spec(record=d["record"], requests=ints(d["requests"]), payload=d["payload"],
                 virtio_bits=ints(d["virtio_features"]),

@@ -7,17 +7,15 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-import tomllib
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from .initpath import DATA_DIR
+from .datafile import data_file, read_toml
 from .summary import format_frame
 from .trace import Hit, Trace
 
 SCHEMA = "qemuinit.where/1"
-QUESTIONS_FILE = DATA_DIR / "questions.toml"
+QUESTIONS_FILE = data_file("questions.toml")
 _C_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -25,24 +23,24 @@ class QuestionError(ValueError):
     """An unknown question, with the closest known names."""
 
 
-@dataclass
-class Question:
+class Question(NamedTuple):
     name: str
     summary: str
     stops: list[str]
-    reads: dict[str, dict[str, str]] = field(default_factory=dict)
-    final: dict[str, str] = field(default_factory=dict)
+    reads: dict[str, dict[str, str]] = {}       # stop -> {name: expression}
+    final: dict[str, str] = {}
     key: str | None = None
     within: str | None = None
     none: str = "the stop points never ran"
 
 
 def load_questions() -> dict[str, Question]:
-    doc = tomllib.loads(QUESTIONS_FILE.read_text(encoding="utf-8"))
+    doc = read_toml(QUESTIONS_FILE)
     return {name: Question(name=name, summary=q.get("summary", ""),
                            stops=list(q["stops"]), reads=q.get("read", {}),
                            final=q.get("final", {}), key=q.get("key"),
-                           within=q.get("within"), none=q.get("none", Question.none))
+                           within=q.get("within"),
+                           none=q.get("none", Question._field_defaults["none"]))
             for name, q in doc.get("question", {}).items()}
 
 
@@ -54,6 +52,7 @@ def resolve(name: str) -> Question:
     if _C_NAME.match(name):
         return Question(name=name, summary=f"where {name} runs", stops=[name],
                         none=f"{name} never ran during init")
+    import difflib
     close = difflib.get_close_matches(name, list(questions), n=3, cutoff=0.4)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise QuestionError(f"unknown question {name!r}{hint} (qinit where --list "

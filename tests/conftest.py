@@ -78,7 +78,7 @@ def no_leftovers():
 @pytest.fixture(scope="session")
 def qemu_binary() -> str:
     b = default_binary()
-    if b is None or not b.exists():
+    if b is None or not os.path.exists(b):
         pytest.fail("the debug QEMU is not built: run scripts/setup.sh")
     return str(b)
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from gdb_qemuinit import initpath, plan
 
 
@@ -20,7 +22,7 @@ def test_naive_plan_covers_every_documented_function():
 
 
 def test_question_stop_points_are_planted_once_and_alone():
-    p = plan.stops_plan(initpath.load(), ["pci_config_alloc", "qemu_init", "qemu_init"])
+    p = plan.stops_plan(["pci_config_alloc", "qemu_init", "qemu_init"])
     assert p.functions.count("qemu_init") == 1
     assert "pci_config_alloc" in p.functions
     assert len(p.functions) == 2
@@ -47,7 +49,7 @@ def test_callers_of_an_always_called_watched_callee_get_no_breakpoint():
 
 
 def test_a_loop_of_always_edges_keeps_its_members_planted():
-    text = initpath.DEFAULT_PATH_FILE.read_text().replace(
+    text = Path(initpath.DEFAULT_PATH_FILE).read_text(encoding="utf-8").replace(
         '"qmp_x_exit_preconfig -> qemu_init_board",',
         '"qmp_x_exit_preconfig -> qemu_init_board -> qmp_x_exit_preconfig",')
     path = initpath.parse(text)

@@ -215,8 +215,8 @@ function name works as a question (qinit where vhost_dev_init)."""
         return [n for n in where.load_questions() if n.startswith(word or "")]
 
     def invoke(self, arg, from_tty):
-        from .. import initpath, outputs, plan as planning, summary, where
-        from ..trace import save
+        from .. import plan as planning, summary, where
+        from ..trace import check_writable, save
         opts = parse(self.parser, arg)
         if opts.list:
             gdb.write(where.listing() + "\n")
@@ -227,11 +227,10 @@ function name works as a question (qinit where vhost_dev_init)."""
         try:
             q = where.resolve(opts.question)
             if opts.json:
-                outputs.Outputs(json=opts.json).check()
+                check_writable(opts.json)
         except (where.QuestionError, OSError) as exc:
             raise gdb.GdbError(str(exc)) from None
-        path = initpath.load()
-        plan = planning.stops_plan(path, q.stops)
+        plan = planning.stops_plan(q.stops)
         collect = opts.all or opts.kill
         trace = record(qemu_under_gdb(), plan, opts.timeout or settings.timeout(), opts.kill,
                        stop_at=() if collect else (q.stops[0],),

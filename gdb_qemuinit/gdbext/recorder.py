@@ -7,10 +7,9 @@ False, so QEMU never really stops there.  Only the end point
 
 from __future__ import annotations
 
+import _thread
 import os
-import signal
 import stat
-import threading
 import time
 
 import gdb
@@ -55,6 +54,30 @@ def _ended(end: str, exit_code: int | None = None, signal_name: str | None = Non
                    detail=f"QEMU exited with code {exit_code} before reaching {end}")
 
 
+class Watchdog:
+    """Calls `fire` after `seconds` unless cancelled first: a thread that
+    waits on a lock while gdb runs QEMU.  (_thread, not threading: this is
+    all a timer needs, and threading costs more to import than the rest of
+    the recorder.)"""
+
+    def __init__(self, seconds: float, fire):
+        self._cancelled = _thread.allocate_lock()
+        self._cancelled.acquire()
+        self.fired = False
+
+        def wait():
+            if not self._cancelled.acquire(timeout=seconds):
+                self.fired = True
+                fire()
+        _thread.start_new_thread(wait, ())
+
+    def cancel(self) -> None:
+        try:
+            self._cancelled.release()
+        except RuntimeError:       # cancelled already
+            pass
+
+
 def _died_outcome(pid: int, end: str) -> Outcome | None:
     """If `pid` is dead (a zombie gdb has not reaped), how it ended: the exit
     status is field 52 of /proc/PID/stat."""
@@ -65,6 +88,7 @@ def _died_outcome(pid: int, end: str) -> Outcome | None:
         return None
     if fields[0] not in ("Z", "X") or len(fields) < 50:
         return None
+    import signal
     status = int(fields[49])
     if status & 0x7F:
         return _ended(end, signal_name=signal.Signals(status & 0x7F).name, killed=True)
@@ -104,8 +128,7 @@ class Recorder:
         self._start: gdb.Breakpoint | None = None
         self._last_stop = None
         self._exited = None
-        self._timed_out = threading.Event()
-        self._timer: threading.Timer | None = None
+        self._timer: Watchdog | None = None
         self.pid = 0
 
     # -- called from stop(): no stepping, no breakpoint changes -------------
@@ -167,9 +190,7 @@ class Recorder:
             self._start_timer()
 
     def _start_timer(self) -> None:
-        self._timer = threading.Timer(self.timeout, self._interrupt_after_timeout)
-        self._timer.daemon = True
-        self._timer.start()
+        self._timer = Watchdog(self.timeout, self._interrupt_after_timeout)
 
     # -- set up / tear down ---------------------------------------------------
     def plant(self) -> None:
@@ -239,7 +260,7 @@ class Recorder:
         self._end = None
 
     def _interrupt_after_timeout(self) -> None:
-        self._timed_out.set()
+        import signal
         try:
             os.kill(self.pid, signal.SIGINT)
         except OSError:
@@ -359,6 +380,7 @@ class Recorder:
         if code is not None:
             return _ended(self.plan.end, exit_code=code)
         # gdb.events.exited has no exit_code after a signal; $_exitsignal has it.
+        import signal
         try:
             name = signal.Signals(int(gdb.parse_and_eval("$_exitsignal"))).name
         except (gdb.error, ValueError):
@@ -367,7 +389,7 @@ class Recorder:
 
     def _interrupted(self) -> Outcome:
         frames, reads = self._main_thread_frames()
-        if self._timed_out.is_set():
+        if self._timer is not None and self._timer.fired:
             return Outcome(state="timeout", frames=frames, reads=reads or None,
                            detail=f"QEMU did not reach {self.plan.end} within "
                                   f"{self.timeout:g} s")

@@ -1,0 +1,81 @@
+"""The data files (TOML) as plain dicts, and the cache directory.
+
+A command in gdb reads up to three data files before QEMU may start, and
+tomllib costs more than the rest of that set-up (a few ms to import, a few
+to parse init-path.toml).  So each parse is kept as JSON in the cache
+directory, with the file's path, size and mtime: an edited file is parsed
+again, an unwritable cache only costs the parse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+class DataFileError(ValueError):
+    """A data file that is not valid TOML."""
+
+
+def cache_dir() -> str:
+    env = os.environ.get("QEMUINIT_CACHE")
+    if env:
+        return env
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(xdg, "qemuinit")
+
+
+def data_file(name: str) -> str:
+    return os.path.join(DATA_DIR, name)
+
+
+def read_toml(path: str) -> dict:
+    """The parsed file.  OSError if it cannot be read, DataFileError if it
+    is not TOML."""
+    path = os.path.abspath(os.path.expanduser(path))
+    st = os.stat(path)
+    stamp = [path, st.st_size, st.st_mtime_ns]
+    cached = os.path.join(cache_dir(), "data", os.path.basename(path) + ".json")
+    try:
+        with open(cached, encoding="utf-8") as f:
+            entry = json.load(f)
+        if entry.get("source") == stamp:
+            return entry["doc"]
+    except (OSError, ValueError, AttributeError, KeyError):
+        pass
+    doc = _parse(path)
+    _store(cached, {"source": stamp, "doc": doc})
+    return doc
+
+
+def _parse(path: str) -> dict:
+    import tomllib
+    with open(path, "rb") as f:
+        try:
+            return tomllib.load(f)
+        except tomllib.TOMLDecodeError as exc:
+            raise DataFileError(f"not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise DataFileError(f"not UTF-8 text: {exc}") from None
+
+
+def _store(cached: str, entry: dict) -> None:
+    """Best effort, atomic (another qemuinit may read it meanwhile).  Only
+    JSON-representable documents are kept: ours have no TOML dates."""
+    try:
+        text = json.dumps(entry)
+    except (TypeError, ValueError):
+        return
+    tmp = f"{cached}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(cached), exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, cached)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
