@@ -3,8 +3,10 @@
 
     .venv/bin/python benchmarks/bench.py [--runs N] [--devices 1,8] [--no-vhost]
 
-For each command line: (a) bare gdb (one breakpoint at qemu_main_loop),
-(b) qinit trace, (c) qinit where pci-config --all, (d) the naive plan (a
+For each command line: (a) bare gdb without qemuinit (one breakpoint at
+qemu_main_loop), (b) qinit trace, (c) qinit where pci-config --all (every
+answer, so QEMU runs to its main loop as in (a); without --all it would stop
+at the first answer, earlier than (a)), (d) the naive plan (a
 backtrace at every documented function, hot ones included).  Prints median
 wall seconds, ratios b/a, c/a, d/b (medians of per-round ratios: the cases
 run in turn, round after round), breakpoint stops, and gdb's peak RSS.
@@ -46,9 +48,12 @@ def nics(n: int) -> list[str]:
 RSS_MARK = "qemuinit-bench gdb peak RSS KiB:"
 
 
-def gdb_cmd(qemu: list[str], *ex: str) -> list[str]:
-    cmd = ["gdb", "-nx", "-batch", "-iex", "set startup-with-shell off",
-           "-x", str(ROOT / "gdbinit.py")]
+def gdb_cmd(qemu: list[str], *ex: str, extension: bool = True) -> list[str]:
+    """gdb on `qemu` running the commands `ex`; the bare case runs without
+    the extension (what a developer's plain gdb costs)."""
+    cmd = ["gdb", "-nx", "-batch", "-iex", "set startup-with-shell off"]
+    if extension:
+        cmd += ["-x", str(ROOT / "gdbinit.py")]
     for e in ex:
         cmd += ["-ex", e]
     # gdb's own peak memory (wait4 would also count QEMU, gdb's child)
@@ -166,7 +171,7 @@ def bench_line(title, vhost, qemu, tmp, opts) -> None:
     tj, wj, nj = (os.path.join(tmp, f) for f in ("t.json", "w.json", "n.json"))
     cases = {
         "a bare": lambda s: gdb_cmd(qemu(s), "set breakpoint pending on",
-                                    "break qemu_main_loop", "run", "kill"),
+                                    "break qemu_main_loop", "run", "kill", extension=False),
         "b trace": lambda s: gdb_cmd(qemu(s), f"qinit trace --kill --quiet --json {tj}"),
         "c where": lambda s: gdb_cmd(qemu(s), f"qinit where pci-config --all --kill "
                                               f"--quiet --json {wj}"),

@@ -27,36 +27,47 @@ def default_binary() -> str | None:
     return os.path.join(os.path.dirname(builds[-1]), "qemu-system-x86_64") if builds else None
 
 
-def _versions_file() -> str:
-    return os.path.join(cache_dir(), "versions.json")
+def _binaries_file() -> str:
+    return os.path.join(cache_dir(), "binaries.json")
 
 
-def _known_version(key: str) -> str | None:
+def binary_key(path: str) -> str:
+    """A binary's identity for the cache: a rebuilt QEMU is a new one."""
+    st = os.stat(path)
+    return f"{os.path.realpath(path)}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _load_facts() -> dict:
     try:
-        with open(_versions_file(), encoding="utf-8") as f:
-            value = json.load(f).get(key)
-        return value if isinstance(value, str) else None
-    except (OSError, ValueError, AttributeError):
-        return None
+        with open(_binaries_file(), encoding="utf-8") as f:
+            facts = json.load(f)
+        return facts if isinstance(facts, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
-def _remember_version(key: str, version: str) -> None:
-    """Keep the answer of `--version` per binary (path, size, mtime): a
-    rebuilt QEMU gets asked again.  Best effort: a failure costs a re-run."""
+def known_facts(key: str) -> dict:
+    """What earlier runs learnt of this binary: its "version" (from
+    --version) and "functions" (name -> whether it has that symbol)."""
+    facts = _load_facts().get(key)
+    return facts if isinstance(facts, dict) else {}
+
+
+def remember_facts(key: str, **facts) -> None:
+    """Add to what is known of a binary.  Best effort: a failure only costs
+    asking again next time."""
     try:
-        f = _versions_file()
+        every = _load_facts()
+        if len(every) > 200:
+            every = {}
+        entry = every.get(key) if isinstance(every.get(key), dict) else {}
+        entry.update(facts)
+        every[key] = entry
+        f = _binaries_file()
         os.makedirs(os.path.dirname(f), exist_ok=True)
-        try:
-            with open(f, encoding="utf-8") as fh:
-                known = json.load(fh)
-        except (OSError, ValueError):
-            known = {}
-        if not isinstance(known, dict) or len(known) > 200:
-            known = {}
-        known[key] = version
         tmp = f"{f}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(known))
+            fh.write(json.dumps(every))
         os.replace(tmp, f)
     except OSError:
         pass
@@ -69,10 +80,9 @@ def check_binary(binary: str | os.PathLike) -> str:
         raise QemuError(f"QEMU binary {path} does not exist")
     if os.path.isdir(path) or not os.access(path, os.X_OK):
         raise QemuError(f"QEMU binary {path} is not an executable file")
-    st = os.stat(path)
-    key = f"{os.path.realpath(path)}:{st.st_size}:{st.st_mtime_ns}"
-    known = _known_version(key)
-    if known:
+    key = binary_key(path)
+    known = known_facts(key).get("version")
+    if isinstance(known, str):
         return known
     import subprocess
     try:
@@ -84,5 +94,5 @@ def check_binary(binary: str | os.PathLike) -> str:
     if not m:
         raise QemuError(f"{path} is not QEMU ('{os.path.basename(path)} --version' did not print "
                         f"'QEMU emulator version ...')")
-    _remember_version(key, m.group(1))
+    remember_facts(key, version=m.group(1))
     return m.group(1)

@@ -221,27 +221,40 @@ class Recorder:
                         self.needs_finish.add(fn)
         self._end = EndBreakpoint(self.plan.end)
 
-    def _unseen_without_symbol(self) -> list[str]:
+    def _unseen_without_symbol(self, binary: str) -> list[str]:
         """Documented functions without a breakpoint (hot ones) that no
         backtrace showed: does the binary have them ('absent' versus
-        'not-exercised')?  Looked up after the run, and only these, because
-        each look-up makes gdb read that function's compilation unit."""
+        'not-exercised')?  Looked up after the run, only these, and only
+        once per binary (the answers are cached): each look-up makes gdb
+        read that function's compilation unit."""
+        from ..qemu import binary_key, known_facts, remember_facts
         seen = {f.function for h in self.hits for f in h.frames}
         planted = set(self.plan.functions)
-        out = []
+        todo = [fn for fn in self.documented
+                if not (fn in seen or fn in planted or fn in self.plan.library
+                        or fn in self.plan.skipped)]
+        if not todo:
+            return []
+        try:
+            key = binary_key(binary)
+        except OSError:
+            key = None
+        known = dict(known_facts(key).get("functions", {})) if key else {}
+        learnt = {}
         with PendingOn(), Quiet(), NoStderr():
-            for fn in self.documented:
-                if fn in seen or fn in planted or fn in self.plan.library \
-                        or fn in self.plan.skipped:
+            for fn in todo:
+                if fn in known:
                     continue
                 try:
                     probe = gdb.Breakpoint(fn, internal=True)
                 except gdb.error:       # a process that cannot take it: unknown
                     continue
-                if probe.pending:
-                    out.append(fn)
+                learnt[fn] = not probe.pending
                 probe.delete()
-        return out
+        if learnt and key:
+            remember_facts(key, functions={**known, **learnt})
+        present = {**known, **learnt}
+        return [fn for fn in todo if present.get(fn) is False]
 
     def missing_symbols(self) -> list[str]:
         return self._unplanted + [bp.function for bp in self._bps
@@ -309,7 +322,8 @@ class Recorder:
         # clock_start lines up other logs (QEMU's stderr) with the hits' t.
         qemu = dict(qemu, seconds=round(time.monotonic() - self.started, 3),
                     clock_start=self.started, breakpoint_stops=self.stops)
-        missing = list(dict.fromkeys(self.missing_symbols() + self._unseen_without_symbol()))
+        missing = list(dict.fromkeys(self.missing_symbols()
+                                     + self._unseen_without_symbol(qemu["binary"])))
         trace = Trace(qemu=qemu, outcome=outcome, hits=self.hits,
                       planted=list(dict.fromkeys(bp.function for bp in self._bps)),
                       missing_symbols=missing, debug_info=_has_debug_info())
