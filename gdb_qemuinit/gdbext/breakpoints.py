@@ -102,7 +102,8 @@ class ReplyFinish(gdb.FinishBreakpoint):
 
 class ReturnBreakpoint(gdb.Breakpoint):
     """On a return instruction of a reply function: the reply is filled in,
-    the return value is in its register; read both and go on, no real stop."""
+    the return value is in its register; record the hit with both and go
+    on, no real stop."""
 
     def __init__(self, address: int, recorder: "Recorder", function: str):
         super().__init__(f"*{address:#x}", type=gdb.BP_BREAKPOINT, internal=True)
@@ -112,7 +113,7 @@ class ReturnBreakpoint(gdb.Breakpoint):
 
     def stop(self):
         self.recorder.stops += 1
-        self.recorder.close_reply(self.function, return_register())
+        self.recorder.record_return(self.function, return_register())
         return False
 
 

@@ -132,13 +132,13 @@ class Recorder:
         self.pid = 0
 
     # -- called from stop(): no stepping, no breakpoint changes -------------
-    def record_hit(self, function: str) -> None:
+    def record_hit(self, function: str) -> Hit | None:
         try:
-            self._record_hit(function)
+            return self._record_hit(function)
         except gdb.error:       # QEMU killed under our feet: no stack to read
-            pass
+            return None
 
-    def _record_hit(self, function: str) -> None:
+    def _record_hit(self, function: str) -> Hit:
         thread = gdb.selected_thread()
         num = thread.num if thread else 0
         exprs = self.reads.get(function)
@@ -146,20 +146,46 @@ class Recorder:
         frames = walk_frames(self.roots, anchors=anchors)
         if len(frames) > 1:
             anchors[function] = (int(gdb.newest_frame().read_register("sp")), frames)
-        self.hits.append(Hit(seq=len(self.hits) + 1, function=function,
-                             thread=num, frames=frames,
-                             reads=read_values(exprs) if exprs else None,
-                             t=round(time.monotonic() - self.started, 4),
-                             err=os.fstat(2).st_size if self._stderr_is_file else None))
+        hit = Hit(seq=len(self.hits) + 1, function=function, thread=num, frames=frames,
+                  reads=read_values(exprs) if exprs else None,
+                  t=round(time.monotonic() - self.started, 4),
+                  err=os.fstat(2).st_size if self._stderr_is_file else None)
+        self.hits.append(hit)
+        return hit
 
-    def open_reply(self, function: str) -> None:
-        """At a reply function's entry: remember which message it fills in."""
+    def record_return(self, function: str, ret: int | None) -> None:
+        """At a return instruction of a reply function: its hit, the reply
+        it read and its return value, in one stop.  (Its arguments are
+        still readable there: at -O0 they live in the frame, found from
+        the CFA.)"""
+        hit = self.record_hit(function)
+        if hit is not None:
+            hit.reads = self._reply_reads(function, ret, self._reply_pointer(function))
+
+    def _reply_pointer(self, function: str) -> str | None:
+        """The message a reply function fills in, as a cast address."""
         try:
             ptr = gdb.parse_and_eval(self.replies[function]["pointer"])
-            pointer = f"(({ptr.type}) {int(ptr):#x})"
+            return f"(({ptr.type}) {int(ptr):#x})"
         except (gdb.error, ValueError):
-            pointer = None
-        self._open.setdefault(function, []).append((self.hits[-1], pointer))
+            return None
+
+    def _reply_reads(self, function: str, ret: int | None, pointer: str | None) -> dict:
+        reads = {"ret": ret}
+        if pointer is None:
+            reads["lost"] = True
+        else:
+            exprs = {k: e.replace("$msg", pointer)
+                     for k, e in self.replies[function]["reads"].items()}
+            reads.update(read_values(exprs))
+        return reads
+
+    # Where no return instruction was found: the entry stops for real, a
+    # FinishBreakpoint reads the reply.
+    def open_reply(self, function: str) -> None:
+        """At a reply function's entry: remember which message it fills in."""
+        self._open.setdefault(function, []).append((self.hits[-1],
+                                                    self._reply_pointer(function)))
 
     def close_reply(self, function: str, ret: int | None, lost: bool = False) -> None:
         """At its return: read the reply into the entry's hit."""
@@ -167,14 +193,7 @@ class Recorder:
         if not stack:
             return
         hit, pointer = stack.pop()
-        reads = {"ret": ret}
-        if lost or pointer is None:
-            reads["lost"] = True
-        else:
-            exprs = {k: e.replace("$msg", pointer)
-                     for k, e in self.replies[function]["reads"].items()}
-            reads.update(read_values(exprs))
-        hit.reads = reads
+        hit.reads = self._reply_reads(function, ret, None if lost else pointer)
 
     # -- events ---------------------------------------------------------------
     def _on_stop(self, event):
@@ -213,12 +232,15 @@ class Recorder:
                         self._unplanted.append(fn)
                         bp.delete()
                         continue
-                self._bps.append(bp)
                 if fn in self.replies:
                     returns = return_addresses(bp)
-                    self._bps += [ReturnBreakpoint(a, self, fn) for a in returns]
-                    if not returns:
-                        self.needs_finish.add(fn)
+                    if returns:
+                        # Recorded at its return instructions only: no entry stop.
+                        bp.delete()
+                        self._bps += [ReturnBreakpoint(a, self, fn) for a in returns]
+                        continue
+                    self.needs_finish.add(fn)
+                self._bps.append(bp)
         self._end = EndBreakpoint(self.plan.end)
 
     def _unseen_without_symbol(self, binary: str) -> list[str]:
