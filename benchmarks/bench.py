@@ -4,7 +4,9 @@
     .venv/bin/python benchmarks/bench.py [--runs N] [--devices 1,8] [--no-vhost]
 
 For each command line: (a) bare gdb without qemuinit (one breakpoint at
-qemu_main_loop), (b) qinit trace, (c) qinit where pci-config --all (every
+qemu_main_loop), (b) qinit trace, (b2) the same with 'set qinit
+lazy-libraries off' (gdb reads every shared library's symbols as QEMU
+loads them, as a plain gdb does), (c) qinit where pci-config --all (every
 answer, so QEMU runs to its main loop as in (a); without --all it would stop
 at the first answer, earlier than (a)), (d) the naive plan (a
 backtrace at every documented function, hot ones included).  Prints median
@@ -168,11 +170,14 @@ def main() -> int:
 
 
 def bench_line(title, vhost, qemu, tmp, opts) -> None:
-    tj, wj, nj = (os.path.join(tmp, f) for f in ("t.json", "w.json", "n.json"))
+    tj, tj2, wj, nj = (os.path.join(tmp, f) for f in ("t.json", "t2.json", "w.json", "n.json"))
     cases = {
         "a bare": lambda s: gdb_cmd(qemu(s), "set breakpoint pending on",
                                     "break qemu_main_loop", "run", "kill", extension=False),
         "b trace": lambda s: gdb_cmd(qemu(s), f"qinit trace --kill --quiet --json {tj}"),
+        # the same trace with gdb reading every shared library as QEMU loads it
+        "b2 trace": lambda s: gdb_cmd(qemu(s), "set qinit lazy-libraries off",
+                                      f"qinit trace --kill --quiet --json {tj2}"),
         "c where": lambda s: gdb_cmd(qemu(s), f"qinit where pci-config --all --kill "
                                               f"--quiet --json {wj}"),
     }
@@ -184,12 +189,13 @@ def bench_line(title, vhost, qemu, tmp, opts) -> None:
     for k, samples in res.items():
         sec = statistics.median(x[0] for x in samples)
         rss = max(x[1] for x in samples)
-        extra = {"b trace": tj, "c where": wj, "d naive": nj}.get(k)
+        extra = {"b trace": tj, "b2 trace": tj2, "c where": wj, "d naive": nj}.get(k)
         count = f"{stops(extra):6d} stops" if extra else "     1 stop "
         print(f"  {k:8s} {sec:7.3f} s  {count}  gdb peak {rss / 1024:6.1f} MiB"
               f"  ({len(samples)} runs)")
     print(f"  b/a = {ratio(res, 'b trace', 'a bare'):.2f}   "
-          f"c/a = {ratio(res, 'c where', 'a bare'):.2f}"
+          f"c/a = {ratio(res, 'c where', 'a bare'):.2f}   "
+          f"b2/a = {ratio(res, 'b2 trace', 'a bare'):.2f} (every library read)"
           + (f"   d/b = {ratio(res, 'd naive', 'b trace'):.1f}" if "d naive" in res else ""))
 
 

@@ -67,6 +67,7 @@ class InitPath(NamedTuple):
     dispatch: dict[str, Dispatch]
     hot: frozenset[str]
     library: frozenset[str] = frozenset()
+    library_symbols: tuple[str, ...] = ()       # the libraries they live in
     # caller -> callees it calls every time it runs (for a valid command line)
     always: dict[str, tuple[str, ...]] = {}
     needs: dict[str, str] = {}          # cluster/function -> regex
@@ -180,6 +181,7 @@ def from_doc(doc: dict) -> InitPath:
     for name in hot & set(dispatch):
         raise InitPathError(f"{name!r} is both hot and a dispatch point")
     library = frozenset(doc.get("library", {}).get("functions", []))
+    library_symbols = tuple(doc.get("library", {}).get("symbols", []))
     always: dict[str, tuple[str, ...]] = {}
     for chain in doc.get("always", {}).get("edges", []):
         for a, b in _chain_edges(chain):
@@ -191,7 +193,8 @@ def from_doc(doc: dict) -> InitPath:
         except re.error as exc:
             raise InitPathError(f"[needs] {key}: bad regular expression: {exc}") from None
     return InitPath(clusters=clusters, edges=edges, dispatch=dispatch, hot=hot,
-                    library=library, always=always, needs=needs,
+                    library=library, library_symbols=library_symbols,
+                    always=always, needs=needs,
                     exercise=dict(exercise))
 
 

@@ -22,6 +22,9 @@ class Plan(NamedTuple):
     functions: tuple[str, ...]              # one breakpoint each
     end: str = MAIN_LOOP
     library: frozenset[str] = frozenset()   # resolved when QEMU loads them
+    # Shared libraries whose symbols are read before planting (where the
+    # library functions live); the others only when a backtrace needs them.
+    library_symbols: tuple[str, ...] = ()
     # Documented functions left without a breakpoint because the command
     # line cannot take their path ([needs]); not looked up after the run.
     skipped: tuple[str, ...] = ()
@@ -32,7 +35,8 @@ class Plan(NamedTuple):
 def _plan(path: InitPath, functions: list[str], skipped: list[str] = (),
           fallback: dict[str, tuple[str, ...]] | None = None) -> Plan:
     return Plan(tuple(f for f in dict.fromkeys(functions) if f != MAIN_LOOP),
-                library=path.library, skipped=tuple(dict.fromkeys(skipped)),
+                library=path.library, library_symbols=path.library_symbols,
+                skipped=tuple(dict.fromkeys(skipped)),
                 fallback=fallback)
 
 

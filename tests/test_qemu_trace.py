@@ -163,3 +163,38 @@ def test_report_rerenders_a_saved_trace_without_gdb(user_trace, tmp_path):
     bad.write_text(json.dumps(doc)[:300])
     r = run_cli("report", str(bad))
     assert r.returncode == 2 and "truncated" in r.stderr
+
+
+def _frames_of(path):
+    return [[(f["function"], f["file"], f["line"]) for f in h["frames"]]
+            for h in json.loads(path.read_text())["hits"]]
+
+
+def test_libraries_read_only_when_needed_give_the_same_backtraces(tmp_path, qemu_argv):
+    # Three ways to the same stacks: GLib read at main (the path's [library]
+    # symbols), GLib read when the class_init backtrace runs into it (a path
+    # naming no library), and every library read as QEMU loads it.
+    from gdb_qemuinit.initpath import DEFAULT_PATH_FILE
+    text = open(DEFAULT_PATH_FILE, encoding="utf-8").read()
+    assert 'symbols = ["libglib-2.0.so"]' in text
+    no_names = tmp_path / "no-library-names.toml"
+    no_names.write_text(text.replace('symbols = ["libglib-2.0.so"]', "symbols = []"))
+    runs = {"named": [], "on-demand": ["--path", str(no_names)], "all": []}
+    for name, extra in runs.items():
+        out = tmp_path / f"{name}.json"
+        pre = ["set qinit lazy-libraries off"] if name == "all" else []
+        r = run_gdb(qemu_argv, *pre, f"qinit trace --kill --quiet --json {out} {' '.join(extra)}")
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+        runs[name] = _frames_of(out)
+    assert runs["named"] == runs["all"] == runs["on-demand"]
+    through_glib = [fs for fs in runs["on-demand"] if ("g_hash_table_foreach", None, None) in fs]
+    assert through_glib and all(fs[-1][0] == "main" for fs in through_glib)
+
+
+def test_at_the_prompt_every_library_is_read_after_the_trace(qemu_argv):
+    r = run_gdb(qemu_argv, "qinit trace --quiet", "show auto-solib-add",
+                "info sharedlibrary", "kill")
+    assert "QEMU is stopped at qemu_main_loop" in r.stdout, r.stdout + r.stderr
+    assert "Autoloading of shared library symbols is on" in r.stdout
+    rows = [line for line in r.stdout.splitlines() if line.startswith("0x")]
+    assert len(rows) > 10 and not [row for row in rows if " No " in row], rows

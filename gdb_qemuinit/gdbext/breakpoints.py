@@ -75,9 +75,11 @@ class RecordingBreakpoint(gdb.Breakpoint):
         rec.record_hit(self.function)
         if self.function in rec.replies:
             rec.open_reply(self.function)
-        # Really stop at a question's stop point, and at a reply function
-        # without return breakpoints, to plant a finish breakpoint outside stop().
-        return self.function in rec.stop_at or self.function in rec.needs_finish
+        # Really stop at a question's stop point, at a reply function without
+        # return breakpoints (to plant a finish breakpoint outside stop()), and
+        # to read a library a backtrace ran into.
+        return (self.function in rec.stop_at or self.function in rec.needs_finish
+                or rec.wants_real_stop())
 
 
 class ReplyFinish(gdb.FinishBreakpoint):
@@ -114,7 +116,7 @@ class ReturnBreakpoint(gdb.Breakpoint):
     def stop(self):
         self.recorder.stops += 1
         self.recorder.record_return(self.function, return_register())
-        return False
+        return self.recorder.wants_real_stop()
 
 
 # Where an int return value is at a return instruction, per architecture.

@@ -60,7 +60,8 @@ def record(qemu: dict, plan: planning.Plan, timeout: float | None, kill: bool,
     """Plant `plan`, run QEMU (`qemu_under_gdb()`) to its main loop (or a
     question's first stop), remove every breakpoint planted."""
     from .recorder import Recorder
-    recorder = Recorder(plan, timeout=timeout, **recording)
+    recorder = Recorder(plan, timeout=timeout, lazy_libraries=settings.lazy_libraries(),
+                        **recording)
     trace = None
     try:
         trace = recorder.run(qemu)
@@ -75,6 +76,10 @@ def record(qemu: dict, plan: planning.Plan, timeout: float | None, kill: bool,
                 gdb.execute("kill", to_string=True)
             except gdb.error:
                 pass        # already gone
+        try:
+            recorder.symbols.restore(qemu_alive=bool(gdb.selected_inferior().pid))
+        except gdb.error:
+            pass
     return trace
 
 
@@ -89,7 +94,7 @@ Subcommands:
   qinit where   answer a question (pci-config, netdev-init, ...) from a live run
 
 The documented path is gdb_qemuinit/data/init-path.toml.  Settings: 'set qinit
-color', 'set qinit timeout'."""
+color', 'set qinit timeout', 'set qinit lazy-libraries'."""
 
     def __init__(self):
         super().__init__("qinit", gdb.COMMAND_USER, prefix=True)

@@ -10,34 +10,40 @@ from ..trace import Frame, SourceRoots
 _FILE_OF: dict[str, str | None] = {}     # symtab.filename -> path in QEMU's tree
 
 
-def _frame(f: "gdb.Frame", roots: SourceRoots) -> Frame:
+def _frame(f: "gdb.Frame", name: str | None, roots: SourceRoots) -> Frame:
     sal = f.find_sal()
     symtab = sal.symtab
     if symtab is None:
-        return Frame(function=f.name(), file=None, line=None)
-    name = symtab.filename
-    if name not in _FILE_OF:
-        _FILE_OF[name] = roots.relative(symtab.fullname())
-    return Frame(function=f.name(), file=_FILE_OF[name], line=sal.line or None)
+        return Frame(function=name, file=None, line=None)
+    path = symtab.filename
+    if path not in _FILE_OF:
+        _FILE_OF[path] = roots.relative(symtab.fullname())
+    return Frame(function=name, file=_FILE_OF[path], line=sal.line or None)
 
 
-def walk_frames(roots: SourceRoots, frame=None, anchors: dict | None = None) -> list[Frame]:
+def walk_frames(roots: SourceRoots, frame=None, anchors: dict | None = None,
+                nameless: list | None = None) -> list[Frame]:
     """Innermost first, by walking frame objects (much cheaper than 'bt').
 
     `anchors` maps a planted function to (sp, frames) of its latest entry
     hit.  Reaching that function's frame with the same sp means the same
     activation (a newer one would have hit its breakpoint; a recursive one
     would have a lower sp), so the older frames are those already recorded:
-    unwinding them again is most of a deep stack's cost."""
+    unwinding them again is most of a deep stack's cost.  The addresses of
+    frames gdb has no name for go to `nameless` (a library whose symbols
+    are not read yet: see solibs.py)."""
     frames = []
     f = frame or gdb.newest_frame()
     while f is not None:
         try:
+            name = f.name()
+            if name is None and nameless is not None:
+                nameless.append(f.pc())
             if frames and anchors:
-                known = anchors.get(f.name())
+                known = anchors.get(name)
                 if known is not None and known[0] == int(f.read_register("sp")):
-                    return frames + [_frame(f, roots)] + known[1][1:]
-            frames.append(_frame(f, roots))
+                    return frames + [_frame(f, name, roots)] + known[1][1:]
+            frames.append(_frame(f, name, roots))
             f = f.older()
         except gdb.error:
             break

@@ -19,6 +19,7 @@ from ..trace import Frame, Hit, Outcome, SourceRoots, Trace
 from .breakpoints import (EndBreakpoint, NoStderr, PendingOn, Quiet, RecordingBreakpoint,
                           ReplyFinish, ReturnBreakpoint, return_addresses)
 from .frames import read_values, walk_frames
+from .solibs import LibrarySymbols
 
 # Signals QEMU does not survive by default; any other stop by a signal is
 # passed on and the run goes on (QEMU uses SIGUSR1, SIGPIPE, SIGCHLD...).
@@ -102,7 +103,7 @@ class Recorder:
                  stop_at: tuple[str, ...] = (), documented: tuple[str, ...] = (),
                  reads: dict | None = None, final: dict | None = None,
                  key: str | None = None, replies: dict | None = None,
-                 blocking_reads: dict | None = None):
+                 blocking_reads: dict | None = None, lazy_libraries: bool = True):
         self.plan = plan
         self.timeout = timeout
         self.stop_at = set(stop_at)     # record, then really stop (qinit where)
@@ -130,6 +131,9 @@ class Recorder:
         self._exited = None
         self._timer: Watchdog | None = None
         self.pid = 0
+        self.symbols = LibrarySymbols()
+        self.lazy_libraries = lazy_libraries
+        self.wanted_libraries: set[str] = set()   # seen in a backtrace, not read yet
 
     # -- called from stop(): no stepping, no breakpoint changes -------------
     def record_hit(self, function: str) -> Hit | None:
@@ -142,16 +146,30 @@ class Recorder:
         thread = gdb.selected_thread()
         num = thread.num if thread else 0
         exprs = self.reads.get(function)
-        anchors = self._anchors.setdefault(num, {})
-        frames = walk_frames(self.roots, anchors=anchors)
-        if len(frames) > 1:
-            anchors[function] = (int(gdb.newest_frame().read_register("sp")), frames)
-        hit = Hit(seq=len(self.hits) + 1, function=function, thread=num, frames=frames,
+        hit = Hit(seq=len(self.hits) + 1, function=function, thread=num,
+                  frames=self._walk(function, num),
                   reads=read_values(exprs) if exprs else None,
                   t=round(time.monotonic() - self.started, 4),
                   err=os.fstat(2).st_size if self._stderr_is_file else None)
         self.hits.append(hit)
         return hit
+
+    def _walk(self, function: str, thread: int) -> list[Frame]:
+        """The backtrace at a hit; a frame in a library whose symbols are
+        not read yet asks for a real stop (see wants_real_stop)."""
+        anchors = self._anchors.setdefault(thread, {})
+        nameless: list[int] = []
+        frames = walk_frames(self.roots, anchors=anchors, nameless=nameless)
+        if nameless:
+            self.wanted_libraries |= self.symbols.unread(nameless)
+        if len(frames) > 1:
+            anchors[function] = (int(gdb.newest_frame().read_register("sp")), frames)
+        return frames
+
+    def wants_real_stop(self) -> bool:
+        """A hit's backtrace ran into a library gdb has not read: stop for
+        real, so that it can be read and the backtrace walked again."""
+        return bool(self.wanted_libraries)
 
     def record_return(self, function: str, ret: int | None) -> None:
         """At a return instruction of a reply function: its hit, the reply
@@ -222,9 +240,12 @@ class Recorder:
         fallback = self.plan.fallback or {}
         todo = list(self.plan.functions)
         with PendingOn(), Quiet(), NoStderr():
+            self.symbols.read(self.plan.library_symbols)
             while todo:
                 fn = todo.pop(0)
                 bp = RecordingBreakpoint(fn, self)
+                if bp.pending and not self.symbols.all_read:
+                    self.symbols.read_all()   # in a library not read yet?
                 if bp.pending:
                     # No symbol: the callers left to its backtraces need their own.
                     todo += [f for f in fallback.get(fn, ()) if f not in todo]
@@ -315,6 +336,8 @@ class Recorder:
                 if self.timeout:
                     self._start_timer()
             else:               # plant at main, once the libraries are loaded
+                if self.lazy_libraries:
+                    self.symbols.defer()
                 with PendingOn():
                     self._start = gdb.Breakpoint("main", internal=True, temporary=True)
                     self._start.silent = True
@@ -360,6 +383,7 @@ class Recorder:
         while True:
             self._last_stop = None
             self._exited = None
+            first_hit = len(self.hits)      # the hits of the coming stop start here
             with Quiet():      # gdb prints stops even with to_string
                 gdb.execute(command, to_string=True)
             command = "continue"
@@ -379,6 +403,8 @@ class Recorder:
                     return Outcome(state="init-complete",
                                    detail=f"QEMU reached {self.plan.end}")
                 mine = [b for b in ev.breakpoints if b in self._bps]
+                if self.wanted_libraries:
+                    self._read_wanted_libraries(first_hit)
                 for bp in mine:
                     if bp.function in self.needs_finish:
                         ReplyFinish(self, bp.function)
@@ -397,10 +423,31 @@ class Recorder:
                                    detail=f"QEMU received {sig} in thread "
                                           f"{thread.num if thread else '?'}"
                                           f"{' (' + thread.name + ')' if thread and thread.name else ''}",
-                                   frames=walk_frames(self.roots))
+                                   frames=self._walk_reading_libraries())
                 continue
             if ev is None and gdb.selected_inferior().pid == 0:
                 return Outcome(state="exited", detail="QEMU is gone")
+
+    def _walk_reading_libraries(self) -> list[Frame]:
+        """At a real stop: the backtrace, with the libraries it passes
+        through read first."""
+        nameless: list[int] = []
+        frames = walk_frames(self.roots, nameless=nameless)
+        libs = self.symbols.unread(nameless) if nameless else set()
+        if not libs:
+            return frames
+        with Quiet():
+            self.symbols.read_files(libs)
+        return walk_frames(self.roots)
+
+    def _read_wanted_libraries(self, first_hit: int) -> None:
+        """At a real stop asked for by wants_real_stop: read the libraries
+        and walk this stop's hits again (QEMU has not moved)."""
+        libs, self.wanted_libraries = self.wanted_libraries, set()
+        with Quiet():
+            self.symbols.read_files(libs)
+        for hit in self.hits[first_hit:]:
+            hit.frames = self._walk(hit.function, hit.thread)
 
     def _final_reads(self) -> dict:
         """What each recorded object ended up as, read once init is done."""
@@ -442,7 +489,7 @@ class Recorder:
         threads[0].switch()
         frames: list[Frame] = []
         try:
-            frames = walk_frames(self.roots)
+            frames = self._walk_reading_libraries()
             reads = {}
             f = gdb.newest_frame()
             while f is not None:
