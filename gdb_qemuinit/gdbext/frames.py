@@ -31,7 +31,7 @@ def walk_frames(roots: SourceRoots, frame=None, anchors: dict | None = None,
     would have a lower sp), so the older frames are those already recorded:
     unwinding them again is most of a deep stack's cost.  The addresses of
     frames gdb has no name for go to `nameless` (a library whose symbols
-    are not read yet: see solibs.py)."""
+    are not read yet: see symbols.py)."""
     frames = []
     f = frame or gdb.newest_frame()
     while f is not None:

@@ -7,7 +7,6 @@ False, so QEMU never really stops there.  Only the end point
 
 from __future__ import annotations
 
-import _thread
 import os
 import stat
 import time
@@ -19,92 +18,9 @@ from ..trace import Frame, Hit, Outcome, SourceRoots, Trace
 from .breakpoints import (EndBreakpoint, NoStderr, PendingOn, Quiet, RecordingBreakpoint,
                           ReplyFinish, ReturnBreakpoint, return_addresses)
 from .frames import read_values, walk_frames
-from .solibs import LibrarySymbols
-
-# Signals QEMU does not survive by default; any other stop by a signal is
-# passed on and the run goes on (QEMU uses SIGUSR1, SIGPIPE, SIGCHLD...).
-CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGSYS"}
-
-
-def _has_debug_info() -> bool:
-    """Full (DWARF) symbols for QEMU's own code, not just the ELF table."""
-    return gdb.lookup_global_symbol("main") is not None
-
-
-def _symbols_near(name: str, limit: int = 3) -> list[str]:
-    """Functions in the binary whose names are closest to `name`."""
-    import difflib
-    import re
-    stem = re.escape("_".join(name.split("_")[:2]))
-    try:
-        out = gdb.execute(f"info functions -q -n {stem}", to_string=True)
-    except gdb.error:
-        return []
-    names = set(re.findall(r"\b(\w+)\(", out))
-    return difflib.get_close_matches(name, sorted(names), n=limit, cutoff=0.6)
-
-
-def _ended(end: str, exit_code: int | None = None, signal_name: str | None = None,
-           killed: bool = False) -> Outcome:
-    """How QEMU ended before `end`: an exit code, or a signal (named if known)."""
-    if killed:
-        return Outcome(state="signaled", signal=signal_name,
-                       detail=f"QEMU was killed by {signal_name or 'a signal'} "
-                              f"before reaching {end}")
-    return Outcome(state="exited", exit_code=exit_code,
-                   detail=f"QEMU exited with code {exit_code} before reaching {end}")
-
-
-class Watchdog:
-    """Calls `fire` after `seconds` unless cancelled first: a thread that
-    waits on a lock while gdb runs QEMU.  (_thread, not threading: this is
-    all a timer needs, and threading costs more to import than the rest of
-    the recorder.)
-
-    The thread starts with every signal blocked: gdb waits for QEMU's
-    events in sigsuspend() until SIGCHLD arrives, and a SIGCHLD the kernel
-    handed to this thread instead would leave gdb waiting for ever (gdb's
-    own threads block signals for the same reason)."""
-
-    def __init__(self, seconds: float, fire):
-        import signal
-        self._cancelled = _thread.allocate_lock()
-        self._cancelled.acquire()
-        self.fired = False
-
-        def wait():
-            if not self._cancelled.acquire(timeout=seconds):
-                self.fired = True
-                fire()
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-        try:
-            _thread.start_new_thread(wait, ())
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-
-    def cancel(self) -> None:
-        try:
-            self._cancelled.release()
-        except RuntimeError:       # cancelled already
-            pass
-
-
-def _died_outcome(pid: int, end: str) -> Outcome | None:
-    """If `pid` is dead (a zombie gdb has not reaped), how it ended: the exit
-    status is field 52 of /proc/PID/stat."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    if fields[0] not in ("Z", "X") or len(fields) < 50:
-        return None
-    import signal
-    status = int(fields[49])
-    if status & 0x7F:
-        return _ended(end, signal_name=signal.Signals(status & 0x7F).name, killed=True)
-    return _ended(end, exit_code=status >> 8)
-
+from .outcomes import CRASH_SIGNALS, died, exited
+from .symbols import LibrarySymbols, has_debug_info, names_near, without_symbol
+from .watchdog import Watchdog
 
 class Recorder:
     """Plants `plan`, runs or continues the inferior, returns a Trace."""
@@ -277,37 +193,13 @@ class Recorder:
     def _unseen_without_symbol(self, binary: str) -> list[str]:
         """Documented functions without a breakpoint (hot ones) that no
         backtrace showed: does the binary have them ('absent' versus
-        'not-exercised')?  Looked up after the run, only these, and only
-        once per binary (the answers are cached): each look-up makes gdb
-        read that function's compilation unit."""
-        from ..qemu import binary_key, known_facts, remember_facts
+        'not-exercised')?  Looked up after the run, and only these."""
         seen = {f.function for h in self.hits for f in h.frames}
         planted = set(self.plan.functions)
         todo = [fn for fn in self.documented
                 if not (fn in seen or fn in planted or fn in self.plan.library
                         or fn in self.plan.skipped)]
-        if not todo:
-            return []
-        try:
-            key = binary_key(binary)
-        except OSError:
-            key = None
-        known = dict(known_facts(key).get("functions", {})) if key else {}
-        learnt = {}
-        with PendingOn(), Quiet(), NoStderr():
-            for fn in todo:
-                if fn in known:
-                    continue
-                try:
-                    probe = gdb.Breakpoint(fn, internal=True)
-                except gdb.error:       # a process that cannot take it: unknown
-                    continue
-                learnt[fn] = not probe.pending
-                probe.delete()
-        if learnt and key:
-            remember_facts(key, functions={**known, **learnt})
-        present = {**known, **learnt}
-        return [fn for fn in todo if present.get(fn) is False]
+        return without_symbol(binary, todo) if todo else []
 
     def missing_symbols(self) -> list[str]:
         return self._unplanted + [bp.function for bp in self._bps
@@ -359,7 +251,7 @@ class Recorder:
         except gdb.error as exc:
             # QEMU killed from outside while gdb held it stopped: gdb cannot
             # resume it, the kernel has its exit status.
-            outcome = (_died_outcome(self.pid, self.plan.end)
+            outcome = (died(self.pid, self.plan.end)
                        or Outcome(state="error", detail=str(exc)))
             if outcome.state != "error":
                 try:        # let gdb reap it: nothing more to insert there
@@ -381,10 +273,10 @@ class Recorder:
                                      + self._unseen_without_symbol(qemu["binary"])))
         trace = Trace(qemu=qemu, outcome=outcome, hits=self.hits,
                       planted=list(dict.fromkeys(bp.function for bp in self._bps)),
-                      missing_symbols=missing, debug_info=_has_debug_info())
+                      missing_symbols=missing, debug_info=has_debug_info())
         if outcome.state == "init-complete" and self.final and self.key:
             trace.extra["final_reads"] = self._final_reads()
-        near = {fn: _symbols_near(fn) for fn in missing if fn in self.documented}
+        near = {fn: names_near(fn) for fn in missing if fn in self.documented}
         if near and trace.debug_info:
             trace.extra["symbols_near"] = near
         return trace
@@ -398,7 +290,7 @@ class Recorder:
                 gdb.execute(command, to_string=True)
             command = "continue"
             if self._exited is not None:
-                return self._exit_outcome(self._exited)
+                return exited(self._exited, self.plan.end)
             ev = self._last_stop
             if isinstance(ev, gdb.BreakpointEvent):
                 if self._start in ev.breakpoints or self._end in ev.breakpoints:
@@ -467,18 +359,6 @@ class Recorder:
             out[str(k)] = read_values({name: expr.replace("$key", str(k))
                                        for name, expr in self.final.items()})
         return out
-
-    def _exit_outcome(self, ev) -> Outcome:
-        code = getattr(ev, "exit_code", None)
-        if code is not None:
-            return _ended(self.plan.end, exit_code=code)
-        # gdb.events.exited has no exit_code after a signal; $_exitsignal has it.
-        import signal
-        try:
-            name = signal.Signals(int(gdb.parse_and_eval("$_exitsignal"))).name
-        except (gdb.error, ValueError):
-            name = None
-        return _ended(self.plan.end, signal_name=name, killed=True)
 
     def _interrupted(self) -> Outcome:
         frames, reads = self._main_thread_frames()

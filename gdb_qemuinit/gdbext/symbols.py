@@ -1,4 +1,5 @@
-"""Shared libraries' symbols, read only when a run needs them.
+"""What gdb knows of the symbols: QEMU's own (debug info, functions it has)
+and its shared libraries' (read only when a run needs them).
 
 gdb reads the symbols of each of QEMU's ~30 libraries as QEMU loads them:
 about 75 ms, a third of a bare run to main.  A trace needs few of them: the
@@ -18,6 +19,53 @@ from __future__ import annotations
 import os
 
 import gdb
+
+from .breakpoints import NoStderr, PendingOn, Quiet
+
+
+def has_debug_info() -> bool:
+    """Full (DWARF) symbols for QEMU's own code, not just the ELF table."""
+    return gdb.lookup_global_symbol("main") is not None
+
+
+def names_near(name: str, limit: int = 3) -> list[str]:
+    """Functions in the binary whose names are closest to `name`."""
+    import difflib
+    import re
+    stem = re.escape("_".join(name.split("_")[:2]))
+    try:
+        out = gdb.execute(f"info functions -q -n {stem}", to_string=True)
+    except gdb.error:
+        return []
+    names = set(re.findall(r"\b(\w+)\(", out))
+    return difflib.get_close_matches(name, sorted(names), n=limit, cutoff=0.6)
+
+
+def without_symbol(binary: str, names: list[str]) -> list[str]:
+    """Which of `names` the binary has no function for.  Each look-up makes
+    gdb read that function's compilation unit, so the answers are kept per
+    binary (with its --version) and asked once."""
+    from ..qemu import binary_key, known_facts, remember_facts
+    try:
+        key = binary_key(binary)
+    except OSError:
+        key = None
+    known = dict(known_facts(key).get("functions", {})) if key else {}
+    learnt = {}
+    with PendingOn(), Quiet(), NoStderr():
+        for fn in names:
+            if fn in known:
+                continue
+            try:
+                probe = gdb.Breakpoint(fn, internal=True)
+            except gdb.error:       # a process that cannot take it: unknown
+                continue
+            learnt[fn] = not probe.pending
+            probe.delete()
+    if learnt and key:
+        remember_facts(key, functions={**known, **learnt})
+    present = {**known, **learnt}
+    return [fn for fn in names if present.get(fn) is False]
 
 
 def _bre_escape(text: str) -> str:
