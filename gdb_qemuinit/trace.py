@@ -241,7 +241,10 @@ def load(path: str | os.PathLike) -> Trace:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        what = "truncated" if exc.pos >= len(text.rstrip()) else "not valid JSON"
+        # Cut short: the error is at the end, or in a string never closed
+        # (json reports where that string starts; a string cannot span lines).
+        cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        what = "truncated" if cut else "not valid JSON"
         raise TraceError(f"{path} is not a qemuinit trace ({what}: {exc.msg} "
                          f"at line {exc.lineno})") from None
     return Trace.from_json(doc)

@@ -133,6 +133,8 @@ def test_json_round_trip_keeps_everything(tmp_path, path):
 @pytest.mark.parametrize("content,msg", [
     ("not json", "not valid JSON"),
     ('{"schema": "qemuinit.trace/1", "hits": [', "truncated"),
+    ('{"schema": "qemuinit.trace/1", "hits": [{"function": "qemu_in', "truncated"),
+    ('{"schema": "qemuinit.trace/1", "hits": [{"function": "a\nb"}]}', "not valid JSON"),
     ('{"schema": "qemuinit.trace/2"}', "not supported"),
     ('{"schema": "other"}', "not a qemuinit trace"),
     ("[1, 2]", "not a qemuinit trace"),
