@@ -38,15 +38,11 @@ def read_toml(path: str) -> dict:
     st = os.stat(path)
     stamp = [path, st.st_size, st.st_mtime_ns]
     cached = os.path.join(cache_dir(), "data", os.path.basename(path) + ".json")
-    try:
-        with open(cached, encoding="utf-8") as f:
-            entry = json.load(f)
-        if entry.get("source") == stamp:
-            return entry["doc"]
-    except (OSError, ValueError, AttributeError, KeyError):
-        pass
+    entry = load_cached(cached)
+    if entry.get("source") == stamp and "doc" in entry:
+        return entry["doc"]
     doc = _parse(path)
-    _store(cached, {"source": stamp, "doc": doc})
+    store_cached(cached, {"source": stamp, "doc": doc})
     return doc
 
 
@@ -61,21 +57,24 @@ def _parse(path: str) -> dict:
             raise DataFileError(f"not UTF-8 text: {exc}") from None
 
 
-def _store(cached: str, entry: dict) -> None:
-    """Best effort, atomic (another qemuinit may read it meanwhile).  Only
-    JSON-representable documents are kept: ours have no TOML dates."""
+def load_cached(path: str) -> dict:
+    """A JSON object from the cache; {} when it is missing or damaged."""
     try:
-        text = json.dumps(entry)
-    except (TypeError, ValueError):
-        return
-    tmp = f"{cached}.{os.getpid()}.tmp"
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        return doc if isinstance(doc, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def store_cached(path: str, doc: dict) -> None:
+    """Best effort, written whole (another qemuinit may read it meanwhile):
+    a failure only costs the work again next time.  Only JSON-representable
+    documents are kept: the data files have no TOML dates."""
+    from .trace import write_atomic
     try:
-        os.makedirs(os.path.dirname(cached), exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, cached)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        text = json.dumps(doc)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_atomic(path, text)
+    except (OSError, TypeError, ValueError):
+        pass

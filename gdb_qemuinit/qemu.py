@@ -3,11 +3,10 @@ and a check that a binary is QEMU at all (run before gdb starts it)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
-from .datafile import cache_dir
+from .datafile import cache_dir, load_cached, store_cached
 
 _VERSION_RE = re.compile(r"QEMU emulator version (\S+)")
 
@@ -37,40 +36,23 @@ def binary_key(path: str) -> str:
     return f"{os.path.realpath(path)}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def _load_facts() -> dict:
-    try:
-        with open(_binaries_file(), encoding="utf-8") as f:
-            facts = json.load(f)
-        return facts if isinstance(facts, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def known_facts(key: str) -> dict:
     """What earlier runs learnt of this binary: its "version" (from
     --version) and "functions" (name -> whether it has that symbol)."""
-    facts = _load_facts().get(key)
+    facts = load_cached(_binaries_file()).get(key)
     return facts if isinstance(facts, dict) else {}
 
 
 def remember_facts(key: str, **facts) -> None:
-    """Add to what is known of a binary.  Best effort: a failure only costs
-    asking again next time."""
-    try:
-        every = _load_facts()
-        if len(every) > 200:
-            every = {}
-        entry = every.get(key) if isinstance(every.get(key), dict) else {}
-        entry.update(facts)
-        every[key] = entry
-        f = _binaries_file()
-        os.makedirs(os.path.dirname(f), exist_ok=True)
-        tmp = f"{f}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(every))
-        os.replace(tmp, f)
-    except OSError:
-        pass
+    """Add to what is known of a binary (best effort: a failure only costs
+    asking again next time)."""
+    every = load_cached(_binaries_file())
+    if len(every) > 200:
+        every = {}
+    entry = every.get(key) if isinstance(every.get(key), dict) else {}
+    entry.update(facts)
+    every[key] = entry
+    store_cached(_binaries_file(), every)
 
 
 def check_binary(binary: str | os.PathLike) -> str:
