@@ -32,9 +32,14 @@ class Plan(NamedTuple):
     fallback: dict[str, tuple[str, ...]] | None = None
 
 
+def _breakpoints(functions) -> tuple[str, ...]:
+    """Each once, in order; the end point has its own breakpoint."""
+    return tuple(f for f in dict.fromkeys(functions) if f != MAIN_LOOP)
+
+
 def _plan(path: InitPath, functions: list[str], skipped: list[str] = (),
           fallback: dict[str, tuple[str, ...]] | None = None) -> Plan:
-    return Plan(tuple(f for f in dict.fromkeys(functions) if f != MAIN_LOOP),
+    return Plan(_breakpoints(functions),
                 library=path.library, library_symbols=path.library_symbols,
                 skipped=tuple(dict.fromkeys(skipped)),
                 fallback=fallback)
@@ -115,8 +120,10 @@ def make_plan(path: InitPath, extra: list[str] = (), command_line: str | None = 
 
 def stops_plan(stops: list[str]) -> Plan:
     """Breakpoints on a question's stop points only (no documented path
-    needed: a where question does not read it)."""
-    return Plan(tuple(f for f in dict.fromkeys(stops) if f != MAIN_LOOP))
+    needed: a where question does not read it).  A stop may be any function
+    the user names, one of a shared library too."""
+    functions = _breakpoints(stops)
+    return Plan(functions, library=frozenset(functions))
 
 
 def naive_plan(path: InitPath, extra: list[str] = ()) -> Plan:

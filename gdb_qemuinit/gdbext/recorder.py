@@ -170,8 +170,8 @@ class Recorder:
             while todo:
                 fn = todo.pop(0)
                 bp = RecordingBreakpoint(fn, self)
-                if bp.pending and not self.symbols.all_read:
-                    self.symbols.read_all()   # in a library not read yet?
+                if bp.pending and fn in self.plan.library:
+                    self.symbols.read_all()   # in a library not named?
                 if bp.pending:
                     # No symbol: the callers left to its backtraces need their own.
                     todo += [f for f in fallback.get(fn, ()) if f not in todo]
@@ -338,16 +338,14 @@ class Recorder:
         libs = self.symbols.unread(nameless) if nameless else set()
         if not libs:
             return frames
-        with Quiet():
-            self.symbols.read_files(libs)
+        self.symbols.read_files(libs)
         return walk_frames(self.roots)
 
     def _read_wanted_libraries(self, first_hit: int) -> None:
         """At a real stop asked for by wants_real_stop: read the libraries
         and walk this stop's hits again (QEMU has not moved)."""
         libs, self.wanted_libraries = self.wanted_libraries, set()
-        with Quiet():
-            self.symbols.read_files(libs)
+        self.symbols.read_files(libs)
         for hit in self.hits[first_hit:]:
             hit.frames = self._walk(hit.function, hit.thread)
 

@@ -9,7 +9,7 @@ documented path's [library] table) and the ones a backtrace passes through
 is off; the named libraries are read at main; a backtrace with a frame in a
 library gdb has not read makes the recorder stop for real, read it and walk
 again (the frames are the same as with every library read); a planned
-function found nowhere makes it read them all.  At the end the user's
+library function found in none of the named ones makes it read them all.  At the end the user's
 setting is back, and if QEMU stays alive every library is read, as a plain
 gdb would have.
 """
@@ -114,9 +114,10 @@ class LibrarySymbols:
 
     def read_files(self, libs) -> None:
         """Read these libraries (paths from the inferior's link map)."""
-        for lib in libs:
-            self.settled.add(lib)
-            gdb.execute(f"sharedlibrary ^{_bre_escape(lib)}$", to_string=True)
+        with Quiet():
+            for lib in libs:
+                self.settled.add(lib)
+                gdb.execute(f"sharedlibrary ^{_bre_escape(lib)}$", to_string=True)
 
     def restore(self, qemu_alive: bool) -> None:
         """The user's setting back; a QEMU left alive gets every library
