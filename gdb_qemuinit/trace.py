@@ -147,8 +147,7 @@ class Trace:
 
 def _hit_json(h: Hit) -> dict:
     doc = {"seq": h.seq, "function": h.function, "thread": h.thread,
-           "frames": [{"function": f.function, "file": f.file, "line": f.line}
-                      for f in h.frames]}
+           "frames": [f._asdict() for f in h.frames]}
     for key in ("reads", "t", "err"):
         value = getattr(h, key)
         if value is not None:
