@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,9 +18,6 @@ sys.path.insert(0, str(ROOT))
 
 from gdb_qemuinit import scenario  # noqa: E402
 from gdb_qemuinit.qemu import default_binary  # noqa: E402
-
-WATCHED = ("qemu-system", "dpdk-testpmd")
-
 
 def pids(exe_prefix: str, cmdline_has: str | None = None) -> set[int]:
     """Processes whose executable's name starts with `exe_prefix` (and whose
@@ -41,38 +40,86 @@ def pids(exe_prefix: str, cmdline_has: str | None = None) -> set[int]:
     return found
 
 
-def _watched_pids() -> set[int]:
-    return set().union(*(pids(w) for w in WATCHED))
+# Every process a test starts inherits this variable with the test's own
+# value, so the leftover check finds exactly the processes this test started
+# (even orphaned ones), never another run's on the same machine.
+TAG_VARIABLE = "QEMUINIT_TEST_TAG"
+# PIDs of the `qemuinit` processes run_cli started in this test: their DPDK
+# file prefix is qemuinit-PID.
+CLI_PIDS: list[int] = []
 
 
-def _leftover_files() -> set[str]:
-    """qemuinit's private directories and DPDK runtime directories."""
+def tagged_pids(tag: str) -> set[int]:
+    """Live processes whose environment carries `tag` (zombies excluded)."""
+    needle = f"{TAG_VARIABLE}={tag}".encode()
     found = set()
-    tmp = tempfile.gettempdir()
-    for d in (tmp, "/var/run/dpdk", os.path.join(tmp, "dpdk")):
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
         try:
-            found |= {os.path.join(d, n) for n in os.listdir(d) if n.startswith("qemuinit-")}
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if needle not in f.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                    continue
+        except (OSError, IndexError):
+            continue
+        found.add(int(entry))
+    return found
+
+
+def _leftover_files(private_root: str) -> set[str]:
+    """qemuinit's private directories (under this test's TMPDIR) and the DPDK
+    runtime directories of this test's qemuinit runs."""
+    found = set()
+    for d in (private_root, "/var/run/dpdk", os.path.join(private_root, "dpdk")):
+        try:
+            names = os.listdir(d)
         except OSError:
-            pass
+            continue
+        for n in names:
+            if n.startswith("qemuinit-") and (d == private_root or any(
+                    n == f"qemuinit-{pid}" for pid in CLI_PIDS)):
+                found.add(os.path.join(d, n))
     return found
 
 
 @pytest.fixture
-def no_leftovers():
-    """Fails the test if it leaves a QEMU or testpmd process running (and
+def no_leftovers(tmp_path_factory, monkeypatch):
+    """Fails the test if it leaves a QEMU, gdb or backend process running (and
     stops those, by PID), or a private socket directory or DPDK runtime
-    directory behind."""
-    before, files_before = _watched_pids(), _leftover_files()
+    directory behind.  Only what this test started is looked at."""
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    private_root = str(tmp_path_factory.mktemp("private"))
+    monkeypatch.setenv(TAG_VARIABLE, tag)
+    monkeypatch.setenv("TMPDIR", private_root)
+    monkeypatch.setattr(tempfile, "tempdir", None)      # re-read TMPDIR
+    CLI_PIDS.clear()
     yield
-    left = _watched_pids() - before
+    # gdb and the backends get a moment to finish stopping what they started.
+    deadline = time.monotonic() + 5
+    left = tagged_pids(tag)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = tagged_pids(tag)
+    described = {pid: _cmdline(pid) for pid in left}
     for pid in left:
         try:
             os.kill(pid, 9)
         except OSError:
             pass
-    assert not left, f"processes left behind: {sorted(left)}"
-    files = _leftover_files() - files_before
+    assert not left, f"processes left behind: {described}"
+    files = _leftover_files(private_root)
     assert not files, f"files left behind: {sorted(files)}"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")[:200]
+    except OSError:
+        return "?"
 
 
 @pytest.fixture(scope="session")
@@ -89,9 +136,17 @@ def qemu_argv(qemu_binary) -> list[str]:
 
 
 def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gdb_qemuinit.cli", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    argv = [sys.executable, "-m", "gdb_qemuinit.cli", *args]
+    with subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, stdin=subprocess.DEVNULL) as proc:
+        CLI_PIDS.append(proc.pid)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def run_gdb(qemu_argv: list[str], *commands: str, timeout: float = 180,
