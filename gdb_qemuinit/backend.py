@@ -64,6 +64,8 @@ class Backend:
         self.proc: subprocess.Popen | None = None
         self.problem: str | None = None     # why it did not start, or died early
         self.dropped = False
+        # time.monotonic() of what happened to it (the hits' clock)
+        self.times: dict[str, float] = {}
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -76,6 +78,7 @@ class Backend:
         while not listening(self.sock):
             if self._done.wait(0.02) or time.monotonic() > self._deadline:
                 return
+        self.times["listening"] = time.monotonic()
         if self.drop_first:
             self._drop_one()
         with self._lock:
@@ -83,6 +86,7 @@ class Backend:
                 return
             try:
                 log = open(self.log_path, "wb")
+                self.times["started"] = time.monotonic()
                 # stdin stays an open pipe: testpmd quits on end of input.
                 self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=log,
                                              stderr=subprocess.STDOUT,
@@ -96,6 +100,7 @@ class Backend:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                 s.connect(self.sock)
+            self.times["dropped"] = time.monotonic()
             self.dropped = True
         except OSError as exc:
             self.problem = f"could not connect to {self.sock} to drop it: {exc.strerror}"
@@ -109,7 +114,9 @@ class Backend:
             self._thread.join(timeout=5)
         proc = self.proc
         if proc is not None:
+            self.times["stopped"] = time.monotonic()
             if proc.poll() is not None:
+                self.times["exited"] = self.times.pop("stopped")   # seen then
                 said = _telling_line(self.log_text())
                 self.problem = (f"the backend exited by itself with code "
                                 f"{proc.returncode} before the trace ended"
@@ -134,7 +141,14 @@ class Backend:
         except OSError:
             return ""
 
-    def summary(self) -> dict:
-        return {"argv": self.argv, "pid": self.proc.pid if self.proc else None,
-                "started": self.proc is not None, "dropped_first": self.dropped,
-                "problem": self.problem}
+    def summary(self, zero: float | None = None) -> dict:
+        """What the trace says of the backend; with `zero` (the trace's
+        clock zero), "times": when QEMU's socket was seen listening, the
+        first connection dropped, the backend started, and stopped by us
+        (or found exited by itself), in seconds on the hits' clock."""
+        doc = {"argv": self.argv, "pid": self.proc.pid if self.proc else None,
+               "started": self.proc is not None, "dropped_first": self.dropped,
+               "problem": self.problem}
+        if zero is not None:
+            doc["times"] = {k: round(v - zero, 6) for k, v in self.times.items()}
+        return doc

@@ -53,7 +53,8 @@ def _run_qinit(opts, qinit_args: list[str], json_name: str, read):
 def cmd_trace(opts) -> int:
     path = _load_path(opts)
     outs = _checked(outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
-                                    png=opts.png, report=opts.report))
+                                    png=opts.png, report=opts.report,
+                                    timeline=opts.timeline, html=opts.html))
     def read(json_path: str, run: Run) -> Trace:
         try:
             trace = load(json_path)
@@ -102,7 +103,7 @@ def cmd_report(opts) -> int:
             write_atomic(opts.output, data)
         except OSError as exc:
             raise CliError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
-    elif opts.format in ("png", "svg") and sys.stdout.isatty():
+    elif opts.format in ("png", "svg", "sequence", "html") and sys.stdout.isatty():
         raise CliError(f"{opts.format} is binary or long: give -o FILE")
     else:
         sys.stdout.buffer.write(data)
@@ -112,7 +113,24 @@ def cmd_report(opts) -> int:
 
 def cmd_diff(opts) -> int:
     path = _load_path(opts)
-    d = tracediff.diff(_load_trace(opts.a, path), _load_trace(opts.b, path))
+    for target in (opts.svg, opts.html):
+        if target:
+            _checked(outputs.Outputs(svg=target))
+    a, b = _load_trace(opts.a, path), _load_trace(opts.b, path)
+    d = tracediff.diff(a, b)
+    try:
+        if opts.svg:
+            from .render_graph import render as render_graph
+            from .render_html import changed_edges
+            write_atomic(opts.svg, render_graph(
+                path, b.extra.get("edges", []), "svg",
+                title=f"B ({opts.b}), with the edges whose verdict changed since A ({opts.a})",
+                changed=changed_edges(d)))
+        if opts.html:
+            from .render_html import render_diff
+            write_atomic(opts.html, render_diff(path, a, b, d))
+    except Exception as exc:
+        raise CliError(f"cannot write the diff's pictures: {exc}") from None
     if opts.json:
         print(json.dumps(d, indent=1, ensure_ascii=False))
     else:
@@ -201,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--png", metavar="FILE", help="the same as PNG")
     p.add_argument("--dot", metavar="FILE", help="the same as graphviz source")
     p.add_argument("--report", metavar="FILE", help="write the text report here")
+    p.add_argument("--timeline", metavar="FILE", help="write the timeline here (Chrome "
+                   "trace-event JSON: open it in Perfetto's UI or chrome://tracing)")
+    p.add_argument("--html", metavar="FILE", help="write one self-contained HTML report "
+                   "(graph, verdicts, negotiation, timeline) to attach to a bug report")
     p.add_argument("--full", action="store_true",
                    help="print the whole report, not just the summary")
     p.add_argument("--no-color", action="store_true", help="never colour")
@@ -210,8 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="re-render a saved trace (no gdb needed)")
     p.add_argument("trace", metavar="TRACE.json")
-    p.add_argument("--format", choices=("text", "json", "dot", "svg", "png"),
-                   default="text")
+    p.add_argument("--format", choices=outputs.FORMATS, default="text",
+                   help="timeline: Chrome trace-event JSON; sequence: the vhost-user "
+                   "negotiation as an SVG sequence diagram; html: the whole report "
+                   "in one file")
     p.add_argument("-o", "--output", metavar="FILE")
     p.add_argument("--no-color", action="store_true")
     p.add_argument("--path", metavar="FILE", help="another documented-path file")
@@ -221,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", metavar="A.json")
     p.add_argument("b", metavar="B.json")
     p.add_argument("--json", action="store_true", help="print the diff as JSON")
+    p.add_argument("--svg", metavar="FILE", help="draw B's graph with the edges whose "
+                   "verdict changed highlighted")
+    p.add_argument("--html", metavar="FILE", help="the same, with the table of changes, "
+                   "as one HTML file")
     p.add_argument("--path", metavar="FILE", help="another documented-path file")
     p.set_defaults(func=cmd_diff)
 

@@ -33,8 +33,15 @@ def _node_home(path: InitPath) -> dict[str, str | None]:
     return home
 
 
-def build(path: InitPath, edges: list[dict], title: str = ""):
+CHANGED = {"color": "#8250df", "penwidth": "4", "style": "solid"}
+
+
+def build(path: InitPath, edges: list[dict], title: str = "",
+          changed: dict[tuple[str, str], str] | None = None):
+    """The graph; `changed` maps (from, to) to a note ("observed -> absent")
+    for edges drawn highlighted (a diff of two traces)."""
     import graphviz       # only when drawing
+    changed = changed or {}
 
     g = graphviz.Digraph("qemu_init", graph_attr={
         "fontname": FONT, "label": title, "labelloc": "t",
@@ -77,6 +84,10 @@ def build(path: InitPath, edges: list[dict], title: str = ""):
             label = (label + "\n" if label else "") + f"= {e['served_by']}()"
         attrs = dict(STYLE.get(e["status"], {}))
         attrs["tooltip"] = f"{e['status']}: {e.get('note') or ''}"
+        note = changed.get((e["from"], e["to"]))
+        if note is not None:
+            attrs.update(CHANGED, fontcolor=CHANGED["color"], tooltip=f"changed: {note}")
+            label = (label + "\n" if label else "") + f"changed: {note}"
         g.edge(e["from"], e["to"], label=label, **attrs)
         via = e.get("via") or []
         if e["status"] == "observed" and via:
@@ -91,16 +102,18 @@ def build(path: InitPath, edges: list[dict], title: str = ""):
                        arrowsize="0.5", constraint="false")
     with g.subgraph(name="cluster_legend") as lg:
         lg.attr(label="legend", fontsize="9", color="#d0d7de")
-        for i, (status, attrs) in enumerate(STYLE.items()):
+        legend = dict(STYLE, **({"changed": CHANGED} if changed else {}))
+        for i, (status, attrs) in enumerate(legend.items()):
             lg.node(f"legend_{i}a", "", shape="point", width="0.05")
             lg.node(f"legend_{i}b", "", shape="point", width="0.05")
             lg.edge(f"legend_{i}a", f"legend_{i}b", label=status, **attrs)
     return g
 
 
-def render(path: InitPath, edges: list[dict], fmt: str, title: str = "") -> bytes:
+def render(path: InitPath, edges: list[dict], fmt: str, title: str = "",
+           changed: dict[tuple[str, str], str] | None = None) -> bytes:
     """DOT source (fmt "dot") or the picture made by Debian's `dot`."""
-    g = build(path, edges, title)
+    g = build(path, edges, title, changed)
     if fmt == "dot":
         return g.source.encode("utf-8")
     if fmt not in FORMATS:

@@ -246,7 +246,7 @@ def add_run_facts(trace: Trace, run: Run) -> None:
     """What only the shell side saw: QEMU's stderr lines (timed like the
     hits), the backend, and what the backend logged receiving."""
     start = trace.qemu.get("clock_start")
-    lines = [{"t": round(t - start, 4) if start else None, "line": ln, "at": at}
+    lines = [{"t": round(t - start, 6) if start else None, "line": ln, "at": at}
              for t, ln, at in run.stderr]
     trace.extra["qemu_stderr"] = lines
     errors = [ln["line"] for ln in lines if ": info: " not in ln["line"]
@@ -256,7 +256,7 @@ def add_run_facts(trace: Trace, run: Run) -> None:
     if errors and trace.outcome.state not in ("init-complete", "answered"):
         trace.outcome.error_line = errors[-1]
     if run.backend:
-        trace.extra["backend"] = run.backend.summary()
+        trace.extra["backend"] = run.backend.summary(start)
         log = run.backend.log_text()
         if log:
             trace.extra["backend_log"] = vhostuser.parse_backend_log(

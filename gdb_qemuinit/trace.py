@@ -3,7 +3,8 @@
     {"schema": "qemuinit.trace/1",
      "qemu": {"binary", "version", "argv"},
      "outcome": {"state", "detail", "exit_code", ...},
-     "hits": [{"seq", "function", "thread", "frames": [{"function", "file", "line"}]}],
+     "hits": [{"seq", "function", "thread", "frames": [{"function", "file", "line"}], "t"}],
+     "clock": {"name", "zero", "hit_t", "stops", "recording_seconds", ...},
      ...}
 
 Frames are innermost first and end at ``main``.  Readers accept extra keys, so
@@ -54,12 +55,12 @@ class Hit:
 
 class Outcome:
     __slots__ = ("state", "detail", "exit_code", "signal", "frames", "last_stage", "reads",
-                 "error_line")
+                 "error_line", "t")
 
     def __init__(self, state: str = "error", detail: str = "", exit_code: int | None = None,
                  signal: str | None = None, frames: list[Frame] | None = None,
                  last_stage: str | None = None, reads: dict | None = None,
-                 error_line: str | None = None):
+                 error_line: str | None = None, t: float | None = None):
         self.state = state
         self.detail = detail
         self.exit_code = exit_code
@@ -68,6 +69,7 @@ class Outcome:
         self.last_stage = last_stage    # the last documented function hit
         self.reads = reads              # {function: {name: value}} where it blocked
         self.error_line = error_line    # QEMU's own last error line (stderr)
+        self.t = t                      # when the run ended, on the hits' clock
 
     def __repr__(self) -> str:
         return f"Outcome(state={self.state!r}, detail={self.detail!r})"
@@ -126,7 +128,7 @@ class Trace:
                               exit_code=out.get("exit_code"), signal=out.get("signal"),
                               frames=_frames(out["frames"]) if out.get("frames") else None,
                               last_stage=out.get("last_stage"), reads=out.get("reads"),
-                              error_line=out.get("error_line"))
+                              error_line=out.get("error_line"), t=out.get("t"))
             hits = [Hit(seq=int(h["seq"]), function=str(h["function"]),
                         thread=int(h["thread"]), frames=_frames(h["frames"]),
                         reads=h.get("reads"), t=h.get("t"), err=h.get("err"))
@@ -143,6 +145,19 @@ class Trace:
                    missing_symbols=list(symbols.get("missing", [])),
                    debug_info=bool(symbols.get("debug_info", True)),
                    extra={k: v for k, v in doc.items() if k not in known})
+
+
+def clock_section(zero: float, stops: int, recording_seconds: float) -> dict:
+    """The trace's "clock": what every `t` in it is measured with."""
+    return {"name": "CLOCK_MONOTONIC", "read_by": "time.monotonic() in gdb's Python",
+            "unit": "s", "zero": zero,
+            "t": "seconds since zero; QEMU's stderr lines (when qemuinit read them: "
+                 "it polls every 50 ms, and the hits' err byte counts bound when a "
+                 "line was written) and the backend's times are on the same clock",
+            "hit_t": "read as a breakpoint's stop() begins: QEMU is stopped by then, "
+                     "and each earlier stop's cost (gdb's trap handling and "
+                     "recording) is in every later t",
+            "stops": stops, "recording_seconds": round(recording_seconds, 6)}
 
 
 def _hit_json(h: Hit) -> dict:

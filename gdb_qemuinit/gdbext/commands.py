@@ -110,8 +110,8 @@ class QinitTrace(gdb.Command):
     """Trace QEMU's initialization and check it against the documented path.
 
 Usage: qinit trace [--json FILE] [--svg FILE] [--png FILE] [--dot FILE]
-                   [--report FILE] [--timeout SECONDS] [--kill] [--path FILE]
-                   [--quiet]
+                   [--report FILE] [--timeline FILE] [--html FILE]
+                   [--timeout SECONDS] [--kill] [--path FILE] [--quiet]
 
 Plants a breakpoint on the documented init path (only on functions that run a
 few times; hot ones are confirmed from deeper backtraces), runs the program gdb
@@ -123,6 +123,9 @@ QEMU reaches qemu_main_loop.  Then every documented edge gets a verdict
   --json FILE        write the trace (schema qemuinit.trace/1) to FILE
   --svg/--png/--dot FILE   draw the documented graph coloured by verdict
   --report FILE      write the text report to FILE
+  --timeline FILE    write the timeline (Chrome trace-event JSON, for
+                     Perfetto's UI or chrome://tracing) to FILE
+  --html FILE        write one self-contained HTML report to FILE
   --timeout SECONDS  interrupt QEMU if init takes longer and report where it
                      blocks (default: 'show qinit timeout')
   --kill             kill QEMU at the end instead of leaving it stopped at
@@ -137,7 +140,8 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
     def __init__(self):
         super().__init__("qinit trace", gdb.COMMAND_USER)
         self.parser = ArgumentParser("qinit trace")
-        for opt in ("--json", "--svg", "--png", "--dot", "--report", "--path"):
+        for opt in ("--json", "--svg", "--png", "--dot", "--report", "--timeline", "--html",
+                    "--path"):
             self.parser.add_argument(opt, metavar="FILE")
         self.parser.add_argument("--timeout", type=positive_seconds, metavar="SECONDS")
         self.parser.add_argument("--kill", action="store_true")
@@ -154,7 +158,8 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         from .. import analysis, initpath, outputs, plan as planning, render_text, vhostuser
         opts = parse(self.parser, arg)
         outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
-                               png=opts.png, report=opts.report)
+                               png=opts.png, report=opts.report,
+                               timeline=opts.timeline, html=opts.html)
         try:
             path = initpath.load(opts.path)
             outs.check()

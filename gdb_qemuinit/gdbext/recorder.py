@@ -14,7 +14,7 @@ import time
 import gdb
 
 from ..plan import Plan
-from ..trace import Frame, Hit, Outcome, SourceRoots, Trace
+from ..trace import Frame, Hit, Outcome, SourceRoots, Trace, clock_section
 from .breakpoints import (EndBreakpoint, NoStderr, PendingOn, Quiet, RecordingBreakpoint,
                           ReplyFinish, ReturnBreakpoint, return_addresses)
 from .frames import read_values, walk_frames
@@ -51,6 +51,7 @@ class Recorder:
         self._open: dict[str, list[tuple[Hit, str]]] = {}   # replies being read
         self.blocking_reads = blocking_reads or {}   # read where QEMU blocks
         self.started = 0.0                # time.monotonic() when run() began
+        self.recording_seconds = 0.0      # spent in stop() recording hits
         self._end: gdb.Breakpoint | None = None
         self._start: gdb.Breakpoint | None = None
         self._last_stop = None
@@ -69,15 +70,18 @@ class Recorder:
             return None
 
     def _record_hit(self, function: str) -> Hit:
+        # The clock first: the backtrace walk below is the stop's own cost.
+        now = time.monotonic()
         thread = gdb.selected_thread()
         num = thread.num if thread else 0
         exprs = self.reads.get(function)
         hit = Hit(seq=len(self.hits) + 1, function=function, thread=num,
                   frames=self._walk(function, num),
                   reads=read_values(exprs) if exprs else None,
-                  t=round(time.monotonic() - self.started, 4),
+                  t=round(now - self.started, 6),
                   err=os.fstat(2).st_size if self._stderr_is_file else None)
         self.hits.append(hit)
+        self.recording_seconds += time.monotonic() - now
         return hit
 
     def _walk(self, function: str, thread: int) -> list[Frame]:
@@ -104,7 +108,9 @@ class Recorder:
         the CFA.)"""
         hit = self.record_hit(function)
         if hit is not None:
+            now = time.monotonic()
             hit.reads = self._reply_reads(function, ret, self._reply_pointer(function))
+            self.recording_seconds += time.monotonic() - now
 
     def _reply_pointer(self, function: str) -> str | None:
         """The message a reply function fills in, as a cast address."""
@@ -263,6 +269,7 @@ class Recorder:
                 self._timer.cancel()
             for registry, handler in handlers:
                 registry.disconnect(handler)
+        outcome.t = round(time.monotonic() - self.started, 6)
         stages = [h.function for h in self.hits
                   if not self.documented or h.function in self.documented]
         outcome.last_stage = stages[-1] if stages else None
@@ -274,6 +281,8 @@ class Recorder:
         trace = Trace(qemu=qemu, outcome=outcome, hits=self.hits,
                       planted=list(dict.fromkeys(bp.function for bp in self._bps)),
                       missing_symbols=missing, debug_info=has_debug_info())
+        trace.extra["clock"] = clock_section(self.started, self.stops,
+                                             self.recording_seconds)
         if outcome.state == "init-complete" and self.final and self.key:
             trace.extra["final_reads"] = self._final_reads()
         near = {fn: names_near(fn) for fn in missing if fn in self.documented}
