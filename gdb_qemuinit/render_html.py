@@ -29,7 +29,9 @@ td.absent{color:#cf222e;font-weight:bold}td.unknown{color:#bf8700}td.changed{col
 .filters{margin:.5em 0}.filters label{margin-right:1em}
 """
 
-# Filters the verdict table: a row shows when it matches both selects.
+# Filters the verdict table: a row shows when it matches both selects.  The
+# choice is kept in the address (#cluster=...&status=...), so a link can
+# open the report filtered.
 SCRIPT = """
 (function(){
   var table=document.getElementById('verdicts');
@@ -37,6 +39,9 @@ SCRIPT = """
   var cluster=document.getElementById('filter-cluster');
   var status=document.getElementById('filter-status');
   var shown=document.getElementById('shown');
+  var wanted=new URLSearchParams(location.hash.slice(1));
+  cluster.value=wanted.get('cluster')||'';
+  status.value=wanted.get('status')||'';
   function apply(){
     var rows=table.tBodies[0].rows, n=0;
     for(var i=0;i<rows.length;i++){
@@ -47,8 +52,15 @@ SCRIPT = """
     }
     shown.textContent=n+' of '+rows.length+' edges shown';
   }
-  cluster.addEventListener('change',apply);
-  status.addEventListener('change',apply);
+  function changed(){
+    var keep=new URLSearchParams();
+    if(cluster.value){keep.set('cluster',cluster.value);}
+    if(status.value){keep.set('status',status.value);}
+    location.hash=keep.toString();
+    apply();
+  }
+  cluster.addEventListener('change',changed);
+  status.addEventListener('change',changed);
   apply();
 })();
 """
@@ -110,6 +122,19 @@ def _findings(doc: object) -> str:
     return "<ul>" + "".join(out) + "</ul>"
 
 
+def _hang_text(doc: object) -> str:
+    """The hang diagnosis as the text report says it; a diagnosis of
+    another shape (a newer or older qemuinit's) as its keys and values."""
+    if not doc:
+        return ""
+    try:
+        return format_diagnosis(doc)
+    except (KeyError, TypeError, AttributeError):
+        if isinstance(doc, dict):
+            return "\n".join(f"{k}: {v}" for k, v in doc.items())
+        return str(doc)
+
+
 def page(title: str, sections: list[tuple[str, str, str]]) -> str:
     """(id, heading, html) sections as one document."""
     body = "".join(f'<section id="{ident}"><h2>{escape(head)}</h2>{html}</section>'
@@ -152,7 +177,7 @@ def render(path: InitPath, trace: Trace) -> bytes:
     timeline = f'<div class="figure">{render_timeline.chart_svg(trace)}</div>'
     if clock:
         timeline += f"<p>Clock: {escape(clock.get('name', ''))}; {escape(clock.get('hit_t', ''))}.</p>"
-    hang = format_diagnosis(trace.extra.get("hang"))
+    hang = _hang_text(trace.extra.get("hang"))
     findings = trace.extra.get("findings")
     return page(f"qemuinit: QEMU {q.get('version', '?')}, {trace.outcome.state}", [
         ("run", "The run", facts),
@@ -198,6 +223,6 @@ def render_diff(path: InitPath, a: Trace, b: Trace, d: dict) -> bytes:
 
 def changed_edges(d: dict) -> dict[tuple[str, str], str]:
     """A diff's changed edges, as render_graph highlights them."""
-    return {(e["from"], e["to"]): f"{e['a']} -> {e['b']}"
+    return {(e["from"], e["to"]): f"{e['a']} → {e['b']}"
             + (" (via changed)" if e.get("via_a") != e.get("via_b") else "")
             for e in d["edges"]}
