@@ -26,6 +26,7 @@ th{background:#f6f8fa}.figure{overflow:auto;border:1px solid #d0d7de}
 .figure svg{max-width:none}
 td.observed{color:#1a7f37}td.dispatch{color:#0550ae}td.not-exercised{color:#6e7781}
 td.absent{color:#cf222e;font-weight:bold}td.unknown{color:#bf8700}td.changed{color:#8250df}
+td.observed,td.dispatch,td.not-exercised,td.absent,td.unknown{white-space:nowrap}
 .filters{margin:.5em 0}.filters label{margin-right:1em}
 """
 
@@ -214,9 +215,9 @@ def render_diff(path: InitPath, a: Trace, b: Trace, d: dict) -> bytes:
                      f"<br>B: {escape(' -> '.join(c['b']))}</li>" for c in d["chains"])
     return page("qemuinit diff", [
         ("runs", "The two runs", head),
-        ("changed", f"Edges whose verdict changed: {len(d['edges'])}", table),
         ("graph", "B's graph, changes highlighted",
          f'<div class="figure" id="graph">{inline_svg(svg, fit=True)}</div>'),
+        ("changed", f"Edges whose verdict changed: {len(d['edges'])}", table),
         ("chains", "Chains that changed", f"<ul>{chains}</ul>" if chains else ""),
     ]).encode("utf-8")
 

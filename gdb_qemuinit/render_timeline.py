@@ -309,7 +309,7 @@ def chart_svg(trace: Trace, width: int = 960) -> str:
         return "<p>No timed hits in this trace.</p>"
     span = max(times) or 1.0
     label_w, row_h, top = 330, 18, 24
-    plot = width - label_w - 20
+    plot = width - label_w - 40
     tick_rows = list(dict.fromkeys(t[0] for t in ticks))
     height = top + row_h * (len(rows) + len(tick_rows)) + 10
 
