@@ -10,7 +10,7 @@ import pytest
 
 import chromium
 from conftest import run_cli, run_gdb
-from gdb_qemuinit import render_timeline
+from gdb_qemuinit import timeline
 from test_render_html import external_references, visible_rows
 from test_render_timeline import check_chrome_trace
 
@@ -90,7 +90,7 @@ def test_seed_scenario(tmp_path):
     doc, tl, html = trace(tmp_path)
     spans = check_against_hits(doc, tl)
     # The seed's run passes every stage data/timeline.toml names.
-    assert {s["name"] for s in spans} == {st.name for st in render_timeline.load_stages()}
+    assert {s["name"] for s in spans} == {st.name for st in timeline.load_stages()}
     # The chardev wait: from QEMU's first hit inside the accept to the
     # connection, which came after the backend started.
     (wait,) = [s for s in spans if s["name"] == WAIT]

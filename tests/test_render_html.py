@@ -10,7 +10,7 @@ import pytest
 import chromium
 from gdb_qemuinit import diff, initpath, render_html
 from test_render_sequence import restart_trace
-from test_render_timeline import seed_like
+from test_timeline import seed_like
 
 STATUSES = ("observed", "dispatch", "not-exercised", "absent")
 
