@@ -101,8 +101,13 @@ def chart_svg(trace: Trace, width: int = 960) -> str:
     the backend's events as ticks on rows of their own."""
     from html import escape
     rows: list[tuple[str, float, float, str, str]] = []   # label, start, end, colour, title
+    stuck = trace.outcome.state in ("timeout", "interrupted")
     for s, _ in pack_lanes(stage_spans(trace)):
-        rows.append((s.name, s.start, s.end, "#0969da", f"{s.name}: {s.args['ended']}"))
+        # Still on the stack when a blocked QEMU was stopped: where it hangs.
+        open_end = stuck and "to_hit" not in s.args
+        rows.append((s.name, s.start, s.end, "#bf8700" if open_end else "#0969da",
+                     f"{s.name}: {s.args['ended']}"
+                     + (f" ({trace.outcome.state})" if open_end else "")))
     for s in vhost_spans(trace)[0]:
         bad = s.args.get("result") == "failed"
         rows.append((f"vhost-user {s.name} ({s.group})", s.start, s.end,
