@@ -175,6 +175,36 @@ def cmd_where(opts) -> int:
     return EXIT_OK if res["answers"] else EXIT_FAILED
 
 
+def cmd_hang(opts) -> int:
+    """Attach gdb to a running QEMU, diagnose, detach."""
+    import subprocess
+    from . import hang
+    from .runner import gdb_attach_command
+    if not os.path.exists(f"/proc/{opts.pid}"):
+        raise CliError(f"no process {opts.pid}")
+    if opts.json:
+        _checked(outputs.Outputs(json=opts.json))
+    with tempfile.TemporaryDirectory(prefix=f"qemuinit-{os.getpid()}-") as private:
+        json_path = os.path.join(private, "hang.json")
+        cmd = gdb_attach_command(opts.pid, ["hang", "--quiet", "--json", json_path])
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            raise CliError("gdb did not finish attaching; it was stopped") from None
+        try:
+            with open(json_path, encoding="utf-8") as f:
+                doc = json.load(f)
+        except (OSError, ValueError):
+            said = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+            raise CliError(f"could not diagnose PID {opts.pid}"
+                           + (f": {said[-1]}" if said else "")) from None
+    if opts.json:
+        save(doc, opts.json)
+    print(hang.format_hang(doc), end="")
+    return EXIT_OK
+
+
 DEFAULT_TIMEOUT = 30.0
 
 
@@ -261,6 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_where)
     for name in ("trace", "where"):
         sub.choices[name].usage = f"qemuinit {name} [options] [-- QEMU-BINARY ARGS...]"
+
+    p = sub.add_parser("hang", help="why a running QEMU hangs: attach, diagnose, detach",
+                       description="Attach gdb to a running QEMU (started by anyone), "
+                       "say at once why it hangs (threads, stage, socket, role, peer, "
+                       "request in flight, findings) and detach: QEMU goes on as before.")
+    p.add_argument("pid", type=int, metavar="PID")
+    p.add_argument("--json", metavar="FILE", help="write the diagnosis here")
+    p.set_defaults(func=cmd_hang)
 
     p = sub.add_parser("path", help="print the documented path as a call tree")
     p.add_argument("cluster", nargs="?")

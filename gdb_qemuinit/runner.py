@@ -52,6 +52,13 @@ def gdb_command(qemu_argv: list[str], qinit_args: list[str]) -> list[str]:
             "-ex", load, "-ex", qinit, "--args", *qemu_argv]
 
 
+def gdb_attach_command(pid: int, qinit_args: list[str]) -> list[str]:
+    """gdb attaching to a running process (-p) instead of starting one."""
+    cmd = gdb_command([], qinit_args)
+    assert cmd[-1] == "--args"
+    return cmd[:-1] + ["-p", str(pid)]
+
+
 def _quote_gdb(arg: str) -> str:
     """Quote one argument for gdb.string_to_argv."""
     return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'

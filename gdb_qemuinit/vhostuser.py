@@ -25,6 +25,7 @@ class Spec(NamedTuple):
     protocol_bits: dict[int, str]
     blocking: list[dict]
     monitor_note: str
+    waits: dict[str, dict]       # what a thread sits in, by innermost function
 
     def name(self, request: int | None) -> str:
         if request is None:
@@ -63,7 +64,8 @@ def load_spec() -> Spec:
                 virtio_bits=ints(d["virtio_features"]),
                 protocol_bits=ints(d["protocol_features"]),
                 blocking=list(d.get("blocking", [])),
-                monitor_note=d.get("monitor", {}).get("note", ""))
+                monitor_note=d.get("monitor", {}).get("note", ""),
+                waits=dict(d.get("waits", {})))
 
 
 def bits(value: int | None, names: dict[int, str]) -> list[str]:
@@ -103,6 +105,9 @@ def _step_of(path: InitPath, hit: Hit, caller: str) -> tuple[int | None, str | N
         if callee == e.callee or (d is not None and d.served_by(callee)):
             return e.step, callee
     return None, callee
+
+
+step_of = _step_of
 
 
 def _message(spec: Spec, path: InitPath, hit: Hit, documented: set[str]) -> dict:

@@ -37,7 +37,12 @@ def qemu_under_gdb() -> dict:
         version = check_binary(binary)
     except QemuError as exc:
         raise gdb.GdbError(str(exc)) from None
-    return {"binary": binary, "version": version, "argv": [binary] + program_args()}
+    from .attach import attached, proc_argv
+    pid = gdb.selected_inferior().pid
+    # Attached (gdb -p), gdb has no program arguments: the kernel has them.
+    argv = proc_argv(pid) if attached() else []
+    return {"binary": binary, "version": version,
+            "argv": argv or [binary] + program_args()}
 
 
 def program_args() -> list[str]:
@@ -59,7 +64,9 @@ def record(qemu: dict, plan: planning.Plan, timeout: float | None, kill: bool,
            **recording) -> Trace:
     """Plant `plan`, run QEMU (`qemu_under_gdb()`) to its main loop (or a
     question's first stop), remove every breakpoint planted."""
+    from .attach import attached, detach
     from .recorder import Recorder
+    was_attached = attached()
     recorder = Recorder(plan, timeout=timeout, lazy_libraries=settings.lazy_libraries(),
                         **recording)
     trace = None
@@ -69,9 +76,13 @@ def record(qemu: dict, plan: planning.Plan, timeout: float | None, kill: bool,
         recorder.remove()
         # A QEMU that timed out is blocked for good, one gdb failed on is in
         # an unknown state: kill those, and any when asked.  A crashed one
-        # stays stopped at the prompt, to be looked at.
+        # stays stopped at the prompt, to be looked at.  One gdb attached
+        # to is not ours to kill (unless asked): it is detached instead.
         over = trace is None or trace.outcome.state in ("timeout", "error")
-        if (kill or over) and gdb.selected_inferior().pid:
+        if was_attached and not kill:
+            if over or trace.outcome.state == "interrupted":
+                detach()
+        elif (kill or over) and gdb.selected_inferior().pid:
             try:
                 gdb.execute("kill", to_string=True)
             except gdb.error:
@@ -316,9 +327,11 @@ completes them."""
 
 
 def register() -> None:
+    from .attach import QinitHang
     settings.register()
     Qinit()
     QinitTrace()
     QinitReport()
     QinitPath()
     QinitWhere()
+    QinitHang()
