@@ -3,7 +3,7 @@ decoded vhost-user rounds, and the hang diagnosis.  Pure: no gdb."""
 
 from __future__ import annotations
 
-from . import blocking, verify, vhostuser
+from . import blocking, findings, firsterror, verify, vhostuser
 from .initpath import InitPath
 from .trace import Trace
 
@@ -22,7 +22,27 @@ def annotate(path: InitPath, trace: Trace) -> Trace:
     rounds = (trace.extra.get("vhost_user") or {}).get("rounds", [])
     if len(rounds) > 1:
         _note_restart(trace, spec.record["round_starts"], rounds)
+    for key, value in (("first_error", firsterror.first_error(trace)),
+                       ("findings", trace_findings(trace))):
+        if value:
+            trace.extra[key] = value
+        else:
+            trace.extra.pop(key, None)
     return trace
+
+
+def trace_findings(trace: Trace) -> list[dict]:
+    """Set-ups that cannot work or will surprise: from the command line, the
+    backend's replies and how QEMU ended."""
+    cl = blocking.command_line(trace.qemu.get("argv", []))
+    if cl is None:
+        return []
+    o = trace.outcome
+    errors = [ln["line"] for ln in trace.extra.get("qemu_stderr", [])
+              if ": info: " not in ln["line"] and ": warning: " not in ln["line"]]
+    return (findings.from_command_line(cl)
+            + findings.from_negotiation(cl, trace.extra.get("vhost_user"))
+            + findings.from_exit(cl, o.state, errors[0] if errors else o.error_line))
 
 
 def _note_restart(trace: Trace, wait: str, rounds: list[dict]) -> None:

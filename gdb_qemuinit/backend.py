@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -50,6 +51,14 @@ def _telling_line(log: str) -> str | None:
     return lines[-1] if lines else None
 
 
+def _end_with_us() -> None:
+    """In the backend, before exec: SIGTERM when the thread that started it
+    ends, so that a qemuinit killed outright (SIGKILL) leaves no backend."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Backend:
     """Start `argv` once `sock` is listening (after dropping one connection
     first when `drop_first`), in a thread; `stop()` ends it by PID."""
@@ -67,6 +76,7 @@ class Backend:
         # time.monotonic() of what happened to it (the hits' clock)
         self.times: dict[str, float] = {}
         self._done = threading.Event()
+        self._reaped = threading.Event()   # the starting thread lives until then
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -90,10 +100,15 @@ class Backend:
                 # stdin stays an open pipe: testpmd quits on end of input.
                 self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=log,
                                              stderr=subprocess.STDOUT,
-                                             start_new_session=True)
+                                             start_new_session=True,
+                                             preexec_fn=_end_with_us)
                 log.close()
             except OSError as exc:
                 self.problem = f"cannot start the backend {self.argv[0]}: {exc.strerror}"
+                return
+        # The parent death signal follows this thread, not the process: it
+        # waits until stop() has ended the backend.
+        self._reaped.wait()
 
     def _drop_one(self) -> None:
         """Connect and close at once: a backend that goes away."""
@@ -109,9 +124,7 @@ class Backend:
         """Stop the backend by its PID (TERM, then KILL), reap it, and remove
         DPDK's runtime files for our prefix."""
         with self._lock:
-            self._done.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+            self._done.set()      # from here on self.proc is what it will be
         proc = self.proc
         if proc is not None:
             self.times["stopped"] = time.monotonic()
@@ -130,6 +143,9 @@ class Backend:
                     proc.wait()
             if proc.stdin:
                 proc.stdin.close()
+        self._reaped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         if self.dpdk_prefix:
             for d in dpdk_runtime_dirs(self.dpdk_prefix):
                 shutil.rmtree(d, ignore_errors=True)

@@ -10,9 +10,8 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 
-from . import analysis, diff as tracediff, initpath, outputs, render_text, scenario
+from . import analysis, diff as tracediff, initpath, leftovers, outputs, render_text, scenario
 from .cmdline import positive_seconds
 from .runner import CliError, Run, add_run_facts, prepare_run, run_gdb
 from .trace import Trace, TraceError, load, save, write_atomic
@@ -42,7 +41,8 @@ def _load_path(opts) -> initpath.InitPath:
 def _run_qinit(opts, qinit_args: list[str], json_name: str, read):
     """Run `qinit ...` under gdb on this run's QEMU (and backend), its JSON
     written in a private directory (mode 0700) and read there by `read`."""
-    with tempfile.TemporaryDirectory(prefix="qemuinit-") as private:
+    leftovers.remove_stale()
+    with leftovers.private_dir() as private:
         run = prepare_run(opts, private)
         json_path = os.path.join(private, json_name)
         run_gdb(run, qinit_args + ["--kill", "--quiet", "--json", json_path,
@@ -184,7 +184,8 @@ def cmd_hang(opts) -> int:
         raise CliError(f"no process {opts.pid}")
     if opts.json:
         _checked(outputs.Outputs(json=opts.json))
-    with tempfile.TemporaryDirectory(prefix=f"qemuinit-{os.getpid()}-") as private:
+    leftovers.remove_stale()
+    with leftovers.private_dir() as private:
         json_path = os.path.join(private, "hang.json")
         cmd = gdb_attach_command(opts.pid, ["hang", "--quiet", "--json", json_path])
         try:
@@ -227,6 +228,10 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    "{socket} is the socket path")
     p.add_argument("--no-backend", action="store_true",
                    help="start no backend (QEMU waits for one: see the hang report)")
+    p.add_argument("--cut-after", metavar="REQUEST",
+                   help="fault injection: the backend connects through a relay that "
+                   "cuts its first connection right after QEMU sends REQUEST (SET_OWNER, "
+                   "GET_FEATURES, ...), so QEMU's restart path runs")
     p.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help="give up on init after this long, report where QEMU blocks "
                    f"and kill it (default {DEFAULT_TIMEOUT:g})")

@@ -4,6 +4,8 @@ seed's clusters.  Coloured with pygments when asked (on a terminal)."""
 from __future__ import annotations
 
 from .blocking import format_diagnosis
+from .findings import format_findings
+from .firsterror import format_first_error
 from .initpath import InitPath
 from .summary import edge_counts, summarize
 from .vhostuser import format_section
@@ -17,6 +19,9 @@ def _tokens(path: InitPath, trace: Trace):
     """(token type name, text) pairs; the type names are pygments' tokens."""
     edges = trace.extra.get("edges", [])
     yield "Generic.Heading", summarize(trace) + "\n"
+    first = format_first_error(trace.extra.get("first_error"))
+    if first:
+        yield "Generic.Error", "\n" + first
     counts = edge_counts(trace).strip()
     if counts:
         yield "Generic.Strong", f"\n{counts}\n"
@@ -39,12 +44,19 @@ def _tokens(path: InitPath, trace: Trace):
     hang = format_diagnosis(trace.extra.get("hang"))
     if hang:
         yield "Generic.Error", "\n" + hang
+    found = format_findings(trace.extra.get("findings", []))
+    if found:
+        yield "Generic.Strong", "\n" + found
 
 
 def brief(trace: Trace) -> str:
     """What is printed after a run: the summary, the edge counts, one line
     per vhost-user round, and why QEMU hangs if it does."""
-    parts = [summarize(trace), edge_counts(trace)]
+    parts = [summarize(trace)]
+    first = format_first_error(trace.extra.get("first_error"))
+    if first:
+        parts.append(first.rstrip("\n"))
+    parts.append(edge_counts(trace))
     for rnd in (trace.extra.get("vhost_user") or {}).get("rounds", []):
         parts.append(f"  vhost-user round {rnd['round']} (connection {rnd['connection']}): "
                      f"{len(rnd['messages'])} requests, {rnd['result']}"
@@ -59,7 +71,12 @@ def brief(trace: Trace) -> str:
     if backend.get("problem"):
         parts.append(f"  backend {' '.join(backend['argv'][:1])}: {backend['problem']}")
     hang = format_diagnosis(trace.extra.get("hang"))
-    return "\n".join(p for p in parts if p) + ("\n" + hang.rstrip("\n") if hang else "")
+    if hang:
+        parts.append(hang.rstrip("\n"))
+    found = format_findings(trace.extra.get("findings", []))
+    if found:
+        parts.append(found.rstrip("\n"))
+    return "\n".join(p for p in parts if p)
 
 
 STATUS_TOKEN = {"observed": "Generic.Inserted", "dispatch": "Name.Builtin",

@@ -40,8 +40,8 @@ def gdb_command(qemu_argv: list[str], qinit_args: list[str]) -> list[str]:
     """The gdb invocation; QEMU's arguments go to gdb as an argv list
     (--args), with startup-with-shell off: nothing passes through a shell."""
     load = ("python import sys; sys.path[:0] = [p for p in %r if p not in sys.path]; "
-            "from gdb_qemuinit.gdbext import commands; commands.register()"
-            % _python_paths())
+            "from gdb_qemuinit.gdbext import commands, guard; commands.register(); "
+            "guard.watch_parent(%d)" % (_python_paths(), os.getpid()))
     qinit = " ".join(["qinit", qinit_args[0]] + [_quote_gdb(a) for a in qinit_args[1:]])
     debug = ["-iex", "set python print-stack full"] if os.environ.get("QEMUINIT_DEBUG") else []
     return [GDB, "-nx", "-q", "-batch", *debug,
@@ -83,6 +83,7 @@ class Run:
     private: str = ""                          # the run's private directory
     stderr: list[tuple[float, str, int]] = field(default_factory=list)   # QEMU's lines
     interrupted: str | None = None             # SIGINT or SIGTERM, when one arrived
+    relay: object | None = None                # relay.Relay, cutting the backend's connection
 
 
 def prepare_run(opts, private: str) -> Run:
@@ -116,14 +117,32 @@ def prepare_run(opts, private: str) -> Run:
         backend_argv = shlex.split(opts.backend) if opts.backend else list(sc.backend)
         drop_first = sc.drop_first
     if opts.no_backend or not backend_argv:
+        if getattr(opts, "cut_after", None):
+            raise CliError("--cut-after needs a backend to cut")
         return Run(argv, private=private)
     if not shutil.which(backend_argv[0]):
         raise CliError(f"backend {backend_argv[0]!r} not found (scripts/setup.sh "
                        f"installs dpdk-testpmd; --no-backend runs without one)")
     prefix = f"qemuinit-{os.getpid()}"
-    backend_argv = scenario.expand(backend_argv, sock, prefix)
+    cut = _relay(opts, sock, private)
+    backend_argv = scenario.expand(backend_argv, cut.listen_path if cut else sock, prefix)
     return Run(argv, Backend(backend_argv, sock, os.path.join(private, "backend.log"),
-                             drop_first=drop_first, dpdk_prefix=prefix), private=private)
+                             drop_first=drop_first, dpdk_prefix=prefix), private=private,
+               relay=cut)
+
+
+def _relay(opts, sock: str, private: str):
+    """--cut-after REQUEST: the backend connects through a relay that cuts
+    its first connection right after that request (relay.py)."""
+    if not getattr(opts, "cut_after", None):
+        return None
+    from . import relay
+    try:
+        number = relay.request_number(opts.cut_after, vhostuser.load_spec().requests)
+    except relay.RelayError as exc:
+        raise CliError(str(exc)) from None
+    return relay.Relay(sock, os.path.join(private, "relay.sock"), number,
+                       vhostuser.load_spec().name(number))
 
 
 def _warn_open_socket_dirs(argv: list[str]) -> None:
@@ -222,6 +241,8 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
 
     old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if run.relay:
+            run.relay.start()
         if run.backend:
             run.backend.start(timeout)
         try:
@@ -233,6 +254,8 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
     finally:
         if run.backend:
             run.backend.stop()
+        if run.relay:
+            run.relay.stop()
         done.set()
         for t in tees:
             t.join(timeout=5)
@@ -262,6 +285,8 @@ def add_run_facts(trace: Trace, run: Run) -> None:
         trace.outcome.detail = f"interrupted: qemuinit received {run.interrupted}"
     if errors and trace.outcome.state not in ("init-complete", "answered"):
         trace.outcome.error_line = errors[-1]
+    if run.relay:
+        trace.extra["fault"] = run.relay.summary(start)
     if run.backend:
         trace.extra["backend"] = run.backend.summary(start)
         log = run.backend.log_text()

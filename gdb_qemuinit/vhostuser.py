@@ -212,10 +212,26 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
                      f"{', '.join(map(str, r))}): the chardev's OPENED event reached "
                      f"net_vhost_user_event more than once"
                      for c, r in negotiating.items() if len(r) > 1]}
+    _mark_undelivered(rounds, (trace.extra.get("fault") or {}).get("cut"))
     log = trace.extra.get("backend_log")
     if log:
         doc["backend_check"] = check_against_backend(rounds, log)
     return doc
+
+
+def _mark_undelivered(rounds: list[dict], cut: dict | None) -> None:
+    """With a connection cut by the relay (--cut-after), what QEMU sent on it
+    after the cut request never reached the backend."""
+    if not cut:
+        return
+    after = False
+    for rnd in rounds:
+        if rnd["connection"] != cut["connection"]:
+            continue
+        for m in rnd["messages"]:
+            if after:
+                m["delivered"] = False
+            after = after or m["request"] == cut["request"]
 
 
 def _judge_round(rnd: dict, last_step: int | None, last: bool, state: str) -> None:
@@ -279,7 +295,8 @@ def parse_backend_log(text: str, patterns: dict[str, str]) -> dict:
 def check_against_backend(rounds: list[dict], log: dict) -> dict:
     """Does what QEMU sent (seen by gdb) match what the backend logged?  The
     backend sees the rounds it took part in, so compare the last ones."""
-    sent = [m["name"] for rnd in rounds for m in rnd["messages"]]
+    sent = [m["name"] for rnd in rounds for m in rnd["messages"]
+            if m.get("delivered", True)]
     got = log.get("requests", [])
     tail = sent[-len(got):] if got else []
     acked = [int(m["payload"]["hex"], 16) for rnd in rounds for m in rnd["messages"]
