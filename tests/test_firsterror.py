@@ -1,0 +1,52 @@
+"""Integration: the first error of a cascade leads the report, on real
+failures: a backend that drops its first connection (the restart
+scenario), and QEMU as a client with nothing listening (it exits)."""
+
+import json
+
+import pytest
+
+from conftest import run_cli
+
+pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
+
+
+@pytest.mark.vhost
+def test_a_dropped_connection_leads_with_its_request_and_first_line(tmp_path):
+    out = tmp_path / "t.json"
+    r = run_cli("trace", "--scenario", "vhost-user-restart", "--json", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(out.read_text())
+    first = doc["vhost_user"]["rounds"][0]
+    fe = doc["first_error"]
+    assert first["result"] == "failed" and len(first["errors"]) >= 2
+    assert (fe["round"], fe["request"]["name"]) == (1, first["failed_at"])
+    assert fe["first_line"] == first["errors"][0]
+    assert fe["consequences"] == first["errors"][1:]
+    assert fe["frames"][0]["function"] == "vhost_user_write"
+    assert fe["then"] and fe["injected"] is None
+    # In the printed summary the first line comes before its consequences.
+    text = r.stdout
+    assert text.index(fe["first_line"]) < text.index(fe["consequences"][0])
+    assert text.index("First error") < text.index("documented edges")
+
+
+def test_qemu_as_a_client_with_nothing_listening_exits_first_line_and_finding(
+        tmp_path, qemu_binary):
+    out, sock = tmp_path / "t.json", str(tmp_path / "nobody.sock")
+    r = run_cli("trace", "--json", str(out), "--no-backend", "--", qemu_binary,
+                "-machine", "q35", "-m", "256M", "-nodefaults", "-display", "none", "-S",
+                "-chardev", f"socket,id=chr0,path={sock}",
+                "-netdev", "vhost-user,id=net0,chardev=chr0",
+                "-device", "virtio-net-pci,netdev=net0")
+    assert r.returncode == 1
+    doc = json.loads(out.read_text())
+    assert doc["outcome"]["state"] == "exited"
+    fe = doc["first_error"]
+    lines = [ln["line"] for ln in doc["qemu_stderr"]]
+    assert fe["first_line"] == lines[0] and fe["request"] is None
+    ids = [f["id"] for f in doc["findings"]]
+    assert "nothing-listening" in ids and "memory-not-shared" in ids
+    nothing = next(f for f in doc["findings"] if f["id"] == "nothing-listening")
+    assert nothing["evidence"]["socket"] == sock
+    assert nothing["evidence"]["qemu_line"] == fe["first_line"]
