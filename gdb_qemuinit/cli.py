@@ -234,7 +234,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    "GET_FEATURES, ...), so QEMU's restart path runs")
     p.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help="give up on init after this long, report where QEMU blocks "
-                   f"and kill it (default {DEFAULT_TIMEOUT:g})")
+                   f"and stop it (default {DEFAULT_TIMEOUT:g})")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -103,6 +103,7 @@ Subcommands:
   qinit report  the whole report of the last trace
   qinit path    the documented path as a call tree
   qinit where   answer a question (pci-config, netdev-init, ...) from a live run
+  qinit hang    why a running QEMU hangs, at once (gdb -p PID), then detach
 
 The documented path is gdb_qemuinit/data/init-path.toml.  Settings: 'set qinit
 color', 'set qinit timeout', 'set qinit lazy-libraries'."""
@@ -138,9 +139,10 @@ QEMU reaches qemu_main_loop.  Then every documented edge gets a verdict
                      Perfetto's UI or chrome://tracing) to FILE
   --html FILE        write one self-contained HTML report to FILE
   --timeout SECONDS  interrupt QEMU if init takes longer and report where it
-                     blocks (default: 'show qinit timeout')
+                     blocks (default: 'show qinit timeout'); a QEMU gdb
+                     started is then killed, one attached to is detached
   --kill             kill QEMU at the end instead of leaving it stopped at
-                     qemu_main_loop
+                     qemu_main_loop (an attached one too)
   --path FILE        use another documented-path file
   --quiet            print no summary
   --naive            a breakpoint on every documented function, hot ones too
