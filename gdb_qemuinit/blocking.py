@@ -56,6 +56,10 @@ def describe_wait(spec: Spec, frames: list[Frame], reads: dict, argv: list[str])
     fill = {"socket": path or "the chardev's socket",
             "request": request["name"] if request else "the request",
             "reconnect": f"{reconnect:g}" if isinstance(reconnect, (int, float)) else "N"}
+    if entry.get("monitor"):
+        doc["monitor"] = entry["monitor"]
+    if entry.get("hang") is False:
+        doc["hang"] = False
     doc.update(kind=entry.get("kind"), function=entry["function"],
                stage=entry["stage"].format(**fill),
                chardev=chardev or (dev.id if dev else None),
@@ -63,7 +67,7 @@ def describe_wait(spec: Spec, frames: list[Frame], reads: dict, argv: list[str])
                role_means=ROLES.get(dev.role) if dev else None,
                wait=dev.wait if dev else None,
                reconnect_seconds=reconnect or None, request=request,
-               unblock=entry["unblock"].format(**fill))
+               unblock=entry["unblock"].format(**fill) or None)
     return {k: v for k, v in doc.items() if v is not None or k in ("wait",)}
 
 
@@ -92,7 +96,7 @@ def diagnosis(trace: Trace, spec: Spec | None = None) -> dict | None:
 def format_diagnosis(doc: dict | None) -> str:
     if not doc:
         return ""
-    lines = ["Why QEMU hangs"]
+    lines = ["Where QEMU is" if doc.get("hang") is False else "Why QEMU hangs"]
     if doc.get("function"):
         lines.append(f"  blocked in {doc['function']} (innermost frame: {doc['blocked_in']})")
     else:

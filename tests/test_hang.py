@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, run_gdb
 from gdb_qemuinit.backend import dpdk_runtime_dirs, listening
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
@@ -194,17 +194,31 @@ def test_a_silent_backend_names_the_blocked_request_and_its_step(
     assert still_running_untraced(proc.pid)
 
 
-def test_any_other_wait_shows_every_thread_and_what_it_sits_in(
+def test_a_qemu_past_init_shows_every_thread_and_what_it_sits_in(
         started, qemu_binary, tmp_path):
     qmp = str(tmp_path / "qmp.sock")
     proc = started.start([qemu_binary, "-machine", "q35", "-nodefaults", "-display", "none",
                           "-S", "-qmp", f"unix:{qmp},server=on,wait=off"])
     assert "QMP" in qmp_greeting(qmp)           # at its main loop
     doc = diagnose(proc.pid, tmp_path)
-    assert doc["hang"]["kind"] == "other" and "socket" not in doc["hang"]
+    assert doc["hang"]["kind"] == "init-complete" and doc["hang"]["hang"] is False
+    assert "socket" not in doc["hang"] and doc["findings"] == []
     assert all(t["sits_in"] for t in doc["threads"]), doc["threads"]
     assert "qemu_main_loop" in next(t["chain"] for t in doc["threads"] if t["main"])
     assert still_running_untraced(proc.pid)
+
+
+def test_anywhere_else_in_a_qemu_gdb_started_it_stays_stopped(qemu_argv, tmp_path):
+    out = tmp_path / "h.json"
+    r = run_gdb(qemu_argv, "break qemu_init_board", "run", f"qinit hang --json {out}",
+                "python print('PID-AFTER', gdb.selected_inferior().pid)")
+    assert "Traceback" not in r.stderr, r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["hang"]["kind"] == "other" and not doc["attached"]
+    main = next(t for t in doc["threads"] if t["main"])
+    assert main["frames"][0]["function"] == "qemu_init_board"
+    assert doc["argv"] == qemu_argv
+    assert f"PID-AFTER {doc['pid']}" in r.stdout      # not detached: still gdb's
 
 
 def test_qinit_trace_on_an_attached_qemu_times_out_and_detaches(
@@ -229,3 +243,22 @@ def test_qinit_trace_on_an_attached_qemu_times_out_and_detaches(
 def test_hang_on_no_such_process_is_a_usage_error():
     r = run_cli("hang", "999999999")
     assert r.returncode == 2 and "999999999" in r.stderr
+
+
+def test_qinit_where_on_an_attached_qemu_times_out_and_detaches(
+        started, qemu_binary, tmp_path):
+    proc, sock, qmp = qemu(started, qemu_binary, tmp_path,
+                           "socket,id=chr0,path={socket},server=on,wait=on")
+    wait_for(lambda: listening(sock), "QEMU listens")
+    out = tmp_path / "w.json"
+    r = subprocess.run(["gdb", "-nx", "-batch", "-x", str(ROOT / "gdbinit.py"),
+                        "-p", str(proc.pid), "-ex",
+                        f"qinit where pci-config --all --timeout 2 --json {out}"],
+                       capture_output=True, text=True, timeout=180,
+                       stdin=subprocess.DEVNULL)
+    assert "Traceback" not in r.stderr, r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["outcome"]["state"] == "timeout" and doc["answers"] == []
+    assert still_running_untraced(proc.pid)
+    started.testpmd(sock, client=True)
+    assert "QMP" in qmp_greeting(qmp)
