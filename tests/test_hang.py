@@ -151,6 +151,8 @@ def test_waiting_in_the_netdev_with_wait_off(started, qemu_binary, tmp_path):
     h = doc["hang"]
     assert h["kind"] == "waiting-in-netdev" and (h["socket"], h["wait"]) == (sock, False)
     assert "net_vhost_user_init" in h["chain"]
+    assert [p["pid"] for p in doc["peer"]["listening"]] == [proc.pid]
+    assert doc["peer"]["connections"] == []
     assert [f["id"] for f in doc["findings"]] == ["server-without-wait"]
     assert still_running_untraced(proc.pid)
 
