@@ -20,6 +20,7 @@ NLMSG_DONE, NLMSG_ERROR = 3, 2
 UDIAG_SHOW_NAME, UDIAG_SHOW_PEER = 0x1, 0x4
 UNIX_DIAG_NAME, UNIX_DIAG_PEER = 0, 2
 TCP_LISTEN = 10          # a listening unix socket's state, as for TCP
+ACCEPTCON = 0x10000      # /proc/net/unix Flags of a listening socket
 
 
 class UnixSocket(dict):
@@ -32,7 +33,7 @@ def unix_sockets() -> list[UnixSocket]:
     try:
         s = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
     except OSError:
-        return out
+        return _from_proc()
     with s:
         req = struct.pack("=BBHIIIII", socket.AF_UNIX, 0, 0, 0xFFFFFFFF, 0,
                           UDIAG_SHOW_NAME | UDIAG_SHOW_PEER, 0xFFFFFFFF, 0xFFFFFFFF)
@@ -47,6 +48,24 @@ def unix_sockets() -> list[UnixSocket]:
                     return out
                 out.append(_parse(data[off + 16:off + length]))
                 off += (length + 3) & ~3
+
+
+def _from_proc() -> list[UnixSocket]:
+    """Without sock_diag: /proc/net/unix has paths and listening, no peers."""
+    out: list[UnixSocket] = []
+    try:
+        with open("/proc/net/unix", encoding="utf-8", errors="replace") as f:
+            next(f)
+            for line in f:
+                fields = line.split(None, 7)
+                if len(fields) < 7:
+                    continue
+                path = fields[7].rstrip("\n") if len(fields) == 8 else None
+                out.append(UnixSocket(inode=int(fields[6]), path=path, peer=None,
+                                      listening=bool(int(fields[3], 16) & ACCEPTCON)))
+    except (OSError, StopIteration, ValueError):
+        pass
+    return out
 
 
 def _parse(body: bytes) -> UnixSocket:
