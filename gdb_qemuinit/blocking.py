@@ -59,7 +59,7 @@ def describe_wait(spec: Spec, frames: list[Frame], reads: dict, argv: list[str])
     if entry.get("monitor"):
         doc["monitor"] = entry["monitor"]
     if entry.get("hang") is False:
-        doc["hang"] = False
+        doc["hanging"] = False
     doc.update(kind=entry.get("kind"), function=entry["function"],
                stage=entry["stage"].format(**fill),
                chardev=chardev or (dev.id if dev else None),
@@ -96,7 +96,7 @@ def diagnosis(trace: Trace, spec: Spec | None = None) -> dict | None:
 def format_diagnosis(doc: dict | None) -> str:
     if not doc:
         return ""
-    lines = ["Where QEMU is" if doc.get("hang") is False else "Why QEMU hangs"]
+    lines = ["Where QEMU is" if doc.get("hanging") is False else "Why QEMU hangs"]
     if doc.get("function"):
         lines.append(f"  blocked in {doc['function']} (innermost frame: {doc['blocked_in']})")
     else:

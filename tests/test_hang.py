@@ -203,7 +203,7 @@ def test_a_qemu_past_init_shows_every_thread_and_what_it_sits_in(
                           "-S", "-qmp", f"unix:{qmp},server=on,wait=off"])
     assert "QMP" in qmp_greeting(qmp)           # at its main loop
     doc = diagnose(proc.pid, tmp_path)
-    assert doc["hang"]["kind"] == "init-complete" and doc["hang"]["hang"] is False
+    assert doc["hang"]["kind"] == "init-complete" and doc["hang"]["hanging"] is False
     assert "socket" not in doc["hang"] and doc["findings"] == []
     assert all(t["sits_in"] for t in doc["threads"]), doc["threads"]
     assert "qemu_main_loop" in next(t["chain"] for t in doc["threads"] if t["main"])
