@@ -71,3 +71,20 @@ def test_unshared_memory_is_a_finding_of_a_real_run(tmp_path, qemu_binary):
     (f,) = [f for f in doc["findings"] if f["id"] == "memory-not-shared"]
     assert f["evidence"]["netdevs"] == ["net0"]
     assert "Findings" in r.stdout and "memory-not-shared" in r.stdout
+
+
+@pytest.mark.qemu
+@pytest.mark.usefixtures("no_leftovers")
+def test_reconnect_on_a_listening_socket_is_a_finding_with_qemus_first_line(
+        tmp_path, qemu_binary):
+    out, sock = tmp_path / "t.json", str(tmp_path / "vu.sock")
+    r = run_cli("trace", "--json", str(out), "--no-backend", "--timeout", "10", "--",
+                qemu_binary, "-machine", "q35", "-nodefaults", "-display", "none", "-S",
+                "-chardev", f"socket,id=chr0,path={sock},server=on,wait=off,reconnect=1",
+                *VHOST)
+    doc = json.loads(out.read_text())
+    (f,) = [f for f in doc["findings"] if f["id"] == "reconnect-on-server"]
+    assert f["evidence"]["chardev"] == "chr0"
+    if doc["outcome"]["state"] == "exited":      # QEMU 7.2 refuses the option
+        assert doc["first_error"]["first_line"] == doc["qemu_stderr"][0]["line"]
+    assert "reconnect-on-server" in r.stdout
