@@ -5,6 +5,7 @@ removes those of runs whose process is gone."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -14,11 +15,43 @@ from .backend import dpdk_runtime_dirs
 
 _PRIVATE = re.compile(r"qemuinit-(\d+)-")
 _DPDK = re.compile(r"qemuinit-(\d+)$")
+LOCK = ".lock"
 
 
-def private_dir() -> tempfile.TemporaryDirectory:
-    """A new private directory (mode 0700) named after this process."""
-    return tempfile.TemporaryDirectory(prefix=f"qemuinit-{os.getpid()}-")
+class PrivateDir(tempfile.TemporaryDirectory):
+    """A new private directory (mode 0700) named after this process, with a
+    lock held while it is in use: a run in another PID namespace sharing
+    this /tmp is told from a dead one by its lock, not by its PID."""
+
+    def __init__(self):
+        super().__init__(prefix=f"qemuinit-{os.getpid()}-")
+        self._lock = os.open(os.path.join(self.name, LOCK), os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+
+    def cleanup(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+        super().cleanup()
+
+
+def private_dir() -> PrivateDir:
+    return PrivateDir()
+
+
+def _in_use(path: str, lock_file: str, lock) -> bool:
+    """Does a live process hold the lock on `lock_file` in `path`?"""
+    try:
+        fd = os.open(os.path.join(path, lock_file), os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        lock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def _gone(pid: int) -> bool:
@@ -35,9 +68,12 @@ def remove_stale() -> list[str]:
     """Remove the private and DPDK runtime directories of qemuinit runs
     that are gone (ours only: owned by this user).  Returns what it removed."""
     removed = []
-    places = [(tempfile.gettempdir(), _PRIVATE)]
-    places += [(os.path.dirname(d), _DPDK) for d in dpdk_runtime_dirs("x")]
-    for base, pattern in dict.fromkeys(places):
+    # Ours hold a flock on .lock; DPDK's primary process an fcntl lock on
+    # its runtime directory's config file.
+    places = [(tempfile.gettempdir(), _PRIVATE, LOCK, fcntl.flock)]
+    places += [(os.path.dirname(d), _DPDK, "config", fcntl.lockf)
+               for d in dict.fromkeys(dpdk_runtime_dirs("x"))]
+    for base, pattern, lock_file, lock in places:
         try:
             names = os.listdir(base)
         except OSError:
@@ -46,6 +82,8 @@ def remove_stale() -> list[str]:
             m = pattern.match(name)
             path = os.path.join(base, name)
             if not m or int(m.group(1)) == os.getpid() or not _gone(int(m.group(1))):
+                continue
+            if _in_use(path, lock_file, lock):
                 continue
             try:
                 if os.lstat(path).st_uid != os.getuid():

@@ -49,6 +49,12 @@ def test_sigkill_to_qemuinit_mid_trace_leaves_nothing_running(tmp_path):
     assert len(private) == 1
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # gdb, QEMU and testpmd end by themselves within seconds (the bound the
+    # leftover check uses too).
+    deadline = time.monotonic() + 5
+    while tagged_pids(tag) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not tagged_pids(tag), _exe_names(tagged_pids(tag))
     # What it left on disk goes with the next run.
     r = run_cli("trace", "--scenario", "user-netdev", "--timeout", "60")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -70,3 +76,17 @@ def test_only_the_directories_of_runs_that_are_gone_are_removed(tmp_path, monkey
         assert str(stale) in removed and os.path.isdir(mine)
     assert not stale.exists() and alive.exists()
     alive.rmdir()
+
+
+def test_a_directory_whose_lock_is_held_is_kept_even_if_its_pid_looks_gone(
+        tmp_path, monkeypatch):
+    # A run in another PID namespace: its PID means nothing here, its lock does.
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    with leftovers.private_dir() as held:
+        other = tmp_path / f"qemuinit-{gone}-xyz"
+        os.rename(held, other)
+        assert leftovers.remove_stale() == [] and other.exists()
+        os.rename(other, held)
