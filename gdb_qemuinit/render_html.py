@@ -12,6 +12,7 @@ from html import escape
 
 from . import render_graph, render_sequence, render_timeline
 from .blocking import format_diagnosis
+from .firsterror import format_first_error
 from .initpath import InitPath
 from .summary import edge_counts, summarize
 from .trace import Trace
@@ -115,7 +116,9 @@ def _findings(doc: object) -> str:
     items = doc if isinstance(doc, list) else [doc]
     out = []
     for item in items:
-        if isinstance(item, dict):
+        if isinstance(item, dict) and {"id", "seen", "change"} <= item.keys():
+            text = f"{item['id']}: {item['seen']}; change: {item['change']}"
+        elif isinstance(item, dict):
             text = "; ".join(f"{k}: {v}" for k, v in item.items())
         else:
             text = str(item)
@@ -179,9 +182,14 @@ def render(path: InitPath, trace: Trace) -> bytes:
     if clock:
         timeline += f"<p>Clock: {escape(clock.get('name', ''))}; {escape(clock.get('hit_t', ''))}.</p>"
     hang = _hang_text(trace.extra.get("hang"))
+    try:
+        first = format_first_error(trace.extra.get("first_error"))
+    except (KeyError, TypeError, AttributeError):      # another qemuinit's shape
+        first = str(trace.extra.get("first_error"))
     findings = trace.extra.get("findings")
     return page(f"qemuinit: QEMU {q.get('version', '?')}, {trace.outcome.state}", [
         ("run", "The run", facts),
+        ("first-error", "The first error", f"<pre>{escape(first)}</pre>" if first else ""),
         ("hang", "Why QEMU hangs", f"<pre>{escape(hang)}</pre>" if hang else ""),
         ("findings", "Findings", _findings(findings) if findings else ""),
         ("graph", "The documented path, coloured by what happened", graph),

@@ -50,3 +50,13 @@ def test_qemu_as_a_client_with_nothing_listening_exits_first_line_and_finding(
     nothing = next(f for f in doc["findings"] if f["id"] == "nothing-listening")
     assert nothing["evidence"]["socket"] == sock
     assert nothing["evidence"]["qemu_line"] == fe["first_line"]
+
+
+@pytest.mark.vhost
+def test_the_html_report_shows_the_first_error(tmp_path):
+    html = tmp_path / "r.html"
+    r = run_cli("trace", "--cut-after", "GET_FEATURES", "--html", str(html),
+                "--timeout", "60")
+    assert r.returncode == 0, r.stdout + r.stderr
+    text = html.read_text()
+    assert '<section id="first-error">' in text and "fault injected" in text
