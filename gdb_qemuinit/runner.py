@@ -20,6 +20,7 @@ from pathlib import Path
 from . import scenario, vhostuser
 from .backend import Backend
 from .qemu import QemuError, check_binary, default_binary
+from .qemu_cmdline import CommandLineError, QemuCommandLine
 from .trace import Trace
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
@@ -36,16 +37,20 @@ def _python_paths() -> list[str]:
     return [str(PACKAGE_PARENT)] + [p for p in sys.path if p.endswith("site-packages")]
 
 
+LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
+
+
 def gdb_command(qemu_argv: list[str], qinit_args: list[str]) -> list[str]:
-    """The gdb invocation; QEMU's arguments go to gdb as an argv list
-    (--args), with startup-with-shell off: nothing passes through a shell."""
+    """The gdb invocation.  gdb starts QEMU the way it always does (through
+    its "shell", see gdb_environment), and is given QEMU's argv with --args
+    so that `show args` tells the truth; what QEMU receives comes from the
+    argv file, byte for byte."""
     load = ("python import sys; sys.path[:0] = [p for p in %r if p not in sys.path]; "
             "from gdb_qemuinit.gdbext import commands, guard; commands.register(); "
             "guard.watch_parent(%d)" % (_python_paths(), os.getpid()))
     qinit = " ".join(["qinit", qinit_args[0]] + [_quote_gdb(a) for a in qinit_args[1:]])
     debug = ["-iex", "set python print-stack full"] if os.environ.get("QEMUINIT_DEBUG") else []
     return [GDB, "-nx", "-q", "-batch", *debug,
-            "-iex", "set startup-with-shell off",
             "-iex", "set pagination off",
             "-iex", "set print thread-events off",
             "-iex", "set print inferior-events off",
@@ -57,6 +62,31 @@ def gdb_attach_command(pid: int, qinit_args: list[str]) -> list[str]:
     cmd = gdb_command([], qinit_args)
     assert cmd[-1] == "--args"
     return cmd[:-1] + ["-p", str(pid)]
+
+
+def write_argv(qemu_argv: list[str], private: str) -> str:
+    """QEMU's argv, NUL-separated, in the run's private directory: what the
+    launcher execs."""
+    path = os.path.join(private, "qemu.argv")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(b"".join(os.fsencode(a) + b"\0" for a in qemu_argv))
+    return path
+
+
+def gdb_environment(argv_file: str) -> dict[str, str]:
+    """gdb's environment: its "shell" is qemuinit's launcher, which execs
+    QEMU with the argv in `argv_file` and never runs a shell.  (With
+    startup-with-shell off instead, gdb splits the argument string on white
+    space and keeps the backslashes --args adds: JSON options arrive
+    mangled.)  The user's SHELL is handed back to QEMU by the launcher."""
+    if not os.access(LAUNCHER, os.X_OK):
+        raise CliError(f"{LAUNCHER} is not executable (chmod +x it)")
+    env = dict(os.environ, SHELL=str(LAUNCHER), QEMUINIT_ARGV=argv_file)
+    env.pop("QEMUINIT_SHELL", None)
+    if "SHELL" in os.environ:
+        env["QEMUINIT_SHELL"] = os.environ["SHELL"]
+    return env
 
 
 def _quote_gdb(arg: str) -> str:
@@ -94,15 +124,16 @@ def prepare_run(opts, private: str) -> Run:
         if opts.scenario:
             raise CliError("--scenario and a QEMU command after -- exclude each other")
         argv = check_qemu(opts.qemu)
-        _warn_open_socket_dirs(argv)
+        command_line = parse_command_line(argv)
+        _warn_open_socket_dirs(command_line)
         backend_argv = shlex.split(opts.backend) if opts.backend else []
         drop_first = False
         if backend_argv:
-            served = scenario.server_sockets(argv)
+            served = command_line.server_sockets()
             if not served:
                 raise CliError("--backend needs a -chardev socket,path=...,server=on "
                                "in the QEMU command line")
-            sock = served[0]["path"]
+            sock = served[0].path
     else:
         try:
             sc = scenario.load(opts.scenario)
@@ -145,16 +176,25 @@ def _relay(opts, sock: str, private: str):
                        vhostuser.load_spec().name(number))
 
 
-def _warn_open_socket_dirs(argv: list[str]) -> None:
+def parse_command_line(argv: list[str]) -> QemuCommandLine:
+    """The model of the user's QEMU command line; a malformed option (bad
+    JSON) is the user's error, said before anything runs."""
+    try:
+        return QemuCommandLine.parse(argv)
+    except CommandLineError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _warn_open_socket_dirs(command_line: QemuCommandLine) -> None:
     """A vhost-user socket others can reach lets them connect as the backend."""
-    for sock in scenario.server_sockets(argv):
-        d = os.path.dirname(os.path.abspath(sock["path"]))
+    for sock in command_line.server_sockets():
+        d = os.path.dirname(os.path.abspath(sock.path))
         try:
             private = scenario.is_private(d)
         except OSError:
             continue
         if not private:
-            print(f"qemuinit: warning: {d} (socket of chardev {sock['id']}) is open to "
+            print(f"qemuinit: warning: {d} (socket of chardev {sock.id}) is open to "
                   f"other users, who could connect to QEMU as the backend; a directory "
                   f"only you can enter (mkdir -m 700) is safer", file=sys.stderr)
 
@@ -206,11 +246,12 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
     """Run gdb to completion, with the backend alongside; on Ctrl-C or
     SIGTERM, interrupt gdb (which stops QEMU and writes what it has)."""
     cmd = gdb_command(run.qemu_argv, qinit_args)
+    env = gdb_environment(write_argv(run.qemu_argv, run.private))
     err_path = os.path.join(run.private, "stderr.log")
     done = threading.Event()
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=err, start_new_session=True)
+                                stderr=err, start_new_session=True, env=env)
     tees = [threading.Thread(target=_follow_stderr, daemon=True,
                              args=(err_path, run,
                                    (os.path.basename(run.qemu_argv[0]) + ": ", "qemu: "),

@@ -46,8 +46,11 @@ def qemu_under_gdb() -> dict:
 
 
 def program_args() -> list[str]:
-    """The program's arguments.  gdb 13's gdb.parameter("args") is empty even
-    after --args, so read them from 'show args' (gdb quotes them for a shell)."""
+    """The program's arguments as gdb shows them: only a first guess, for
+    the trace of a QEMU that never started.  The recorder reads what QEMU
+    really received from /proc once it exists.  gdb 13's
+    gdb.parameter("args") is empty even after --args, so read them from
+    'show args' (gdb quotes them for a shell)."""
     import shlex
     args = gdb.parameter("args")
     if not args:
@@ -60,10 +63,11 @@ def program_args() -> list[str]:
         return args.split()
 
 
-def record(qemu: dict, plan: planning.Plan, timeout: float | None, kill: bool,
+def record(qemu: dict, plan: planning.Plan | None, timeout: float | None, kill: bool,
            **recording) -> Trace:
-    """Plant `plan`, run QEMU (`qemu_under_gdb()`) to its main loop (or a
-    question's first stop), remove every breakpoint planted."""
+    """Plant `plan` (or the `planner`'s plan for QEMU's real argv, made at
+    main), run QEMU (`qemu_under_gdb()`) to its main loop (or a question's
+    first stop), remove every breakpoint planted."""
     from .attach import attached, detach
     from .recorder import Recorder
     was_attached = attached()
@@ -169,6 +173,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
 
     def invoke(self, arg, from_tty):
         from .. import analysis, initpath, outputs, plan as planning, render_text, vhostuser
+        from ..qemu_cmdline import CommandLineError, QemuCommandLine
         opts = parse(self.parser, arg)
         outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
                                png=opts.png, report=opts.report,
@@ -180,13 +185,22 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
             raise gdb.GdbError(str(exc)) from None
         qemu = qemu_under_gdb()
         spec = vhostuser.load_spec()
-        command_line = " ".join(qemu["argv"][1:])
-        extra = spec.functions() if spec.needed(command_line) else []
-        plan = (planning.naive_plan(path, extra=spec.functions()) if opts.naive else
-                planning.make_plan(path, extra=extra, command_line=command_line))
+
+        def planner(argv: list[str]) -> planning.Plan:
+            # QEMU's real argv (read at main): the paths it can take.
+            if opts.naive:
+                return planning.naive_plan(path, extra=spec.functions())
+            try:
+                command_line = QemuCommandLine.parse(argv)
+            except CommandLineError:
+                command_line = None         # QEMU will refuse it: plan for anything
+            extra = spec.functions() if spec.needed(command_line) else []
+            return planning.make_plan(path, extra=extra, command_line=command_line)
+
         # Documented functions no backtrace showed are looked up after the
         # run (absent vs not-exercised): a trace needs that, where does not.
-        trace = record(qemu, plan, opts.timeout or settings.timeout(), opts.kill,
+        trace = record(qemu, planning.Plan(()), opts.timeout or settings.timeout(), opts.kill,
+                       planner=planner,
                        documented=tuple(path.functions()), reads=spec.reads(),
                        replies=spec.replies(), blocking_reads=spec.blocking_reads())
         analysis.annotate(path, trace)

@@ -22,6 +22,19 @@ from .outcomes import CRASH_SIGNALS, died, exited
 from .symbols import LibrarySymbols, has_debug_info, names_near, without_symbol
 from .watchdog import Watchdog
 
+def qemu_argv(pid: int) -> list[str] | None:
+    """The argv QEMU received, from /proc (None before it exists).  Bytes
+    that are not UTF-8 are kept as \\xNN escapes."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    return [a.decode("utf-8", "backslashreplace") for a in raw.split(b"\0")[:-1]]
+
+
 class Recorder:
     """Plants `plan`, runs or continues the inferior, returns a Trace."""
 
@@ -29,8 +42,13 @@ class Recorder:
                  stop_at: tuple[str, ...] = (), documented: tuple[str, ...] = (),
                  reads: dict | None = None, final: dict | None = None,
                  key: str | None = None, replies: dict | None = None,
-                 blocking_reads: dict | None = None, lazy_libraries: bool = True):
+                 blocking_reads: dict | None = None, lazy_libraries: bool = True,
+                 planner=None):
         self.plan = plan
+        # argv -> Plan: the plan is made at main, from the argv QEMU really
+        # received (its /proc/PID/cmdline), not from gdb's argument string.
+        self.planner = planner
+        self.argv: list[str] | None = None
         self.timeout = timeout
         self.stop_at = set(stop_at)     # record, then really stop (qinit where)
         self.hits: list[Hit] = []
@@ -169,6 +187,9 @@ class Recorder:
         later), and its callers confirmed below ([always]) get breakpoints
         of their own.  Planting after the libraries load also spares gdb
         re-setting every breakpoint at each of QEMU's ~40 library loads."""
+        self.argv = qemu_argv(gdb.selected_inferior().pid)
+        if self.planner is not None:     # before QEMU exists: gdb's idea of it
+            self.plan = self.planner(self.argv or self._given_argv)
         fallback = self.plan.fallback or {}
         todo = list(self.plan.functions)
         with PendingOn(), Quiet(), NoStderr():
@@ -237,6 +258,7 @@ class Recorder:
         for registry, handler in handlers:
             registry.connect(handler)
         self.started = time.monotonic()
+        self._given_argv = qemu.get("argv") or []
         try:
             self.pid = gdb.selected_inferior().pid
             if self.pid:        # already running (at the prompt): plant now
@@ -274,6 +296,8 @@ class Recorder:
                   if not self.documented or h.function in self.documented]
         outcome.last_stage = stages[-1] if stages else None
         # clock_start lines up other logs (QEMU's stderr) with the hits' t.
+        if self.argv:       # what QEMU received, byte for byte
+            qemu = dict(qemu, argv=self.argv)
         qemu = dict(qemu, seconds=round(time.monotonic() - self.started, 3),
                     clock_start=self.started, breakpoint_stops=self.stops)
         missing = list(dict.fromkeys(self.missing_symbols()
