@@ -4,7 +4,7 @@ flight, and what would unblock it (data/vhost-user.toml [[blocking]])."""
 
 from __future__ import annotations
 
-from .qemu_cmdline import CommandLineError, QemuCommandLine
+from .qemu_cmdline import Chardev, CommandLineError, QemuCommandLine
 from .summary import chain
 from .trace import Frame, Hit, Trace
 from .vhostuser import Spec, load_spec
@@ -39,12 +39,8 @@ def describe_wait(spec: Spec, frames: list[Frame], reads: dict, argv: list[str])
         doc.update(kind="other", stage="not a documented wait: see the chain")
         return doc
     got = (reads or {}).get(entry["function"], {})
-    cl = command_line(argv)
     chardev = got.get("chardev")
-    dev = cl.chardev(chardev) if cl else None
-    if dev is None and cl and not chardev:
-        socks = [c for _, c in cl.vhost_user() if c is not None] or cl.unix_sockets()
-        dev = socks[0] if len(socks) == 1 else None
+    dev = socket_of(argv, chardev)
     path = dev.path if dev else None
     reconnect = got.get("reconnect")
     if reconnect is None and dev is not None:
@@ -91,6 +87,19 @@ def diagnosis(trace: Trace, spec: Spec | None = None) -> dict | None:
         return None
     return describe_wait(spec or load_spec(), o.frames, o.reads or {},
                          trace.qemu.get("argv", []))
+
+
+def socket_of(argv: list[str], chardev: str | None) -> Chardev | None:
+    """The socket of `chardev` (read where QEMU blocks), or else the only
+    vhost-user (or unix-socket) chardev there is."""
+    cl = command_line(argv)
+    if cl is None:
+        return None
+    dev = cl.chardev(chardev)
+    if dev is None and not chardev:
+        socks = [c for _, c in cl.vhost_user() if c is not None] or cl.unix_sockets()
+        dev = socks[0] if len(socks) == 1 else None
+    return dev
 
 
 def format_diagnosis(doc: dict | None) -> str:

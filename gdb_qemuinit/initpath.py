@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
-import re
 from typing import NamedTuple
 
 from .datafile import DataFileError, data_file, read_toml
@@ -35,6 +34,12 @@ class Edge(NamedTuple):
     @property
     def key(self) -> tuple[str, str]:
         return (self.caller, self.callee)
+
+
+def facts_match(patterns, facts) -> bool:
+    """Is any of `patterns` (facts, globs allowed: device:virtio-net*) in `facts`?"""
+    return any(p in facts or any(fnmatch.fnmatchcase(f, p) for f in facts)
+               for p in patterns)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -70,8 +75,12 @@ class InitPath(NamedTuple):
     library_symbols: tuple[str, ...] = ()       # the libraries they live in
     # caller -> callees it calls every time it runs (for a valid command line)
     always: dict[str, tuple[str, ...]] = {}
-    needs: dict[str, str] = {}          # cluster/function -> regex
-    exercise: dict[str, str] = {}
+    needs: dict[str, tuple[str, ...]] = {}   # cluster/function -> facts (globs)
+    # edge key -> {"lacks": facts, "note"}: the options that take a path
+    exercise: dict[str, dict] = {}
+    # why a path the command line asks for was not taken: {"edges", "facts",
+    # "lacks", "chain", "note"}, the first that holds wins
+    unseen: tuple[dict, ...] = ()
 
     # -- queries -----------------------------------------------------------
     def nodes(self) -> list[str]:
@@ -103,14 +112,25 @@ class InitPath(NamedTuple):
     def callees_of(self, name: str) -> list[str]:
         return [e.callee for e in self.edges if e.caller == name and not e.sequence]
 
-    def exercise_hint(self, edge: Edge) -> str:
-        """What kind of option takes `edge`: the most specific [exercise] entry
-        (the edge, its callee, its cluster, then its caller)."""
-        for key in (f"{edge.caller} -> {edge.callee}", edge.callee, edge.cluster,
-                    edge.caller):
-            if key in self.exercise:
-                return self.exercise[key]
-        return ""
+    @staticmethod
+    def edge_keys(edge: Edge) -> tuple[str, ...]:
+        """How data names an edge, most specific first: the edge, its
+        callee, its cluster, its caller."""
+        return (f"{edge.caller} -> {edge.callee}", edge.callee, edge.cluster, edge.caller)
+
+    def exercise_entry(self, edge: Edge) -> dict | None:
+        """The most specific [exercise] entry of `edge`."""
+        return next((self.exercise[k] for k in self.edge_keys(edge) if k in self.exercise),
+                    None)
+
+    def unseen_entries(self, edge: Edge) -> list[dict]:
+        """The [[unseen]] entries that name `edge`, in file order."""
+        keys = set(self.edge_keys(edge))
+        return [u for u in self.unseen if keys & set(u["edges"])]
+
+    def needs_met(self, key: str, facts: set[str]) -> bool:
+        """Does a command line with `facts` have one of [needs] `key`'s?"""
+        return facts_match(self.needs.get(key, ()), facts)
 
     def clusters_of(self, name: str) -> set[str]:
         return {e.cluster for e in self.edges if name in (e.caller, e.callee)}
@@ -146,7 +166,19 @@ def parse(text: str) -> InitPath:
 
 
 def from_doc(doc: dict) -> InitPath:
-    exercise = doc.get("exercise", {})
+    exercise = {}
+    for key, entry in doc.get("exercise", {}).items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("note"), str)
+                and isinstance(entry.get("lacks", []), list)):
+            raise InitPathError(f"[exercise] {key!r}: a table with a note and the "
+                                f"facts it lacks")
+        exercise[key] = {"lacks": tuple(entry.get("lacks", ())), "note": entry["note"]}
+    unseen = []
+    for n, entry in enumerate(doc.get("unseen", []), 1):
+        if not (isinstance(entry.get("note"), str) and entry.get("edges")):
+            raise InitPathError(f"[[unseen]] entry {n}: needs edges and a note")
+        unseen.append({k: tuple(entry.get(k, ())) for k in ("edges", "facts", "lacks", "chain")}
+                      | {"note": entry["note"]})
     sequence = set()
     for chain in doc.get("sequence", {}).get("edges", []):
         sequence.update(_chain_edges(chain))
@@ -186,16 +218,16 @@ def from_doc(doc: dict) -> InitPath:
     for chain in doc.get("always", {}).get("edges", []):
         for a, b in _chain_edges(chain):
             always[a] = always.get(a, ()) + (b,)
-    needs = dict(doc.get("needs", {}))
-    for key, pattern in needs.items():
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise InitPathError(f"[needs] {key}: bad regular expression: {exc}") from None
+    needs = {}
+    for key, facts in doc.get("needs", {}).items():
+        if not (isinstance(facts, list) and all(isinstance(f, str) for f in facts)):
+            raise InitPathError(f"[needs] {key}: a list of command-line facts, such as "
+                                f'["netdev:vhost-user"]')
+        needs[key] = tuple(facts)
     return InitPath(clusters=clusters, edges=edges, dispatch=dispatch, hot=hot,
                     library=library, library_symbols=library_symbols,
                     always=always, needs=needs,
-                    exercise=dict(exercise))
+                    exercise=exercise, unseen=tuple(unseen))
 
 
 def load(path: str | os.PathLike | None = None) -> InitPath:

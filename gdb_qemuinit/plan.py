@@ -8,11 +8,11 @@ few times each, so a trace costs about what a bare run costs.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from .initpath import InitPath
+    from .qemu_cmdline import QemuCommandLine
 
 # QEMU enters its main loop here: init is complete.
 MAIN_LOOP = "qemu_main_loop"
@@ -45,23 +45,20 @@ def _plan(path: InitPath, functions: list[str], skipped: list[str] = (),
                 fallback=fallback)
 
 
-# A configuration file can add any device or backend: plan for everything.
-_ANYTHING_GOES = re.compile(r"(^|\s)-readconfig\b")
-
-
-def can_take(path: InitPath, name: str, command_line: str | None) -> bool:
-    """Can this QEMU command line reach `name`?  By [needs]: its own entry
-    (a dispatch probe), else those of its clusters (any one matching will
-    do; a cluster without an entry always can)."""
-    if command_line is None or _ANYTHING_GOES.search(command_line):
+def can_take(path: InitPath, name: str, command_line: QemuCommandLine | None) -> bool:
+    """Can this QEMU command line reach `name`?  By [needs] (facts of the
+    command line, QemuCommandLine.facts()): its own entry (a dispatch
+    probe), else those of its clusters (any one matching will do; a cluster
+    without an entry always can).  -readconfig can add anything."""
+    if command_line is None or command_line.readconfig:
         return True
+    facts = command_line.facts()
     if name in path.needs:
-        return bool(re.search(path.needs[name], command_line))
+        return path.needs_met(name, facts)
     clusters = path.clusters_of(name)
     if not clusters:
         return True
-    return any(c not in path.needs or re.search(path.needs[c], command_line)
-               for c in clusters)
+    return any(c not in path.needs or path.needs_met(c, facts) for c in clusters)
 
 
 def _probes(path: InitPath) -> list[str]:
@@ -95,7 +92,8 @@ def _confirmed_below(path: InitPath, candidates: set[str]) -> dict[str, str]:
     return below
 
 
-def make_plan(path: InitPath, extra: list[str] = (), command_line: str | None = None) -> Plan:
+def make_plan(path: InitPath, extra: list[str] = (),
+              command_line: QemuCommandLine | None = None) -> Plan:
     """Breakpoints for `path`: its functions that are not hot, the dispatch
     probes, and `extra` (where vhost-user messages are read), less those
     confirmed from the backtrace of a watched callee they always call

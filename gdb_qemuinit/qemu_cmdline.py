@@ -104,6 +104,17 @@ def parse_option_value(name: str, value: str) -> tuple[dict, bool]:
     return props, False
 
 
+# NIC model aliases the board resolves (hw/pci/pci.c: "virtio").
+_NIC_MODEL_ALIASES = {"virtio": "virtio-net-pci"}
+
+
+def _nic_model(model) -> str:
+    """A -nic/-net nic model as the device QEMU creates ('' = the board's
+    default)."""
+    model = str(model) if model else ""
+    return _NIC_MODEL_ALIASES.get(model, model)
+
+
 class Netdev(NamedTuple):
     """A network backend: from -netdev, -nic (with its NIC) or -net."""
     type: str
@@ -169,7 +180,7 @@ class Device(NamedTuple):
     id: str | None
     json: bool
     props: dict
-    option: str = "device"       # device, or nic (QEMU creates it from -nic)
+    option: str = "device"       # device, or nic/net (the board creates it from -nic, -net nic)
 
     @property
     def netdev(self) -> str | None:
@@ -230,11 +241,14 @@ class QemuCommandLine:
         if name in ("netdev", "nic", "net"):
             kind = str(props.get("type", ""))
             if name == "net" and kind == "nic":
-                return          # the legacy NIC half of -net nic -net user
+                # The legacy NIC half of -net nic -net user: a device the
+                # board creates, on a hub.
+                model = props.get("model")
+                self.devices.append(Device(_nic_model(model), ident, is_json, props, "net"))
+                return
             self.netdevs.append(Netdev(kind, ident, name, is_json, props))
             if name == "nic" and kind != "none":
-                model = props.get("model")
-                self.devices.append(Device(str(model) if model else "", ident, is_json,
+                self.devices.append(Device(_nic_model(props.get("model")), ident, is_json,
                                            dict(props, netdev=ident), "nic"))
         elif name == "chardev":
             self.chardevs.append(Chardev(ident, str(props.get("backend", "")), is_json, props))
@@ -300,27 +314,34 @@ class QemuCommandLine:
     def facts(self) -> set[str]:
         """What this command line asks for, as words the data files test
         ([needs] in init-path.toml): netdev, netdev:TYPE, netdev:tap+vhost,
-        netdev-json, netdev-keyval, nic-option, default-nic, chardev,
+        netdev-json, netdev-keyval, nic-option, net-option, default-nic, chardev,
         chardev:BACKEND, chardev:socket:server, chardev:socket:client,
-        device, device:DRIVER, device-json, device-keyval, object:TYPE,
+        chardev:socket:wait (a server that waits for its first client),
+        device, device:DRIVER (also a -nic's model), device-option,
+        device-json, device-keyval, object:TYPE,
         readconfig."""
         f: set[str] = set()
         for n in self.netdevs:
-            f |= {"netdev", f"netdev:{n.type}", f"netdev-{'json' if n.json else 'keyval'}",
-                  f"{n.option}-option"}
+            f |= {"netdev", f"netdev:{n.type}", f"{n.option}-option"}
+            if n.option == "netdev":
+                f.add(f"netdev-{'json' if n.json else 'keyval'}")
             if n.vhost:
                 f.add("netdev:tap+vhost")
+        if self.given("net"):
+            f.add("net-option")
         if self.default_nic:
             f |= {"netdev", "netdev:user", "default-nic"}
         for c in self.chardevs:
             f |= {"chardev", f"chardev:{c.backend}"}
             if c.backend == "socket":
                 f.add(f"chardev:socket:{c.role}")
+                if c.wait:
+                    f.add("chardev:socket:wait")
         for d in self.devices:
             if d.driver:
                 f |= {"device", f"device:{d.driver}"}
             if d.option == "device":
-                f.add(f"device-{'json' if d.json else 'keyval'}")
+                f |= {"device-option", f"device-{'json' if d.json else 'keyval'}"}
         for o in self.objects:
             f.add(f"object:{o.props.get('qom-type', '')}")
         if self.readconfig:

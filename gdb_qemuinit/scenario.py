@@ -1,5 +1,6 @@
-"""Built-in scenarios (data/scenarios.toml) and what a QEMU command line says
-about its socket chardevs: which socket QEMU listens on, and whether it waits."""
+"""Built-in scenarios (data/scenarios.toml) and the run's private directory.
+What a QEMU command line asks for (its sockets, netdevs, ...) is read from
+its model, qemu_cmdline."""
 
 from __future__ import annotations
 
@@ -74,55 +75,6 @@ def private_dir() -> str:
     """A new directory only this user can enter (mkdtemp makes it 0700)."""
     import tempfile
     return tempfile.mkdtemp(prefix="qemuinit-")
-
-
-def _options(value: str) -> list[str]:
-    """QEMU's key=value list: ',' separates, ',,' is a literal comma."""
-    parts, cur, i = [], "", 0
-    while i < len(value):
-        if value[i] == ",":
-            if value[i + 1:i + 2] == ",":
-                cur += ","
-                i += 2
-                continue
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += value[i]
-        i += 1
-    parts.append(cur)
-    return parts
-
-
-def _flag(v: str) -> bool:
-    return v in ("on", "yes", "true", "")
-
-
-def server_sockets(argv: list[str]) -> list[dict]:
-    """The unix-socket chardevs QEMU serves: [{"id", "path", "wait"}]."""
-    out = []
-    for i, arg in enumerate(argv[:-1]):
-        if arg not in ("-chardev", "--chardev"):
-            continue
-        opts = _options(argv[i + 1])
-        if not opts or opts[0] != "socket":
-            continue
-        kv = dict(o.split("=", 1) if "=" in o else (o, "") for o in opts[1:])
-        if "nowait" in kv:      # the old spelling of wait=off
-            kv["wait"] = "off"
-        if "path" in kv and _flag(kv.get("server", "off")):
-            out.append({"id": kv.get("id"), "path": kv["path"],
-                        "wait": _flag(kv.get("wait", "on"))})
-    return out
-
-
-def socket_of(argv: list[str], chardev: str | None) -> dict | None:
-    """The served socket of `chardev`, or the only one there is."""
-    socks = server_sockets(argv)
-    for s in socks:
-        if chardev and s["id"] == chardev:
-            return s
-    return socks[0] if len(socks) == 1 else None
 
 
 def is_private(directory: str) -> bool:

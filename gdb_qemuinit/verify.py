@@ -12,8 +12,10 @@ frames between them listed as `via`.  Statuses:
 
 from __future__ import annotations
 
+import fnmatch
 
-from .initpath import Edge, InitPath
+from .initpath import Edge, InitPath, facts_match
+from .qemu_cmdline import CommandLineError, QemuCommandLine
 from .summary import chain_text
 from .trace import Hit, Trace
 
@@ -88,6 +90,7 @@ class Verifier:
         # How much of the documented path stands above each frame: prefer
         # the stack that reached the caller the documented way.
         self.context = [self._documented_above(stack) for _, stack in self.stacks]
+        self.facts = command_line_facts(trace)
 
     # -- matching -----------------------------------------------------------
     def _documented_above(self, stack: list[str]) -> list[int]:
@@ -221,15 +224,56 @@ class Verifier:
         return v
 
     def _why_unseen(self, e: Edge) -> str:
+        """A note true for this command line and run: a documented reason
+        ([[unseen]]), the options it lacks ([exercise]), how far the run
+        got, or what was seen."""
+        reason = self._documented_reason(e)
+        if reason:
+            return reason
+        entry = self.path.exercise_entry(e)
+        if entry and self.facts is not None and not facts_match(entry["lacks"], self.facts):
+            return entry["note"]
+        state = self.trace.outcome.state
+        if state not in ("init-complete", "answered"):
+            return (f"the run ended ({state}) after "
+                    f"{self.trace.outcome.last_stage or 'no documented point'}, "
+                    f"before QEMU took this path")
         if e.caller in self.seen and not self.path.is_dispatch(e.caller):
             text = f"{e.caller} ran, but {e.callee} was never seen below it"
             if e.callee in self.path.hot:
                 text += (f" ({e.callee} runs hundreds of times and has no breakpoint: "
                          f"it shows only under a deeper documented point)")
             return text
-        hint = self.path.exercise_hint(e)
-        return (f"not taken by this command line; taken with {hint}" if hint
-                else "not taken by this command line")
+        return "not taken in this run (no documented reason for this command line)"
+
+    def _documented_reason(self, e: Edge) -> str:
+        for u in self.path.unseen_entries(e):
+            if u["facts"] or u["lacks"]:
+                if self.facts is None or not all(facts_match((f,), self.facts)
+                                                 for f in u["facts"]):
+                    continue
+                if facts_match(u["lacks"], self.facts):
+                    continue
+            found = self._chain(u["chain"]) if u["chain"] else (None, None)
+            if u["chain"] and found[0] is None:
+                continue
+            return u["note"].format(function=found[0], hit=found[1])
+        return ""
+
+    def _chain(self, names: tuple[str, ...]) -> tuple[str | None, int | None]:
+        """The first backtrace holding `names` (globs) in this order,
+        outermost first: its innermost match and the hit's seq."""
+        for hit, stack in self.stacks:
+            i = len(stack) - 1
+            for name in names[:-1]:
+                while i >= 0 and not fnmatch.fnmatchcase(stack[i], name):
+                    i -= 1
+                i -= 1
+            innermost = next((f for f in stack[:i + 1] if fnmatch.fnmatchcase(f, names[-1])),
+                             None) if i >= 0 else None
+            if innermost:
+                return innermost, hit.seq
+        return None, None
 
     def _explain_dispatch(self, e: Edge) -> str:
         """A dispatch point served from somewhere the document does not say."""
@@ -265,6 +309,17 @@ class Verifier:
                         f"step {v.step} is not where the document puts it: observed "
                         f"order {', '.join(observed)}")
         return out
+
+
+def command_line_facts(trace: Trace) -> set[str] | None:
+    """The facts of the command line QEMU ran with (None: unknown)."""
+    argv = trace.qemu.get("argv")
+    if not argv:
+        return None
+    try:
+        return QemuCommandLine.parse(argv).facts()
+    except CommandLineError:
+        return None
 
 
 def verify(path: InitPath, trace: Trace) -> tuple[list[Verdict], list[dict]]:

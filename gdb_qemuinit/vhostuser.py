@@ -15,6 +15,7 @@ from .trace import Hit, Trace
 
 if TYPE_CHECKING:
     from .initpath import InitPath
+    from .qemu_cmdline import QemuCommandLine
 
 
 class Spec(NamedTuple):
@@ -33,10 +34,10 @@ class Spec(NamedTuple):
         return self.requests.get(request, f"REQUEST_{request}")
 
     # -- what the recorder needs --------------------------------------------
-    def needed(self, command_line: str | None) -> bool:
+    def needed(self, command_line: QemuCommandLine | None) -> bool:
         """Can this QEMU command line talk vhost-user at all?"""
-        pattern = self.record.get("needs")
-        return command_line is None or not pattern or bool(re.search(pattern, command_line))
+        needs = self.record.get("needs")
+        return command_line is None or not needs or command_line.satisfies(needs)
 
     def functions(self) -> list[str]:
         r = self.record

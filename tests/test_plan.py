@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from gdb_qemuinit import initpath, plan
+from gdb_qemuinit.qemu_cmdline import QemuCommandLine
 
 
 def test_plan_skips_hot_functions_and_dispatch_points():
@@ -28,9 +29,14 @@ def test_question_stop_points_are_planted_once_and_alone():
     assert len(p.functions) == 2
 
 
-USER = "-machine q35 -nodefaults -display none -S -netdev user,id=n0 -device virtio-net-pci,netdev=n0"
-VHOST = ("-machine q35 -nodefaults -S -chardev socket,id=c0,path=/s,server=on "
-         "-netdev vhost-user,id=n0,chardev=c0 -device virtio-net-pci,netdev=n0")
+def _cl(text: str) -> QemuCommandLine:
+    return QemuCommandLine.parse(["qemu"] + text.split())
+
+
+USER = _cl("-machine q35 -nodefaults -display none -S -netdev user,id=n0 "
+           "-device virtio-net-pci,netdev=n0")
+VHOST = _cl("-machine q35 -nodefaults -S -chardev socket,id=c0,path=/s,server=on "
+            "-netdev vhost-user,id=n0,chardev=c0 -device virtio-net-pci,netdev=n0")
 
 
 def test_callers_of_an_always_called_watched_callee_get_no_breakpoint():
@@ -77,13 +83,30 @@ def test_the_command_line_decides_which_paths_get_breakpoints():
 def test_defaults_and_config_files_widen_the_plan():
     path = initpath.load()
     # Without -nodefaults QEMU adds a user-networking NIC itself.
-    assert "net_init_slirp" in plan.make_plan(path, command_line="-machine q35").functions
-    everything = plan.make_plan(path, command_line=USER + " -readconfig x.cfg")
+    assert "net_init_slirp" in plan.make_plan(path, command_line=_cl("-machine q35")).functions
+    everything = plan.make_plan(path, command_line=QemuCommandLine.parse(
+        USER.argv + ["-readconfig", "x.cfg"]))
     assert set(everything.functions) == set(plan.make_plan(path).functions)
     assert not everything.skipped
 
 
-def test_bad_needs_pattern_is_a_clear_error():
+def test_bad_needs_entry_is_a_clear_error():
     import pytest
-    with pytest.raises(initpath.InitPathError, match="bad regular expression"):
-        initpath.parse('[needs]\nchardev_init = "("\n')
+    with pytest.raises(initpath.InitPathError, match="list of command-line facts"):
+        initpath.parse('[needs]\nchardev_init = "-chardev"\n')
+
+
+def test_json_options_plan_like_keyval_ones():
+    """A JSON -netdev user is found as a user netdev (a pattern over the
+    joined argv looked for "-netdev user," and missed it)."""
+    path = initpath.load()
+    json_user = plan.make_plan(path, command_line=QemuCommandLine.parse(
+        ["qemu", "-nodefaults", "-netdev", '{"type":"user","id":"n0"}',
+         "-device", '{"driver":"virtio-net-pci","netdev":"n0"}']))
+    assert {"net_init_slirp", "virtio_net_pci_realize"} <= set(json_user.functions)
+    assert "net_init_vhost_user" in json_user.skipped
+    # "user" inside another word is not a user netdev
+    vhost = plan.make_plan(path, command_line=QemuCommandLine.parse(
+        ["qemu", "-nodefaults", "-chardev", "socket,id=c,path=/s,server=on",
+         "--netdev", '{"type":"vhost-user","chardev":"c","id":"n0"}']))
+    assert "net_init_vhost_user" not in vhost.skipped and "net_init_slirp" not in vhost.functions

@@ -10,6 +10,7 @@ import pytest
 
 from gdb_qemuinit import analysis, blocking, initpath, scenario, vhostuser
 from gdb_qemuinit.backend import Backend, listening
+from gdb_qemuinit.qemu_cmdline import QemuCommandLine
 from gdb_qemuinit.trace import Frame, Hit, Outcome, Trace
 
 SPEC = vhostuser.load_spec()
@@ -145,16 +146,18 @@ def test_scenarios_inherit_and_expand():
         scenario.load("nope")
 
 
-def test_server_sockets_follow_qemu_option_syntax():
+def test_the_hang_report_finds_the_served_socket_in_either_syntax():
     argv = ["q", "-chardev", "socket,id=a,path=/x,,y.sock,server=on,wait=off",
             "-chardev", "socket,id=b,path=/b.sock,server,nowait",
             "-chardev", "socket,id=c,path=/c.sock",          # a client: not served
             "-chardev", "file,id=d,path=/f"]
-    assert scenario.server_sockets(argv) == [
-        {"id": "a", "path": "/x,y.sock", "wait": False},
-        {"id": "b", "path": "/b.sock", "wait": False}]
-    assert scenario.socket_of(argv, "b")["path"] == "/b.sock"
-    assert scenario.socket_of(argv, None) is None        # two: ambiguous
+    assert [(c.id, c.path, c.wait) for c in QemuCommandLine.parse(argv).server_sockets()] == [
+        ("a", "/x,y.sock", False), ("b", "/b.sock", False)]
+    assert blocking.socket_of(argv, "b").path == "/b.sock"
+    assert blocking.socket_of(argv, None) is None        # two: ambiguous
+    json_netdev = ["q", "--chardev", "socket,id=c0,path=/j.sock,server=on",
+                   "-netdev", '{"type":"vhost-user","id":"n0","chardev":"c0"}']
+    assert blocking.socket_of(json_netdev, None).path == "/j.sock"
 
 
 def test_private_dir_is_only_for_its_owner():
