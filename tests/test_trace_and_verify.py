@@ -192,3 +192,42 @@ def test_diff_lists_changed_edges_and_functions(path):
     changed = {(e["from"], e["to"]) for e in d["edges"]}
     assert ("qemu_opts_foreach", "chardev_init_func") in changed
     assert d["only_b"] == ["chardev_init_func"] and d["only_a"] == []
+
+
+JSON_DEVICE = ("main", "qemu_init", "qmp_x_exit_preconfig", "qemu_create_cli_devices",
+               "qdev_device_add_from_qdict", "qdev_new", "object_new", "object_new_with_type",
+               "object_initialize_with_type", "object_init_with_type",
+               "virtio_net_pci_instance_init")
+
+
+def with_argv(t, *args):
+    t.qemu["argv"] = ["q", "-nodefaults", *args]
+    return t
+
+
+def test_notes_name_only_options_the_command_line_lacks(path):
+    json_dev = '{"driver":"virtio-net-pci","id":"nic0"}'
+    notes = {}
+    for name, args in {"json": ("-device", json_dev), "keyval": ("-device", "virtio-net-pci"),
+                       "none": (), "nic": ("-nic", "user,model=virtio")}.items():
+        v = verdicts(path, with_argv(make([hit(1, *JSON_DEVICE)]), *args))
+        notes[name] = v[("qemu_opts_foreach", "device_init_func")].note
+        for e in v.values():
+            assert "any command line" not in e.note, (name, e)
+            if args:        # the option it has is never said to be missing
+                assert f"no {args[0]} option" not in e.note, (name, e)
+    assert "JSON" in notes["json"] and "qdev_device_add_from_qdict" in notes["json"]
+    assert "no -device option" in notes["none"]
+    assert "-nic" in notes["nic"] and "board" in notes["nic"]
+    assert notes["keyval"] and "JSON" not in notes["keyval"]
+
+
+def test_json_netdev_reason_and_a_class_initialized_while_choosing_the_machine(path):
+    early = hit(1, "main", "qemu_init", "select_machine", "object_class_get_list",
+                "type_initialize", "virtio_net_pci_class_init")
+    t = with_argv(make([early, hit(2, *JSON_DEVICE)]), "-netdev", '{"type":"user","id":"n0"}',
+                  "-device", "virtio-net-pci,netdev=n0")
+    v = verdicts(path, t)
+    assert "netdev_init_modern" in v[("net_init_netdev", "net_client_init")].note
+    note = v[("module_object_class_by_name", "type_initialize")].note
+    assert "select_machine" in note and "virtio_net_pci_class_init, hit #1" in note
