@@ -1,20 +1,22 @@
 """Everything computed from a recorded trace: edge verdicts and steps, the
-decoded vhost-user rounds, and the hang diagnosis.  Pure: no gdb."""
+decoded vhost-user rounds, the hang diagnosis, and the hits on throwaway
+objects.  Pure: no gdb."""
 
 from __future__ import annotations
 
-from . import blocking, findings, firsterror, verify, vhostuser
+from . import blocking, findings, firsterror, verify, vhostuser, where
 from .initpath import InitPath
 from .trace import Trace
 
 
 def annotate(path: InitPath, trace: Trace) -> Trace:
-    """Add the "edges", "steps", "vhost_user" and "hang" sections (again, if
+    """Add the "edges", "steps", "vhost_user", "hang" and "throwaway" sections (again, if
     the trace has them: QEMU's stderr may have been added since)."""
     spec = vhostuser.load_spec()
     verify.annotate(path, trace)
     for key, value in (("vhost_user", vhostuser.section(path, trace, spec)),
-                       ("hang", blocking.diagnosis(trace, spec))):
+                       ("hang", blocking.diagnosis(trace, spec)),
+                       ("throwaway", where.throwaway_hits(trace))):
         if value:
             trace.extra[key] = value
         else:

@@ -168,7 +168,8 @@ def cmd_where(opts) -> int:
         except (OSError, ValueError) as exc:
             raise CliError(f"gdb wrote no answer ({exc})") from None
 
-    res = _run_qinit(opts, ["where", q.name, "--all"], "where.json", read)
+    res = _run_qinit(opts, ["where", q.name] + (["--all"] if opts.all else []),
+                     "where.json", read)
     if opts.json:
         save(res, opts.json)
     print(where.format_result(res, opts.device))
@@ -290,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("where", help="answer a question (pci-config, ...) from a live run")
     p.add_argument("question", nargs="?", metavar="QUESTION|FUNCTION")
     p.add_argument("--list", action="store_true", help="list the questions")
+    p.add_argument("--all", action="store_true",
+                   help="every answer, to the end of init (default: the first answer; "
+                        "QEMU is killed there)")
     p.add_argument("--device", metavar="TYPE|ID", help="only this device's answer")
     p.add_argument("--json", metavar="FILE", help="write the answers here")
     _run_options(p)

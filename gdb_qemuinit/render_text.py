@@ -38,6 +38,11 @@ def _tokens(path: InitPath, trace: Trace):
         yield "Generic.Strong", (f"\nsteps under {step['caller']}: documented "
                                  f"{' , '.join(step['documented'])}; observed "
                                  f"{' , '.join(step['observed']) or 'none'} ({ok})\n")
+    throwaway = trace.extra.get("throwaway") or []
+    if throwaway:
+        yield "Generic.Subheading", "\nThrowaway objects (not the command line's)\n"
+        for t in throwaway:
+            yield "Comment", f"  hit #{t['hit']} {t['function']}: {t['note']}\n"
     vhost = format_section(trace.extra.get("vhost_user"))
     if vhost:
         yield "Generic.Subheading", "\n" + vhost

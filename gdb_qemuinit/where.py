@@ -2,7 +2,7 @@
 
     {"schema": "qemuinit.where/1", "question", "outcome", "none",
      "answers": [{"function", "device", "id", "bdf", "config_size", "express",
-                  "chain": [frames], ...}]}
+                  "chain": [frames], "throwaway": note | null, ...}]}
 """
 
 from __future__ import annotations
@@ -42,6 +42,30 @@ def load_questions() -> dict[str, Question]:
                            within=q.get("within"),
                            none=q.get("none", Question._field_defaults["none"]))
             for name, q in doc.get("question", {}).items()}
+
+
+def throwaway_functions() -> dict[str, str]:
+    """Function -> note: objects created under it are throwaway ([throwaway])."""
+    return dict(read_toml(QUESTIONS_FILE).get("throwaway", {}))
+
+
+def throwaway_note(hit: Hit, functions: dict[str, str] | None = None) -> str | None:
+    """Why the object of this hit is no object of the user's, if it is not."""
+    functions = throwaway_functions() if functions is None else functions
+    return next((functions[f.function] for f in hit.frames if f.function in functions),
+                None)
+
+
+def throwaway_hits(trace: Trace) -> list[dict]:
+    """The trace's hits on throwaway objects: [{"hit", "function", "under", "note"}]."""
+    functions = throwaway_functions()
+    out = []
+    for h in trace.hits:
+        under = next((f.function for f in h.frames if f.function in functions), None)
+        if under:
+            out.append({"hit": h.seq, "function": h.function, "under": under,
+                        "note": functions[under]})
+    return out
 
 
 def resolve(name: str) -> Question:
@@ -92,8 +116,9 @@ def answers(q: Question, trace: Trace) -> list[dict]:
     hits = [h for h in trace.hits if h.function in q.stops
             and (not q.within or q.within in h.stack())]
     finals = trace.extra.get("final_reads", {})
+    throwaway = throwaway_functions()
     if not q.key:
-        return [dict(_generic(h), **(h.reads or {})) for h in hits]
+        return _users_first([dict(_generic(h, throwaway), **(h.reads or {})) for h in hits])
     out: dict[object, dict] = {}
     for h in hits:
         reads = h.reads or {}
@@ -106,6 +131,7 @@ def answers(q: Question, trace: Trace) -> list[dict]:
         if h.function == q.stops[0]:           # the allocation: the main answer
             express = bool(reads.get("express"))
             ans.update(function=h.function, device=reads.get("device"),
+                       throwaway=throwaway_note(h, throwaway),
                        id=reads.get("id"), bdf=_bdf(reads),
                        config_size=reads.get("config_size"),
                        express_at_alloc=express, chain=_frames_json(h),
@@ -128,17 +154,23 @@ def answers(q: Question, trace: Trace) -> list[dict]:
         elif ans.get("express_at_alloc") is not None:
             ans["express"] = None
             ans["express_note"] = "realize had not finished: final state unknown"
-    return [a for a in out.values() if a["function"]]
+    return _users_first([a for a in out.values() if a["function"]])
+
+
+def _users_first(answers: list[dict]) -> list[dict]:
+    """The user's objects first, throwaway ones after (each in run order)."""
+    return sorted(answers, key=lambda a: a["throwaway"] is not None)
 
 
 def _blank() -> dict:
     """Every answer has these fields; null where they do not apply."""
     return dict.fromkeys(("function", "device", "id", "bdf", "config_size", "express",
-                          "chain"))
+                          "chain", "throwaway"))
 
 
-def _generic(h: Hit) -> dict:
-    return dict(_blank(), function=h.function, chain=_frames_json(h))
+def _generic(h: Hit, throwaway: dict[str, str]) -> dict:
+    return dict(_blank(), function=h.function, chain=_frames_json(h),
+                throwaway=throwaway_note(h, throwaway))
 
 
 def result(q: Question, trace: Trace) -> dict:
@@ -163,6 +195,8 @@ def format_result(res: dict, device: str | None = None) -> str:
             if a.get(k):
                 head.append(f"{k}={a[k]}")
         lines.append(f"\n[{i}] " + "  ".join(head))
+        if a.get("throwaway"):
+            lines.append(f"    throwaway: {a['throwaway']}")
         if a.get("config_size") is not None:
             lines.append(f"    config space: {a['config_size']} bytes; "
                          f"{a.get('config_reason', '')}")
@@ -177,7 +211,7 @@ def format_result(res: dict, device: str | None = None) -> str:
             if k not in ("function", "device", "id", "bdf", "config_size", "express",
                          "chain", "steps", "express_at_alloc", "config_reason",
                          "express_note", "pcie_cap_added", "bus_is_express",
-                         "pci_dev") and v is not None:
+                         "pci_dev", "throwaway") and v is not None:
                 lines.append(f"    {k}: {v}")
         if a.get("chain"):
             lines.append("    chain:")

@@ -13,7 +13,7 @@ BASE = ["-nodefaults", "-display", "none", "-S", "-netdev", "user,id=n0"]
 
 def where(qemu_binary, tmp_path, machine, *devices, question="pci-config"):
     out = tmp_path / "w.json"
-    r = run_cli("where", question, "--json", str(out), "--", qemu_binary,
+    r = run_cli("where", question, "--all", "--json", str(out), "--", qemu_binary,
                 "-machine", machine, *BASE, *devices)
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads(out.read_text())
@@ -90,3 +90,22 @@ def test_prompt_stops_at_the_first_answer_and_completes_names(qemu_argv):
     assert "#0  virtio_net_pci_instance_init" in out
     assert "No breakpoints or watchpoints." in out
     assert "qinit where pci-config" in out
+
+
+def test_the_first_answer_is_the_users_nic_and_throwaway_ones_are_marked(qemu_binary, tmp_path):
+    """QEMU 9.0+ instantiates each NIC model while the board is built; the
+    answer QEMU stops at is the -device's, with or without them."""
+    for extra in ((), ("--all",)):
+        out = tmp_path / "w.json"
+        r = run_cli("where", "virtio-net-instance", *extra, "--json", str(out), "--",
+                    qemu_binary, "-machine", "q35", *BASE,
+                    "-device", "virtio-net-pci,netdev=n0,id=nic0")
+        assert r.returncode == 0, r.stdout + r.stderr
+        doc = json.loads(out.read_text())
+        assert doc["outcome"]["state"] == ("init-complete" if extra else "answered")
+        first = doc["answers"][0]
+        assert first["throwaway"] is None
+        assert "qemu_create_cli_devices" in [f["function"] for f in first["chain"]]
+        for a in doc["answers"]:
+            board = "qemu_get_nic_models" in [f["function"] for f in a["chain"]]
+            assert (a["throwaway"] is not None) == board, a

@@ -78,7 +78,7 @@ class RecordingBreakpoint(gdb.Breakpoint):
         # Really stop at a question's stop point, at a reply function without
         # return breakpoints (to plant a finish breakpoint outside stop()), and
         # to read a library a backtrace ran into.
-        return (self.function in rec.stop_at or self.function in rec.needs_finish
+        return (rec.is_answer(self.function) or self.function in rec.needs_finish
                 or rec.wants_real_stop())
 
 

@@ -230,8 +230,11 @@ Usage: qinit where QUESTION|FUNCTION [--all] [--device TYPE|ID] [--json FILE]
   ...          'qinit where --list' shows every question
 
 At the prompt QEMU stops at the first answer so you can look around; with
---all every answer is collected and QEMU stops at the end of init.  Any
-function name works as a question (qinit where vhost_dev_init)."""
+--all every answer is collected and QEMU stops at the end of init; --kill
+kills it there.  An object QEMU makes and frees again (QEMU 9.0+ builds one
+of each NIC model while the board is built) is marked throwaway, listed
+after the others, and never the answer QEMU stops at.  Any function name
+works as a question (qinit where vhost_dev_init)."""
 
     def __init__(self):
         super().__init__("qinit where", gdb.COMMAND_USER)
@@ -268,9 +271,10 @@ function name works as a question (qinit where vhost_dev_init)."""
         except (where.QuestionError, OSError) as exc:
             raise gdb.GdbError(str(exc)) from None
         plan = planning.stops_plan(q.stops)
-        collect = opts.all or opts.kill
+        collect = opts.all
         trace = record(qemu_under_gdb(), plan, opts.timeout or settings.timeout(), opts.kill,
                        stop_at=() if collect else (q.stops[0],),
+                       throwaway=tuple(where.throwaway_functions()),
                        reads=q.reads, final=q.final, key=q.key)
         missing = [fn for fn in q.stops if fn in trace.missing_symbols]
         if missing == q.stops:

@@ -43,7 +43,7 @@ class Recorder:
                  reads: dict | None = None, final: dict | None = None,
                  key: str | None = None, replies: dict | None = None,
                  blocking_reads: dict | None = None, lazy_libraries: bool = True,
-                 planner=None):
+                 planner=None, throwaway: tuple[str, ...] = ()):
         self.plan = plan
         # argv -> Plan: the plan is made at main, from the argv QEMU really
         # received (its /proc/PID/cmdline), not from gdb's argument string.
@@ -51,6 +51,8 @@ class Recorder:
         self.argv: list[str] | None = None
         self.timeout = timeout
         self.stop_at = set(stop_at)     # record, then really stop (qinit where)
+        # ... unless the object is a throwaway one, made under these
+        self.throwaway = frozenset(throwaway)
         self.hits: list[Hit] = []
         self.roots = SourceRoots()
         self._bps: list[gdb.Breakpoint] = []
@@ -113,6 +115,15 @@ class Recorder:
         if len(frames) > 1:
             anchors[function] = (int(gdb.newest_frame().read_register("sp")), frames)
         return frames
+
+    def is_answer(self, function: str) -> bool:
+        """The hit just recorded is a question's answer: a stop point, and
+        no throwaway object (qemu_get_nic_models' NIC models)."""
+        if function not in self.stop_at or not self.hits:
+            return False
+        hit = self.hits[-1]
+        return hit.function == function and not any(
+            f.function in self.throwaway for f in hit.frames)
 
     def wants_real_stop(self) -> bool:
         """A hit's backtrace ran into a library gdb has not read: stop for
@@ -343,7 +354,7 @@ class Recorder:
                 for bp in mine:
                     if bp.function in self.needs_finish:
                         ReplyFinish(self, bp.function)
-                answer = [b for b in mine if b.function in self.stop_at]
+                answer = [b for b in mine if self.is_answer(b.function)]
                 if answer:
                     return Outcome(state="answered",
                                    detail=f"QEMU is stopped at {answer[0].function}")
