@@ -312,14 +312,16 @@ class Verifier:
 
 
 def command_line_facts(trace: Trace) -> set[str] | None:
-    """The facts of the command line QEMU ran with (None: unknown)."""
+    """The facts of the command line QEMU ran with (None: unknown, or a
+    -readconfig file may add anything)."""
     argv = trace.qemu.get("argv")
     if not argv:
         return None
     try:
-        return QemuCommandLine.parse(argv).facts()
+        command_line = QemuCommandLine.parse(argv)
     except CommandLineError:
         return None
+    return None if command_line.readconfig else command_line.facts()
 
 
 def verify(path: InitPath, trace: Trace) -> tuple[list[Verdict], list[dict]]:

@@ -112,3 +112,20 @@ def test_summary_is_plain_data():
     doc = QemuCommandLine.parse(LIBVIRT_LIKE).summary()
     assert json.loads(json.dumps(doc)) == doc
     assert [c["role"] for c in doc["chardevs"]] == ["server", "server", "client"]
+
+
+def test_nic_models_legacy_net_and_the_facts_that_tell_them_apart():
+    cl = QemuCommandLine.parse(["qemu", "-nodefaults", "-nic", "user,model=virtio",
+                                "-net", "nic,model=e1000", "-net", "user",
+                                "-chardev", "socket,id=w,path=/w,server=on",
+                                "-chardev", "socket,id=nw,path=/nw,server=on,wait=off"])
+    assert [(d.driver, d.option) for d in cl.devices] == [("virtio-net-pci", "nic"),
+                                                          ("e1000", "net")]
+    facts = cl.facts()
+    assert {"nic-option", "net-option", "device:virtio-net-pci", "device:e1000",
+            "chardev:socket:wait"} <= facts
+    # no -device and no -netdev: the facts the notes test for them are absent
+    assert not {"device-option", "device-keyval", "device-json", "netdev-keyval",
+                "netdev-json"} & facts
+    assert "chardev:socket:wait" not in QemuCommandLine.parse(
+        ["qemu", "-chardev", "socket,id=nw,path=/nw,server=on,wait=off"]).facts()

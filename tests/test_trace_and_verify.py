@@ -231,3 +231,9 @@ def test_json_netdev_reason_and_a_class_initialized_while_choosing_the_machine(p
     assert "netdev_init_modern" in v[("net_init_netdev", "net_client_init")].note
     note = v[("module_object_class_by_name", "type_initialize")].note
     assert "select_machine" in note and "virtio_net_pci_class_init, hit #1" in note
+
+
+def test_a_config_file_may_add_anything_so_no_note_says_an_option_is_missing(path):
+    t = with_argv(make([hit(1, "main", "qemu_init")]), "-readconfig", "vm.cfg")
+    for e in verdicts(path, t).values():
+        assert "has no" not in e.note, e
