@@ -79,7 +79,7 @@ class InitPath(NamedTuple):
     # edge key -> {"lacks": facts, "note"}: the options that take a path
     exercise: dict[str, dict] = {}
     # why a path the command line asks for was not taken: {"edges", "facts",
-    # "lacks", "chain", "note"}, the first that holds wins
+    # "lacks", "seen", "chain", "note"}, the first that holds wins
     unseen: tuple[dict, ...] = ()
 
     # -- queries -----------------------------------------------------------
@@ -177,7 +177,7 @@ def from_doc(doc: dict) -> InitPath:
     for n, entry in enumerate(doc.get("unseen", []), 1):
         if not (isinstance(entry.get("note"), str) and entry.get("edges")):
             raise InitPathError(f"[[unseen]] entry {n}: needs edges and a note")
-        unseen.append({k: tuple(entry.get(k, ())) for k in ("edges", "facts", "lacks", "chain")}
+        unseen.append({k: tuple(entry.get(k, ())) for k in ("edges", "facts", "lacks", "seen", "chain")}
                       | {"note": entry["note"]})
     sequence = set()
     for chain in doc.get("sequence", {}).get("edges", []):

@@ -254,6 +254,8 @@ class Verifier:
                     continue
                 if facts_match(u["lacks"], self.facts):
                     continue
+            if not all(f in self.seen for f in u["seen"]):
+                continue
             found = self._chain(u["chain"]) if u["chain"] else (None, None)
             if u["chain"] and found[0] is None:
                 continue

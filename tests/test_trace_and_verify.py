@@ -225,12 +225,22 @@ def test_notes_name_only_options_the_command_line_lacks(path):
 def test_json_netdev_reason_and_a_class_initialized_while_choosing_the_machine(path):
     early = hit(1, "main", "qemu_init", "select_machine", "object_class_get_list",
                 "type_initialize", "virtio_net_pci_class_init")
-    t = with_argv(make([early, hit(2, *JSON_DEVICE)]), "-netdev", '{"type":"user","id":"n0"}',
-                  "-device", "virtio-net-pci,netdev=n0")
-    v = verdicts(path, t)
+    netdev = hit(2, "main", "qemu_init", "qemu_create_late_backends", "net_init_clients",
+                 "netdev_init_modern", "net_client_init1", "net_init_slirp")
+    device = hit(3, "main", "qemu_init", "qmp_x_exit_preconfig", "qemu_create_cli_devices",
+                 "qemu_opts_foreach", "device_init_func", "qdev_device_add",
+                 "qdev_device_add_from_qdict", "qdev_get_device_class")
+    args = ("-netdev", '{"type":"user","id":"n0"}', "-device", "virtio-net-pci,netdev=n0")
+    v = verdicts(path, with_argv(make([early, netdev, device]), *args))
     assert "netdev_init_modern" in v[("net_init_netdev", "net_client_init")].note
     note = v[("module_object_class_by_name", "type_initialize")].note
     assert "select_machine" in note and "virtio_net_pci_class_init, hit #1" in note
+    # A run that ended before the devices were created claims no reason for them.
+    t = with_argv(make([early, netdev]), *args)
+    t.outcome = Outcome(state="timeout")
+    v = verdicts(path, t)
+    note = v[("module_object_class_by_name", "type_initialize")].note
+    assert "select_machine" not in note and "timeout" in note
 
 
 def test_a_config_file_may_add_anything_so_no_note_says_an_option_is_missing(path):
