@@ -38,7 +38,8 @@ class Edge(NamedTuple):
 
 def facts_match(patterns, facts) -> bool:
     """Is any of `patterns` (facts, globs allowed: device:virtio-net*) in `facts`?"""
-    return any(p in facts or any(fnmatch.fnmatchcase(f, p) for f in facts)
+    return any(p in facts or ("*" in p or "?" in p or "[" in p)
+               and any(fnmatch.fnmatchcase(f, p) for f in facts)
                for p in patterns)
 
 

@@ -204,6 +204,7 @@ class QemuCommandLine:
         self.chardevs: list[Chardev] = []
         self.devices: list[Device] = []
         self.objects: list[Option] = []
+        self._facts: frozenset[str] | None = None
         self._parse()
 
     @classmethod
@@ -311,7 +312,7 @@ class QemuCommandLine:
             types.add("user")
         return types
 
-    def facts(self) -> set[str]:
+    def facts(self) -> frozenset[str]:
         """What this command line asks for, as words the data files test
         ([needs] in init-path.toml): netdev, netdev:TYPE, netdev:tap+vhost,
         netdev-json, netdev-keyval, nic-option, net-option, default-nic, chardev,
@@ -319,7 +320,12 @@ class QemuCommandLine:
         chardev:socket:wait (a server that waits for its first client),
         device, device:DRIVER (also a -nic's model), device-option,
         device-json, device-keyval, object:TYPE,
-        readconfig."""
+        readconfig.  Computed once: the plan asks for every function."""
+        if self._facts is None:
+            self._facts = frozenset(self._compute_facts())
+        return self._facts
+
+    def _compute_facts(self) -> set[str]:
         f: set[str] = set()
         for n in self.netdevs:
             f |= {"netdev", f"netdev:{n.type}", f"{n.option}-option"}
