@@ -148,6 +148,110 @@ def cmd_path(opts) -> int:
     return EXIT_OK
 
 
+def cmd_path_import(opts) -> int:
+    from . import path_import
+    try:
+        notes = path_import.read(opts.notes)
+    except path_import.NotesError as exc:
+        raise CliError(str(exc)) from None
+    if opts.output:
+        _checked(outputs.Outputs(json=opts.output))
+    facts = None
+    if opts.qemu or opts.scenario:
+        def read(json_path: str, run: Run) -> dict:
+            try:
+                with open(json_path, encoding="utf-8") as f:
+                    return json.load(f)
+            except (OSError, ValueError) as exc:
+                raise CliError(f"gdb wrote no facts ({exc})") from None
+
+        facts = _run_qinit(opts, ["path import", os.path.abspath(opts.notes),
+                                  "--hot", str(opts.hot)], "facts.json", read)
+        state = facts.get("outcome", {})
+        if state.get("state") != "init-complete":
+            raise CliError(f"the counting run did not reach qemu_main_loop "
+                           f"({state.get('state')}: {state.get('detail', '')}); nothing written")
+    result = path_import.build(notes, facts, opts.hot)
+    if opts.output:
+        try:
+            write_atomic(opts.output, result.toml)
+        except OSError as exc:
+            raise CliError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
+        print(path_import.summary(result, opts.output))
+    else:
+        sys.stdout.write(result.toml)
+        print(path_import.summary(result, "the path file to stdout"), file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_path_export(opts) -> int:
+    from . import path_export
+    path = _load_path(opts)
+    trace = _load_trace(opts.trace, path)
+    text = path_export.export(path, trace, opts.format)
+    if opts.output:
+        try:
+            write_atomic(opts.output, text)
+        except OSError as exc:
+            raise CliError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _path_parser(action: str) -> argparse.ArgumentParser:
+    """`qemuinit path import|export`: separate parsers, since `path CLUSTER`
+    takes any word."""
+    from .path_import import HOT_THRESHOLD
+    if action == "import":
+        p = argparse.ArgumentParser(
+            prog="qemuinit path import",
+            usage="qemuinit path import NOTES [-o FILE] [--hot N] [options] "
+                  "[-- QEMU-BINARY ARGS...]",
+            description="Turn a developer's call-graph notes (markdown with a "
+            "```graphviz or ```dot block and maybe an indented '->' call listing, "
+            "a .dot file, or a listing alone) into a documented-path file for "
+            "--path.  With a QEMU (-- QEMU-BINARY ARGS... or --scenario NAME) it "
+            "runs once under gdb to qemu_main_loop with counting breakpoints: names "
+            "the binary lacks are listed; function pointers (ti->class_init, "
+            "table[...], ops->x, a member the caller calls through a pointer) "
+            "become dispatch points, served by what the run saw called there or "
+            "marked fill_in; functions called --hot times or more are hot.")
+        p.add_argument("notes", metavar="NOTES")
+        p.add_argument("-o", "--output", metavar="FILE",
+                       help="write the path file here (default: print it)")
+        p.add_argument("--hot", type=_positive_int, default=HOT_THRESHOLD, metavar="N",
+                       help=f"a function called N times or more in the counting run "
+                       f"is hot: no breakpoint, seen from deeper ones (default "
+                       f"{HOT_THRESHOLD})")
+        _run_options(p)
+        p.set_defaults(func=cmd_path_import)
+        return p
+    p = argparse.ArgumentParser(
+        prog="qemuinit path export",
+        description="Write a trace's documented graph back in the notes' style "
+        "(same clusters and labels), corrected by the run: frames the notes skip, "
+        "what served each dispatch point, edges taken from another caller, edges "
+        "not exercised; the QEMU version and command line in the title.")
+    p.add_argument("trace", metavar="TRACE.json")
+    p.add_argument("--format", choices=("dot", "md"), default="dot")
+    p.add_argument("-o", "--output", metavar="FILE")
+    p.add_argument("--path", metavar="FILE", help="the documented-path file the trace "
+                   "was checked with (default: the shipped one)")
+    p.set_defaults(func=cmd_path_export)
+    return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def cmd_where(opts) -> int:
     from . import where
     if opts.list:
@@ -309,7 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write the diagnosis here")
     p.set_defaults(func=cmd_hang)
 
-    p = sub.add_parser("path", help="print the documented path as a call tree")
+    p = sub.add_parser("path", help="print the documented path as a call tree; "
+                       "path import NOTES, path export TRACE.json",
+                       usage="qemuinit path [CLUSTER] [--path FILE]\n"
+                       "       qemuinit path import NOTES [-o FILE] ... [-- QEMU ...]\n"
+                       "       qemuinit path export TRACE.json --format dot|md [-o FILE]")
     p.add_argument("cluster", nargs="?")
     p.add_argument("--path", metavar="FILE", help="another documented-path file")
     p.set_defaults(func=cmd_path)
@@ -324,7 +432,10 @@ def main(argv: list[str] | None = None) -> int:
     if "--" in argv:
         cut = argv.index("--")
         argv, qemu = argv[:cut], argv[cut + 1:]
-    opts = parser.parse_args(argv)
+    if argv[:1] == ["path"] and argv[1:2] in (["import"], ["export"]):
+        opts = _path_parser(argv[1]).parse_args(argv[2:])
+    else:
+        opts = parser.parse_args(argv)
     opts.qemu = qemu
     try:
         return opts.func(opts)

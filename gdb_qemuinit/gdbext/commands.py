@@ -321,12 +321,14 @@ class QinitPath(gdb.Command):
     """Print the documented init path as a call tree: what 'qinit trace' checks.
 
 Usage: qinit path [CLUSTER]
+       qinit path import NOTES [-o FILE] ...   (see 'help qinit path import')
+       qinit path export --format dot|md ...   (see 'help qinit path export')
 
 CLUSTER is one of the seed's clusters (netdev_init, chardev_init, ...); Tab
 completes them."""
 
     def __init__(self):
-        super().__init__("qinit path", gdb.COMMAND_USER)
+        super().__init__("qinit path", gdb.COMMAND_USER, prefix=True)
 
     def complete(self, text, word):
         from .. import initpath
@@ -346,6 +348,106 @@ completes them."""
         gdb.write(render_text.path_tree(path, cluster))
 
 
+class QinitPathImport(gdb.Command):
+    """Turn a developer's call-graph notes into a documented-path file, checked
+against the program gdb was given.
+
+Usage: qinit path import NOTES [-o FILE] [--hot N] [--json FILE]
+                         [--timeout SECONDS] [--kill] [--quiet] [--no-run]
+
+NOTES is a markdown file with a ```graphviz or ```dot block (and maybe an
+indented '->' call listing), a .dot file, or a listing alone.  The path file
+(init-path.toml's format) goes to FILE, or is printed.
+
+Unless --no-run, QEMU runs once to qemu_main_loop with counting breakpoints:
+names it has no function for are listed; function pointers (ti->class_init,
+net_client_init_fun[...], ops->x, a member the caller calls through a
+pointer) become dispatch points, served by what the run saw called there or
+marked 'fill_in'; functions called N times or more (--hot, default 10) are
+hot.  --json writes what gdb found."""
+
+    def __init__(self):
+        super().__init__("qinit path import", gdb.COMMAND_USER)
+        self.parser = ArgumentParser("qinit path import")
+        self.parser.add_argument("notes")
+        self.parser.add_argument("-o", "--output", metavar="FILE")
+        self.parser.add_argument("--json", metavar="FILE")
+        self.parser.add_argument("--hot", type=int, metavar="N")
+        self.parser.add_argument("--timeout", type=positive_seconds, metavar="SECONDS")
+        self.parser.add_argument("--kill", action="store_true")
+        self.parser.add_argument("--quiet", action="store_true")
+        self.parser.add_argument("--no-run", action="store_true")
+
+    def complete(self, text, word):
+        if last_word(text).startswith("-"):
+            return complete_options(self.parser, text, word)
+        return gdb.COMPLETE_FILENAME
+
+    def invoke(self, arg, from_tty):
+        from .. import path_import
+        from ..trace import check_writable, save, write_atomic
+        opts = parse(self.parser, arg)
+        hot = opts.hot or path_import.HOT_THRESHOLD
+        try:
+            notes = path_import.read(opts.notes)
+            for out in (opts.output, opts.json):
+                if out:
+                    check_writable(out)
+        except (path_import.NotesError, OSError) as exc:
+            raise gdb.GdbError(str(exc)) from None
+        facts = None
+        if not opts.no_run:
+            from .notes_facts import collect
+            facts = collect(qemu_under_gdb(), path_import.gdb_request(notes), keep=hot,
+                            timeout=opts.timeout or settings.timeout(), kill=opts.kill)
+            if opts.json:
+                save(facts, opts.json)
+        result = path_import.build(notes, facts, hot)
+        if opts.output:
+            write_atomic(opts.output, result.toml)
+            if not opts.quiet:
+                gdb.write(path_import.summary(result, opts.output) + "\n")
+        elif not opts.quiet:
+            gdb.write(result.toml)
+
+
+class QinitPathExport(gdb.Command):
+    """Write the last trace's documented graph back in the notes' style,
+corrected by what QEMU did.
+
+Usage: qinit path export --format dot|md [-o FILE]
+
+Same clusters and labels as the documented path; an edge seen through
+frames the notes skip is drawn through them, a dispatch point names what
+served it, an edge QEMU took from elsewhere is drawn from there, edges the
+run did not exercise are kept and marked; the QEMU version and command line
+are in the title."""
+
+    def __init__(self):
+        super().__init__("qinit path export", gdb.COMMAND_USER)
+        self.parser = ArgumentParser("qinit path export")
+        self.parser.add_argument("--format", choices=("dot", "md"), default="dot")
+        self.parser.add_argument("-o", "--output", metavar="FILE")
+
+    def complete(self, text, word):
+        return complete_options(self.parser, text, word)
+
+    def invoke(self, arg, from_tty):
+        from .. import path_export
+        from ..trace import write_atomic
+        opts = parse(self.parser, arg)
+        if not LAST:
+            raise gdb.GdbError("no trace yet in this session: run 'qinit trace' first")
+        text = path_export.export(LAST["path"], LAST["trace"], opts.format)
+        if opts.output:
+            try:
+                write_atomic(opts.output, text)
+            except OSError as exc:
+                raise gdb.GdbError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
+        else:
+            gdb.write(text)
+
+
 def register() -> None:
     from .attach import QinitHang
     settings.register()
@@ -353,5 +455,7 @@ def register() -> None:
     QinitTrace()
     QinitReport()
     QinitPath()
+    QinitPathImport()
+    QinitPathExport()
     QinitWhere()
     QinitHang()

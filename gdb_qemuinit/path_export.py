@@ -1,0 +1,200 @@
+"""The documented path given back as notes, corrected by a run:
+`qemuinit path export TRACE.json --format dot|md`.
+
+The same clusters, labels and chains as the documented path, in the style
+notes are written in (a digraph with boxed subgraphs, box nodes; in
+markdown, a ```graphviz block and an indented call listing), with what this
+QEMU did written in:
+- an edge seen through frames the notes skip is drawn through them (small
+  grey nodes);
+- a dispatch point's edge names the function that served it;
+- an edge QEMU takes from another caller is drawn from that caller, the
+  notes' edge kept, dashed, "not from here";
+- an edge the run did not exercise is kept, dotted, and says so; one whose
+  function this QEMU lacks is red.
+The title holds the QEMU version and its command line.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .initpath import InitPath
+from .render_graph import FONT, STYLE
+from .summary import chain_text
+from .trace import Trace
+
+FORMATS = ("dot", "md")
+MARK = {"observed": "", "dispatch": "", "not-exercised": "not exercised",
+        "absent": "not in this QEMU", "unknown": "unknown"}
+
+
+def _q(text: str) -> str:
+    """A DOT quoted id (JSON's escapes, which DOT reads; newlines as \\n)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def title(trace: Trace) -> str:
+    q = trace.qemu
+    return (f"QEMU {q.get('version', '?')}: {trace.outcome.state}\n"
+            + " ".join(q.get("argv", [])[1:]))
+
+
+def _moved(path: InitPath, trace: Trace, e: dict) -> tuple[str, str, str] | None:
+    """(real caller, callee shown, the chain to it) for an edge the run did not take from its
+    documented caller but from another one."""
+    d = path.dispatch.get(e["to"])
+    if e["to"] in path.hot:
+        return None         # called from everywhere: not moved, just not seen here
+    for hit in trace.hits:
+        stack = hit.stack()
+        for i, name in enumerate(stack[:-1]):
+            if (d.served_by(name) and name in d.probes) if d else name == e["to"]:
+                if e["from"] not in stack[i + 1:]:
+                    return stack[i + 1], name, chain_text(stack[i + 1:], 6)
+    return None
+
+
+def _label(e: dict, sequence: bool = False) -> str:
+    parts = [e.get("label") or ""]
+    if sequence:
+        parts.append("(then, not a call)")
+    if e["status"] == "dispatch" and e.get("served_by"):
+        parts.append(f"= {e['served_by']}()")
+    if MARK.get(e["status"]):
+        parts.append(f"({MARK[e['status']]})")
+    return "\n".join(p for p in parts if p)
+
+
+def _attrs(style: dict, label: str = "", **extra) -> str:
+    attrs = dict(style, **extra)
+    if label:
+        attrs["label"] = label
+    return "[" + ", ".join(f"{k}={_q(str(v))}" for k, v in attrs.items()) + "]"
+
+
+def to_dot(path: InitPath, trace: Trace) -> str:
+    edges = trace.extra.get("edges", [])
+    sequence = {e.key for e in path.edges if e.sequence}
+    by_cluster: dict[str, list[dict]] = {}
+    for e in edges:
+        by_cluster.setdefault(e["cluster"], []).append(e)
+    out = ["digraph {",
+           f"    label={_q(title(trace))};",
+           "    labelloc=t;",
+           f"    fontname={_q(FONT)};",
+           f"    node [fontname={_q(FONT)}, fontsize=10, shape=box, height=0.25];",
+           f"    edge [fontname={_q(FONT)}, fontsize=10];",
+           "    // green: observed, blue dashed: dispatch (= what served it), grey dotted:",
+           "    // not exercised, red: not in this QEMU; grey nodes: frames the notes skip",
+           ""]
+    via_count = 0
+    moved: list[str] = []
+    for c in path.clusters:
+        mine = by_cluster.get(c.id, [])
+        if not mine:
+            continue
+        indent = "        " if c.boxed else "    "
+        if c.boxed:
+            out.append(f"    subgraph {_q('cluster_' + c.id)} {{")
+            out.append(f"{indent}label={_q(c.label)};")
+        else:
+            out.append(f"    // {c.label}")
+        for e in mine:
+            style = STYLE.get(e["status"], {})
+            label = _label(e, (e["from"], e["to"]) in sequence)
+            via = e.get("via") or []
+            if e["status"] in ("observed", "dispatch") and via:
+                chain = [e["from"]]
+                for v in via:
+                    via_count += 1
+                    node = f"via{via_count}:{v}"
+                    out.append(f"{indent}{_q(node)} [label={_q(v)}, shape=plaintext, "
+                               f"fontcolor=\"#6e7781\", fontsize=8];")
+                    chain.append(node)
+                chain.append(e["to"])
+                out.append(f"{indent}{' -> '.join(_q(n) for n in chain)} "
+                           + _attrs(style, label))
+            else:
+                out.append(f"{indent}{_q(e['from'])} -> {_q(e['to'])} "
+                           + _attrs(style, label))
+            if e["status"] == "not-exercised":
+                real = _moved(path, trace, e)
+                if real:
+                    caller, callee, chain = real
+                    moved.append(f"    {_q(caller)} -> {_q(callee)} "
+                                 + _attrs(STYLE["observed"], f"moved: QEMU calls it from "
+                                          f"{caller}, not {e['from']}\n({chain})"))
+        if c.boxed:
+            out.append("    }")
+        out.append("")
+    out += moved
+    for name, d in path.dispatch.items():
+        out.append(f"    {_q(name)} [shape=box, style=\"dashed,rounded\", "
+                   f"tooltip={_q(d.member)}];")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _listing(path: InitPath, trace: Trace) -> list[str]:
+    """The listing edges as an indented call listing, each line marked."""
+    edges = [e for e in trace.extra.get("edges", [])
+             if path.edges and _origin(path, e) == "listing"]
+    if not edges:
+        return []
+    children: dict[str, list[dict]] = {}
+    for e in edges:
+        children.setdefault(e["from"], []).append(e)
+    callees = {e["to"] for e in edges}
+    lines: list[str] = []
+    shown: set[str] = set()
+
+    def walk(name: str, depth: int) -> None:
+        for e in children.get(name, []):
+            notes = [e.get("label") or ""]
+            if e.get("via"):
+                notes.append("via " + " -> ".join(e["via"]))
+            if e["status"] == "dispatch" and e.get("served_by"):
+                notes.append(f"= {e['served_by']}()")
+            if MARK.get(e["status"]):
+                notes.append(MARK[e["status"]])
+            text = "; ".join(n for n in notes if n)
+            lines.append("    " * depth + f"->{e['to']}" + (f"\t/* {text} */" if text else ""))
+            if e["to"] not in shown:
+                shown.add(e["to"])
+                walk(e["to"], depth + 1)
+
+    for root in [n for n in children if n not in callees] or list(children)[:1]:
+        lines.append(root)
+        walk(root, 1)
+    return lines
+
+
+def _origin(path: InitPath, e: dict) -> str:
+    for pe in path.edges:
+        if pe.caller == e["from"] and pe.callee == e["to"]:
+            return pe.origin
+    return "graph"
+
+
+def to_markdown(path: InitPath, trace: Trace) -> str:
+    q = trace.qemu
+    head, _, cmdline = title(trace).partition("\n")
+    out = [f"# {head}", "", f"Command line: `{cmdline}`", "",
+           f"Corrected by a run of {q.get('binary', 'QEMU')}: green edges were "
+           "observed, blue dashed ones are dispatch points with what served them, "
+           "grey dotted ones were not exercised, red ones name functions this QEMU "
+           "does not have; grey nodes are frames the notes skip.", "",
+           "```graphviz", to_dot(path, trace).rstrip("\n"), "```"]
+    listing = _listing(path, trace)
+    if listing:
+        out += ["", "Call listing (checked):", ""] + listing
+    return "\n".join(out) + "\n"
+
+
+def export(path: InitPath, trace: Trace, fmt: str) -> str:
+    if fmt == "dot":
+        return to_dot(path, trace)
+    if fmt == "md":
+        return to_markdown(path, trace)
+    raise ValueError(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
