@@ -101,21 +101,21 @@ class _Parser:
             raise NotesError(f"line {kw[2]}: a DOT graph starts with 'digraph', "
                              f"found {kw[1]!r}")
         name = self.take()[1] if self.peek()[0] == "id" else ""
-        self.take("{")
-        self.statements("", name)
+        opened = self.take("{")[2]
+        self.statements("", name, opened)
         self.take("}")
         if self.peek()[0] != "end":
             raise NotesError(f"line {self.peek()[2]}: text after the graph's closing '}}'")
         return Notes(name, self.clusters, self.chains, self.members)
 
-    def statements(self, cluster: str, sub_name: str) -> dict:
+    def statements(self, cluster: str, sub_name: str, opened: int) -> dict:
         attrs: dict[str, str] = {}
         while self.peek()[0] not in ("}", "end"):
             self.statement(cluster, attrs)
             while self.peek()[0] in (";", ","):
                 self.take()
         if self.peek()[0] == "end":
-            raise NotesError(f"line {self.peek()[2]}: a '{{' is never closed")
+            raise NotesError(f"line {opened}: this '{{' is never closed")
         return attrs
 
     def statement(self, cluster: str, attrs: dict) -> None:
@@ -184,12 +184,12 @@ class _Parser:
             self.take()
             if self.peek()[0] == "id":
                 name = self.take()[1]
-        self.take("{")
+        opened = self.take("{")[2]
         start = len(self.chains)
         cid = re.sub(r"^cluster_?", "", name) or name
         boxed_by_name = name.startswith("cluster")
         # Chains are filed under this subgraph while it is read.
-        attrs = self.statements(cid or outer, name)
+        attrs = self.statements(cid or outer, name, opened)
         self.take("}")
         boxed = boxed_by_name or attrs.get("cluster", "").lower() in ("true", "1", "yes")
         if not boxed or not cid:

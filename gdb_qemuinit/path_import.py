@@ -123,9 +123,9 @@ def read(path: str) -> ImportedNotes:
 
 
 def parse(text: str, source: str = "") -> ImportedNotes:
-    stripped = text.lstrip()
-    if re.match(r"(strict\s+)?(di)?graph\b", stripped, re.IGNORECASE):
-        blocks, outside = [(text[:len(text) - len(stripped)].count("\n") + 1, stripped)], ""
+    head = re.match(r"(?:\s+|/\*.*?\*/|//[^\n]*|#[^\n]*)*", text, re.DOTALL).end()
+    if re.match(r"(strict\s+)?(di)?graph\b", text[head:], re.IGNORECASE):
+        blocks, outside = [(1, text)], ""
     else:
         blocks, outside, _ = _split_markdown(text)
     graphs = [_read_dot(body, first) for first, body in blocks]

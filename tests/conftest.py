@@ -160,3 +160,13 @@ def run_gdb(qemu_argv: list[str], *commands: str, timeout: float = 180,
     cmd += ["--args", *qemu_argv]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)
+
+
+def seed_file() -> Path:
+    """The seed notes (shared/seed/qemu-init-flow.md beside the checkout; a
+    worktree sits one level deeper)."""
+    for up in (ROOT.parent, ROOT.parent.parent):
+        seed = up / "shared" / "seed" / "qemu-init-flow.md"
+        if seed.exists():
+            return seed
+    pytest.fail("shared/seed/qemu-init-flow.md is not beside this checkout")
