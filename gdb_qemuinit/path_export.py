@@ -41,17 +41,26 @@ def title(trace: Trace) -> str:
 
 
 def _moved(path: InitPath, trace: Trace, e: dict) -> tuple[str, str, str] | None:
-    """(real caller, callee shown, the chain to it) for an edge the run did not take from its
-    documented caller but from another one."""
+    """(real caller, callee shown, the chain to it) for an edge the run did
+    not take from its documented caller but from another one: a function
+    whose stacks never hold the caller, a pointer called from another
+    function than the notes say."""
     d = path.dispatch.get(e["to"])
-    if e["to"] in path.hot:
-        return None         # called from everywhere: not moved, just not seen here
+    if e["to"] in path.hot or e["from"] in path.dispatch:
+        return None         # called from everywhere, or a pointer: never a frame
+    # A dispatch point shows through what served it: a probe, or a documented
+    # function (glob implementations match too much).
+    known = set(d.probes if d else ()) | set(path.nodes())
     for hit in trace.hits:
         stack = hit.stack()
         for i, name in enumerate(stack[:-1]):
-            if (d.served_by(name) and name in d.probes) if d else name == e["to"]:
-                if e["from"] not in stack[i + 1:]:
-                    return stack[i + 1], name, chain_text(stack[i + 1:], 6)
+            if d:
+                moved = (d.served_by(name) and name in known
+                         and stack[i + 1] != e["from"])
+            else:
+                moved = name == e["to"] and e["from"] not in stack[i + 1:]
+            if moved:
+                return stack[i + 1], name, chain_text(stack[i + 1:], 6)
     return None
 
 
