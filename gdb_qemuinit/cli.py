@@ -225,6 +225,10 @@ def _path_parser(action: str) -> argparse.ArgumentParser:
                        f"is hot: no breakpoint, seen from deeper ones (default "
                        f"{HOT_THRESHOLD})")
         _run_options(p)
+        for action in p._actions:
+            if action.dest == "scenario":
+                action.help = ("run this built-in scenario for the counting run "
+                               "(without it or -- QEMU ..., nothing runs)")
         p.set_defaults(func=cmd_path_import)
         return p
     p = argparse.ArgumentParser(

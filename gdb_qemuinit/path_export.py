@@ -82,12 +82,48 @@ def _attrs(style: dict, label: str = "", **extra) -> str:
     return "[" + ", ".join(f"{k}={_q(str(v))}" for k, v in attrs.items()) + "]"
 
 
+def _homes(path: InitPath) -> dict[str, str]:
+    """The box each function is drawn in: the first of the notes' own boxes
+    that names it; a listing's box only takes what the graph does not name."""
+    homes: dict[str, str] = {}
+    top: set[str] = set()
+    for c in path.clusters:
+        names = [n for e in path.edges_of(c.id) for n in (e.caller, e.callee)]
+        if not c.boxed:
+            top.update(names)
+    for listing in (False, True):
+        for c in path.clusters:
+            from_listing = all(e.origin == "listing" for e in path.edges_of(c.id))
+            if not c.boxed or from_listing != listing:
+                continue
+            for e in path.edges_of(c.id):
+                for n in (e.caller, e.callee):
+                    if not (listing and n in top):
+                        homes.setdefault(n, c.id)
+    return homes
+
+
+def _edge_lines(e: dict, label: str, via_ids: list[int]) -> list[str]:
+    """One edge, drawn through the frames the notes skip when there are any."""
+    style = STYLE.get(e["status"], {})
+    via = e.get("via") or []
+    if e["status"] not in ("observed", "dispatch") or not via:
+        return [f"{_q(e['from'])} -> {_q(e['to'])} " + _attrs(style, label)]
+    lines, chain = [], [e["from"]]
+    for v in via:
+        via_ids.append(len(via_ids) + 1)
+        node = f"via{via_ids[-1]}:{v}"
+        lines.append(f"{_q(node)} [label={_q(v)}, shape=plaintext, "
+                     f"fontcolor=\"#6e7781\", fontsize=8];")
+        chain.append(node)
+    chain.append(e["to"])
+    return lines + [" -> ".join(_q(n) for n in chain) + " " + _attrs(style, label)]
+
+
 def to_dot(path: InitPath, trace: Trace) -> str:
     edges = trace.extra.get("edges", [])
     sequence = {e.key for e in path.edges if e.sequence}
-    by_cluster: dict[str, list[dict]] = {}
-    for e in edges:
-        by_cluster.setdefault(e["cluster"], []).append(e)
+    homes = _homes(path)
     out = ["digraph {",
            f"    label={_q(title(trace))};",
            "    labelloc=t;",
@@ -97,47 +133,34 @@ def to_dot(path: InitPath, trace: Trace) -> str:
            "    // green: observed, blue dashed: dispatch (= what served it), grey dotted:",
            "    // not exercised, red: not in this QEMU; grey nodes: frames the notes skip",
            ""]
-    via_count = 0
-    moved: list[str] = []
+    via_ids: list[int] = []
+    outside: list[str] = []
     for c in path.clusters:
-        mine = by_cluster.get(c.id, [])
+        mine = [e for e in edges if e["cluster"] == c.id]
         if not mine:
             continue
-        indent = "        " if c.boxed else "    "
-        if c.boxed:
-            out.append(f"    subgraph {_q('cluster_' + c.id)} {{")
-            out.append(f"{indent}label={_q(c.label)};")
-        else:
-            out.append(f"    // {c.label}")
+        inside = []
         for e in mine:
-            style = STYLE.get(e["status"], {})
             label = _label(e, (e["from"], e["to"]) in sequence)
-            via = e.get("via") or []
-            if e["status"] in ("observed", "dispatch") and via:
-                chain = [e["from"]]
-                for v in via:
-                    via_count += 1
-                    node = f"via{via_count}:{v}"
-                    out.append(f"{indent}{_q(node)} [label={_q(v)}, shape=plaintext, "
-                               f"fontcolor=\"#6e7781\", fontsize=8];")
-                    chain.append(node)
-                chain.append(e["to"])
-                out.append(f"{indent}{' -> '.join(_q(n) for n in chain)} "
-                           + _attrs(style, label))
-            else:
-                out.append(f"{indent}{_q(e['from'])} -> {_q(e['to'])} "
-                           + _attrs(style, label))
+            lines = _edge_lines(e, label, via_ids)
+            # An edge between two of this box's functions is written in it, as
+            # the notes do; any other outside, so no function changes box.
+            boxed = c.boxed and homes.get(e["from"]) == homes.get(e["to"]) == c.id
+            (inside if boxed else outside).extend(lines)
             if e["status"] == "not-exercised":
                 real = _moved(path, trace, e)
                 if real:
                     caller, callee, chain = real
-                    moved.append(f"    {_q(caller)} -> {_q(callee)} "
-                                 + _attrs(STYLE["observed"], f"moved: QEMU calls it from "
-                                          f"{caller}, not {e['from']}\n({chain})"))
+                    outside.append(f"{_q(caller)} -> {_q(callee)} "
+                                   + _attrs(STYLE["observed"], f"moved: QEMU calls it from "
+                                            f"{caller}, not {e['from']}\n({chain})"))
         if c.boxed:
-            out.append("    }")
-        out.append("")
-    out += moved
+            out.append(f"    subgraph {_q('cluster_' + c.id)} {{")
+            out.append(f"        label={_q(c.label)};")
+            out += [f"        {_q(n)};" for n, h in homes.items() if h == c.id]
+            out += ["        " + ln for ln in inside]
+            out += ["    }", ""]
+    out += ["    " + ln for ln in outside]
     for name, d in path.dispatch.items():
         out.append(f"    {_q(name)} [shape=box, style=\"dashed,rounded\", "
                    f"tooltip={_q(d.member)}];")
