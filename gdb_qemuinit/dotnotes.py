@@ -102,13 +102,13 @@ class _Parser:
                              f"found {kw[1]!r}")
         name = self.take()[1] if self.peek()[0] == "id" else ""
         opened = self.take("{")[2]
-        self.statements("", name, opened)
+        self.statements("", opened)
         self.take("}")
         if self.peek()[0] != "end":
             raise NotesError(f"line {self.peek()[2]}: text after the graph's closing '}}'")
         return Notes(name, self.clusters, self.chains, self.members)
 
-    def statements(self, cluster: str, sub_name: str, opened: int) -> dict:
+    def statements(self, cluster: str, opened: int) -> dict:
         attrs: dict[str, str] = {}
         while self.peek()[0] not in ("}", "end"):
             self.statement(cluster, attrs)
@@ -189,7 +189,7 @@ class _Parser:
         cid = re.sub(r"^cluster_?", "", name) or name
         boxed_by_name = name.startswith("cluster")
         # Chains are filed under this subgraph while it is read.
-        attrs = self.statements(cid or outer, name, opened)
+        attrs = self.statements(cid or outer, opened)
         self.take("}")
         boxed = boxed_by_name or attrs.get("cluster", "").lower() in ("true", "1", "yes")
         if not boxed or not cid:

@@ -27,7 +27,7 @@ from .recorder import Recorder
 
 
 class _Counts:
-    seq = 0
+    seq = 0         # hits of every counting breakpoint so far, for first-hit order
 
 
 class CountingBreakpoint(gdb.Breakpoint):
@@ -233,6 +233,7 @@ class FactsRecorder(Recorder):
         self.sites: list[IndirectCallBreakpoint] = []
         self.libraries: dict[str, str] = {}
         self.tables: dict[str, list[str]] = {}
+        _Counts.seq = 0
 
     def plant(self) -> None:
         with PendingOn(), Quiet(), NoStderr():
