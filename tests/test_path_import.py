@@ -209,3 +209,27 @@ def test_at_the_gdb_prompt_import_checks_the_program_gdb_was_given(qemu_argv, tm
     assert doc["functions"]["object_new"]["count"] > 50
     assert "virtio_net_pci_setup" in doc["missing"]
     assert initpath.load(out).hot >= {"qemu_opts_foreach", "object_new"}
+
+
+@pytest.mark.qemu
+@pytest.mark.vhost
+@pytest.mark.usefixtures("no_leftovers")
+def test_own_markdown_notes_imported_and_traced_on_the_seed_scenario(tmp_path):
+    toml = tmp_path / "chardev.toml"
+    r = run_cli("path", "import", str(DATA / "chardev-notes.md"), "-o", str(toml),
+                "--scenario", "vhost-user")
+    assert r.returncode == 0, r.stderr
+    p = initpath.load(toml)
+    # cc->open: qemu_char_open calls it through ChardevClass; a socket here
+    assert p.dispatch["cc->open"].implementations == ("qmp_chardev_open_socket",)
+    assert p.library == {"g_main_loop_run"}
+    out = tmp_path / "t.json"
+    r = run_cli("trace", "--path", str(toml), "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    edges = {(e["from"], e["to"]): e for e in doc["edges"]}
+    assert edges[("qemu_char_open", "cc->open")]["served_by"] == "qmp_chardev_open_socket"
+    assert {e["status"] for e in edges.values()} == {"observed", "dispatch"}, edges
+    assert edges[("qio_net_listener_wait_client", "g_main_loop_run")]["label"] == \
+        "blocks until a client connects"
+    assert all(s["in_order"] for s in doc["steps"])
