@@ -14,11 +14,11 @@ pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
 PATH = data_file("pcie-root-port.toml")
 
 
-def trace(tmp_path, qemu_binary, nic_bus):
+def trace(tmp_path, qemu_binary, nic_bus, port=("-device", "pcie-root-port,id=rp0,chassis=1")):
     out = tmp_path / "t.json"
     r = run_cli("trace", "--path", PATH, "--json", str(out), "--", qemu_binary,
                 "-machine", "q35", "-nodefaults", "-display", "none", "-S",
-                "-netdev", "user,id=n0", "-device", "pcie-root-port,id=rp0,chassis=1",
+                "-netdev", "user,id=n0", *port,
                 "-device", "virtio-net-pci,netdev=n0" + nic_bus)
     assert r.returncode == 0, r.stderr
     doc = json.loads(out.read_text())
@@ -57,3 +57,12 @@ def test_on_the_root_bus_the_nic_gets_no_pcie_capability(tmp_path, qemu_binary):
     e = edges[("virtio_pci_realize", "pcie_endpoint_cap_init")]
     assert e["status"] == "not-exercised" and "virtio_pci_realize ran" in e["note"]
     assert edges[("rp_realize", "pcie_cap_init")]["status"] == "observed"
+
+
+def test_without_a_root_port_its_path_is_not_taken_and_the_note_says_why(tmp_path,
+                                                                         qemu_binary):
+    edges, doc = trace(tmp_path, qemu_binary, "", port=())
+    e = edges[("rp_realize", "pcie_cap_init")]
+    assert e["status"] == "not-exercised" and "no -device pcie-root-port" in e["note"]
+    assert "rp_realize" not in doc["planted"]           # [needs]: no breakpoint
+    assert edges[("virtio_pci_realize", "k->realize")]["status"] == "dispatch"
