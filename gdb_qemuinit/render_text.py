@@ -63,18 +63,28 @@ def brief(trace: Trace) -> str:
         parts.append(first.rstrip("\n"))
     parts.append(edge_counts(trace))
     for rnd in (trace.extra.get("vhost_user") or {}).get("rounds", []):
-        parts.append(f"  vhost-user round {rnd['round']} (connection {rnd['connection']}): "
-                     f"{len(rnd['messages'])} requests, {rnd['result']}"
-                     + (f" at {rnd['failed_at']}" if rnd.get("failed_at") else ""))
-    check = (trace.extra.get("vhost_user") or {}).get("backend_check")
-    if check:
-        parts.append("  backend log " + ("agrees" if check["requests_agree"] else
-                                         "DISAGREES") + " with the decoded requests")
+        sent = [m for m in rnd["messages"] if m.get("sent", True)]
+        where = "".join(f", {k} {rnd[k]}" for k in ("chardev", "netdev", "vq_index")
+                        if rnd.get(k))
+        parts.append(f"  vhost-user round {rnd['round']} (connection {rnd['connection']}"
+                     f"{where}): {len(sent)} requests, {rnd['result']}"
+                     + (f" at {rnd['failed_at']}" if rnd.get("failed_at") else "")
+                     + (f"; {len(rnd['messages']) - len(sent)} per-device requests not sent"
+                        if len(sent) < len(rnd["messages"]) else ""))
+    for check in (trace.extra.get("vhost_user") or {}).get("backend_checks", []):
+        who = f"backend of chardev {check['chardev']}" if check.get("chardev") else "backend"
+        parts.append(f"  {who}: log " + ("agrees" if check["requests_agree"] else
+                                         "DISAGREES") + " with the decoded requests"
+                     f" ({check['backend_received']} received, {check['qemu_sent']} sent)")
     if trace.outcome.error_line:
         parts.append(f"  QEMU said: {trace.outcome.error_line}")
-    backend = trace.extra.get("backend") or {}
-    if backend.get("problem"):
-        parts.append(f"  backend {' '.join(backend['argv'][:1])}: {backend['problem']}")
+    backends = trace.extra.get("backends") or (
+        [trace.extra["backend"]] if trace.extra.get("backend") else [])
+    for backend in backends:
+        if backend.get("problem"):
+            parts.append(f"  backend {' '.join(backend['argv'][:1])}"
+                         + (f" (chardev {backend['chardev']})" if backend.get("chardev") else "")
+                         + f": {backend['problem']}")
     hang = format_diagnosis(trace.extra.get("hang"))
     if hang:
         parts.append(hang.rstrip("\n"))

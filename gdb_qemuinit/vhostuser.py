@@ -27,11 +27,48 @@ class Spec(NamedTuple):
     blocking: list[dict]
     monitor_note: str
     waits: dict[str, dict]       # what a thread sits in, by innermost function
+    names_from_binary: dict = {}
+    request_aliases: dict[str, int] = {}
+    # the data's names, kept when a binary's names replace them (for_trace)
+    data_requests: dict[int, str] = {}
 
     def name(self, request: int | None) -> str:
         if request is None:
             return "?"
         return self.requests.get(request, f"REQUEST_{request}")
+
+    def number(self, name: str) -> int | None:
+        """A request's number from any name it is known by: this binary's,
+        the data's, or an alias (another release's or a backend's spelling)."""
+        for table in (self.requests, self.data_requests):
+            for k, v in table.items():
+                if v == name:
+                    return k
+        n = self.request_aliases.get(name)
+        if n is None and name.startswith("REQUEST_") and name[8:].isdigit():
+            return int(name[8:])
+        return n
+
+    def per_device(self) -> set[int]:
+        """Requests vhost_user_write sends only for a netdev's first queue pair."""
+        return {n for n in (self.number(x) for x in self.record.get("per_device", ()))
+                if n is not None}
+
+    def for_trace(self, trace: Trace) -> "Spec":
+        """This spec with the names the traced binary gives its requests and
+        protocol features (trace "enums", read from its debug info)."""
+        enums = trace.extra.get("enums") or {}
+        req = enums.get("requests")
+        proto = enums.get("protocol_features")
+        if not req and not proto:
+            return self
+        # The binary's names win; the data names what this binary does not
+        # (a value it reserves, a later one).
+        return self._replace(
+            requests={**self.requests, **{int(k): v for k, v in (req or {}).items()}},
+            protocol_bits={**self.protocol_bits,
+                           **{int(k): v for k, v in (proto or {}).items()}},
+            data_requests=self.requests)
 
     # -- what the recorder needs --------------------------------------------
     def needed(self, command_line: QemuCommandLine | None) -> bool:
@@ -43,9 +80,10 @@ class Spec(NamedTuple):
         r = self.record
         return [r["sent"], r["reply"], r["round_starts"], r["negotiation_starts"]]
 
-    def reads(self) -> dict[str, dict[str, str]]:
+    def reads(self) -> dict[str, dict]:
         r = self.record
-        return {r["sent"]: dict(r["sent_reads"]), r["round_starts"]: dict(r["round_reads"])}
+        return {r["sent"]: dict(r["sent_reads"]), r["round_starts"]: dict(r["round_reads"]),
+                r["negotiation_starts"]: dict(r.get("negotiation_reads", {}))}
 
     def replies(self) -> dict[str, dict]:
         r = self.record
@@ -53,6 +91,18 @@ class Spec(NamedTuple):
 
     def blocking_reads(self) -> dict[str, dict[str, str]]:
         return {b["function"]: dict(b.get("reads", {})) for b in self.blocking}
+
+    def enums(self) -> dict[str, dict]:
+        """The enums whose names the recorder reads from the binary."""
+        n = self.names_from_binary
+        if not n:
+            return {}
+        skip = list(n.get("skip", ()))
+        return {"requests": {"types": list(n["requests"]), "prefix": n.get("request_prefix", ""),
+                             "skip": skip, "near": self.record["sent"]},
+                "protocol_features": {"types": list(n["protocol_features"]),
+                                      "prefix": n.get("protocol_feature_prefix", ""),
+                                      "skip": skip, "near": self.record["sent"]}}
 
 
 @functools.lru_cache(maxsize=1)
@@ -66,7 +116,10 @@ def load_spec() -> Spec:
                 protocol_bits=ints(d["protocol_features"]),
                 blocking=list(d.get("blocking", [])),
                 monitor_note=d.get("monitor", {}).get("note", ""),
-                waits=dict(d.get("waits", {})))
+                waits=dict(d.get("waits", {})),
+                names_from_binary=dict(d.get("names_from_binary", {})),
+                request_aliases={k: int(v) for k, v in d.get("request_aliases", {}).items()},
+                data_requests=ints(d["requests"]))
 
 
 def bits(value: int | None, names: dict[int, str]) -> list[str]:
@@ -120,7 +173,13 @@ def _message(spec: Spec, path: InitPath, hit: Hit, documented: set[str]) -> dict
         under = next((fn for fn in hit.stack()[1:] if fn in documented), None)
     msg = {"seq": hit.seq, "request": request, "name": name, "step": step,
            "sent_by": hit.frames[1].function if len(hit.frames) > 1 else None,
-           "under": under}
+           "under": under, "chardev": reads.get("chardev"), "vq_index": reads.get("vq_index")}
+    if reads.get("vq_index") and request in spec.per_device():
+        # vhost_user_write returns before writing it: not this queue pair's
+        msg["sent"] = False
+        msg["not_sent_why"] = (f"per-device request, vq_index {reads['vq_index']} != 0: "
+                               f"{spec.record.get('per_device_decided_by', spec.record['sent'])} "
+                               f"sends it for the first queue pair only")
     if spec.payload.get(name) and name.startswith("SET_"):
         msg["payload"] = decode(spec, name, reads.get("u64"))
     return msg
@@ -153,9 +212,13 @@ def _trigger(spec: Spec, hit: Hit) -> str | None:
 
 def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | None:
     """The "vhost_user" section, or None when QEMU sent no vhost-user message
-    and never waited for a backend.  A round is one negotiation: a new one
-    starts at each wait for a connection and at each vhost_dev_init."""
-    spec = spec or load_spec()
+    and never waited for a backend.  A round is one negotiation of one
+    vhost_dev (a netdev's queue pair) on one chardev: a new one starts at
+    each wait for a connection and at each vhost_dev_init.  Every message
+    goes to the round of the chardev and queue pair QEMU sent it for (read
+    from its vhost_dev), whatever the order in which messages of several
+    netdevs interleave."""
+    spec = (spec or load_spec()).for_trace(trace)
     rec = spec.record
     starts = rec["negotiation_starts"]
     last_step = max((e.step for e in path.edges if e.caller == starts and e.step),
@@ -163,60 +226,93 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
     rounds: list[dict] = []
     begun: list[Hit] = []           # the hit that began each round
     connection = 0
-    last_sent: dict | None = None
+    connection_of: dict = {}        # chardev -> its current connection
+    waiting: dict = {}              # chardev -> a round begun by a wait, no vhost_dev yet
+    current: dict = {}              # (chardev, vq_index) -> its latest round
+    latest: dict = {}               # chardev -> its latest round
+    last_sent: dict = {}            # chardev -> the last message sent on it
     documented = set(path.functions())
 
     def new_round(h: Hit, chardev=None, trigger=None) -> dict:
-        rnd = {"round": len(rounds) + 1, "connection": connection, "hit": h.seq,
-               "t": h.t, "chardev": chardev, "trigger": trigger, "messages": []}
+        rnd = {"round": len(rounds) + 1, "connection": connection_of.get(chardev, connection),
+               "hit": h.seq, "t": h.t, "chardev": chardev, "netdev": None, "vq_index": None,
+               "trigger": trigger, "messages": []}
         rounds.append(rnd)
         begun.append(h)
+        latest[chardev] = rnd
         return rnd
 
+    def round_for(chardev, vq_index, h: Hit) -> dict:
+        if chardev is None and rounds:       # no debug info to tell: the latest
+            return rounds[-1]
+        rnd = current.get((chardev, vq_index)) or latest.get(chardev)
+        return rnd if rnd is not None else new_round(h, chardev)
+
     for h in trace.hits:
+        reads = h.reads or {}
         if h.function == rec["round_starts"]:
             connection += 1
-            new_round(h, chardev=(h.reads or {}).get("chardev"))
+            chardev = reads.get("chardev")
+            connection_of[chardev] = connection
+            waiting[chardev] = new_round(h, chardev=chardev)
         elif h.function == starts:
-            if not rounds or rounds[-1]["messages"]:
-                new_round(h, chardev=rounds[-1]["chardev"] if rounds else None)
-            rounds[-1]["trigger"] = _trigger(spec, h)
+            chardev = reads.get("chardev")
+            if chardev is None and rounds:
+                chardev = rounds[-1]["chardev"]
+            rnd = waiting.pop(chardev, None)
+            if rnd is None:
+                rnd = new_round(h, chardev=chardev)
+            rnd.update(netdev=reads.get("netdev"), vq_index=reads.get("vq_index"),
+                       trigger=_trigger(spec, h))
+            current[(chardev, reads.get("vq_index"))] = rnd
+            latest[chardev] = rnd
         elif h.function == rec["sent"]:
-            if not rounds:     # a message without a documented wait (another user)
-                new_round(h)
-            last_sent = _message(spec, path, h, documented)
-            rounds[-1]["messages"].append(last_sent)
-        elif h.function == rec["reply"] and last_sent is not None:
-            reply = h.reads or {}
-            r = {"ret": reply.get("ret")}
-            if (reply.get("ret") or 0) >= 0 and reply.get("request") == last_sent["request"]:
-                r["payload"] = decode(spec, last_sent["name"], reply.get("u64"))
-                if r["payload"] is None:     # REPLY_ACK: 0 is success
-                    r["ack"] = reply.get("u64")
-            elif reply.get("request") not in (None, last_sent["request"]):
-                r["request"] = spec.name(reply.get("request"))
-            last_sent["reply"] = r
+            msg = _message(spec, path, h, documented)
+            round_for(msg["chardev"], msg["vq_index"], h)["messages"].append(msg)
+            last_sent[msg["chardev"]] = msg
+        elif h.function == rec["reply"]:
+            sent_msg = last_sent.get(reads.get("chardev"))
+            if sent_msg is None and reads.get("chardev") is None and last_sent:
+                sent_msg = list(last_sent.values())[-1]
+            if sent_msg is not None:
+                sent_msg["reply"] = _reply(spec, sent_msg, reads)
     if not rounds:
         return None
     stderr = [ln for ln in trace.extra.get("qemu_stderr", []) if ": info: " not in ln["line"]]
-    for i, rnd in enumerate(rounds):
-        end = begun[i + 1] if i + 1 < len(rounds) else None
+    order = sorted(range(len(rounds)), key=lambda i: begun[i].seq)
+    for n, i in enumerate(order):
+        rnd = rounds[i]
+        end = begun[order[n + 1]] if n + 1 < len(order) else None
         rnd["errors"] = _errors_between(stderr, begun[i], end)
-        _judge_round(rnd, last_step, last=i + 1 == len(rounds), state=trace.outcome.state)
-    negotiating: dict[int, list[int]] = {}      # connection -> rounds with messages
+        _judge_round(rnd, last_step, last=latest.get(rnd["chardev"]) is rnd,
+                     state=trace.outcome.state)
+    negotiating: dict[tuple, list[int]] = {}    # (connection, vq_index) -> rounds
     for rnd in rounds:
-        if rnd["messages"]:
-            negotiating.setdefault(rnd["connection"], []).append(rnd["round"])
+        if any(m.get("sent", True) for m in rnd["messages"]):
+            negotiating.setdefault((rnd["connection"], rnd["vq_index"] or 0),
+                                   []).append(rnd["round"])
+    chardevs = list(dict.fromkeys(r["chardev"] for r in rounds))
     doc = {"rounds": rounds, "connections": connection,
            "negotiated": _negotiated(rounds),
-           "notes": [f"QEMU negotiated {len(r)} times on connection {c} (rounds "
-                     f"{', '.join(map(str, r))}): the chardev's OPENED event reached "
-                     f"net_vhost_user_event more than once"
-                     for c, r in negotiating.items() if len(r) > 1]}
+           "chardevs": [{"chardev": c,
+                         "netdev": next((r["netdev"] for r in rounds
+                                         if r["chardev"] == c and r["netdev"]), None),
+                         "queue_pairs": len({r["vq_index"] for r in rounds
+                                             if r["chardev"] == c and r["messages"]}),
+                         "negotiated": _negotiated([r for r in rounds if r["chardev"] == c])}
+                        for c in chardevs],
+           "notes": [f"QEMU negotiated {len(r)} times on connection {c}"
+                     + (f" for vq_index {v}" if v else "")
+                     + f" (rounds {', '.join(map(str, r))}): the chardev's OPENED event "
+                       f"reached net_vhost_user_event more than once"
+                     for (c, v), r in negotiating.items() if len(r) > 1]}
     _mark_undelivered(rounds, (trace.extra.get("fault") or {}).get("cut"))
-    log = trace.extra.get("backend_log")
-    if log:
-        doc["backend_check"] = check_against_backend(rounds, log)
+    checks = [dict(check_against_backend(spec, [r for r in rounds if b.get("chardev") is None
+                                                or r["chardev"] == b["chardev"]], b["log"]),
+                   chardev=b.get("chardev"))
+              for b in _backend_logs(trace)]
+    if checks:
+        doc["backend_checks"] = checks
     return doc
 
 
@@ -226,17 +322,37 @@ def _mark_undelivered(rounds: list[dict], cut: dict | None) -> None:
     if not cut:
         return
     after = False
-    for rnd in rounds:
-        if rnd["connection"] != cut["connection"]:
-            continue
-        for m in rnd["messages"]:
-            if after:
-                m["delivered"] = False
-            after = after or m["request"] == cut["request"]
+    on_it = sorted((m for rnd in rounds if rnd["connection"] == cut["connection"]
+                    for m in rnd["messages"] if m.get("sent", True)), key=lambda m: m["seq"])
+    for m in on_it:
+        if after:
+            m["delivered"] = False
+        after = after or m["request"] == cut["request"]
+
+
+def _backend_logs(trace: Trace) -> list[dict]:
+    """What each backend logged receiving, with its chardev (None: a trace
+    from before backends had chardevs, one backend for everything)."""
+    out = [{"chardev": b.get("chardev"), "log": b["log"]}
+           for b in trace.extra.get("backends", []) if b.get("log")]
+    if not out and trace.extra.get("backend_log"):
+        out = [{"chardev": None, "log": trace.extra["backend_log"]}]
+    return out
+
+
+def _reply(spec: Spec, sent_msg: dict, reply: dict) -> dict:
+    r = {"ret": reply.get("ret")}
+    if (reply.get("ret") or 0) >= 0 and reply.get("request") == sent_msg["request"]:
+        r["payload"] = decode(spec, sent_msg["name"], reply.get("u64"))
+        if r["payload"] is None:     # REPLY_ACK: 0 is success
+            r["ack"] = reply.get("u64")
+    elif reply.get("request") not in (None, sent_msg["request"]):
+        r["request"] = spec.name(reply.get("request"))
+    return r
 
 
 def _judge_round(rnd: dict, last_step: int | None, last: bool, state: str) -> None:
-    msgs = rnd["messages"]
+    msgs = [m for m in rnd["messages"] if m.get("sent", True)]
     if not msgs:
         rnd["result"] = ("no backend connected" if last and state in ("timeout", "interrupted")
                          else "no messages")
@@ -262,6 +378,8 @@ def _negotiated(rounds: list[dict]) -> dict:
     out: dict = {}
     for rnd in rounds:
         for m in rnd["messages"]:
+            if not m.get("sent", True):
+                continue
             p = (m.get("reply") or {}).get("payload")
             if m["name"] == "GET_FEATURES" and p:
                 out["backend_features"] = p
@@ -293,26 +411,36 @@ def parse_backend_log(text: str, patterns: dict[str, str]) -> dict:
     return out
 
 
-def check_against_backend(rounds: list[dict], log: dict) -> dict:
-    """Does what QEMU sent (seen by gdb) match what the backend logged?  The
-    backend sees the rounds it took part in, so compare the last ones."""
-    sent = [m["name"] for rnd in rounds for m in rnd["messages"]
-            if m.get("delivered", True)]
-    got = log.get("requests", [])
-    tail = sent[-len(got):] if got else []
-    acked = [int(m["payload"]["hex"], 16) for rnd in rounds for m in rnd["messages"]
+def check_against_backend(spec: Spec, rounds: list[dict], log: dict) -> dict:
+    """Does what QEMU sent on a connection (seen by gdb) match what its
+    backend logged receiving?  Compared by request number: a backend may
+    spell a request otherwise (SET_BACKEND_REQ_FD for SET_SLAVE_REQ_FD).
+    Requests QEMU decided not to write, or that a cut connection never
+    delivered, are left out.  The backend sees the connections it took part
+    in, so the last requests are compared."""
+    # in the order they went on the wire, whichever queue pair's round they belong to
+    sent = sorted((m for rnd in rounds for m in rnd["messages"]
+                   if m.get("sent", True) and m.get("delivered", True)),
+                  key=lambda m: m["seq"])
+    numbers = [m["request"] for m in sent]
+    got_names = log.get("requests", [])
+    got = [spec.number(n) for n in got_names]
+    tail = numbers[-len(got):] if got else []
+    acked = [int(m["payload"]["hex"], 16) for m in sent
              if m["name"] == "SET_PROTOCOL_FEATURES" and m.get("payload")]
     logged = log.get("protocol_features", [])
-    return {"backend_received": len(got), "qemu_sent": len(sent),
-            "compared": "the last requests QEMU sent (earlier ones went to connections "
-                        "the backend did not make)" if len(sent) > len(got) else "all",
-            "requests_agree": bool(got) and tail == got,
-            "protocol_features_agree": bool(logged) and acked[-len(logged):] == logged,
-            **({"first_difference": next(
-                (f"#{i + 1}: QEMU sent {a}, backend logged {b}"
-                 for i, (a, b) in enumerate(zip(tail, got)) if a != b),
-                f"QEMU sent {len(sent)}, backend logged {len(got)}")}
-               if got and tail != got else {})}
+    out = {"backend_received": len(got), "qemu_sent": len(sent),
+           "compared": "the last requests QEMU sent (earlier ones went to connections "
+                       "the backend did not make)" if len(sent) > len(got) else "all",
+           "requests_agree": bool(got) and tail == got,
+           "protocol_features_agree": bool(logged) and acked[-len(logged):] == logged}
+    if got and tail != got:
+        out["first_difference"] = next(
+            (f"#{i + 1}: QEMU sent {spec.name(a)} ({a}), backend logged {got_names[i]}"
+             + (f" ({b})" if b is not None else "")
+             for i, (a, b) in enumerate(zip(tail, got)) if a != b),
+            f"QEMU sent {len(sent)}, backend logged {len(got)}")
+    return out
 
 
 def format_section(doc: dict | None) -> str:
@@ -324,6 +452,10 @@ def format_section(doc: dict | None) -> str:
         head = f"  round {rnd['round']} (connection {rnd['connection']}"
         if rnd.get("chardev"):
             head += f", chardev {rnd['chardev']}"
+        if rnd.get("netdev"):
+            head += f", netdev {rnd['netdev']}"
+        if rnd.get("vq_index"):
+            head += f", vq_index {rnd['vq_index']}"
         if rnd.get("trigger"):
             head += f", OPENED event from {rnd['trigger']}"
         head += ")"
@@ -336,6 +468,9 @@ def format_section(doc: dict | None) -> str:
             text = f"    {step}  {m['name']:<22} from {m.get('sent_by') or '?'}"
             if not m.get("step") and m.get("under"):
                 text += f" (in {m['under']})"
+            if not m.get("sent", True):
+                lines.append(text + "  not sent: per-device request, first queue pair only")
+                continue
             if m.get("payload"):
                 text += "  " + _payload_text(m["payload"])
             r = m.get("reply")
@@ -349,22 +484,32 @@ def format_section(doc: dict | None) -> str:
             lines.append(f"    QEMU: {e}")
     for note in doc.get("notes", []):
         lines.append(f"  note: {note}")
-    n = doc.get("negotiated", {})
-    for key, title in (("backend_features", "backend offered virtio features"),
-                       ("backend_protocol_features", "backend offered protocol features"),
-                       ("acked_protocol_features", "QEMU acked protocol features"),
-                       ("acked_features", "QEMU acked virtio features")):
-        if key in n:
-            lines.append(f"  {title}: {n[key]['hex']}")
-            lines.append("    " + ", ".join(n[key]["bits"]))
-    if "backend_queues" in n:
-        lines.append(f"  backend queue pairs: {n['backend_queues']}")
-    if n.get("acked_features_note"):
-        lines.append(f"  virtio features: {n['acked_features_note']}")
-    c = doc.get("backend_check")
-    if c:
+    per_chardev = doc.get("chardevs") or [{"chardev": None, "negotiated": doc.get("negotiated", {})}]
+    for c in per_chardev:
+        indent = "  "
+        if len(per_chardev) > 1:
+            lines.append(f"  chardev {c['chardev']}"
+                         + (f" (netdev {c['netdev']})" if c.get("netdev") else "")
+                         + (f", {c['queue_pairs']} queue pairs" if c.get("queue_pairs", 1) > 1
+                            else ""))
+            indent = "    "
+        n = c.get("negotiated", {})
+        for key, title in (("backend_features", "backend offered virtio features"),
+                           ("backend_protocol_features", "backend offered protocol features"),
+                           ("acked_protocol_features", "QEMU acked protocol features"),
+                           ("acked_features", "QEMU acked virtio features")):
+            if key in n:
+                lines.append(f"{indent}{title}: {n[key]['hex']}")
+                lines.append(f"{indent}  " + ", ".join(n[key]["bits"]))
+        if "backend_queues" in n:
+            lines.append(f"{indent}backend queue pairs: {n['backend_queues']}")
+    note = (doc.get("negotiated") or {}).get("acked_features_note")
+    if note:
+        lines.append(f"  virtio features: {note}")
+    for c in doc.get("backend_checks", []):
         verdict = "agrees" if c["requests_agree"] else "DISAGREES"
-        lines.append(f"  backend log {verdict}: it received {c['backend_received']} "
+        who = f"backend of chardev {c['chardev']}" if c.get("chardev") else "backend"
+        lines.append(f"  {who} log {verdict}: it received {c['backend_received']} "
                      f"requests, QEMU sent {c['qemu_sent']}"
                      + (" (the extra ones went to the dropped connection)"
                         if c["qemu_sent"] > c["backend_received"] and c["requests_agree"]

@@ -202,7 +202,9 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         trace = record(qemu, planning.Plan(()), opts.timeout or settings.timeout(), opts.kill,
                        planner=planner,
                        documented=tuple(path.functions()), reads=spec.reads(),
-                       replies=spec.replies(), blocking_reads=spec.blocking_reads())
+                       replies=spec.replies(), blocking_reads=spec.blocking_reads(),
+                       # read after the run, only if a vhost-user message was
+                       enums=spec.enums())
         analysis.annotate(path, trace)
         LAST.update(trace=trace, path=path)
         try:

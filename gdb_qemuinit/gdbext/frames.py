@@ -68,13 +68,18 @@ def _py(value):
     return str(value)
 
 
-def read_values(exprs: dict[str, str]) -> dict:
+def read_values(exprs: dict) -> dict:
     """Evaluate expressions in the selected frame (reads only: a question's
-    expressions call nothing in QEMU).  A failed read is None, not an error."""
+    expressions call nothing in QEMU).  An expression may be a list of
+    alternatives, tried in order (QEMU releases differ): the first that
+    gdb evaluates wins.  A failed read is None, not an error."""
     out = {}
     for name, expr in exprs.items():
-        try:
-            out[name] = _py(gdb.parse_and_eval(expr))
-        except (gdb.error, gdb.MemoryError, ValueError, UnicodeDecodeError):
-            out[name] = None
+        out[name] = None
+        for e in ([expr] if isinstance(expr, str) else expr):
+            try:
+                out[name] = _py(gdb.parse_and_eval(e))
+                break
+            except (gdb.error, gdb.MemoryError, ValueError, UnicodeDecodeError):
+                continue
     return out

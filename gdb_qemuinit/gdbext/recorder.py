@@ -17,6 +17,7 @@ from ..plan import Plan
 from ..trace import Frame, Hit, Outcome, SourceRoots, Trace, clock_section
 from .breakpoints import (EndBreakpoint, NoStderr, PendingOn, Quiet, RecordingBreakpoint,
                           ReplyFinish, ReturnBreakpoint, return_addresses)
+from .enums import block_of, enum_names
 from .frames import read_values, walk_frames
 from .outcomes import CRASH_SIGNALS, died, exited
 from .symbols import LibrarySymbols, has_debug_info, names_near, without_symbol
@@ -43,7 +44,8 @@ class Recorder:
                  reads: dict | None = None, final: dict | None = None,
                  key: str | None = None, replies: dict | None = None,
                  blocking_reads: dict | None = None, lazy_libraries: bool = True,
-                 planner=None, throwaway: tuple[str, ...] = ()):
+                 planner=None, throwaway: tuple[str, ...] = (),
+                 enums: dict | None = None):
         self.plan = plan
         # argv -> Plan: the plan is made at main, from the argv QEMU really
         # received (its /proc/PID/cmdline), not from gdb's argument string.
@@ -61,6 +63,9 @@ class Recorder:
         self.reads = reads or {}          # function -> {name: gdb expression}
         self.final = final or {}          # name -> expression with $key
         self.key = key
+        # name -> {"types", "prefix", "skip", "near"}: enums read from the
+        # debug info after the run (vhost-user request names)
+        self.enums = enums or {}
         self.replies = replies or {}      # function -> {"pointer", "reads"}
         self.needs_finish: set[str] = set()
         self.stops = 0                    # every breakpoint stop, ours
@@ -154,7 +159,8 @@ class Recorder:
         if pointer is None:
             reads["lost"] = True
         else:
-            exprs = {k: e.replace("$msg", pointer)
+            exprs = {k: (e.replace("$msg", pointer) if isinstance(e, str)
+                         else [a.replace("$msg", pointer) for a in e])
                      for k, e in self.replies[function]["reads"].items()}
             reads.update(read_values(exprs))
         return reads
@@ -320,6 +326,9 @@ class Recorder:
                                              self.recording_seconds)
         if outcome.state == "init-complete" and self.final and self.key:
             trace.extra["final_reads"] = self._final_reads()
+        enums = self._read_enums()
+        if enums:
+            trace.extra["enums"] = enums
         near = {fn: names_near(fn) for fn in missing if fn in self.documented}
         if near and trace.debug_info:
             trace.extra["symbols_near"] = near
@@ -392,6 +401,21 @@ class Recorder:
         self.symbols.read_files(libs)
         for hit in self.hits[first_hit:]:
             hit.frames = self._walk(hit.function, hit.thread)
+
+    def _read_enums(self) -> dict:
+        """The binary's own names for the enums asked for, read once the run
+        is over (types do not change; only when the run used them)."""
+        out = {}
+        hit_functions = {h.function for h in self.hits}
+        for name, spec in self.enums.items():
+            near = spec.get("near")
+            if near and near not in hit_functions:
+                continue
+            values = enum_names(list(spec["types"]), spec.get("prefix", ""),
+                                tuple(spec.get("skip", ())), block_of(near) if near else None)
+            if values:
+                out[name] = {str(k): v for k, v in sorted(values.items())}
+        return out
 
     def _final_reads(self) -> dict:
         """What each recorded object ended up as, read once init is done."""
