@@ -1,6 +1,8 @@
-"""A vhost-user backend process (dpdk-testpmd, or the user's command) that
-qemuinit starts once QEMU listens on the socket and stops, by its PID, when
-the trace ends.  Its output goes to a log file next to the socket.
+"""A vhost-user backend process (dpdk-testpmd, or the user's command), one
+per vhost-user chardev, in the role that chardev needs: started once QEMU
+listens on the socket when QEMU is the server, listening before QEMU starts
+when QEMU is the client.  Stopped, by its PID, when the trace ends.  Its
+output goes to a log file in the run's private directory.
 """
 
 from __future__ import annotations
@@ -60,16 +62,22 @@ def _end_with_us() -> None:
 
 
 class Backend:
-    """Start `argv` once `sock` is listening (after dropping one connection
-    first when `drop_first`), in a thread; `stop()` ends it by PID."""
+    """Start `argv` for the socket `sock` of chardev `chardev`.  When QEMU is
+    the server (`qemu_role`), in a thread once `sock` is listening (after
+    dropping one connection first when `drop_first`); when QEMU is the
+    client, at once, and `start()` returns when the backend listens.
+    `stop()` ends it by PID."""
 
     def __init__(self, argv: list[str], sock: str, log_path: str,
-                 drop_first: bool = False, dpdk_prefix: str | None = None):
+                 drop_first: bool = False, dpdk_prefix: str | None = None,
+                 chardev: str | None = None, qemu_role: str = "server"):
         self.argv = argv
         self.sock = sock
         self.log_path = log_path
         self.drop_first = drop_first
         self.dpdk_prefix = dpdk_prefix
+        self.chardev = chardev
+        self.qemu_role = qemu_role
         self.proc: subprocess.Popen | None = None
         self.problem: str | None = None     # why it did not start, or died early
         self.dropped = False
@@ -80,9 +88,31 @@ class Backend:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    @property
+    def listens_first(self) -> bool:
+        """QEMU connects: the backend must listen before QEMU starts."""
+        return self.qemu_role == "client"
+
     def start(self, wait_seconds: float) -> None:
         self._deadline = time.monotonic() + wait_seconds
-        self._thread.start()
+        if self.listens_first:
+            self._launch()
+            self._wait_listening()
+        else:
+            self._thread.start()
+
+    def _wait_listening(self) -> None:
+        while self.proc is not None and not listening(self.sock):
+            if self.proc.poll() is not None or time.monotonic() > self._deadline:
+                said = _telling_line(self.log_text())
+                self.problem = (f"the backend did not listen on {self.sock}"
+                                + (f" (it exited with code {self.proc.returncode})"
+                                   if self.proc.poll() is not None else "")
+                                + (f"; it said: {said}" if said else ""))
+                return
+            time.sleep(0.01)
+        if self.proc is not None:
+            self.times["backend_listening"] = time.monotonic()
 
     def _run(self) -> None:
         while not listening(self.sock):
@@ -91,6 +121,9 @@ class Backend:
         self.times["listening"] = time.monotonic()
         if self.drop_first:
             self._drop_one()
+        self._launch()
+
+    def _launch(self) -> None:
         with self._lock:
             if self._done.is_set():
                 return
@@ -130,6 +163,7 @@ class Backend:
             self.times["stopped"] = time.monotonic()
             if proc.poll() is not None:
                 self.times["exited"] = self.times.pop("stopped")   # seen then
+            if proc.poll() is not None and self.problem is None:
                 said = _telling_line(self.log_text())
                 self.problem = (f"the backend exited by itself with code "
                                 f"{proc.returncode} before the trace ended"
@@ -159,10 +193,12 @@ class Backend:
 
     def summary(self, zero: float | None = None) -> dict:
         """What the trace says of the backend; with `zero` (the trace's
-        clock zero), "times": when QEMU's socket was seen listening, the
-        first connection dropped, the backend started, and stopped by us
-        (or found exited by itself), in seconds on the hits' clock."""
-        doc = {"argv": self.argv, "pid": self.proc.pid if self.proc else None,
+        clock zero), "times": when QEMU's socket was seen listening (or the
+        backend listened, QEMU being the client), the first connection
+        dropped, the backend started, and stopped by us (or found exited by
+        itself), in seconds on the hits' clock."""
+        doc = {"chardev": self.chardev, "socket": self.sock, "qemu_role": self.qemu_role,
+               "argv": self.argv, "pid": self.proc.pid if self.proc else None,
                "started": self.proc is not None, "dropped_first": self.dropped,
                "problem": self.problem}
         if zero is not None:

@@ -331,10 +331,17 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", choices=scenario.names(), metavar="NAME",
                    help=f"a built-in QEMU command line and backend (default "
                    f"{scenario.default_name()}; not with -- QEMU ...)")
-    p.add_argument("--backend", metavar="CMD",
-                   help="the vhost-user backend to start once QEMU listens, instead of "
-                   "the scenario's; split like a shell would, run without one; "
-                   "{socket} is the socket path")
+    p.add_argument("--backend", metavar="[CHARDEV=]CMD", action="append",
+                   help="a vhost-user backend to start instead of the built-in one, "
+                   "once per vhost-user chardev: CHARDEV=CMD for that chardev, a plain "
+                   "CMD for the next chardev without one, in command-line order; split "
+                   "like a shell would, run without one; {socket} is that chardev's "
+                   "path, {prefix} a DPDK file prefix, {queues} the netdev's queues. "
+                   "Started once QEMU listens (server=on), or before QEMU starts when "
+                   "QEMU is the client")
+    p.add_argument("--testpmd", action="store_true",
+                   help="with your own QEMU command line: start dpdk-testpmd for every "
+                   "vhost-user chardev without a --backend, in the role it needs")
     p.add_argument("--no-backend", action="store_true",
                    help="start no backend (QEMU waits for one: see the hang report)")
     p.add_argument("--cut-after", metavar="REQUEST",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from . import render_graph, render_sequence, render_timeline
+from . import render_graph, render_sequence, render_timeline, timeline
 from .blocking import format_diagnosis
 from .firsterror import format_first_error
 from .initpath import InitPath
@@ -157,9 +157,10 @@ def render(path: InitPath, trace: Trace) -> bytes:
              f"<b>{escape(trace.outcome.state)}</b> {escape(trace.outcome.detail or '')}</p>"
              f"<pre>{escape(' '.join(argv))}</pre>"
              f"<pre>{escape(summarize(trace))}\n{escape(edge_counts(trace).strip())}</pre>")
-    backend = trace.extra.get("backend")
-    if backend:
-        facts += (f"<p>backend: <code>{escape(' '.join(backend.get('argv') or []))}</code>"
+    for backend in timeline.backends_of(trace):
+        facts += (f"<p>backend"
+                  + (f" of chardev {escape(backend['chardev'])}" if backend.get("chardev") else "")
+                  + f": <code>{escape(' '.join(backend.get('argv') or []))}</code>"
                   + (f" — {escape(backend['problem'])}" if backend.get("problem") else "")
                   + "</p>")
     graph = ""
@@ -170,9 +171,10 @@ def render(path: InitPath, trace: Trace) -> bytes:
     sequence = "".join(f'<div class="figure">{d}</div>'
                        for d in render_sequence.diagrams(trace))
     vu = trace.extra.get("vhost_user") or {}
-    check = vu.get("backend_check")
-    if sequence and check:
-        sequence += (f"<p>backend log {'agrees' if check.get('requests_agree') else 'DISAGREES'}"
+    for check in (vu.get("backend_checks") or []) if sequence else []:
+        who = f"backend of chardev {check['chardev']}" if check.get("chardev") else "backend"
+        sequence += (f"<p>{escape(who)} log "
+                     f"{'agrees' if check.get('requests_agree') else 'DISAGREES'}"
                      f": it received {check.get('backend_received')} requests, QEMU sent "
                      f"{check.get('qemu_sent')}</p>")
     stderr = "".join(f"<li><code>{escape(str(ln.get('t')))} s</code> {escape(ln.get('line', ''))}</li>"

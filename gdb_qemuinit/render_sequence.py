@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from html import escape
 
+from .timeline import backends_of
 from .trace import Trace
 
 WIDTH = 780
@@ -98,6 +99,8 @@ def diagram(title: str, rounds: list[dict], hits_t: dict[int, float],
                     + "</g>")
         y += ROW
         for m in rnd.get("messages", []):
+            if not m.get("sent", True):
+                continue        # QEMU decided not to write it: not on the wire
             t = hits_t.get(m.get("seq"))
             if t is not None:
                 body.append(_text(12, y + 4, f"{t * 1000:.2f} ms", anchor="start",
@@ -161,9 +164,15 @@ def _short(line: str, limit: int = 110) -> str:
 def diagrams(trace: Trace) -> list[str]:
     """One <svg> per connection (none when there was no negotiation)."""
     hits_t = {h.seq: h.t for h in trace.hits if h.t is not None}
-    argv = (trace.extra.get("backend") or {}).get("argv") or []
-    backend = argv[0].rsplit("/", 1)[-1] if argv else "backend"
-    return [diagram(title, rounds, hits_t, backend)
+    backends = backends_of(trace)
+
+    def backend_name(rounds: list[dict]) -> str:
+        chardev = rounds[0].get("chardev") if rounds else None
+        b = next((b for b in backends if b.get("chardev") in (chardev, None)), {})
+        argv = b.get("argv") or []
+        return argv[0].rsplit("/", 1)[-1] if argv else "backend"
+
+    return [diagram(title, rounds, hits_t, backend_name(rounds))
             for title, rounds in connections(trace).items()]
 
 

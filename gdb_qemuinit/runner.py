@@ -20,7 +20,7 @@ from pathlib import Path
 from . import scenario, vhostuser
 from .backend import Backend
 from .qemu import QemuError, check_binary, default_binary
-from .qemu_cmdline import CommandLineError, QemuCommandLine
+from .qemu_cmdline import Chardev, CommandLineError, QemuCommandLine
 from .trace import Trace
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
@@ -109,7 +109,7 @@ def check_qemu(argv: list[str]) -> list[str]:
 class Run:
     """What one traced start needs: QEMU's argv and, maybe, a backend."""
     qemu_argv: list[str]
-    backend: Backend | None = None
+    backends: list[Backend] = field(default_factory=list)
     private: str = ""                          # the run's private directory
     stderr: list[tuple[float, str, int]] = field(default_factory=list)   # QEMU's lines
     interrupted: str | None = None             # SIGINT or SIGTERM, when one arrived
@@ -118,22 +118,17 @@ class Run:
 
 def prepare_run(opts, private: str) -> Run:
     """QEMU's command line (the user's, after --, or a scenario's) and the
-    backend to start once QEMU listens (the scenario's, or --backend)."""
+    backends to start, one per vhost-user chardev (--backend, the
+    scenario's built-in one, or --testpmd)."""
     sock = os.path.join(private, "vhost-user.sock")
+    drop_first = False
     if opts.qemu:
         if opts.scenario:
             raise CliError("--scenario and a QEMU command after -- exclude each other")
         argv = check_qemu(opts.qemu)
         command_line = parse_command_line(argv)
         _warn_open_socket_dirs(command_line)
-        backend_argv = shlex.split(opts.backend) if opts.backend else []
-        drop_first = False
-        if backend_argv:
-            served = command_line.server_sockets()
-            if not served:
-                raise CliError("--backend needs a -chardev socket,path=...,server=on "
-                               "in the QEMU command line")
-            sock = served[0].path
+        builtin = BUILTIN_BACKEND if getattr(opts, "testpmd", False) else ""
     else:
         try:
             sc = scenario.load(opts.scenario)
@@ -144,22 +139,97 @@ def prepare_run(opts, private: str) -> Run:
             raise CliError("no QEMU given and no debug QEMU built yet: run "
                            "scripts/setup.sh (or scripts/build-qemu.sh), or pass "
                            "'-- QEMU-BINARY ARGS...'")
-        argv = check_qemu([str(binary)] + sc.qemu_args(sock))
-        backend_argv = shlex.split(opts.backend) if opts.backend else list(sc.backend)
+        argv = check_qemu([str(binary)] + sc.qemu_args(sock, private))
+        builtin = sc.backend
         drop_first = sc.drop_first
-    if opts.no_backend or not backend_argv:
-        if getattr(opts, "cut_after", None):
-            raise CliError("--cut-after needs a backend to cut")
-        return Run(argv, private=private)
-    if not shutil.which(backend_argv[0]):
-        raise CliError(f"backend {backend_argv[0]!r} not found (scripts/setup.sh "
-                       f"installs dpdk-testpmd; --no-backend runs without one)")
-    prefix = f"qemuinit-{os.getpid()}"
-    cut = _relay(opts, sock, private)
-    backend_argv = scenario.expand(backend_argv, cut.listen_path if cut else sock, prefix)
-    return Run(argv, Backend(backend_argv, sock, os.path.join(private, "backend.log"),
-                             drop_first=drop_first, dpdk_prefix=prefix), private=private,
-               relay=cut)
+    backends = [] if opts.no_backend else plan_backends(
+        argv, list(opts.backend or []), builtin, private, drop_first)
+    relay = None
+    if getattr(opts, "cut_after", None):
+        # the first backend that connects to a socket QEMU serves goes
+        # through the relay
+        target = next((b for b in backends if b.qemu_role == "server"), None)
+        if target is None:
+            raise CliError("--cut-after needs a backend to cut (one that connects to "
+                           "a -chardev socket,...,server=on)")
+        relay = _relay(opts, target.sock, private)
+        target.argv = [a.replace(target.sock, relay.listen_path) for a in target.argv]
+    return Run(argv, backends, private=private, relay=relay)
+
+
+# What --testpmd starts ([backends] in scenarios.toml).
+BUILTIN_BACKEND = "dpdk-testpmd"
+
+
+def backend_sockets(cl: QemuCommandLine) -> list[tuple[Chardev, int]]:
+    """The unix-socket chardevs a backend serves, with their netdev's queue
+    pairs: those of the vhost-user netdevs, in command-line order (else, for
+    a command line without one, the sockets QEMU serves)."""
+    out: dict[str, tuple[Chardev, int]] = {}
+    for netdev, chardev in cl.vhost_user():
+        if chardev is not None and chardev.backend == "socket" and chardev.path:
+            out.setdefault(chardev.id, (chardev, netdev.queues))
+    if not out:
+        return [(c, 1) for c in cl.server_sockets()]
+    return list(out.values())
+
+
+def assign_backends(commands: list[str], ids: list[str]) -> dict[str, str]:
+    """Which --backend serves which chardev: CHARDEV=CMD names it, a plain
+    CMD goes to the next chardev not named, in order."""
+    named: dict[str, str] = {}
+    plain: list[str] = []
+    for cmd in commands:
+        m = re.match(r"([^\s=]+)=(.*)", cmd, re.S)
+        if m and m.group(1) in ids:
+            if m.group(1) in named:
+                raise CliError(f"two --backend for chardev {m.group(1)}")
+            named[m.group(1)] = m.group(2)
+        else:
+            plain.append(cmd)
+    free = [i for i in ids if i not in named]
+    if len(plain) > len(free):
+        raise CliError(f"{len(commands)} --backend for {len(ids)} vhost-user chardevs "
+                       f"({', '.join(ids)})")
+    named.update(zip(free, plain))
+    return named
+
+
+def plan_backends(argv: list[str], commands: list[str], builtin: str, private: str,
+                  drop_first: bool = False) -> list[Backend]:
+    """One backend per vhost-user chardev that has a command: in the role
+    its chardev needs (QEMU's server: connects once QEMU listens; QEMU's
+    client: listens first), each with its own DPDK file prefix and log."""
+    sockets = backend_sockets(parse_command_line(argv))
+    if commands and not sockets:
+        raise CliError("--backend needs a -netdev vhost-user with a -chardev "
+                       "socket,path=... (or a -chardev socket,path=...,server=on)")
+    assigned = assign_backends(commands, [c.id for c, _ in sockets])
+    backends = []
+    for i, (chardev, queues) in enumerate(sockets):
+        if chardev.id in assigned:
+            args = shlex.split(assigned[chardev.id])
+        elif builtin:
+            try:
+                args = scenario.builtin_backend(builtin, chardev.role)
+            except scenario.ScenarioError as exc:
+                raise CliError(str(exc)) from None
+        else:
+            continue
+        if not args:
+            raise CliError(f"an empty --backend for chardev {chardev.id}")
+        if not shutil.which(args[0]):
+            raise CliError(f"backend {args[0]!r} not found (scripts/setup.sh "
+                           f"installs dpdk-testpmd; --no-backend runs without one)")
+        prefix = f"qemuinit-{os.getpid()}-{i}"
+        drop = drop_first and chardev.server and not any(
+            b.drop_first for b in backends)
+        backends.append(Backend(scenario.expand(args, chardev.path, prefix, queues),
+                                chardev.path,
+                                os.path.join(private, f"backend-{i}.log"),
+                                drop_first=drop, dpdk_prefix=prefix, chardev=chardev.id,
+                                qemu_role=chardev.role))
+    return backends
 
 
 def _relay(opts, sock: str, private: str):
@@ -249,43 +319,52 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
     env = gdb_environment(write_argv(run.qemu_argv, run.private))
     err_path = os.path.join(run.private, "stderr.log")
     done = threading.Event()
-    with open(err_path, "wb") as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=err, start_new_session=True, env=env)
-    tees = [threading.Thread(target=_follow_stderr, daemon=True,
-                             args=(err_path, run,
-                                   (os.path.basename(run.qemu_argv[0]) + ": ", "qemu: "),
-                                   done)),
-            threading.Thread(target=_pass_stdout, daemon=True, args=(proc.stdout,))]
-    for t in tees:
-        t.start()
-
-    interrupts = []
-
-    def forward(signum, frame):
-        # Ctrl-C or SIGTERM: interrupt QEMU (gdb's child), as the timeout does;
-        # gdb then records "interrupted", kills QEMU and writes the trace.  A
-        # second one stops gdb itself (QEMU, its tracee, dies with it).
-        interrupts.append(signum)
-        run.interrupted = run.interrupted or signal.Signals(signum).name
-        children = child_pids(proc.pid) if len(interrupts) == 1 else []
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGINT)
-            except OSError:
-                pass
-        if not children:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-
-    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    tees: list[threading.Thread] = []
+    old: dict = {}
     try:
         if run.relay:
             run.relay.start()
-        if run.backend:
-            run.backend.start(timeout)
+        # QEMU connects to these: they listen before it starts.
+        for b in run.backends:
+            if b.listens_first:
+                b.start(timeout)
+        with open(err_path, "wb") as err:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=err, start_new_session=True, env=env)
+        tees = [threading.Thread(target=_follow_stderr, daemon=True,
+                                 args=(err_path, run,
+                                       (os.path.basename(run.qemu_argv[0]) + ": ", "qemu: "),
+                                       done)),
+                threading.Thread(target=_pass_stdout, daemon=True, args=(proc.stdout,))]
+        for t in tees:
+            t.start()
+
+        interrupts = []
+
+        def forward(signum, frame):
+            # Ctrl-C or SIGTERM: interrupt QEMU (gdb's child), as the timeout
+            # does; gdb then records "interrupted", kills QEMU and writes the
+            # trace.  A second one stops gdb itself (QEMU, its tracee, dies
+            # with it).
+            interrupts.append(signum)
+            run.interrupted = run.interrupted or signal.Signals(signum).name
+            children = child_pids(proc.pid) if len(interrupts) == 1 else []
+            for pid in children:
+                try:
+                    os.kill(pid, signal.SIGINT)
+                except OSError:
+                    pass
+            if not children:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+        old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+        # These connect to QEMU: each waits until QEMU listens.
+        for b in run.backends:
+            if not b.listens_first:
+                b.start(timeout)
         try:
             return proc.wait(timeout=timeout + 60)
         except subprocess.TimeoutExpired:
@@ -293,8 +372,8 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
             proc.wait()
             raise CliError("gdb did not finish; it was stopped") from None
     finally:
-        if run.backend:
-            run.backend.stop()
+        for b in run.backends:
+            b.stop()
         if run.relay:
             run.relay.stop()
         done.set()
@@ -328,9 +407,13 @@ def add_run_facts(trace: Trace, run: Run) -> None:
         trace.outcome.error_line = errors[-1]
     if run.relay:
         trace.extra["fault"] = run.relay.summary(start)
-    if run.backend:
-        trace.extra["backend"] = run.backend.summary(start)
-        log = run.backend.log_text()
-        if log:
-            trace.extra["backend_log"] = vhostuser.parse_backend_log(
-                log, scenario.backend_log_patterns())
+    if run.backends:
+        patterns = scenario.backend_log_patterns()
+        backends = []
+        for b in run.backends:
+            doc = b.summary(start)
+            log = b.log_text()
+            if log:
+                doc["log"] = vhostuser.parse_backend_log(log, patterns)
+            backends.append(doc)
+        trace.extra["backends"] = backends

@@ -9,6 +9,7 @@ import os
 from typing import NamedTuple
 
 from .datafile import data_file, read_toml
+from .qemu_cmdline import CommandLineError, QemuCommandLine
 
 
 class ScenarioError(ValueError):
@@ -19,20 +20,21 @@ class Scenario(NamedTuple):
     name: str
     about: str
     qemu: tuple[str, ...]
-    backend: tuple[str, ...]
+    backend: str = ""           # a built-in backend ([backends.NAME]), or none
     drop_first: bool = False
 
-    def qemu_args(self, socket: str) -> list[str]:
-        return expand(self.qemu, socket)
+    def qemu_args(self, socket: str, directory: str | None = None) -> list[str]:
+        """The QEMU arguments with {socket} and {dir} (the run's private
+        directory, by default the socket's) filled in."""
+        directory = directory if directory is not None else os.path.dirname(socket)
+        return [a.replace("{socket}", socket).replace("{dir}", directory) for a in self.qemu]
 
-    def backend_argv(self, socket: str, prefix: str) -> list[str]:
-        return expand(self.backend, socket, prefix)
 
-
-def expand(args, socket: str, prefix: str = "") -> list[str]:
-    """A scenario's or the user's --backend arguments with {socket} and
-    {prefix} (the DPDK file prefix of the run) filled in."""
-    return [a.replace("{socket}", socket).replace("{prefix}", prefix) for a in args]
+def expand(args, socket: str, prefix: str = "", queues: int = 1) -> list[str]:
+    """A built-in or the user's --backend arguments with {socket}, {prefix}
+    (the backend's DPDK file prefix) and {queues} filled in."""
+    return [a.replace("{socket}", socket).replace("{prefix}", prefix)
+            .replace("{queues}", str(queues)) for a in args]
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,6 +55,16 @@ def backend_log_patterns() -> dict[str, str]:
     return dict(_data()["backend_log"])
 
 
+def builtin_backend(name: str, qemu_role: str) -> list[str]:
+    """A built-in backend's command for a chardev where QEMU is `qemu_role`
+    ('server': QEMU listens, the backend connects; 'client': the backend
+    listens first)."""
+    table = _data().get("backends", {})
+    if name not in table:
+        raise ScenarioError(f"no built-in backend {name!r}; backends: {', '.join(table)}")
+    return list(table[name][f"qemu-{qemu_role}"])
+
+
 def load(name: str | None = None) -> Scenario:
     """A scenario by name; `like` inherits another's keys."""
     data = _data()
@@ -67,7 +79,7 @@ def load(name: str | None = None) -> Scenario:
     for n in reversed(chain):
         merged.update({k: v for k, v in table[n].items() if k != "like"})
     return Scenario(name=name, about=merged.get("about", ""),
-                    qemu=tuple(merged["qemu"]), backend=tuple(merged.get("backend", ())),
+                    qemu=tuple(merged["qemu"]), backend=str(merged.get("backend", "")),
                     drop_first=bool(merged.get("drop_first", False)))
 
 

@@ -173,18 +173,30 @@ def stderr_instants(trace: Trace) -> list[dict]:
     return out
 
 
+def backends_of(trace: Trace) -> list[dict]:
+    """The backends qemuinit started, one per vhost-user chardev (a trace
+    from before that has one "backend")."""
+    return list(trace.extra.get("backends") or
+                ([trace.extra["backend"]] if trace.extra.get("backend") else []))
+
+
 def backend_instants(trace: Trace) -> list[dict]:
-    backend = trace.extra.get("backend") or {}
-    times = backend.get("times") or {}
     what = {"listening": "QEMU's socket seen listening",
+            "backend_listening": "backend listening (QEMU connects to it)",
             "dropped": "first connection made and dropped",
             "started": "backend started", "stopped": "backend stopped by qemuinit",
             "exited": "backend found exited by itself"}
-    argv = " ".join(backend.get("argv") or [])
-    return [{"name": what.get(k, k), "t": t, "args": {"pid": backend.get("pid"),
-                                                      "argv": argv}}
-            for k, t in sorted(times.items(), key=lambda kv: kv[1])
-            if isinstance(t, (int, float))]
+    backends = backends_of(trace)
+    out = []
+    for backend in backends:
+        argv = " ".join(backend.get("argv") or [])
+        who = f"{backend['chardev']}: " if len(backends) > 1 and backend.get("chardev") else ""
+        out += [{"name": who + what.get(k, k), "t": t,
+                 "args": {"pid": backend.get("pid"), "argv": argv,
+                          **({"chardev": backend["chardev"]} if backend.get("chardev") else {})}}
+                for k, t in (backend.get("times") or {}).items()
+                if isinstance(t, (int, float))]
+    return sorted(out, key=lambda i: i["t"])
 
 
 def pack_lanes(spans: list[Span]) -> list[tuple[Span, int]]:

@@ -44,8 +44,8 @@ def pids(exe_prefix: str, cmdline_has: str | None = None) -> set[int]:
 # value, so the leftover check finds exactly the processes this test started
 # (even orphaned ones), never another run's on the same machine.
 TAG_VARIABLE = "QEMUINIT_TEST_TAG"
-# PIDs of the `qemuinit` processes run_cli started in this test: their DPDK
-# file prefix is qemuinit-PID.
+# PIDs of the `qemuinit` processes run_cli started in this test: their
+# backends' DPDK file prefixes are qemuinit-PID-N.
 CLI_PIDS: list[int] = []
 
 
@@ -80,7 +80,8 @@ def _leftover_files(private_root: str) -> set[str]:
             continue
         for n in names:
             if n.startswith("qemuinit-") and (d == private_root or any(
-                    n == f"qemuinit-{pid}" for pid in CLI_PIDS)):
+                    n == f"qemuinit-{pid}" or n.startswith(f"qemuinit-{pid}-")
+                    for pid in CLI_PIDS)):
                 found.add(os.path.join(d, n))
     return found
 

@@ -165,5 +165,6 @@ def test_interrupting_stops_the_backend_too(tmp_path):
     _finish(proc)
     doc = json.loads(out.read_text())
     assert doc["outcome"]["state"] == "interrupted"
-    assert doc["backend"]["started"] and doc["backend"]["pid"]
-    assert not os.path.exists(f"/proc/{doc['backend']['pid']}")
+    (backend,) = doc["backends"]
+    assert backend["started"] and backend["pid"]
+    assert not os.path.exists(f"/proc/{backend['pid']}")

@@ -97,7 +97,7 @@ def test_seed_scenario(tmp_path):
     started = first_hit_under(doc, "tcp_chr_accept_server_sync")
     connected = first_hit_under(doc, "tcp_chr_connect")
     assert wait["ts"] == us(started["t"]) and wait["ts"] + wait["dur"] == us(connected["t"])
-    backend = doc["backend"]["times"]
+    backend = doc["backends"][0]["times"]
     assert backend["listening"] <= backend["started"] < connected["t"] < backend["stopped"]
     # The round runs from its first message to its last.
     (rnd,) = doc["vhost_user"]["rounds"]
@@ -126,7 +126,7 @@ def test_restart_scenario(tmp_path):
     assert len(lines) == len(first["errors"])
     assert all(e["args"]["written_after_hit"] >= failed_at for e in lines)
     assert all(e["ts"] >= us(doc["hits"][failed_at - 1]["t"]) for e in lines)
-    times = doc["backend"]["times"]
+    times = doc["backends"][0]["times"]
     assert times["dropped"] <= times["started"]
     # A diagram per connection; one arrow per message.
     diagrams = sequence(tmp_path, tmp_path / "t.json")

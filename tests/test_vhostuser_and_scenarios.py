@@ -120,12 +120,79 @@ def test_backend_log_is_parsed_and_compared():
     assert parsed == {"requests": ["GET_FEATURES", "SET_PROTOCOL_FEATURES", "SET_OWNER",
                                    "SET_VRING_CALL"], "protocol_features": [9]}
     t = make([hit(1, WAIT)] + negotiation(2))
-    t.extra["backend_log"] = parsed
-    check = vhostuser.section(PATH, t)["backend_check"]
+    t.extra["backends"] = [{"chardev": None, "log": parsed}]
+    (check,) = vhostuser.section(PATH, t)["backend_checks"]
     assert check["requests_agree"] and check["protocol_features_agree"]
     parsed["requests"][1] = "GET_QUEUE_NUM"
-    check = vhostuser.section(PATH, t)["backend_check"]
+    (check,) = vhostuser.section(PATH, t)["backend_checks"]
     assert not check["requests_agree"] and "#2" in check["first_difference"]
+
+
+def on(chardev, vq_index, h, netdev=None):
+    """A hit read on the vhost_dev of `chardev`'s queue pair `vq_index`."""
+    h.reads = dict(h.reads or {}, chardev=chardev, vq_index=vq_index,
+                   **({"netdev": netdev} if netdev else {}))
+    return h
+
+
+def test_messages_of_two_netdevs_go_to_their_own_chardev_whatever_the_order():
+    # chr0 negotiates, chr1 negotiates, then QEMU enables chr0's rings (the
+    # device is realized after every netdev): those belong to chr0's round.
+    first = [on("chr0", 0, h, "net0") for h in [hit(1, WAIT)] + negotiation(2)]
+    second = [on("chr1", 0, h, "net1") for h in [hit(10, WAIT)] + negotiation(11)]
+    enable = [on("chr0", 0, sent(20, 18, "vhost_user_set_vring_enable")),
+              on("chr0", 0, sent(21, 18, "vhost_user_set_vring_enable"))]
+    doc = vhostuser.section(PATH, make(first + second + enable))
+    r0, r1 = doc["rounds"]
+    assert (r0["chardev"], r0["netdev"], r1["chardev"], r1["netdev"]) == \
+        ("chr0", "net0", "chr1", "net1")
+    assert [m["seq"] for m in r0["messages"]][-2:] == [20, 21]
+    assert all(m["chardev"] == "chr1" for m in r1["messages"]) and len(r1["messages"]) == 4
+    assert r0["connection"] != r1["connection"]
+    assert [c["chardev"] for c in doc["chardevs"]] == ["chr0", "chr1"]
+
+
+def test_per_device_requests_of_later_queue_pairs_are_not_sent():
+    pair0 = [on("chr0", 0, h) for h in [hit(1, WAIT)] + negotiation(2)]
+    pair1 = [on("chr0", 2, h) for h in negotiation(10)]
+    t = make(pair0 + pair1)
+    t.extra["backends"] = [{"chardev": "chr0", "log": {"requests": [
+        SPEC.name(h.reads["request"]) for h in pair0 + pair1
+        if h.function == "vhost_user_write" and not (
+            h.reads["vq_index"] and h.reads["request"] == 3)],
+        "protocol_features": [0b1001, 0b1001]}}]
+    doc = vhostuser.section(PATH, t)
+    r0, r1 = doc["rounds"]
+    assert (r0["vq_index"], r1["vq_index"]) == (0, 2)
+    assert r0["connection"] == r1["connection"] and not doc["notes"]
+    owner = [m for m in r1["messages"] if m["name"] == "SET_OWNER"]
+    assert owner and owner[0]["sent"] is False
+    assert all(m.get("sent", True) for m in r0["messages"])
+    assert r1["result"] == "negotiated"
+    (check,) = doc["backend_checks"]
+    assert check["requests_agree"] and check["qemu_sent"] == 7, check
+    assert "not sent" in vhostuser.format_section(doc)
+
+
+def test_names_come_from_the_binary_and_the_backend_log_is_compared_by_number():
+    hits = [hit(1, WAIT)] + negotiation(2) + [sent(8, 21, "vhost_setup_slave_channel")]
+    t = make(hits)
+    t.extra["enums"] = {"requests": {"21": "SET_BACKEND_REQ_FD", "3": "SET_OWNER"},
+                        "protocol_features": {"0": "MQ", "3": "REPLY_ACK", "5": "BACKEND_REQ"}}
+    # the backend spells request 21 its own way, and another one by the data's name
+    logged = ["GET_FEATURES", "SET_PROTOCOL_FEATURES", "SET_OWNER", "SET_VRING_CALL",
+              SPEC.data_requests[21]]
+    t.extra["backends"] = [{"chardev": None, "log": {"requests": logged,
+                                                     "protocol_features": [9]}}]
+    doc = vhostuser.section(PATH, t)
+    (rnd,) = doc["rounds"]
+    assert rnd["messages"][-1]["name"] == "SET_BACKEND_REQ_FD"
+    assert doc["backend_checks"][0]["requests_agree"]
+    spec = SPEC.for_trace(t)
+    assert spec.number("SET_BACKEND_REQ_FD") == spec.number(SPEC.data_requests[21]) == 21
+    assert spec.protocol_bits[5] == "BACKEND_REQ" and spec.protocol_bits[1] == "LOG_SHMFD"
+    logged[-1] = "GET_QUEUE_NUM"
+    assert not vhostuser.section(PATH, t)["backend_checks"][0]["requests_agree"]
 
 
 def test_no_vhost_user_activity_means_no_section():
@@ -135,15 +202,62 @@ def test_no_vhost_user_activity_means_no_section():
 def test_scenarios_inherit_and_expand():
     assert scenario.default_name() in scenario.names()
     base = scenario.load("vhost-user")
-    assert "{socket}" in " ".join(base.qemu) and base.backend[0] == "dpdk-testpmd"
+    assert "{socket}" in " ".join(base.qemu) and base.backend == "dpdk-testpmd"
     restart = scenario.load("vhost-user-restart")
     assert restart.drop_first and restart.qemu == base.qemu
-    assert scenario.load("vhost-user-hang").backend == ()
+    assert scenario.load("vhost-user-hang").backend == ""
     args = base.qemu_args("/d/s.sock")
     assert "socket,id=chr0,path=/d/s.sock,server=on,wait=on" in args
-    assert "--file-prefix=p1" in base.backend_argv("/d/s.sock", "p1")
+    two = scenario.load("vhost-user-two-roles").qemu_args("/d/s.sock", "/d")
+    assert all("{" not in a for a in two)
+    connect = scenario.builtin_backend("dpdk-testpmd", "server")
+    listen = scenario.builtin_backend("dpdk-testpmd", "client")
+    assert connect != listen
+    assert "--file-prefix=p1" in scenario.expand(connect, "/d/s.sock", "p1", 4)
     with pytest.raises(scenario.ScenarioError, match="scenarios: vhost-user"):
         scenario.load("nope")
+    with pytest.raises(scenario.ScenarioError, match="backends: dpdk-testpmd"):
+        scenario.builtin_backend("nope", "server")
+
+
+def test_the_new_scenarios_have_what_they_promise():
+    from gdb_qemuinit.qemu_cmdline import QemuCommandLine
+    roles = {}
+    for name in ("vhost-user-client", "vhost-user-two-roles", "vhost-user-multiqueue"):
+        cl = QemuCommandLine.parse(["q"] + scenario.load(name).qemu_args("/d/s.sock", "/d"))
+        roles[name] = [(c.role, n.queues) for n, c in cl.vhost_user()]
+    assert roles["vhost-user-client"] == [("client", 1)]
+    assert roles["vhost-user-two-roles"] == [("server", 1), ("client", 1)]
+    assert roles["vhost-user-multiqueue"] == [("server", 4)]
+
+
+def test_backends_map_to_chardevs_by_id_or_in_order():
+    from gdb_qemuinit.runner import CliError, assign_backends
+    assert assign_backends(["a", "b"], ["c0", "c1"]) == {"c0": "a", "c1": "b"}
+    assert assign_backends(["c1=x {socket}", "y"], ["c0", "c1"]) == {"c1": "x {socket}",
+                                                                     "c0": "y"}
+    assert assign_backends(["K=V cmd"], ["c0"]) == {"c0": "K=V cmd"}    # not a chardev id
+    with pytest.raises(CliError, match="3 --backend for 2"):
+        assign_backends(["a", "b", "c"], ["c0", "c1"])
+    with pytest.raises(CliError, match="two --backend for chardev c0"):
+        assign_backends(["c0=a", "c0=b"], ["c0", "c1"])
+
+
+def test_one_backend_per_vhost_user_chardev_in_its_role(tmp_path):
+    from gdb_qemuinit.runner import plan_backends
+    argv = ["q"] + scenario.load("vhost-user-two-roles").qemu_args(
+        str(tmp_path / "s.sock"), str(tmp_path))
+    argv += ["-chardev", "socket,id=mon,path=/m.sock,server=on,wait=off"]   # not vhost-user
+    backends = plan_backends(argv, [f"chr1={sys.executable} -c pass {{socket}} {{queues}}"],
+                             "dpdk-testpmd", str(tmp_path), drop_first=True)
+    assert [(b.chardev, b.qemu_role, b.listens_first) for b in backends] == [
+        ("chr0", "server", False), ("chr1", "client", True)]
+    assert backends[0].argv[0] == "dpdk-testpmd" and "client=1" in " ".join(backends[0].argv)
+    assert backends[1].argv == [sys.executable, "-c", "pass", str(tmp_path / "client.sock"), "1"]
+    assert backends[0].drop_first and not backends[1].drop_first
+    assert len({b.dpdk_prefix for b in backends}) == 2
+    assert len({b.log_path for b in backends}) == 2
+    assert plan_backends(argv, [], "", str(tmp_path)) == []
 
 
 def test_the_hang_report_finds_the_served_socket_in_either_syntax():
@@ -224,10 +338,38 @@ def test_backend_starts_once_listening_and_is_stopped_by_pid(tmp_path):
 def test_brief_names_a_backend_that_died():
     from gdb_qemuinit import render_text
     t = make([hit(1, WAIT)], state="timeout")
-    t.extra["backend"] = {"argv": ["dpdk-testpmd", "--no-huge"], "problem":
-                          "the backend exited by itself with code 1 before the trace ended"}
-    assert "backend dpdk-testpmd: the backend exited by itself with code 1" in \
+    t.extra["backends"] = [{"chardev": "chr0", "argv": ["dpdk-testpmd", "--no-huge"], "problem":
+                            "the backend exited by itself with code 1 before the trace ended"}]
+    assert "backend dpdk-testpmd (chardev chr0): the backend exited by itself with code 1" in \
         render_text.brief(analysis.annotate(PATH, t))
+
+
+def test_a_backend_for_a_qemu_client_listens_before_start_returns(tmp_path):
+    path = str(tmp_path / "l.sock")
+    server = ("import socket, sys, time; s = socket.socket(socket.AF_UNIX); "
+              "time.sleep(0.3); s.bind(sys.argv[1]); s.listen(1); time.sleep(60)")
+    b = Backend([sys.executable, "-c", server, path], path, str(tmp_path / "b.log"),
+                qemu_role="client")
+    try:
+        b.start(wait_seconds=20)
+        assert listening(path) and b.problem is None
+        pid = b.proc.pid
+    finally:
+        b.stop()
+    assert b.proc.returncode is not None
+    assert not os.path.exists(f"/proc/{pid}") or \
+        open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+
+def test_a_backend_that_never_listens_says_so(tmp_path):
+    path = str(tmp_path / "l.sock")
+    b = Backend([sys.executable, "-c", "print('cannot bind: error', flush=True)"], path,
+                str(tmp_path / "b.log"), qemu_role="client")
+    try:
+        b.start(wait_seconds=20)
+    finally:
+        b.stop()
+    assert "did not listen" in b.problem and "cannot bind" in b.problem
 
 
 def test_a_backend_that_dies_says_why(tmp_path):
