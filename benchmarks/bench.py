@@ -2,6 +2,7 @@
 """What a trace costs, against a bare gdb run to qemu_main_loop.
 
     .venv/bin/python benchmarks/bench.py [--runs N] [--devices 1,8] [--no-vhost]
+                                         [--no-libvirt] [--no-naive]
 
 For each command line: (a) bare gdb without qemuinit (one breakpoint at
 qemu_main_loop), (b) qinit trace, (b2) the same with 'set qinit
@@ -12,9 +13,13 @@ at the first answer, earlier than (a)), (d) the naive plan (a
 backtrace at every documented function, hot ones included).  Prints median
 wall seconds, ratios b/a, c/a, d/b (medians of per-round ratios: the cases
 run in turn, round after round), breakpoint stops, and gdb's peak RSS.
-The command lines: q35 with 1 and 8 virtio-net-pci on user netdevs, and the
-seed's vhost-user scenario, where each run (a to d alike) gets a fresh
-socket and dpdk-testpmd started once QEMU listens.
+The command lines: q35 with 1 and 8 virtio-net-pci on user netdevs, the
+seed's vhost-user scenario, and a libvirt-like line (JSON -object, -netdev
+and -device, key=value -chardev): three vhost-user NICs, QEMU the server of
+the first, the client of the second, and of the third with reconnect=10 and
+4 queue pairs (mq on).  Each vhost-user run (a to d alike) gets a fresh
+private directory and one dpdk-testpmd per chardev in the role it needs
+(started once QEMU listens, or listening before QEMU starts).
 Run on demand; not part of the test suite.
 """
 
@@ -34,8 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from gdb_qemuinit import scenario  # noqa: E402
-from gdb_qemuinit.backend import Backend  # noqa: E402
 from gdb_qemuinit.qemu import default_binary  # noqa: E402
+from gdb_qemuinit.runner import plan_backends  # noqa: E402
 
 BASE = ["-machine", "q35", "-nodefaults", "-display", "none", "-S"]
 
@@ -53,7 +58,11 @@ RSS_MARK = "qemuinit-bench gdb peak RSS KiB:"
 def gdb_cmd(qemu: list[str], *ex: str, extension: bool = True) -> list[str]:
     """gdb on `qemu` running the commands `ex`; the bare case runs without
     the extension (what a developer's plain gdb costs)."""
-    cmd = ["gdb", "-nx", "-batch", "-iex", "set startup-with-shell off"]
+    # JSON arguments reach QEMU intact only through the shell with this gdb
+    # (startup-with-shell off splits gdb's quoted argument string again):
+    # such lines start QEMU through /bin/sh, in every case alike.
+    shell = "on" if any(a.startswith("{") for a in qemu) else "off"
+    cmd = ["gdb", "-nx", "-batch", "-iex", f"set startup-with-shell {shell}"]
     if extension:
         cmd += ["-x", str(ROOT / "gdbinit.py")]
     for e in ex:
@@ -65,28 +74,47 @@ def gdb_cmd(qemu: list[str], *ex: str, extension: bool = True) -> list[str]:
     return cmd + ["--args", *qemu]
 
 
-def run_once(cmd, vhost: bool) -> tuple[float, int]:
-    """Wall seconds and gdb's peak RSS (KiB).  `cmd` is a function of the
-    socket path; with `vhost`, testpmd serves that socket."""
+def libvirt_like(binary: str, d: str) -> list[str]:
+    """Shaped like libvirt's vhost-user lines (net-vhostuser-multiq): JSON
+    -object/-netdev/-device, key=value -chardev, both socket roles, a
+    reconnecting client with 4 queue pairs."""
+    out = [binary, "-S", "-object", '{"qom-type":"memory-backend-memfd","id":"pc.ram",'
+           '"share":true,"size":268435456}', "-machine", "q35,memory-backend=pc.ram",
+           "-m", "256M", "-display", "none", "-no-user-config", "-nodefaults"]
+    for i, (chardev, netdev, device) in enumerate((
+            ("server=on", "", ""), ("", "", ""),
+            ("reconnect=10", ',"queues":4', '"mq":true,"vectors":10,'))):
+        out += ["-chardev", f"socket,id=charnet{i},path={d}/vu{i}.sock"
+                            + (f",{chardev}" if chardev else ""),
+                "-netdev", f'{{"type":"vhost-user","chardev":"charnet{i}"{netdev},'
+                           f'"id":"hostnet{i}"}}',
+                "-device", f'{{"driver":"virtio-net-pci",{device}"netdev":"hostnet{i}",'
+                           f'"id":"net{i}","mac":"52:54:00:00:00:0{i + 1}"}}']
+    return out
+
+
+def run_once(cmd, qemu, vhost: bool) -> tuple[float, int]:
+    """Wall seconds and gdb's peak RSS (KiB) of gdb `cmd` on QEMU `qemu`
+    (a function of the run's private directory); with `vhost`, one testpmd
+    per vhost-user chardev, in its role."""
     private = scenario.private_dir()
-    sock = os.path.join(private, "vhost-user.sock")
-    backend = None
-    if vhost:
-        prefix = f"qemuinit-bench-{os.getpid()}"
-        backend = Backend(scenario.load("vhost-user").backend_argv(sock, prefix), sock,
-                          os.path.join(private, "backend.log"), dpdk_prefix=prefix)
-        backend.start(60)
+    argv = qemu(private)
+    backends = []
     try:
+        if vhost:
+            backends = plan_backends(argv, [], "dpdk-testpmd", private)
+            for b in backends:      # the listening ones first, the others wait for QEMU
+                b.start(60)
         start = time.monotonic()
-        proc = subprocess.run(cmd(sock), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        proc = subprocess.run(cmd(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               stdin=subprocess.DEVNULL, text=True)
         elapsed = time.monotonic() - start
     finally:
-        if backend:
-            backend.stop()
+        for b in backends:
+            b.stop()
         shutil.rmtree(private, ignore_errors=True)
     if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd(sock))}\n{proc.stderr}")
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd(argv))}\n{proc.stderr}")
     rss = [int(line.split(":")[1]) for line in proc.stderr.splitlines()
            if line.startswith(RSS_MARK)]
     return elapsed, rss[-1] if rss else 0
@@ -99,21 +127,21 @@ def stops(json_path: str) -> int:
     return doc["qemu"]["breakpoint_stops"]
 
 
-def measure(cases: dict, runs: int, vhost: bool, slow: tuple[str, ...]) -> dict:
+def measure(cases: dict, qemu, runs: int, vhost: bool, slow: tuple[str, ...]) -> dict:
     """The fast cases once per round, in turn (a b c a b c ...), so that
     drift in the machine's speed hits all alike, after a warm-up round; the
     slow ones (the naive plan, 40 s and 900 MiB a run) afterwards, fewer
     times, so they do not disturb the others.  Per case: [(seconds, rss)]."""
     fast = {k: c for k, c in cases.items() if k not in slow}
     for c in fast.values():
-        run_once(c, vhost)
+        run_once(c, qemu, vhost)
     out = {k: [] for k in cases}
     for _ in range(runs):
         for k, c in fast.items():
-            out[k].append(run_once(c, vhost))
+            out[k].append(run_once(c, qemu, vhost))
     for k in cases:
         if k in slow:
-            out[k] = [run_once(cases[k], vhost) for _ in range(max(1, runs // 3))]
+            out[k] = [run_once(cases[k], qemu, vhost) for _ in range(max(1, runs // 3))]
     return out
 
 
@@ -148,6 +176,7 @@ def main() -> int:
                     help="NIC counts for the user-netdev lines ('' for none)")
     ap.add_argument("--no-naive", action="store_true")
     ap.add_argument("--no-vhost", action="store_true", help="skip the vhost-user scenario")
+    ap.add_argument("--no-libvirt", action="store_true", help="skip the libvirt-like line")
     opts = ap.parse_args()
     binary = str(default_binary())
     tmp = tempfile.mkdtemp(prefix="qemuinit-bench-")
@@ -155,12 +184,16 @@ def main() -> int:
     print(f"loading the extension adds {load_cost(binary, opts.runs * 2):.0f} ms to gdb's "
           f"start (gdb -nx -batch on the QEMU binary, with and without -x gdbinit.py)")
     lines = [(f"{n} virtio-net-pci on user netdevs", False,
-              lambda sock, n=int(n): [binary, *BASE, *nics(n)])
+              lambda d, n=int(n): [binary, *BASE, *nics(n)])
              for n in opts.devices.split(",") if n]
     if not opts.no_vhost:
         seed = scenario.load("vhost-user")
         lines.append(("the seed's vhost-user scenario with dpdk-testpmd", True,
-                      lambda sock: [binary, *seed.qemu_args(sock)]))
+                      lambda d: [binary, *seed.qemu_args(os.path.join(d, "vhost-user.sock"))]))
+    if not opts.no_libvirt:
+        lines.append(("libvirt-like JSON line: 3 vhost-user NICs (QEMU server; client; "
+                      "client, reconnect, 4 queue pairs), 3 dpdk-testpmd", True,
+                      lambda d: libvirt_like(binary, d)))
     try:
         for title, vhost, qemu in lines:
             bench_line(title, vhost, qemu, tmp, opts)
@@ -172,19 +205,19 @@ def main() -> int:
 def bench_line(title, vhost, qemu, tmp, opts) -> None:
     tj, tj2, wj, nj = (os.path.join(tmp, f) for f in ("t.json", "t2.json", "w.json", "n.json"))
     cases = {
-        "a bare": lambda s: gdb_cmd(qemu(s), "set breakpoint pending on",
+        "a bare": lambda q: gdb_cmd(q, "set breakpoint pending on",
                                     "break qemu_main_loop", "run", "kill", extension=False),
-        "b trace": lambda s: gdb_cmd(qemu(s), f"qinit trace --kill --quiet --json {tj}"),
+        "b trace": lambda q: gdb_cmd(q, f"qinit trace --kill --quiet --json {tj}"),
         # the same trace with gdb reading every shared library as QEMU loads it
-        "b2 trace": lambda s: gdb_cmd(qemu(s), "set qinit lazy-libraries off",
+        "b2 trace": lambda q: gdb_cmd(q, "set qinit lazy-libraries off",
                                       f"qinit trace --kill --quiet --json {tj2}"),
-        "c where": lambda s: gdb_cmd(qemu(s), f"qinit where pci-config --all --kill "
-                                              f"--quiet --json {wj}"),
+        "c where": lambda q: gdb_cmd(q, f"qinit where pci-config --all --kill "
+                                        f"--quiet --json {wj}"),
     }
     if not opts.no_naive:
-        cases["d naive"] = lambda s: gdb_cmd(qemu(s), f"qinit trace --naive --kill "
-                                                      f"--quiet --json {nj}")
-    res = measure(cases, opts.runs, vhost, slow=("d naive",))
+        cases["d naive"] = lambda q: gdb_cmd(q, f"qinit trace --naive --kill "
+                                                f"--quiet --json {nj}")
+    res = measure(cases, qemu, opts.runs, vhost, slow=("d naive",))
     print(f"\n{title}:")
     for k, samples in res.items():
         sec = statistics.median(x[0] for x in samples)

@@ -114,11 +114,12 @@ class Recorder:
         not read yet asks for a real stop (see wants_real_stop)."""
         anchors = self._anchors.setdefault(thread, {})
         nameless: list[int] = []
-        frames = walk_frames(self.roots, anchors=anchors, nameless=nameless)
+        newest = gdb.newest_frame()     # each call rebuilds it: once per hit
+        frames = walk_frames(self.roots, frame=newest, anchors=anchors, nameless=nameless)
         if nameless:
             self.wanted_libraries |= self.symbols.unread(nameless)
         if len(frames) > 1:
-            anchors[function] = (int(gdb.newest_frame().read_register("sp")), frames)
+            anchors[function] = (int(newest.read_register("sp")), frames)
         return frames
 
     def is_answer(self, function: str) -> bool:
