@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from html import escape
 
-from . import render_graph, render_sequence, render_timeline, timeline
+from . import render_graph, render_sequence, render_timeline
+from .timeline import backends_of
 from .blocking import format_diagnosis
 from .firsterror import format_first_error
 from .initpath import InitPath
@@ -157,7 +158,7 @@ def render(path: InitPath, trace: Trace) -> bytes:
              f"<b>{escape(trace.outcome.state)}</b> {escape(trace.outcome.detail or '')}</p>"
              f"<pre>{escape(' '.join(argv))}</pre>"
              f"<pre>{escape(summarize(trace))}\n{escape(edge_counts(trace).strip())}</pre>")
-    for backend in timeline.backends_of(trace):
+    for backend in backends_of(trace):
         facts += (f"<p>backend"
                   + (f" of chardev {escape(backend['chardev'])}" if backend.get("chardev") else "")
                   + f": <code>{escape(' '.join(backend.get('argv') or []))}</code>"

@@ -125,7 +125,9 @@ def vhost_spans(trace: Trace) -> tuple[list[Span], list[dict]]:
             if h is None or h.t is None:
                 continue
             times.append(h.t)
-            instants.append({"name": f"{m.get('name')} ->", "t": h.t, "track": track,
+            sent = m.get("sent", True)
+            instants.append({"name": f"{m.get('name')} " + ("->" if sent else "(not sent)"),
+                             "t": h.t, "track": track,
                              "args": {"hit": h.seq, "step": m.get("step"),
                                       "sent_by": m.get("sent_by")}})
             if m.get("reply") is not None:
@@ -141,7 +143,7 @@ def vhost_spans(trace: Trace) -> tuple[list[Span], list[dict]]:
         if not times:
             continue
         args = {k: rnd.get(k) for k in ("round", "connection", "chardev", "netdev",
-                                        "trigger", "result", "failed_at", "why")
+                                        "vq_index", "trigger", "result", "failed_at", "why")
                 if rnd.get(k) is not None}
         args["messages"] = len(rnd.get("messages", []))
         if rnd.get("errors"):

@@ -101,7 +101,7 @@ def test_seed_scenario(tmp_path):
     assert backend["listening"] <= backend["started"] < connected["t"] < backend["stopped"]
     # The round runs from its first message to its last.
     (rnd,) = doc["vhost_user"]["rounds"]
-    (span,) = [e for e in tl["traceEvents"] if e["ph"] == "X" and e["cat"] == "chr0"]
+    (span,) = [e for e in tl["traceEvents"] if e["ph"] == "X" and e["cat"] == rnd["netdev"]]
     hits = {h["seq"]: h for h in doc["hits"]}
     assert span["ts"] == us(hits[rnd["messages"][0]["seq"]]["t"])
     assert span["ts"] + span["dur"] >= us(hits[rnd["messages"][-1]["seq"]]["t"])
