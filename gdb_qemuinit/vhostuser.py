@@ -259,9 +259,13 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
             chardev = reads.get("chardev")
             if chardev is None and rounds:
                 chardev = rounds[-1]["chardev"]
-            rnd = waiting.pop(chardev, None)
+            # a wait whose chardev could not be read is the one this joins
+            rnd = waiting.pop(chardev, None) or waiting.pop(None, None)
             if rnd is None:
                 rnd = new_round(h, chardev=chardev)
+            elif rnd["chardev"] is None:
+                rnd["chardev"] = chardev
+                connection_of[chardev] = rnd["connection"]
             rnd.update(netdev=reads.get("netdev"), vq_index=reads.get("vq_index"),
                        trigger=_trigger(spec, h))
             current[(chardev, reads.get("vq_index"))] = rnd

@@ -256,3 +256,26 @@ def test_inside_gdb_two_netdevs_get_their_own_rounds(tmp_path, qemu_binary):
     assert doc["outcome"]["state"] == "init-complete"
     assert_rounds_follow_the_command_line(doc)
     assert all(b.problem is None for b in backends)
+
+
+def test_own_command_line_reconnecting_client_with_testpmd(tmp_path, qemu_binary):
+    """--testpmd on your own line: QEMU the client of one chardev (with
+    reconnect=), the server of another (wait=off), a backend each."""
+    d = tmp_path / "s"
+    d.mkdir(mode=0o700)
+    qemu = [qemu_binary, "-machine", "q35,memory-backend=mem0", "-m", "256M",
+            "-object", "memory-backend-memfd,id=mem0,size=256M,share=on",
+            "-nodefaults", "-display", "none", "-S",
+            "-chardev", f"socket,id=a,path={d}/a.sock,reconnect=1",
+            "-netdev", "vhost-user,id=na,chardev=a", "-device", "virtio-net-pci,netdev=na",
+            "-chardev", f"socket,id=b,path={d}/b.sock,server=on,wait=off",
+            "-netdev", "vhost-user,id=nb,chardev=b,queues=2",
+            "-device", "virtio-net-pci,netdev=nb,mq=on,vectors=6"]
+    r, doc, _ = trace(tmp_path, "--testpmd", "--", *qemu)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert {b["chardev"]: b["qemu_role"] for b in doc["backends"]} == {"a": "client",
+                                                                       "b": "server"}
+    assert_rounds_follow_the_command_line(doc)
+    assert_each_connection_matches_its_backend(doc)
+    assert sorted(r["vq_index"] for r in doc["vhost_user"]["rounds"] if r["chardev"] == "b") \
+        == [0, 2]

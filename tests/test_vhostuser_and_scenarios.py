@@ -387,3 +387,9 @@ def test_a_backend_that_dies_says_why(tmp_path):
             subprocess.run(["sleep", "0.02"])
         b.stop()
     assert "code 3" in b.problem and "error: no such device" in b.problem
+
+
+def test_a_wait_whose_chardev_could_not_be_read_joins_the_next_negotiation():
+    hits = [hit(1, WAIT, {"chardev": None})] + [on("chr0", 0, h, "net0") for h in negotiation(2)]
+    (rnd,) = vhostuser.section(PATH, make(hits))["rounds"]
+    assert (rnd["chardev"], rnd["connection"], rnd["result"]) == ("chr0", 1, "negotiated")
