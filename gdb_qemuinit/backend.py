@@ -95,13 +95,14 @@ class Backend:
 
     def start(self, wait_seconds: float) -> None:
         self._deadline = time.monotonic() + wait_seconds
+        self._thread.start()
         if self.listens_first:
-            self._launch()
             self._wait_listening()
-        else:
-            self._thread.start()
 
     def _wait_listening(self) -> None:
+        """Until the backend (started by the thread) listens on its socket."""
+        while self.proc is None and self.problem is None and self._thread.is_alive():
+            time.sleep(0.005)
         while self.proc is not None and not listening(self.sock):
             if self.proc.poll() is not None or time.monotonic() > self._deadline:
                 said = _telling_line(self.log_text())
@@ -115,6 +116,9 @@ class Backend:
             self.times["backend_listening"] = time.monotonic()
 
     def _run(self) -> None:
+        if self.listens_first:
+            self._launch()
+            return
         while not listening(self.sock):
             if self._done.wait(0.02) or time.monotonic() > self._deadline:
                 return

@@ -1,6 +1,6 @@
 """What a `qemuinit` process leaves when it is killed outright (SIGKILL):
 its private directory (named qemuinit-PID-..., PID its own) and DPDK's
-runtime directory for its file prefix (qemuinit-PID).  The next run
+runtime directories for its backends' file prefixes (qemuinit-PID-N).  The next run
 removes those of runs whose process is gone."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import tempfile
 from .backend import dpdk_runtime_dirs
 
 _PRIVATE = re.compile(r"qemuinit-(\d+)-")
-_DPDK = re.compile(r"qemuinit-(\d+)$")
+_DPDK = re.compile(r"qemuinit-(\d+)(-\d+)?$")     # one per backend: -N
 LOCK = ".lock"
 
 

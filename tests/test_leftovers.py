@@ -59,7 +59,7 @@ def test_sigkill_to_qemuinit_mid_trace_leaves_nothing_running(tmp_path):
     r = run_cli("trace", "--scenario", "user-netdev", "--timeout", "60")
     assert r.returncode == 0, r.stdout + r.stderr
     assert not os.path.exists(os.path.join(os.environ["TMPDIR"], private[0]))
-    assert not any(os.path.exists(d) for d in dpdk_runtime_dirs(f"qemuinit-{proc.pid}"))
+    assert not any(os.path.exists(d) for d in dpdk_runtime_dirs(f"qemuinit-{proc.pid}-0"))
 
 
 def test_only_the_directories_of_runs_that_are_gone_are_removed(tmp_path, monkeypatch):

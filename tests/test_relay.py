@@ -29,7 +29,7 @@ def test_cutting_after_a_request_shows_the_restart(tmp_path, request_name, faile
     assert all(m.get("delivered") is False for m in first["messages"][cut_at + 1:])
     assert "delivered" not in first["messages"][cut_at]
     assert rounds[-1]["result"] == "negotiated" and rounds[-1]["connection"] == 2
-    assert doc["vhost_user"]["backend_check"]["requests_agree"]
+    assert doc["vhost_user"]["backend_checks"][0]["requests_agree"]
     # The restart edge: QEMU waited again, and says why.
     waits = [e for e in doc["edges"] if e["to"] == "qemu_chr_fe_wait_connected"
              and e["status"] == "observed"]
