@@ -16,11 +16,20 @@ class QemuError(RuntimeError):
 
 
 def default_binary() -> str | None:
-    """The newest finished debug build in the cache, or None."""
+    """$QEMUINIT_QEMU, else the running release's own debug build: the
+    binary named by <cache>/default-qemu (written by scripts/build-qemu.sh),
+    else the newest finished build in <cache>/qemu-*/build; or None."""
     import glob
     env = os.environ.get("QEMUINIT_QEMU")
     if env:
         return env
+    try:
+        with open(os.path.join(cache_dir(), "default-qemu"), encoding="utf-8") as f:
+            named = f.read().strip()
+    except OSError:
+        named = ""
+    if named and os.path.isfile(named):
+        return named
     builds = sorted(glob.glob(os.path.join(glob.escape(cache_dir()),
                                            "qemu-*", "build", ".qemuinit-complete")))
     return os.path.join(os.path.dirname(builds[-1]), "qemu-system-x86_64") if builds else None
@@ -78,3 +87,20 @@ def check_binary(binary: str | os.PathLike) -> str:
                         f"'QEMU emulator version ...')")
     remember_facts(key, version=m.group(1))
     return m.group(1)
+
+
+def index_advice(binary: str | os.PathLike) -> str | None:
+    """How to add a gdb index to a QEMU with debug info but none (gdb then
+    reads its symbols lazily and a trace starts faster); said once per
+    binary, None after that and for a binary that has one."""
+    from .elf import lacks_gdb_index
+    path = os.fspath(binary)
+    try:
+        key = binary_key(path)
+    except OSError:
+        return None
+    if known_facts(key).get("index_advised") or not lacks_gdb_index(path):
+        return None
+    remember_facts(key, index_advised=True)
+    return (f"qemuinit: {path} has no gdb index; gdb starts it faster with one "
+            f"(Debian's gdb package has the command): gdb-add-index {path}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import scenario, vhostuser
 from .backend import Backend
-from .qemu import QemuError, check_binary, default_binary
+from .qemu import QemuError, check_binary, default_binary, index_advice
 from .qemu_cmdline import Chardev, CommandLineError, QemuCommandLine
 from .trace import Trace
 
@@ -102,6 +102,9 @@ def check_qemu(argv: list[str]) -> list[str]:
         check_binary(argv[0])
     except QemuError as exc:
         raise CliError(str(exc)) from None
+    advice = index_advice(argv[0])
+    if advice:
+        print(advice, file=sys.stderr)
     return argv
 
 

@@ -1,25 +1,104 @@
 #!/usr/bin/env bash
-# Build a minimal x86_64-softmmu QEMU with debug info from Debian's qemu
-# source package, cached outside the checkout.  Prints the binary's path.
+# Build a minimal x86_64-softmmu QEMU with debug info and a gdb index from
+# Debian's qemu source package, cached outside the checkout.  Prints the
+# binary's path.
+#
+#   scripts/build-qemu.sh                the running release's own qemu (the default build)
+#   scripts/build-qemu.sh --suite SUITE  another suite's qemu (trixie, sid, ...)
 #
 #   QEMUINIT_CACHE   cache root (default: ${XDG_CACHE_HOME:-~/.cache}/qemuinit)
 #
-# The build is reused when <cache>/qemu-<version>/build holds a finished
-# build.  apt-get source needs a deb-src line (scripts/setup-system.sh adds one).
+# The default build is <cache>/qemu-<version>/build, and <cache>/default-qemu
+# names its binary (what qemuinit runs when QEMUINIT_QEMU is not set).
+# Another suite's build is <cache>/suite-<suite>/qemu-<version>/build; its
+# source comes through a private apt configuration (<cache>/apt-<suite>: own
+# sources list, lists and cache), so the system's apt sources are never
+# changed.  A QEMU newer than the release's meson is configured with a newer
+# meson from PyPI, installed in a venv inside the cache (<cache>/build-venv),
+# never in the system.  A build is reused once finished (its stamp file).
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/apt-sources.sh
+. "$HERE/apt-sources.sh"
+
+SUITE=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --suite) SUITE=${2:?--suite needs a suite name}; shift 2 ;;
+    --suite=*) SUITE=${1#--suite=}; shift ;;
+    -h|--help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "build-qemu: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
 
 CACHE=${QEMUINIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemuinit}
 mkdir -p "$CACHE"
-cd "$CACHE"
+RELEASE=$(release_codename)
+[ "$SUITE" = "$RELEASE" ] && SUITE=
 
-# The source package version apt would fetch, e.g. 1:7.2+dfsg-7+deb12u18.
-VERSION=$(apt-cache showsrc qemu 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -n1)
-if [ -z "$VERSION" ]; then
-    echo "build-qemu: no qemu source package known to apt; run scripts/setup-system.sh" >&2
+APT=(apt-get)
+APT_CACHE=(apt-cache)
+if [ -n "$SUITE" ]; then
+    # A private apt: the machine's archive and keyring, SUITE's sources only.
+    PRIVATE="$CACHE/apt-$SUITE"
+    mkdir -p "$PRIVATE/lists/partial" "$PRIVATE/cache/archives/partial" "$PRIVATE/parts"
+    deb_src_stanzas "$SUITE" >"$PRIVATE/suite.sources"
+    if [ ! -s "$PRIVATE/suite.sources" ]; then
+        echo "build-qemu: no Debian archive among this machine's apt sources" >&2
+        exit 1
+    fi
+    cp "$PRIVATE/suite.sources" "$PRIVATE/parts/suite.sources"
+    OPTS=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$PRIVATE/parts"
+          -o "Dir::State::Lists=$PRIVATE/lists" -o "Dir::Cache=$PRIVATE/cache"
+          -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=")
+    APT=(apt-get "${OPTS[@]}")
+    APT_CACHE=(apt-cache "${OPTS[@]}")
+    # Lists older than a day are fetched again.
+    if [ -z "$(find "$PRIVATE/lists" -maxdepth 1 -name '*Sources*' -mmin -1440 2>/dev/null)" ]; then
+        "${APT[@]}" update -q >&2
+    fi
+fi
+
+# The source package versions apt knows, newest first, e.g. 1:7.2+dfsg-7+deb12u18.
+# A suite may list a version its mirror does not serve (yet): the newest one
+# whose source can be fetched is built.
+mapfile -t VERSIONS < <("${APT_CACHE[@]}" showsrc qemu 2>/dev/null | sed -n 's/^Version: //p' | sort -rV | uniq)
+if [ "${#VERSIONS[@]}" = 0 ]; then
+    echo "build-qemu: no qemu source package known to apt${SUITE:+ for $SUITE}; run scripts/setup-system.sh" >&2
     exit 1
 fi
-TAG=$(echo "$VERSION" | sed 's/^[0-9]*://; s/[^A-Za-z0-9.+-]/_/g')
-TOP="$CACHE/qemu-$TAG"
+top_of() {  # the build's directory for a source version
+    local tag
+    tag=$(echo "$1" | sed 's/^[0-9]*://; s/[^A-Za-z0-9.+-]/_/g')
+    if [ -n "$SUITE" ]; then echo "$CACHE/suite-$SUITE/qemu-$tag"; else echo "$CACHE/qemu-$tag"; fi
+}
+fetch_source() {  # fetch_source VERSION TOP: unpack the source into TOP/src
+    local src
+    [ -d "$2/src" ] && return 0
+    rm -rf "$2.fetch"
+    mkdir -p "$2.fetch"
+    if ! (cd "$2.fetch" && "${APT[@]}" source -q --only-source "qemu=$1" >&2); then
+        rm -rf "$2.fetch"
+        return 1
+    fi
+    src=$(find "$2.fetch" -mindepth 1 -maxdepth 1 -type d -name 'qemu-*' | head -n1)
+    mkdir -p "$2"
+    mv "$src" "$2/src"
+    rm -rf "$2.fetch"
+}
+TOP=
+for v in "${VERSIONS[@]}"; do
+    t=$(top_of "$v")
+    if [ -f "$t/build/.qemuinit-complete" ] || fetch_source "$v" "$t"; then
+        TOP=$t
+        break
+    fi
+    echo "build-qemu: qemu $v is listed but its source could not be fetched; trying an older one" >&2
+done
+if [ -z "$TOP" ]; then
+    echo "build-qemu: no qemu source package could be fetched${SUITE:+ for $SUITE}" >&2
+    exit 1
+fi
 BIN="$TOP/build/qemu-system-x86_64"
 STAMP="$TOP/build/.qemuinit-complete"
 
@@ -35,20 +114,54 @@ link_firmware() {
     ln -sfn /usr/lib/ipxe/qemu "$bundle/usr/lib/ipxe/qemu"
 }
 
-if [ -x "$BIN" ] && [ -f "$STAMP" ]; then
+# gdb reads an indexed binary's symbols lazily: a traced start is faster.
+# The index is added to a copy that replaces the binary in one rename, so a
+# gdb or QEMU already running from it keeps its file.
+add_gdb_index() {
+    if readelf -SW "$BIN" | grep -q '\.gdb_index'; then
+        return 0
+    fi
+    local dir tmp
+    dir=$(dirname "$BIN")
+    tmp=$(mktemp -d "$dir/.index.XXXXXX")
+    cp -p "$BIN" "$tmp/qemu-system-x86_64"
+    if gdb-add-index "$tmp/qemu-system-x86_64" >&2; then
+        mv -f "$tmp/qemu-system-x86_64" "$BIN"
+    else
+        echo "build-qemu: gdb-add-index failed; the build stays without an index" >&2
+    fi
+    rm -rf "$tmp"
+}
+
+finish() {
     link_firmware
+    add_gdb_index
+    touch "$STAMP"
+    [ -n "$SUITE" ] || echo "$BIN" >"$CACHE/default-qemu"
     echo "$BIN"
+}
+
+if [ -x "$BIN" ] && [ -f "$STAMP" ]; then
+    finish
     exit 0
 fi
 
-if [ ! -d "$TOP/src" ]; then
-    rm -rf "$TOP.fetch"
-    mkdir -p "$TOP.fetch"
-    (cd "$TOP.fetch" && apt-get source -q --only-source "qemu=$VERSION" >&2)
-    src=$(find "$TOP.fetch" -mindepth 1 -maxdepth 1 -type d -name 'qemu-*' | head -n1)
-    mkdir -p "$TOP"
-    mv "$src" "$TOP/src"
-    rm -rf "$TOP.fetch"
+# QEMU's configure says which meson it needs (meson.build's
+# meson_version); if the system's is older, a build-only venv in the cache
+# gets one from PyPI.  configure then runs on that venv's Python, and QEMU's
+# own build venv inherits its packages.
+PYTHON=python3
+need=$(sed -n "s/.*meson_version: *'>=\([0-9.]*\)'.*/\1/p" "$TOP/src/meson.build" | head -n1)
+have=$(meson --version 2>/dev/null || echo 0)
+if [ -n "$need" ] && [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1)" != "$need" ]; then
+    VENV="$CACHE/build-venv"
+    vhave=$("$VENV/bin/meson" --version 2>/dev/null || echo 0)
+    if [ "$(printf '%s\n%s\n' "$need" "$vhave" | sort -V | head -n1)" != "$need" ]; then
+        echo "build-qemu: QEMU $TAG needs meson >= $need (the system has $have): installing it in $VENV" >&2
+        [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV" >&2
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade "meson>=$need" >&2
+    fi
+    PYTHON="$VENV/bin/python"
 fi
 
 # Built in place (debug info names sources relative to this directory);
@@ -57,11 +170,12 @@ rm -rf "$TOP/build"
 mkdir -p "$TOP/build"
 cd "$TOP/build"
 # Only what qemuinit traces: one target, debug info, vhost-user and vhost-net,
-# slirp for -netdev user.  Everything else off to keep the build ~2 minutes.
+# slirp for -netdev user.  Everything else off to keep the build short.
 "$TOP/src/configure" \
+    --python="$PYTHON" \
     --target-list=x86_64-softmmu \
     --enable-debug \
-    --disable-docs --disable-werror \
+    --disable-docs --disable-werror --disable-install-blobs \
     --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu \
     --enable-slirp \
     --enable-vhost-user --enable-vhost-net --enable-vhost-kernel \
@@ -69,6 +183,4 @@ cd "$TOP/build"
     --disable-curses --disable-xen --disable-tools --disable-guest-agent \
     >&2
 ninja -j"$(nproc)" qemu-system-x86_64 >&2
-link_firmware
-touch "$STAMP"
-echo "$BIN"
+finish

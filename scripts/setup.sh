@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up qemuinit on a Debian 12 machine: system packages, the debug QEMU
+# Set up qemuinit on a Debian machine (12 or 13): system packages, the debug QEMU
 # (built once, cached outside the checkout), and .venv made from gdb's own
 # Python so that pygments and graphviz import inside gdb.  Idempotent.
 set -euo pipefail

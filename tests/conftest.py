@@ -150,6 +150,31 @@ def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
+# gdb commands that print state through gdb's Python API, one JSON line
+# each, so tests never depend on the wording of gdb's own listings.
+BREAKPOINTS = ('python import json; print("QINIT-TEST-BREAKPOINTS", json.dumps('
+               '[[b.number, b.location] for b in gdb.breakpoints()]))')
+SELECTED_FRAME = ('python import json; print("QINIT-TEST-FRAME", '
+                  'json.dumps(gdb.selected_frame().name()))')
+
+
+def _state_line(out: str, marker: str):
+    import json
+    lines = [line for line in out.splitlines() if line.startswith(marker + " ")]
+    assert lines, f"gdb printed no {marker} line"
+    return json.loads(lines[-1][len(marker) + 1:])
+
+
+def breakpoints_left(out: str) -> list[tuple[int, str]]:
+    """The (number, location) of every breakpoint gdb listed for BREAKPOINTS."""
+    return [tuple(b) for b in _state_line(out, "QINIT-TEST-BREAKPOINTS")]
+
+
+def selected_frame(out: str) -> str:
+    """The function of the frame gdb had selected at SELECTED_FRAME."""
+    return _state_line(out, "QINIT-TEST-FRAME")
+
+
 def run_gdb(qemu_argv: list[str], *commands: str, timeout: float = 180,
             source_twice: bool = False) -> subprocess.CompletedProcess:
     """A fresh `gdb -nx -batch` with gdbinit.py, as a user would start it."""

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from conftest import run_cli, run_gdb
+from conftest import (BREAKPOINTS, SELECTED_FRAME, breakpoints_left, run_cli, run_gdb,
+                      selected_frame)
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
 
@@ -83,12 +84,12 @@ def test_list_unknown_and_function_names(qemu_binary, tmp_path):
 
 
 def test_prompt_stops_at_the_first_answer_and_completes_names(qemu_argv):
-    r = run_gdb(qemu_argv, "qinit where virtio-net-instance", "frame 0",
-                "info breakpoints", "complete qinit where pci", "kill")
+    r = run_gdb(qemu_argv, "qinit where virtio-net-instance", SELECTED_FRAME,
+                BREAKPOINTS, "complete qinit where pci", "kill")
     out = r.stdout + r.stderr
     assert "Traceback" not in out and "answered" in out
-    assert "#0  virtio_net_pci_instance_init" in out
-    assert "No breakpoints or watchpoints." in out
+    assert selected_frame(out) == "virtio_net_pci_instance_init"
+    assert breakpoints_left(out) == []
     assert "qinit where pci-config" in out
 
 

@@ -28,7 +28,7 @@ def parse(parser: ArgumentParser, arg: str):
 
 def qemu_under_gdb() -> dict:
     """The program gdb was given, checked to be QEMU before anything runs."""
-    from ..qemu import QemuError, check_binary
+    from ..qemu import QemuError, check_binary, index_advice
     binary = gdb.current_progspace().filename
     if not binary:
         raise gdb.GdbError("no program to trace: start gdb as "
@@ -37,6 +37,9 @@ def qemu_under_gdb() -> dict:
         version = check_binary(binary)
     except QemuError as exc:
         raise gdb.GdbError(str(exc)) from None
+    advice = index_advice(binary)
+    if advice:
+        gdb.write(advice + "\n", gdb.STDERR)
     from .attach import attached, proc_argv
     pid = gdb.selected_inferior().pid
     # Attached (gdb -p), gdb has no program arguments: the kernel has them.
