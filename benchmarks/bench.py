@@ -5,14 +5,17 @@
                                          [--no-libvirt] [--no-naive]
 
 For each command line: (a) bare gdb without qemuinit (one breakpoint at
-qemu_main_loop), (b) qinit trace, (b2) the same with 'set qinit
+qemu_main_loop), (a0) the same bare gdb on a copy of the binary without its
+gdb index (what a build without gdb-add-index costs), (b) qinit trace, (b2) the same with 'set qinit
 lazy-libraries off' (gdb reads every shared library's symbols as QEMU
 loads them, as a plain gdb does), (c) qinit where pci-config --all (every
 answer, so QEMU runs to its main loop as in (a); without --all it would stop
 at the first answer, earlier than (a)), (d) the naive plan (a
 backtrace at every documented function, hot ones included).  Prints median
 wall seconds, ratios b/a, c/a, d/b (medians of per-round ratios: the cases
-run in turn, round after round), breakpoint stops, and gdb's peak RSS.
+run in turn, round after round), a0/a and b/a0 (the trace on the indexed
+build against a bare gdb on the unindexed one), breakpoint stops, and gdb's
+peak RSS.
 The command lines: q35 with 1 and 8 virtio-net-pci on user netdevs, the
 seed's vhost-user scenario, and a libvirt-like line (JSON -object, -netdev
 and -device, key=value -chardev): three vhost-user NICs, QEMU the server of
@@ -39,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from gdb_qemuinit import scenario  # noqa: E402
+from gdb_qemuinit.elf import INDEX_SECTIONS, section_names  # noqa: E402
 from gdb_qemuinit.qemu import default_binary  # noqa: E402
 from gdb_qemuinit.runner import plan_backends  # noqa: E402
 
@@ -161,6 +165,18 @@ def load_cost(binary: str, runs: int) -> float:
     return statistics.median(diffs[1:])
 
 
+def unindexed_copy(binary: str) -> str | None:
+    """A copy of `binary` without its gdb index, beside it (QEMU finds its
+    firmware relative to its own directory), or None if it has none."""
+    present = [s for s in INDEX_SECTIONS if s in section_names(binary)]
+    if not present:
+        return None
+    copy = os.path.join(os.path.dirname(binary), f".bench-unindexed-{os.getpid()}")
+    cmd = ["objcopy"] + [f"--remove-section={s}" for s in present] + [binary, copy]
+    subprocess.run(cmd, check=True)
+    return copy
+
+
 def ratio(res: dict, x: str, y: str) -> float:
     """Median of the per-round ratios x/y for cases run in turn; of the
     medians otherwise (the slow case)."""
@@ -180,7 +196,10 @@ def main() -> int:
     opts = ap.parse_args()
     binary = str(default_binary())
     tmp = tempfile.mkdtemp(prefix="qemuinit-bench-")
+    unindexed = unindexed_copy(binary)
     print(f"QEMU {binary}; median of {opts.runs} runs after a warm-up")
+    if not unindexed:
+        print("the binary has no gdb index: no (a0) case (gdb-add-index adds one)")
     print(f"loading the extension adds {load_cost(binary, opts.runs * 2):.0f} ms to gdb's "
           f"start (gdb -nx -batch on the QEMU binary, with and without -x gdbinit.py)")
     lines = [(f"{n} virtio-net-pci on user netdevs", False,
@@ -196,17 +215,25 @@ def main() -> int:
                       lambda d: libvirt_like(binary, d)))
     try:
         for title, vhost, qemu in lines:
-            bench_line(title, vhost, qemu, tmp, opts)
+            bench_line(title, vhost, qemu, tmp, opts, unindexed)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if unindexed:
+            os.unlink(unindexed)
     return 0
 
 
-def bench_line(title, vhost, qemu, tmp, opts) -> None:
+def bench_line(title, vhost, qemu, tmp, opts, unindexed) -> None:
     tj, tj2, wj, nj = (os.path.join(tmp, f) for f in ("t.json", "t2.json", "w.json", "n.json"))
     cases = {
         "a bare": lambda q: gdb_cmd(q, "set breakpoint pending on",
                                     "break qemu_main_loop", "run", "kill", extension=False),
+    }
+    if unindexed:
+        cases["a0 bare"] = lambda q: gdb_cmd([unindexed, *q[1:]],
+                                             "set breakpoint pending on", "break qemu_main_loop",
+                                             "run", "kill", extension=False)
+    cases |= {
         "b trace": lambda q: gdb_cmd(q, f"qinit trace --kill --quiet --json {tj}"),
         # the same trace with gdb reading every shared library as QEMU loads it
         "b2 trace": lambda q: gdb_cmd(q, "set qinit lazy-libraries off",
@@ -230,6 +257,10 @@ def bench_line(title, vhost, qemu, tmp, opts) -> None:
           f"c/a = {ratio(res, 'c where', 'a bare'):.2f}   "
           f"b2/a = {ratio(res, 'b2 trace', 'a bare'):.2f} (every library read)"
           + (f"   d/b = {ratio(res, 'd naive', 'b trace'):.1f}" if "d naive" in res else ""))
+    if "a0 bare" in res:
+        print(f"  without the gdb index: a0/a = {ratio(res, 'a0 bare', 'a bare'):.2f}   "
+              f"b/a0 = {ratio(res, 'b trace', 'a0 bare'):.2f} (the trace, indexed, "
+              f"against bare gdb, unindexed)")
 
 
 if __name__ == "__main__":
