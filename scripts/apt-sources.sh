@@ -1,17 +1,20 @@
-# Sourced by setup-system.sh and build-qemu.sh: what this machine's apt
-# knows, read from its own configuration (no mirror or release name is
-# written into the scripts).
+# Sourced by setup-system.sh, build-qemu.sh and debian-chroot.sh: what this
+# machine's apt knows, read from its own configuration (no mirror or release
+# name is written into the scripts).  APT_ETC and OS_RELEASE (default
+# /etc/apt, /etc/os-release) point elsewhere for the tests.
+APT_ETC=${APT_ETC:-/etc/apt}
+OS_RELEASE=${OS_RELEASE:-/etc/os-release}
 
 # The running release's code name (bookworm, trixie, ...).
 release_codename() {
     local VERSION_CODENAME= VERSION_ID= ID=
     # shellcheck disable=SC1091
-    . /etc/os-release
+    . "$OS_RELEASE"
     if [ -n "$VERSION_CODENAME" ]; then
         echo "$VERSION_CODENAME"
     else
         # Older os-release files name the suite only in VERSION ("12 (bookworm)").
-        sed -n 's/^VERSION=.*(\([a-z]*\)).*/\1/p' /etc/os-release
+        sed -n 's/^VERSION=.*(\([a-z]*\)).*/\1/p' "$OS_RELEASE"
     fi
 }
 
@@ -20,8 +23,8 @@ release_codename() {
 # from deb822 *.sources files and one-line sources.list / *.list files.
 deb_sources() {
     local files=() f
-    [ -f /etc/apt/sources.list ] && files+=(/etc/apt/sources.list)
-    for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$APT_ETC/sources.list" ] && files+=("$APT_ETC/sources.list")
+    for f in "$APT_ETC"/sources.list.d/*.list "$APT_ETC"/sources.list.d/*.sources; do
         [ -f "$f" ] && files+=("$f")
     done
     for f in "${files[@]}"; do
