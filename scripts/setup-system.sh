@@ -78,7 +78,7 @@ for p in "${PACKAGES[@]}"; do
     installed "$p" || missing+=("$p")
 done
 # testpmd ships in dpdk-dev; check the binary as well.
-command -v dpdk-testpmd >/dev/null || missing+=(dpdk-dev)
+command -v dpdk-testpmd >/dev/null || [[ " ${missing[*]} " == *" dpdk-dev "* ]] || missing+=(dpdk-dev)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}" || { $SUDO apt-get update -q && apt_install "${missing[@]}"; }
