@@ -55,6 +55,9 @@ class Dispatch(NamedTuple):
     implementations: tuple[str, ...]
     probes: tuple[str, ...]
     also_function: bool = False
+    # functions a release puts between the caller and the call through the
+    # pointer (QEMU 10.2: vhost_dev_init -> vhost_dev_get_features -> ...)
+    through: tuple[str, ...] = ()
 
     def served_by(self, function: str | None) -> bool:
         return bool(function) and _matches(self.implementations, function)
@@ -154,7 +157,8 @@ def _parse_dispatch(name: str, d: dict) -> Dispatch:
         raise InitPathError(f"dispatch {name!r} has no implementations")
     return Dispatch(name=name, member=d.get("member", ""), implementations=impls,
                     probes=tuple(d.get("probes", ())),
-                    also_function=bool(d.get("also_function", False)))
+                    also_function=bool(d.get("also_function", False)),
+                    through=tuple(d.get("through", ())))
 
 
 def parse(text: str) -> InitPath:

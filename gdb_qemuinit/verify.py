@@ -132,8 +132,10 @@ class Verifier:
         d_callee = self.path.dispatch.get(e.callee)
         d_caller = self.path.dispatch.get(e.caller)
         if d_callee:
-            m = self._best(self._pairs(d_callee.served_by, lambda n: n == e.caller,
-                                       adjacent=True))
+            pairs = self._pairs(d_callee.served_by, lambda n: n == e.caller,
+                                adjacent=not d_callee.through)
+            m = self._best([p for p in pairs if all(n in d_callee.through
+                                                    for n in p.stack[p.inner + 1:p.outer])])
             if m:
                 served = m.stack[m.inner]
                 self._fill(v, m, "dispatch")

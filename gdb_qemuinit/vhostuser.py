@@ -156,8 +156,13 @@ def _step_of(path: InitPath, hit: Hit, caller: str) -> tuple[int | None, str | N
         if e.caller != caller or e.step is None:
             continue
         d = path.dispatch.get(e.callee)
-        if callee == e.callee or (d is not None and d.served_by(callee)):
+        k = i - 1      # past the functions a release puts before the pointer call
+        while d is not None and k > 0 and stack[k] in d.through:
+            k -= 1
+        if callee == e.callee:
             return e.step, callee
+        if d is not None and k >= 0 and d.served_by(stack[k]):
+            return e.step, stack[k]
     return None, callee
 
 
@@ -182,6 +187,8 @@ def _message(spec: Spec, path: InitPath, hit: Hit, documented: set[str]) -> dict
                                f"sends it for the first queue pair only")
     if spec.payload.get(name) and name.startswith("SET_"):
         msg["payload"] = decode(spec, name, reads.get("u64"))
+    if (reads.get("flags") or 0) & spec.record.get("need_reply_flag", 0):
+        msg["need_reply"] = True
     return msg
 
 
@@ -347,7 +354,9 @@ def _backend_logs(trace: Trace) -> list[dict]:
 def _reply(spec: Spec, sent_msg: dict, reply: dict) -> dict:
     r = {"ret": reply.get("ret")}
     if (reply.get("ret") or 0) >= 0 and reply.get("request") == sent_msg["request"]:
-        r["payload"] = decode(spec, sent_msg["name"], reply.get("u64"))
+        # a request sent with need_reply gets an ack, whatever its payload kind
+        r["payload"] = (None if sent_msg.get("need_reply")
+                        else decode(spec, sent_msg["name"], reply.get("u64")))
         if r["payload"] is None:     # REPLY_ACK: 0 is success
             r["ack"] = reply.get("u64")
     elif reply.get("request") not in (None, sent_msg["request"]):

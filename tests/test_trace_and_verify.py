@@ -78,6 +78,20 @@ def test_dispatch_names_the_function_that_served_it(path):
     assert v[("vhost_dev_init", "vhost_get_features")].status == "not-exercised"
 
 
+def test_dispatch_through_a_wrapper_the_data_names(path):
+    # QEMU 10.2: vhost_dev_init -> vhost_dev_get_features -> VhostOps.vhost_get_features
+    wrapped = hit(1, "main", "vhost_net_init", "vhost_dev_init", "vhost_dev_get_features",
+                  "vhost_user_get_features")
+    e = verdicts(path, make([wrapped]))[("vhost_dev_init", "vhost_get_features")]
+    assert e.status == "dispatch" and e.served_by == "vhost_user_get_features"
+    assert e.via == ["vhost_dev_get_features"]
+    # any other function in between is not the pointer call
+    other = hit(1, "main", "vhost_net_init", "vhost_dev_init", "vhost_user_backend_init",
+                "vhost_user_get_features")
+    e = verdicts(path, make([other]))[("vhost_dev_init", "vhost_get_features")]
+    assert e.status == "not-exercised"
+
+
 def test_steps_out_of_order_are_reported(path):
     base = ("main", "vhost_dev_init")
     hits = [hit(1, *base, "vhost_user_backend_init", "vhost_user_get_features"),

@@ -78,6 +78,33 @@ def test_one_negotiation_in_order_with_steps_and_replies():
     assert "after init" in doc["negotiated"]["acked_features_note"]
 
 
+def test_step_through_a_wrapper_and_an_ack_asked_for_by_the_request():
+    # QEMU 10.2: step 3 reaches vhost_user_get_features through
+    # vhost_dev_get_features, and SET_VRING_CALL asks for an ack (need_reply).
+    step3 = ["vhost_user_write", "vhost_user_get_u64", "vhost_user_get_features",
+             "vhost_dev_get_features"] + INIT
+    call = ["vhost_set_vring_file", "vhost_user_set_vring_call", "vhost_virtqueue_init"] + INIT
+    flags = 0x1 | SPEC.record["need_reply_flag"]
+    doc = vhostuser.section(PATH, make([
+        hit(1, WAIT, {"chardev": "chr0"}), hit(2, INIT),
+        hit(3, step3, {"request": 1, "u64": 0}),
+        hit(4, ["vhost_user_write"] + call, {"request": 13, "u64": 0, "flags": flags}),
+        hit(5, ["vhost_user_read"] + call, {"request": 13, "u64": 0, "ret": 0})]))
+    msgs = doc["rounds"][0]["messages"]
+    assert [(m["name"], m["step"], m["under"]) for m in msgs] == [
+        ("GET_FEATURES", 3, "vhost_user_get_features"),
+        ("SET_VRING_CALL", 4, "vhost_virtqueue_init")]
+    assert msgs[1]["need_reply"] and msgs[1]["payload"] == {"vring": 0, "fd": True}
+    assert msgs[1]["reply"]["ack"] == 0 and msgs[1]["reply"]["payload"] is None
+    # without need_reply the same reply is the request's payload kind
+    doc = vhostuser.section(PATH, make([
+        hit(1, WAIT, {"chardev": "chr0"}), hit(2, INIT),
+        hit(4, ["vhost_user_write"] + call, {"request": 13, "u64": 0, "flags": 0x1}),
+        hit(5, ["vhost_user_read"] + call, {"request": 13, "u64": 0x101, "ret": 0})]))
+    (msg,) = doc["rounds"][0]["messages"]
+    assert "need_reply" not in msg and msg["reply"]["payload"] == {"vring": 1, "fd": False}
+
+
 def test_a_dropped_connection_makes_a_failed_round_then_a_second_one():
     err = "qemu-system-x86_64: -netdev vhost-user,id=n0: Failed to write msg."
     hits = ([hit(1, WAIT, t=0.1), hit(2, INIT, t=0.2),
