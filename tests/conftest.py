@@ -3,6 +3,8 @@ QEMU; each checks that it left no QEMU or testpmd process behind."""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import subprocess
 import sys
@@ -186,6 +188,30 @@ def run_gdb(qemu_argv: list[str], *commands: str, timeout: float = 180,
     cmd += ["--args", *qemu_argv]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)
+
+
+@functools.lru_cache
+def chardev_parameters(qemu_binary: str) -> frozenset[str]:
+    """The -chardev parameters this QEMU accepts, as its QMP describes them
+    (reconnect, or reconnect-ms from 9.2: 10.2 has only reconnect-ms)."""
+    qmp = ('{"execute": "qmp_capabilities"}\n'
+           '{"execute": "query-command-line-options", "arguments": {"option": "chardev"}}\n'
+           '{"execute": "quit"}\n')
+    out = subprocess.run([qemu_binary, "-machine", "none", "-nodefaults", "-display", "none",
+                          "-qmp", "stdio"], input=qmp, capture_output=True, text=True,
+                         timeout=60).stdout
+    for line in out.splitlines():
+        ret = json.loads(line).get("return")
+        if isinstance(ret, list) and ret:
+            return frozenset(p["name"] for p in ret[0]["parameters"])
+    raise AssertionError(f"QEMU described no -chardev parameters: {out}")
+
+
+def reconnect_every(qemu_binary: str, seconds: int) -> str:
+    """-chardev's reconnect option in the spelling this QEMU accepts."""
+    if "reconnect-ms" in chardev_parameters(qemu_binary):
+        return f"reconnect-ms={seconds * 1000}"
+    return f"reconnect={seconds}"
 
 
 def seed_file() -> Path:

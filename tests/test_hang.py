@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli, run_gdb
+from conftest import ROOT, reconnect_every, run_cli, run_gdb
 from gdb_qemuinit.backend import dpdk_runtime_dirs, listening
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
@@ -157,26 +157,9 @@ def test_waiting_in_the_netdev_with_wait_off(started, qemu_binary, tmp_path):
     assert still_running_untraced(proc.pid)
 
 
-def chardev_parameters(qemu_binary) -> set[str]:
-    """The -chardev parameters this QEMU accepts, as its QMP describes them
-    (reconnect, or reconnect-ms from 9.2: 10.2 has only reconnect-ms)."""
-    qmp = ('{"execute": "qmp_capabilities"}\n'
-           '{"execute": "query-command-line-options", "arguments": {"option": "chardev"}}\n'
-           '{"execute": "quit"}\n')
-    out = subprocess.run([qemu_binary, "-machine", "none", "-nodefaults", "-display", "none",
-                          "-qmp", "stdio"], input=qmp, capture_output=True, text=True,
-                         timeout=60).stdout
-    for line in out.splitlines():
-        ret = json.loads(line).get("return")
-        if isinstance(ret, list) and ret:
-            return {p["name"] for p in ret[0]["parameters"]}
-    raise AssertionError(f"QEMU described no -chardev parameters: {out}")
-
-
 def test_client_with_nothing_listening_retries_and_a_server_backend_ends_it(
         started, qemu_binary, tmp_path):
-    every_second = ("reconnect-ms=1000" if "reconnect-ms" in chardev_parameters(qemu_binary)
-                    else "reconnect=1")
+    every_second = reconnect_every(qemu_binary, 1)
     proc, sock, qmp = qemu(started, qemu_binary, tmp_path,
                            "socket,id=chr0,path={socket}," + every_second)
     wait_for(lambda: blocked_in(proc.pid, "g_usleep"), "QEMU retries")

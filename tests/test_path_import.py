@@ -113,18 +113,16 @@ def test_the_seed_imported_gives_every_seed_edge_the_shipped_verdict(tmp_path):
     assert p.library == {"g_main_loop_run"} and p.library_symbols == ("libglib-2.0.so",)
     assert {e.key for e in p.edges if e.sequence} == {
         ("qemu_chr_fe_wait_connected", "vhost_dev_init")}
-    # VhostOps members on 7.2, seen at vhost_dev_init's indirect calls;
-    # vhost_get_features is also a function of its own.
+    # VhostOps members, seen at vhost_dev_init's indirect calls
     assert p.dispatch["vhost_backend_init"].implementations == ("vhost_user_backend_init",)
     assert p.dispatch["vhost_set_owner"].implementations == ("vhost_user_set_owner",)
-    assert p.dispatch["vhost_get_features"].implementations == ("vhost_user_get_features",)
-    assert p.dispatch["vhost_get_features"].also_function
     table = p.dispatch["net_client_init_fun[netdev->type]"]
     assert {"net_init_slirp", "net_init_vhost_user", "net_init_tap"} <= set(table.probes)
     assert "property_set_bool" in p.dispatch["prop->set"].probes
     assert "chr_be_event" not in p.dispatch          # a function here, as in the seed
     assert "ti->class_init (FILL IN)" in r.stdout
 
+    wrapped = set()
     for scenario in ("vhost-user", "user-netdev"):
         verdicts = {}
         for name, path in (("shipped", initpath.DEFAULT_PATH_FILE), ("imported", toml)):
@@ -136,14 +134,26 @@ def test_the_seed_imported_gives_every_seed_edge_the_shipped_verdict(tmp_path):
                               for e in json.loads(out.read_text())["edges"]}
         mine, theirs = verdicts["imported"], verdicts["shipped"]
         assert set(mine) == set(theirs)
-        differ = {k: (theirs[k]["status"], mine[k]["status"]) for k in theirs
-                  if theirs[k]["status"] != mine[k]["status"]}
-        assert differ == {}, scenario
+        differ = {k for k in theirs if theirs[k]["status"] != mine[k]["status"]}
+        # What the notes cannot carry: a wrapper a release puts between the
+        # caller and the call through the pointer (QEMU 10.2's
+        # vhost_dev_get_features), named by the shipped file's `through`.
+        through = {k for k, e in theirs.items() if e["status"] == "dispatch"
+                   and set(e.get("via") or ()) & set(shipped.dispatch[k[1]].through)}
+        assert differ == through, scenario
+        wrapped |= through
         assert {"observed", "dispatch", "not-exercised"} <= {e["status"] for e in mine.values()}
         if scenario == "vhost-user":
             assert mine[("vhost_dev_init", "vhost_backend_init")]["served_by"] == \
                 "vhost_user_backend_init"
             assert mine[("qemu_chr_fe_wait_connected", "vhost_dev_init")]["status"] == "observed"
+    if ("vhost_dev_init", "vhost_get_features") in wrapped:
+        assert "vhost_get_features" not in p.dispatch      # no indirect call names it
+    else:
+        # called through the pointer by vhost_dev_init itself (7.2 to 10.1),
+        # and also a function of its own
+        assert p.dispatch["vhost_get_features"].implementations == ("vhost_user_get_features",)
+        assert p.dispatch["vhost_get_features"].also_function
     # the last pair is user-netdev's; the vhost-user ones were checked above
     assert mine[("net_client_init1", "net_client_init_fun[netdev->type]")]["served_by"] == \
         "net_init_slirp"
