@@ -13,17 +13,15 @@ import sys
 
 from . import analysis, diff as tracediff, initpath, leftovers, outputs, render_text, scenario
 from .cmdline import positive_seconds
-from .runner import CliError, Run, add_run_facts, prepare_run, run_gdb
+from .errors import CliError, QemuinitError
+from .runner import Run, add_run_facts, prepare_run, run_gdb
 from .trace import Trace, TraceError, load, save, write_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def _checked(outs: outputs.Outputs) -> outputs.Outputs:
     """Fail now, before QEMU runs, if an output cannot be written."""
-    try:
-        outs.check()
-    except OSError as exc:
-        raise CliError(str(exc)) from None
+    outs.check()
     return outs
 
 
@@ -32,10 +30,7 @@ def _color(opts) -> bool:
 
 
 def _load_path(opts) -> initpath.InitPath:
-    try:
-        return initpath.load(getattr(opts, "path", None))
-    except initpath.InitPathError as exc:
-        raise CliError(str(exc)) from None
+    return initpath.load(getattr(opts, "path", None))
 
 
 def _run_qinit(opts, qinit_args: list[str], json_name: str, read):
@@ -82,11 +77,7 @@ def cmd_trace(opts) -> int:
 def _load_trace(name: str, path: initpath.InitPath):
     """A saved trace, analysed again (verdicts, vhost-user rounds, hang) with
     this qemuinit and this documented path."""
-    try:
-        trace = load(name)
-    except TraceError as exc:
-        raise CliError(str(exc)) from None
-    return analysis.annotate(path, trace)
+    return analysis.annotate(path, load(name))
 
 
 def cmd_report(opts) -> int:
@@ -140,20 +131,14 @@ def cmd_diff(opts) -> int:
 
 def cmd_path(opts) -> int:
     path = _load_path(opts)
-    try:
-        path.check_cluster(opts.cluster)
-    except initpath.InitPathError as exc:
-        raise CliError(str(exc)) from None
+    path.check_cluster(opts.cluster)
     print(render_text.path_tree(path, opts.cluster), end="")
     return EXIT_OK
 
 
 def cmd_path_import(opts) -> int:
     from . import path_import
-    try:
-        notes = path_import.read(opts.notes)
-    except path_import.NotesError as exc:
-        raise CliError(str(exc)) from None
+    notes = path_import.read(opts.notes)
     if opts.output:
         _checked(outputs.Outputs(json=opts.output))
     facts = None
@@ -263,10 +248,7 @@ def cmd_where(opts) -> int:
         return EXIT_OK
     if not opts.question:
         raise CliError("where needs a QUESTION or a function name (--list shows them)")
-    try:
-        q = where.resolve(opts.question)
-    except where.QuestionError as exc:
-        raise CliError(str(exc)) from None
+    q = where.resolve(opts.question)
     if opts.json:
         _checked(outputs.Outputs(json=opts.json))
     def read(json_path: str, run: Run) -> dict:
@@ -450,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     opts.qemu = qemu
     try:
         return opts.func(opts)
-    except CliError as exc:
+    except QemuinitError as exc:
         print(f"qemuinit: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 
+from .errors import QemuinitError
 
-class UsageError(Exception):
+
+class UsageError(QemuinitError):
     """Bad arguments; the message ends with the usage line."""
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 
+from .errors import QemuinitError
+
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
-class DataFileError(ValueError):
+class DataFileError(QemuinitError, ValueError):
     """A data file that is not valid TOML."""
 
 

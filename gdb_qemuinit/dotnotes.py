@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from .errors import QemuinitError
 
-class NotesError(ValueError):
+
+class NotesError(QemuinitError, ValueError):
     """Notes that cannot be read; the message is one line, with where."""
 
 

@@ -13,11 +13,12 @@ import os
 from typing import NamedTuple
 
 from .datafile import DataFileError, data_file, read_toml
+from .errors import QemuinitError
 
 DEFAULT_PATH_FILE = data_file("init-path.toml")
 
 
-class InitPathError(ValueError):
+class InitPathError(QemuinitError, ValueError):
     """The documented-path file is malformed."""
 
 

@@ -7,11 +7,12 @@ import os
 import re
 
 from .datafile import cache_dir, load_cached, store_cached
+from .errors import QemuinitError
 
 _VERSION_RE = re.compile(r"QEMU emulator version (\S+)")
 
 
-class QemuError(RuntimeError):
+class QemuError(QemuinitError, RuntimeError):
     """The QEMU binary is missing, not runnable, or not QEMU."""
 
 

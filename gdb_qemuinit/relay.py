@@ -20,11 +20,13 @@ import struct
 import threading
 import time
 
+from .errors import QemuinitError
+
 HEADER = struct.Struct("=III")
 MAX_FDS = 16
 
 
-class RelayError(ValueError):
+class RelayError(QemuinitError, ValueError):
     """An unknown request name."""
 
 

@@ -19,16 +19,13 @@ from pathlib import Path
 
 from . import scenario, vhostuser
 from .backend import Backend
-from .qemu import QemuError, check_binary, default_binary, index_advice
+from .errors import CliError
+from .qemu import check_binary, default_binary, index_advice
 from .qemu_cmdline import Chardev, CommandLineError, QemuCommandLine
 from .trace import Trace
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 GDB = os.environ.get("QEMUINIT_GDB", "gdb")
-
-
-class CliError(Exception):
-    """A user error: printed as one line, exit code 2."""
 
 
 def _python_paths() -> list[str]:
@@ -98,10 +95,7 @@ def check_qemu(argv: list[str]) -> list[str]:
     """`argv` with its binary found on PATH and checked to be QEMU."""
     argv = list(argv)
     argv[0] = shutil.which(argv[0]) or argv[0]
-    try:
-        check_binary(argv[0])
-    except QemuError as exc:
-        raise CliError(str(exc)) from None
+    check_binary(argv[0])
     advice = index_advice(argv[0])
     if advice:
         print(advice, file=sys.stderr)
@@ -133,10 +127,7 @@ def prepare_run(opts, private: str) -> Run:
         _warn_open_socket_dirs(command_line)
         builtin = BUILTIN_BACKEND if getattr(opts, "testpmd", False) else ""
     else:
-        try:
-            sc = scenario.load(opts.scenario)
-        except scenario.ScenarioError as exc:
-            raise CliError(str(exc)) from None
+        sc = scenario.load(opts.scenario)
         binary = default_binary()
         if binary is None:
             raise CliError("no QEMU given and no debug QEMU built yet: run "
@@ -213,10 +204,7 @@ def plan_backends(argv: list[str], commands: list[str], builtin: str, private: s
         if chardev.id in assigned:
             args = shlex.split(assigned[chardev.id])
         elif builtin:
-            try:
-                args = scenario.builtin_backend(builtin, chardev.role)
-            except scenario.ScenarioError as exc:
-                raise CliError(str(exc)) from None
+            args = scenario.builtin_backend(builtin, chardev.role)
         else:
             continue
         if not args:
@@ -241,10 +229,7 @@ def _relay(opts, sock: str, private: str):
     if not getattr(opts, "cut_after", None):
         return None
     from . import relay
-    try:
-        number = relay.request_number(opts.cut_after, vhostuser.load_spec().requests)
-    except relay.RelayError as exc:
-        raise CliError(str(exc)) from None
+    number = relay.request_number(opts.cut_after, vhostuser.load_spec().requests)
     return relay.Relay(sock, os.path.join(private, "relay.sock"), number,
                        vhostuser.load_spec().name(number))
 

@@ -9,10 +9,11 @@ import os
 from typing import NamedTuple
 
 from .datafile import data_file, read_toml
+from .errors import QemuinitError
 from .qemu_cmdline import CommandLineError, QemuCommandLine
 
 
-class ScenarioError(ValueError):
+class ScenarioError(QemuinitError, ValueError):
     """No such scenario, or a malformed scenarios file."""
 
 

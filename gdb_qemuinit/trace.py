@@ -17,12 +17,14 @@ import json
 import os
 from typing import NamedTuple
 
+from .errors import OutputError, QemuinitError
+
 SCHEMA = "qemuinit.trace/1"
 STATES = ("init-complete", "answered", "exited", "signaled", "timeout", "interrupted",
           "error")
 
 
-class TraceError(ValueError):
+class TraceError(QemuinitError, ValueError):
     """A file is not a usable qemuinit trace."""
 
 
@@ -189,16 +191,17 @@ def _exclusive_temp(directory: str, prefix: str) -> tuple[int, str]:
 
 
 def check_writable(path: str | os.PathLike) -> None:
-    """Raise OSError now if `path` cannot be written later (before QEMU runs)."""
+    """Raise OutputError (an OSError) now if `path` cannot be written later
+    (before QEMU runs)."""
     parent = os.path.dirname(os.path.realpath(os.path.expanduser(path)))
     if not os.path.isdir(parent):
-        raise OSError(f"cannot write {path}: directory {parent} does not exist")
+        raise OutputError(f"cannot write {path}: directory {parent} does not exist")
     # Create and remove a file there, as the atomic writer will: os.access
     # says yes to root even in a read-only place.
     try:
         fd, probe = _exclusive_temp(parent, ".qemuinit-probe-")
     except OSError as exc:
-        raise OSError(f"cannot write {path}: directory {parent} is not writable "
+        raise OutputError(f"cannot write {path}: directory {parent} is not writable "
                       f"({exc.strerror})") from None
     os.close(fd)
     os.unlink(probe)

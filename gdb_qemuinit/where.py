@@ -11,6 +11,7 @@ import re
 from typing import NamedTuple
 
 from .datafile import data_file, read_toml
+from .errors import QemuinitError
 from .summary import format_frame
 from .trace import Hit, Trace
 
@@ -19,7 +20,7 @@ QUESTIONS_FILE = data_file("questions.toml")
 _C_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class QuestionError(ValueError):
+class QuestionError(QemuinitError, ValueError):
     """An unknown question, with the closest known names."""
 
 

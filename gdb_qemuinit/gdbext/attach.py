@@ -9,6 +9,7 @@ import gdb
 from ..cmdline import ArgumentParser, complete_options
 from ..trace import SourceRoots
 from .frames import read_values, walk_frames
+from .commands import user_errors
 
 
 def attached() -> bool:
@@ -84,6 +85,7 @@ a QEMU gdb started stays stopped where it is."""
     def complete(self, text, word):
         return complete_options(self.parser, text, word)
 
+    @user_errors
     def invoke(self, arg, from_tty):
         from .. import hang
         from ..trace import check_writable, save
@@ -93,10 +95,7 @@ a QEMU gdb started stays stopped where it is."""
         if not pid:
             raise gdb.GdbError("no running QEMU: attach to it (gdb -p PID) or run it first")
         if opts.json:
-            try:
-                check_writable(opts.json)
-            except OSError as exc:
-                raise gdb.GdbError(str(exc)) from None
+            check_writable(opts.json)
         was_attached = attached()
         try:
             spec = hang.load_spec()

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import gdb
 
-from ..cmdline import (ArgumentParser, UsageError, complete_options, last_word,
-                       positive_seconds)
+from ..cmdline import ArgumentParser, complete_options, last_word, positive_seconds
+from ..errors import QemuinitError
 from . import settings
 
 if TYPE_CHECKING:
@@ -19,24 +19,30 @@ if TYPE_CHECKING:
     from ..trace import Trace
 
 
+def user_errors(invoke):
+    """A command's invoke() with qemuinit's user errors (QemuinitError) turned
+    into gdb.GdbError: one line, no Python traceback."""
+    def run(self, arg, from_tty):
+        try:
+            return invoke(self, arg, from_tty)
+        except QemuinitError as exc:
+            raise gdb.GdbError(str(exc)) from None
+    run.__doc__ = invoke.__doc__
+    return run
+
+
 def parse(parser: ArgumentParser, arg: str):
-    try:
-        return parser.parse_args(gdb.string_to_argv(arg))
-    except UsageError as exc:
-        raise gdb.GdbError(str(exc)) from None
+    return parser.parse_args(gdb.string_to_argv(arg))
 
 
 def qemu_under_gdb() -> dict:
     """The program gdb was given, checked to be QEMU before anything runs."""
-    from ..qemu import QemuError, check_binary, index_advice
+    from ..qemu import check_binary, index_advice
     binary = gdb.current_progspace().filename
     if not binary:
         raise gdb.GdbError("no program to trace: start gdb as "
                            "'gdb --args QEMU-BINARY QEMU-ARGS...' or use 'file'")
-    try:
-        version = check_binary(binary)
-    except QemuError as exc:
-        raise gdb.GdbError(str(exc)) from None
+    version = check_binary(binary)
     advice = index_advice(binary)
     if advice:
         gdb.write(advice + "\n", gdb.STDERR)
@@ -118,6 +124,7 @@ color', 'set qinit timeout', 'set qinit lazy-libraries'."""
     def __init__(self):
         super().__init__("qinit", gdb.COMMAND_USER, prefix=True)
 
+    @user_errors
     def invoke(self, arg, from_tty):
         if arg.strip():
             raise gdb.GdbError(f"unknown qinit subcommand {arg.split()[0]!r}; "
@@ -174,6 +181,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
             return gdb.COMPLETE_FILENAME
         return complete_options(self.parser, text, word)
 
+    @user_errors
     def invoke(self, arg, from_tty):
         from .. import analysis, initpath, outputs, plan as planning, render_text, vhostuser
         from ..qemu_cmdline import CommandLineError, QemuCommandLine
@@ -181,11 +189,8 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
                                png=opts.png, report=opts.report,
                                timeline=opts.timeline, html=opts.html)
-        try:
-            path = initpath.load(opts.path)
-            outs.check()
-        except (initpath.InitPathError, OSError) as exc:
-            raise gdb.GdbError(str(exc)) from None
+        path = initpath.load(opts.path)
+        outs.check()
         qemu = qemu_under_gdb()
         spec = vhostuser.load_spec()
 
@@ -259,6 +264,7 @@ works as a question (qinit where vhost_dev_init)."""
             return complete_options(self.parser, text, word)
         return [n for n in where.load_questions() if n.startswith(word or "")]
 
+    @user_errors
     def invoke(self, arg, from_tty):
         from .. import plan as planning, summary, where
         from ..trace import check_writable, save
@@ -269,12 +275,9 @@ works as a question (qinit where vhost_dev_init)."""
         if not opts.question:
             raise gdb.GdbError("usage: qinit where QUESTION|FUNCTION [--all] ... "
                                "('qinit where --list' shows the questions)")
-        try:
-            q = where.resolve(opts.question)
-            if opts.json:
-                check_writable(opts.json)
-        except (where.QuestionError, OSError) as exc:
-            raise gdb.GdbError(str(exc)) from None
+        q = where.resolve(opts.question)
+        if opts.json:
+            check_writable(opts.json)
         plan = planning.stops_plan(q.stops)
         collect = opts.all
         trace = record(qemu_under_gdb(), plan, opts.timeout or settings.timeout(), opts.kill,
@@ -313,6 +316,7 @@ Coloured on a terminal unless 'set qinit color off' or --no-color."""
     def complete(self, text, word):
         return complete_options(self.parser, text, word)
 
+    @user_errors
     def invoke(self, arg, from_tty):
         from .. import render_text
         opts = parse(self.parser, arg)
@@ -339,6 +343,7 @@ completes them."""
         from .. import initpath
         return [c for c in initpath.load().cluster_ids() if c.startswith(word or "")]
 
+    @user_errors
     def invoke(self, arg, from_tty):
         from .. import initpath, render_text
         argv = gdb.string_to_argv(arg)
@@ -346,10 +351,7 @@ completes them."""
             raise gdb.GdbError("usage: qinit path [CLUSTER]")
         path = initpath.load()
         cluster = argv[0] if argv else None
-        try:
-            path.check_cluster(cluster)
-        except initpath.InitPathError as exc:
-            raise gdb.GdbError(str(exc)) from None
+        path.check_cluster(cluster)
         gdb.write(render_text.path_tree(path, cluster))
 
 
@@ -388,18 +390,16 @@ hot.  --json writes what gdb found."""
             return complete_options(self.parser, text, word)
         return gdb.COMPLETE_FILENAME
 
+    @user_errors
     def invoke(self, arg, from_tty):
         from .. import path_import
         from ..trace import check_writable, save, write_atomic
         opts = parse(self.parser, arg)
         hot = opts.hot or path_import.HOT_THRESHOLD
-        try:
-            notes = path_import.read(opts.notes)
-            for out in (opts.output, opts.json):
-                if out:
-                    check_writable(out)
-        except (path_import.NotesError, OSError) as exc:
-            raise gdb.GdbError(str(exc)) from None
+        notes = path_import.read(opts.notes)
+        for out in (opts.output, opts.json):
+            if out:
+                check_writable(out)
         facts = None
         if not opts.no_run:
             from .notes_facts import collect
@@ -437,6 +437,7 @@ are in the title."""
     def complete(self, text, word):
         return complete_options(self.parser, text, word)
 
+    @user_errors
     def invoke(self, arg, from_tty):
         from .. import path_export
         from ..trace import write_atomic
