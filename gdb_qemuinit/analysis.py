@@ -7,6 +7,7 @@ from __future__ import annotations
 from . import blocking, findings, firsterror, verify, vhostuser, where
 from .initpath import InitPath
 from .trace import Trace
+from .verdicts import OBSERVED
 
 
 def annotate(path: InitPath, trace: Trace) -> Trace:
@@ -54,5 +55,5 @@ def _note_restart(trace: Trace, wait: str, rounds: list[dict]) -> None:
     text = (f"QEMU waited for the backend {len(rounds)} times: " + "; ".join(failed)
             + f"; round {rounds[-1]['round']}: {rounds[-1]['result']}")
     for e in trace.extra.get("edges", []):
-        if wait in (e["from"], e["to"]) and e["status"] == "observed":
+        if wait in (e["from"], e["to"]) and e["status"] == OBSERVED:
             e["note"] = (e["note"] + "; " if e.get("note") else "") + text

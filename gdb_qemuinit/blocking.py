@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .qemu_cmdline import Chardev, CommandLineError, QemuCommandLine
 from .summary import chain
-from .trace import Frame, Hit, Trace
+from .trace import CUT_SHORT, Frame, Hit, Trace
 from .vhostuser import Spec, load_spec
 
 ROLES = {"server": "server: QEMU listens, the backend must connect as a client",
@@ -83,7 +83,7 @@ def _step(frames: list[Frame]) -> dict:
 def diagnosis(trace: Trace, spec: Spec | None = None) -> dict | None:
     """None unless QEMU was interrupted (timeout, Ctrl-C) before its main loop."""
     o = trace.outcome
-    if o.state not in ("timeout", "interrupted") or not o.frames:
+    if o.state not in CUT_SHORT or not o.frames:
         return None
     return describe_wait(spec or load_spec(), o.frames, o.reads or {},
                          trace.qemu.get("argv", []))

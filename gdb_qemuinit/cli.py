@@ -15,7 +15,7 @@ from . import analysis, diff as tracediff, initpath, leftovers, outputs, render_
 from .cmdline import positive_seconds
 from .errors import CliError, QemuinitError
 from .runner import Run, add_run_facts, prepare_run, run_gdb
-from .trace import Trace, TraceError, load, save, write_atomic
+from .trace import INIT_COMPLETE, Trace, TraceError, load, save, write_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -71,7 +71,7 @@ def cmd_trace(opts) -> int:
         print(render_text.render(path, trace, color=_color(opts)), end="")
     else:
         print(render_text.brief(trace))
-    return EXIT_OK if trace.outcome.state == "init-complete" else EXIT_FAILED
+    return EXIT_OK if trace.outcome.state == INIT_COMPLETE else EXIT_FAILED
 
 
 def _load_trace(name: str, path: initpath.InitPath):

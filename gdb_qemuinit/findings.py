@@ -9,6 +9,7 @@ import functools
 
 from .datafile import data_file, read_toml
 from .qemu_cmdline import QemuCommandLine, _flag, parse_option_value
+from .trace import EXITED
 
 
 @functools.lru_cache(maxsize=1)
@@ -124,7 +125,7 @@ def from_peers(role: str | None, socket: str | None, peers: dict | None) -> list
 
 def from_exit(cl: QemuCommandLine, state: str, error_line: str | None) -> list[dict]:
     """QEMU exited at a client socket nothing listens on."""
-    if state != "exited":
+    if state != EXITED:
         return []
     clients = [c for _, c in cl.vhost_user() if c is not None and not c.server]
     if not clients or not error_line or not any(c.path and c.path in error_line

@@ -11,7 +11,7 @@ import errno
 import os
 
 from .summary import chain
-from .trace import Trace
+from .trace import EXITED, Trace
 
 QUIET = (": info: ", ": warning: ")
 
@@ -61,7 +61,7 @@ def first_error(trace: Trace) -> dict | None:
                         f"{rounds[-1]['result']}" if rounds[-1] is not failed else None}
     o = trace.outcome
     errors = _errors(trace)
-    if o.state == "exited" and errors:
+    if o.state == EXITED and errors:
         return {"round": None, "request": None, "call": None, "chain": None,
                 "frames": [], "stage": o.last_stage,
                 "first_line": errors[0], "consequences": errors[1:]}

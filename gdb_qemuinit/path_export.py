@@ -23,10 +23,11 @@ from .initpath import InitPath
 from .render_graph import FONT, STYLE
 from .summary import chain_text
 from .trace import Trace
+from .verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, SEEN, UNKNOWN
 
 FORMATS = ("dot", "md")
-MARK = {"observed": "", "dispatch": "", "not-exercised": "not exercised",
-        "absent": "not in this QEMU", "unknown": "unknown"}
+MARK = {OBSERVED: "", DISPATCH: "", NOT_EXERCISED: "not exercised",
+        ABSENT: "not in this QEMU", UNKNOWN: "unknown"}
 
 
 def _q(text: str) -> str:
@@ -68,7 +69,7 @@ def _label(e: dict, sequence: bool = False) -> str:
     parts = [e.get("label") or ""]
     if sequence:
         parts.append("(then, not a call)")
-    if e["status"] == "dispatch" and e.get("served_by"):
+    if e["status"] == DISPATCH and e.get("served_by"):
         parts.append(f"= {e['served_by']}()")
     if MARK.get(e["status"]):
         parts.append(f"({MARK[e['status']]})")
@@ -107,7 +108,7 @@ def _edge_lines(e: dict, label: str, via_ids: list[int]) -> list[str]:
     """One edge, drawn through the frames the notes skip when there are any."""
     style = STYLE.get(e["status"], {})
     via = e.get("via") or []
-    if e["status"] not in ("observed", "dispatch") or not via:
+    if e["status"] not in SEEN or not via:
         return [f"{_q(e['from'])} -> {_q(e['to'])} " + _attrs(style, label)]
     lines, chain = [], [e["from"]]
     for v in via:
@@ -152,7 +153,7 @@ def to_dot(path: InitPath, trace: Trace) -> str:
                 if real:
                     caller, callee, chain = real
                     outside.append(f"{_q(caller)} -> {_q(callee)} "
-                                   + _attrs(STYLE["observed"], f"moved: QEMU calls it from "
+                                   + _attrs(STYLE[OBSERVED], f"moved: QEMU calls it from "
                                             f"{caller}, not {e['from']}\n({chain})"))
         if c.boxed:
             out.append(f"    subgraph {_q('cluster_' + c.id)} {{")
@@ -186,7 +187,7 @@ def _listing(path: InitPath, trace: Trace) -> list[str]:
             notes = [e.get("label") or ""]
             if e.get("via"):
                 notes.append("via " + " -> ".join(e["via"]))
-            if e["status"] == "dispatch" and e.get("served_by"):
+            if e["status"] == DISPATCH and e.get("served_by"):
                 notes.append(f"= {e['served_by']}()")
             if MARK.get(e["status"]):
                 notes.append(MARK[e["status"]])

@@ -8,13 +8,14 @@ caller and its documented callee (`via`) drawn in grey.
 from __future__ import annotations
 
 from .initpath import InitPath
+from .verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, SEEN, UNKNOWN
 
 STYLE = {
-    "observed": {"color": "#1a7f37", "penwidth": "2.2", "style": "solid"},
-    "dispatch": {"color": "#0550ae", "penwidth": "2.2", "style": "dashed"},
-    "not-exercised": {"color": "#8c959f", "penwidth": "1", "style": "dotted"},
-    "absent": {"color": "#cf222e", "penwidth": "2", "style": "dashed"},
-    "unknown": {"color": "#bf8700", "penwidth": "1.5", "style": "dotted"},
+    OBSERVED: {"color": "#1a7f37", "penwidth": "2.2", "style": "solid"},
+    DISPATCH: {"color": "#0550ae", "penwidth": "2.2", "style": "dashed"},
+    NOT_EXERCISED: {"color": "#8c959f", "penwidth": "1", "style": "dotted"},
+    ABSENT: {"color": "#cf222e", "penwidth": "2", "style": "dashed"},
+    UNKNOWN: {"color": "#bf8700", "penwidth": "1.5", "style": "dotted"},
 }
 FORMATS = ("dot", "svg", "png")
 # The seed's labels are Chinese: a CJK font first (Debian's fonts-wqy-microhei).
@@ -50,7 +51,7 @@ def build(path: InitPath, edges: list[dict], title: str = "",
                    "shape": "record", "height": "0.25"},
         edge_attr={"fontname": FONT, "fontsize": "9"})
     home = _node_home(path)
-    seen_nodes = {n for e in edges if e["status"] in ("observed", "dispatch")
+    seen_nodes = {n for e in edges if e["status"] in SEEN
                   for n in (e["from"], e["to"])}
 
     def node_attrs(n: str) -> dict:
@@ -80,7 +81,7 @@ def build(path: InitPath, edges: list[dict], title: str = "",
         label = e.get("label") or ""
         if e.get("english") and e["english"] != label:
             label = f"{label}\n{e['english']}" if label else e["english"]
-        if e["status"] == "dispatch" and e.get("served_by"):
+        if e["status"] == DISPATCH and e.get("served_by"):
             label = (label + "\n" if label else "") + f"= {e['served_by']}()"
         attrs = dict(STYLE.get(e["status"], {}))
         attrs["tooltip"] = f"{e['status']}: {e.get('note') or ''}"
@@ -90,7 +91,7 @@ def build(path: InitPath, edges: list[dict], title: str = "",
             label = (label + "\n" if label else "") + f"changed: {note}"
         g.edge(e["from"], e["to"], label=label, **attrs)
         via = e.get("via") or []
-        if e["status"] == "observed" and via:
+        if e["status"] == OBSERVED and via:
             chain = [e["from"], *(f"via__{v}" for v in via), e["to"]]
             for v in via:
                 if f"via__{v}" not in via_nodes:

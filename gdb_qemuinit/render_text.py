@@ -10,9 +10,9 @@ from .initpath import InitPath
 from .summary import edge_counts, summarize
 from .vhostuser import format_section
 from .trace import Trace
+from .verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, UNKNOWN
 
-MARK = {"observed": "+", "dispatch": "*", "not-exercised": "-", "absent": "!",
-        "unknown": "?"}
+MARK = {OBSERVED: "+", DISPATCH: "*", NOT_EXERCISED: "-", ABSENT: "!", UNKNOWN: "?"}
 
 
 def _tokens(path: InitPath, trace: Trace):
@@ -94,9 +94,9 @@ def brief(trace: Trace) -> str:
     return "\n".join(p for p in parts if p)
 
 
-STATUS_TOKEN = {"observed": "Generic.Inserted", "dispatch": "Name.Builtin",
-                "not-exercised": "Comment", "absent": "Generic.Error",
-                "unknown": "Generic.Deleted"}
+STATUS_TOKEN = {OBSERVED: "Generic.Inserted", DISPATCH: "Name.Builtin",
+                NOT_EXERCISED: "Comment", ABSENT: "Generic.Error",
+                UNKNOWN: "Generic.Deleted"}
 
 
 def _edge_tokens(e: dict):

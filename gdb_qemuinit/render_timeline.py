@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .timeline import (Stage, backend_instants, end_time, pack_lanes, stage_spans,
                        stderr_instants, vhost_spans)
-from .trace import Trace
+from .trace import CUT_SHORT, Trace
 
 # Chrome trace "processes": one per kind of track.
 PID_STAGES, PID_HITS, PID_VHOST, PID_STDERR, PID_BACKEND = 1, 2, 3, 4, 5
@@ -101,7 +101,7 @@ def chart_svg(trace: Trace, width: int = 960) -> str:
     the backend's events as ticks on rows of their own."""
     from html import escape
     rows: list[tuple[str, float, float, str, str]] = []   # label, start, end, colour, title
-    stuck = trace.outcome.state in ("timeout", "interrupted")
+    stuck = trace.outcome.state in CUT_SHORT
     for s, _ in pack_lanes(stage_spans(trace)):
         # Still on the stack when a blocked QEMU was stopped: where it hangs.
         open_end = stuck and "to_hit" not in s.args

@@ -22,7 +22,7 @@ from .backend import Backend
 from .errors import CliError
 from .qemu import check_binary, default_binary, index_advice
 from .qemu_cmdline import Chardev, CommandLineError, QemuCommandLine
-from .trace import Trace
+from .trace import INTERRUPTED, REACHED, Trace
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 GDB = os.environ.get("QEMUINIT_GDB", "gdb")
@@ -389,9 +389,9 @@ def add_run_facts(trace: Trace, run: Run) -> None:
     trace.extra["qemu_stderr"] = lines
     errors = [ln["line"] for ln in lines if ": info: " not in ln["line"]
               and ": warning: " not in ln["line"]]
-    if run.interrupted and trace.outcome.state == "interrupted":
+    if run.interrupted and trace.outcome.state == INTERRUPTED:
         trace.outcome.detail = f"interrupted: qemuinit received {run.interrupted}"
-    if errors and trace.outcome.state not in ("init-complete", "answered"):
+    if errors and trace.outcome.state not in REACHED:
         trace.outcome.error_line = errors[-1]
     if run.relay:
         trace.extra["fault"] = run.relay.summary(start)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .trace import Frame, Trace
+from .trace import EXITED, Frame, Trace
 
 
 NO_DEBUG_INFO_HINT = """\
@@ -41,7 +41,7 @@ def summarize(trace: Trace) -> str:
              f"  QEMU {q.get('version', '?')} ({q.get('binary', '?')}), "
              f"{len(trace.hits)} hits on {len(trace.planted)} breakpoints"
              + (f" in {q['seconds']:.2f} s" if "seconds" in q else "")]
-    if o.exit_code is not None and o.state == "exited":
+    if o.exit_code is not None and o.state == EXITED:
         lines.append(f"  exit code {o.exit_code}")
     if o.last_stage:
         lines.append(f"  last documented function reached: {o.last_stage}")

@@ -20,8 +20,20 @@ from typing import NamedTuple
 from .errors import OutputError, QemuinitError
 
 SCHEMA = "qemuinit.trace/1"
-STATES = ("init-complete", "answered", "exited", "signaled", "timeout", "interrupted",
-          "error")
+
+# How a run ended (outcome.state).
+INIT_COMPLETE = "init-complete"     # QEMU reached its main loop
+ANSWERED = "answered"               # stopped at a question's first answer
+EXITED = "exited"
+SIGNALED = "signaled"
+TIMEOUT = "timeout"
+INTERRUPTED = "interrupted"         # Ctrl-C, SIGTERM
+ERROR = "error"                     # gdb failed
+STATES = (INIT_COMPLETE, ANSWERED, EXITED, SIGNALED, TIMEOUT, INTERRUPTED, ERROR)
+# QEMU got where the command wanted it.
+REACHED = (INIT_COMPLETE, ANSWERED)
+# Interrupted before the main loop, so still running: where does it block?
+CUT_SHORT = (TIMEOUT, INTERRUPTED)
 
 
 class TraceError(QemuinitError, ValueError):
@@ -59,7 +71,7 @@ class Outcome:
     __slots__ = ("state", "detail", "exit_code", "signal", "frames", "last_stage", "reads",
                  "error_line", "t")
 
-    def __init__(self, state: str = "error", detail: str = "", exit_code: int | None = None,
+    def __init__(self, state: str = ERROR, detail: str = "", exit_code: int | None = None,
                  signal: str | None = None, frames: list[Frame] | None = None,
                  last_stage: str | None = None, reads: dict | None = None,
                  error_line: str | None = None, t: float | None = None):

@@ -1,13 +1,7 @@
 """Documented vs observed: a verdict for every documented edge.
 
 A hit proves an edge only through its stack: caller above callee, with the
-frames between them listed as `via`.  Statuses:
-
-  observed       seen in a recorded backtrace
-  dispatch       the callee is a function pointer; `note` names what served it
-  not-exercised  both ends exist, this command line never took the path
-  absent         no such function in this binary (renamed or removed)
-  unknown        no symbol, but the binary has no debug info to tell
+frames between them listed as `via`.  The verdicts are in `verdicts`.
 """
 
 from __future__ import annotations
@@ -17,43 +11,10 @@ import fnmatch
 from .initpath import Edge, InitPath, facts_match
 from .qemu_cmdline import CommandLineError, QemuCommandLine
 from .summary import chain_text
-from .trace import Hit, Trace
+from .trace import REACHED, Hit, Trace
+from .verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, STATUSES, UNKNOWN, Verdict
 
-STATUSES = ("observed", "dispatch", "not-exercised", "absent", "unknown")
-
-
-class Verdict:
-    """One documented edge's verdict; filled in as the evidence is weighed."""
-
-    __slots__ = ("caller", "callee", "cluster", "status", "via", "note", "label", "english",
-                 "step", "hit", "caller_at", "callee_at", "served_by", "first_hit")
-
-    def __init__(self, caller: str, callee: str, cluster: str, status: str,
-                 label: str = "", english: str = "", step: int | None = None):
-        self.caller = caller
-        self.callee = callee
-        self.cluster = cluster
-        self.status = status
-        self.via: list[str] = []
-        self.note = ""
-        self.label = label
-        self.english = english
-        self.step = step
-        self.hit: int | None = None            # seq of the hit that proves it
-        self.caller_at: str | None = None      # "file:line" of the call
-        self.callee_at: str | None = None
-        self.served_by: str | None = None      # for dispatch edges
-        self.first_hit: int | None = None      # earliest hit that shows it (step order)
-
-    def __repr__(self) -> str:
-        return f"Verdict({self.caller} -> {self.callee}: {self.status})"
-
-    def to_json(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__slots__}
-        d["from"] = d.pop("caller")
-        d["to"] = d.pop("callee")
-        d["via"] = list(self.via)
-        return d
+__all__ = ["STATUSES", "Verdict", "Verifier", "annotate", "verify"]
 
 
 class _Match:
@@ -125,7 +86,7 @@ class Verifier:
 
     # -- one edge -----------------------------------------------------------
     def verdict(self, e: Edge) -> Verdict:
-        v = Verdict(e.caller, e.callee, e.cluster, "not-exercised", label=e.label,
+        v = Verdict(e.caller, e.callee, e.cluster, NOT_EXERCISED, label=e.label,
                     english=e.english, step=e.step)
         if e.sequence:
             return self._sequence(e, v)
@@ -138,7 +99,7 @@ class Verifier:
                                                     for n in p.stack[p.inner + 1:p.outer])])
             if m:
                 served = m.stack[m.inner]
-                self._fill(v, m, "dispatch")
+                self._fill(v, m, DISPATCH)
                 v.served_by = served
                 v.note = f"{e.callee} is {d_callee.member}; here it was {served}()"
                 return v
@@ -152,13 +113,13 @@ class Verifier:
                 note = (f"{e.caller} ({d_caller.member}) was "
                         f"{m.stack[m.outer]}() here" if m else "")
             if m:
-                self._fill(v, m, "observed")
+                self._fill(v, m, OBSERVED)
                 v.note = note
                 return v
         else:
             m = self._best(self._pairs(lambda n: n == e.callee, lambda n: n == e.caller))
             if m:
-                self._fill(v, m, "observed")
+                self._fill(v, m, OBSERVED)
                 others = self._other_callers(e)
                 if others:
                     v.note = f"{e.callee} was also reached from {', '.join(others)}"
@@ -187,7 +148,7 @@ class Verifier:
         later = first and next((h for h, stack in self.stacks if h.seq > first.seq
                                 and e.callee in stack and e.caller not in stack), None)
         if later:
-            v.status = "observed"
+            v.status = OBSERVED
             v.hit = later.seq
             v.note = (f"sequence, not a call: {e.callee} ran (hit #{later.seq}) after "
                       f"{e.caller} returned (hit #{first.seq})")
@@ -200,11 +161,11 @@ class Verifier:
                 if n not in self.path.dispatch and n in self.missing and n not in self.seen]
         if gone:
             if not self.trace.debug_info:
-                v.status = "unknown"
+                v.status = UNKNOWN
                 v.note = (f"no symbol for {', '.join(gone)}: this binary has no debug "
                           f"info (static functions are invisible)")
                 return v
-            v.status = "absent"
+            v.status = ABSENT
             hints = self.trace.extra.get("symbols_near", {})
             parts = []
             for n in gone:
@@ -215,12 +176,12 @@ class Verifier:
             return v
         if not self.trace.debug_info:
             # Static and inlined functions leave no named frame: unseen proves nothing.
-            v.status = "unknown"
+            v.status = UNKNOWN
             v.note = ("not seen, but this binary has no debug info: frames of static "
                       "and inlined functions are invisible, so qemuinit cannot tell "
                       "a path not taken from a hidden one")
             return v
-        v.status = "not-exercised"
+        v.status = NOT_EXERCISED
         text = self._explain_dispatch(e) or self._why_unseen(e)
         v.note = f"{v.note}; {text}" if keep_note and v.note else text
         return v
@@ -236,7 +197,7 @@ class Verifier:
         if entry and self.facts is not None and not facts_match(entry["lacks"], self.facts):
             return entry["note"]
         state = self.trace.outcome.state
-        if state not in ("init-complete", "answered"):
+        if state not in REACHED:
             return (f"the run ended ({state}) after "
                     f"{self.trace.outcome.last_stage or 'no documented point'}, "
                     f"before QEMU took this path")

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from .datafile import data_file, read_toml
-from .trace import Hit, Trace
+from .trace import CUT_SHORT, Hit, Trace
 
 if TYPE_CHECKING:
     from .initpath import InitPath
@@ -367,7 +367,7 @@ def _reply(spec: Spec, sent_msg: dict, reply: dict) -> dict:
 def _judge_round(rnd: dict, last_step: int | None, last: bool, state: str) -> None:
     msgs = [m for m in rnd["messages"] if m.get("sent", True)]
     if not msgs:
-        rnd["result"] = ("no backend connected" if last and state in ("timeout", "interrupted")
+        rnd["result"] = ("no backend connected" if last and state in CUT_SHORT
                          else "no messages")
         return
     failed_reply = next((m for m in msgs if (m.get("reply") or {}).get("ret") is not None
@@ -377,7 +377,7 @@ def _judge_round(rnd: dict, last_step: int | None, last: bool, state: str) -> No
         rnd["result"] = "negotiated"
         return
     culprit = failed_reply or msgs[-1]
-    rnd["result"] = "incomplete" if last and state in ("timeout", "interrupted") else "failed"
+    rnd["result"] = "incomplete" if last and state in CUT_SHORT else "failed"
     rnd["failed_at"] = culprit["name"]
     rnd["why"] = (f"no reply to {culprit['name']} (vhost_user_read returned "
                   f"{culprit['reply']['ret']})" if failed_reply else

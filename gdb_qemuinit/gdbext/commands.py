@@ -77,6 +77,7 @@ def record(qemu: dict, plan: planning.Plan | None, timeout: float | None, kill: 
     """Plant `plan` (or the `planner`'s plan for QEMU's real argv, made at
     main), run QEMU (`qemu_under_gdb()`) to its main loop (or a question's
     first stop), remove every breakpoint planted."""
+    from ..trace import ERROR, INTERRUPTED, TIMEOUT
     from .attach import attached, detach
     from .recorder import Recorder
     was_attached = attached()
@@ -91,9 +92,9 @@ def record(qemu: dict, plan: planning.Plan | None, timeout: float | None, kill: 
         # an unknown state: kill those, and any when asked.  A crashed one
         # stays stopped at the prompt, to be looked at.  One gdb attached
         # to is not ours to kill (unless asked): it is detached instead.
-        over = trace is None or trace.outcome.state in ("timeout", "error")
+        over = trace is None or trace.outcome.state in (TIMEOUT, ERROR)
         if was_attached and not kill:
-            if over or trace.outcome.state == "interrupted":
+            if over or trace.outcome.state == INTERRUPTED:
                 detach()
         elif (kill or over) and gdb.selected_inferior().pid:
             try:
@@ -185,6 +186,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
     def invoke(self, arg, from_tty):
         from .. import analysis, initpath, outputs, plan as planning, render_text, vhostuser
         from ..qemu_cmdline import CommandLineError, QemuCommandLine
+        from ..trace import INIT_COMPLETE
         opts = parse(self.parser, arg)
         outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
                                png=opts.png, report=opts.report,
@@ -221,7 +223,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
             raise gdb.GdbError(f"cannot write the outputs: {exc}") from None
         if not opts.quiet:
             gdb.write(render_text.brief(trace) + "\n")
-        if trace.outcome.state == "init-complete" and gdb.selected_inferior().pid:
+        if trace.outcome.state == INIT_COMPLETE and gdb.selected_inferior().pid:
             gdb.write("QEMU is stopped at qemu_main_loop; 'continue' runs it, "
                       "'qinit report' shows every edge.\n")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gdb
 
-from ..trace import Outcome
+from ..trace import EXITED, SIGNALED, Outcome
 
 # Signals QEMU does not survive by default; any other stop by a signal is
 # passed on and the run goes on (QEMU uses SIGUSR1, SIGPIPE, SIGCHLD...).
@@ -15,10 +15,10 @@ def ended(end: str, exit_code: int | None = None, signal_name: str | None = None
           killed: bool = False) -> Outcome:
     """How QEMU ended before `end`: an exit code, or a signal (named if known)."""
     if killed:
-        return Outcome(state="signaled", signal=signal_name,
+        return Outcome(state=SIGNALED, signal=signal_name,
                        detail=f"QEMU was killed by {signal_name or 'a signal'} "
                               f"before reaching {end}")
-    return Outcome(state="exited", exit_code=exit_code,
+    return Outcome(state=EXITED, exit_code=exit_code,
                    detail=f"QEMU exited with code {exit_code} before reaching {end}")
 
 

@@ -14,7 +14,8 @@ import time
 import gdb
 
 from ..plan import Plan
-from ..trace import Frame, Hit, Outcome, SourceRoots, Trace, clock_section
+from ..trace import (ANSWERED, ERROR, EXITED, INIT_COMPLETE, INTERRUPTED, SIGNALED, TIMEOUT,
+                     Frame, Hit, Outcome, SourceRoots, Trace, clock_section)
 from .breakpoints import (EndBreakpoint, NoStderr, PendingOn, Quiet, RecordingBreakpoint,
                           ReplyFinish, ReturnBreakpoint, return_addresses)
 from .enums import block_of, enum_names
@@ -298,8 +299,8 @@ class Recorder:
             # QEMU killed from outside while gdb held it stopped: gdb cannot
             # resume it, the kernel has its exit status.
             outcome = (died(self.pid, self.plan.end)
-                       or Outcome(state="error", detail=str(exc)))
-            if outcome.state != "error":
+                       or Outcome(state=ERROR, detail=str(exc)))
+            if outcome.state != ERROR:
                 try:        # let gdb reap it: nothing more to insert there
                     gdb.execute("kill", to_string=True)
                 except gdb.error:
@@ -325,7 +326,7 @@ class Recorder:
                       missing_symbols=missing, debug_info=has_debug_info())
         trace.extra["clock"] = clock_section(self.started, self.stops,
                                              self.recording_seconds)
-        if outcome.state == "init-complete" and self.final and self.key:
+        if outcome.state == INIT_COMPLETE and self.final and self.key:
             trace.extra["final_reads"] = self._final_reads()
         enums = self._read_enums()
         if enums:
@@ -356,7 +357,7 @@ class Recorder:
                     self.plant()
                     continue
                 if self._end in ev.breakpoints:
-                    return Outcome(state="init-complete",
+                    return Outcome(state=INIT_COMPLETE,
                                    detail=f"QEMU reached {self.plan.end}")
                 mine = [b for b in ev.breakpoints if b in self._bps]
                 if self.wanted_libraries:
@@ -366,7 +367,7 @@ class Recorder:
                         ReplyFinish(self, bp.function)
                 answer = [b for b in mine if self.is_answer(b.function)]
                 if answer:
-                    return Outcome(state="answered",
+                    return Outcome(state=ANSWERED,
                                    detail=f"QEMU is stopped at {answer[0].function}")
                 continue   # a reply read, or someone else's breakpoint: keep going
             if isinstance(ev, gdb.SignalEvent):
@@ -375,14 +376,14 @@ class Recorder:
                     return self._interrupted()
                 if sig in CRASH_SIGNALS:
                     thread = gdb.selected_thread()
-                    return Outcome(state="signaled", signal=sig,
+                    return Outcome(state=SIGNALED, signal=sig,
                                    detail=f"QEMU received {sig} in thread "
                                           f"{thread.num if thread else '?'}"
                                           f"{' (' + thread.name + ')' if thread and thread.name else ''}",
                                    frames=self._walk_reading_libraries())
                 continue
             if ev is None and gdb.selected_inferior().pid == 0:
-                return Outcome(state="exited", detail="QEMU is gone")
+                return Outcome(state=EXITED, detail="QEMU is gone")
 
     def _walk_reading_libraries(self) -> list[Frame]:
         """At a real stop: the backtrace, with the libraries it passes
@@ -430,10 +431,10 @@ class Recorder:
     def _interrupted(self) -> Outcome:
         frames, reads = self._main_thread_frames()
         if self._timer is not None and self._timer.fired:
-            return Outcome(state="timeout", frames=frames, reads=reads or None,
+            return Outcome(state=TIMEOUT, frames=frames, reads=reads or None,
                            detail=f"QEMU did not reach {self.plan.end} within "
                                   f"{self.timeout:g} s")
-        return Outcome(state="interrupted", frames=frames, reads=reads or None,
+        return Outcome(state=INTERRUPTED, frames=frames, reads=reads or None,
                        detail="interrupted by the user (SIGINT)")
 
     def _main_thread_frames(self) -> tuple[list[Frame], dict]:
