@@ -11,19 +11,14 @@ import json
 import os
 import sys
 
-from . import analysis, diff as tracediff, initpath, leftovers, outputs, render_text, scenario
+from . import (analysis, diff as tracediff, initpath, leftovers, outputs, render_text, scenario,
+               session)
 from .cmdline import positive_seconds
 from .errors import CliError, QemuinitError
 from .runner import Run, add_run_facts, prepare_run, run_gdb
 from .trace import INIT_COMPLETE, Trace, TraceError, load, save, write_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-def _checked(outs: outputs.Outputs) -> outputs.Outputs:
-    """Fail now, before QEMU runs, if an output cannot be written."""
-    outs.check()
-    return outs
-
 
 def _color(opts) -> bool:
     return not opts.no_color and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -46,10 +41,9 @@ def _run_qinit(opts, qinit_args: list[str], json_name: str, read):
 
 
 def cmd_trace(opts) -> int:
-    path = _load_path(opts)
-    outs = _checked(outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
-                                    png=opts.png, report=opts.report,
-                                    timeline=opts.timeline, html=opts.html))
+    outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg, png=opts.png,
+                           report=opts.report, timeline=opts.timeline, html=opts.html)
+    path = session.prepare(opts.path, outs)
     def read(json_path: str, run: Run) -> Trace:
         try:
             trace = load(json_path)
@@ -62,15 +56,7 @@ def cmd_trace(opts) -> int:
 
     args = ["trace"] + (["--path", os.path.abspath(opts.path)] if opts.path else [])
     trace = _run_qinit(opts, args, "trace.json", read)
-    analysis.annotate(path, trace)
-    try:
-        outputs.write(path, trace, outs)
-    except Exception as exc:
-        raise CliError(f"cannot write the outputs: {exc}") from None
-    if opts.full:
-        print(render_text.render(path, trace, color=_color(opts)), end="")
-    else:
-        print(render_text.brief(trace))
+    print(session.finish(path, trace, outs, full=opts.full, color=_color(opts)), end="")
     return EXIT_OK if trace.outcome.state == INIT_COMPLETE else EXIT_FAILED
 
 
@@ -106,7 +92,7 @@ def cmd_diff(opts) -> int:
     path = _load_path(opts)
     for target in (opts.svg, opts.html):
         if target:
-            _checked(outputs.Outputs(svg=target))
+            outputs.Outputs(svg=target).check()      # before anything is read
     a, b = _load_trace(opts.a, path), _load_trace(opts.b, path)
     d = tracediff.diff(a, b)
     try:
@@ -140,7 +126,7 @@ def cmd_path_import(opts) -> int:
     from . import path_import
     notes = path_import.read(opts.notes)
     if opts.output:
-        _checked(outputs.Outputs(json=opts.output))
+        outputs.Outputs(json=opts.output).check()
     facts = None
     if opts.qemu or opts.scenario:
         def read(json_path: str, run: Run) -> dict:
@@ -250,7 +236,7 @@ def cmd_where(opts) -> int:
         raise CliError("where needs a QUESTION or a function name (--list shows them)")
     q = where.resolve(opts.question)
     if opts.json:
-        _checked(outputs.Outputs(json=opts.json))
+        outputs.Outputs(json=opts.json).check()      # before QEMU runs
     def read(json_path: str, run: Run) -> dict:
         try:
             with open(json_path, encoding="utf-8") as f:
@@ -274,7 +260,7 @@ def cmd_hang(opts) -> int:
     if not os.path.exists(f"/proc/{opts.pid}"):
         raise CliError(f"no process {opts.pid}")
     if opts.json:
-        _checked(outputs.Outputs(json=opts.json))
+        outputs.Outputs(json=opts.json).check()      # before gdb attaches
     leftovers.remove_stale()
     with leftovers.private_dir() as private:
         json_path = os.path.join(private, "hang.json")

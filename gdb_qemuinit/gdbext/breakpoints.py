@@ -12,6 +12,11 @@ import gdb
 if TYPE_CHECKING:
     from .recorder import Recorder
 
+# What a breakpoint reports to Recorder.on_hit: a function's entry, one of
+# its return instructions, its finish breakpoint, or that one going out of
+# scope (the frame was left without a return, by longjmp or an exit).
+ENTRY, RETURN, FINISH, LOST = "entry", "return", "finish", "lost"
+
 
 class PendingOn:
     """`set breakpoint pending on` for the duration, then the user's value back."""
@@ -70,16 +75,7 @@ class RecordingBreakpoint(gdb.Breakpoint):
         self.silent = True
 
     def stop(self):
-        rec = self.recorder
-        rec.stops += 1
-        rec.record_hit(self.function)
-        if self.function in rec.replies:
-            rec.open_reply(self.function)
-        # Really stop at a question's stop point, at a reply function without
-        # return breakpoints (to plant a finish breakpoint outside stop()), and
-        # to read a library a backtrace ran into.
-        return (rec.is_answer(self.function) or self.function in rec.needs_finish
-                or rec.wants_real_stop())
+        return self.recorder.on_hit(self.function, ENTRY)
 
 
 class ReplyFinish(gdb.FinishBreakpoint):
@@ -93,13 +89,12 @@ class ReplyFinish(gdb.FinishBreakpoint):
         self.function = function
 
     def stop(self):
-        self.recorder.stops += 1
         ret = self.return_value
-        self.recorder.close_reply(self.function, int(ret) if ret is not None else None)
-        return False
+        return self.recorder.on_hit(self.function, FINISH,
+                                    int(ret) if ret is not None else None)
 
     def out_of_scope(self):
-        self.recorder.close_reply(self.function, None, lost=True)
+        self.recorder.on_hit(self.function, LOST)
 
 
 class ReturnBreakpoint(gdb.Breakpoint):
@@ -114,9 +109,7 @@ class ReturnBreakpoint(gdb.Breakpoint):
         self.function = function
 
     def stop(self):
-        self.recorder.stops += 1
-        self.recorder.record_return(self.function, return_register())
-        return self.recorder.wants_real_stop()
+        return self.recorder.on_hit(self.function, RETURN, return_register())
 
 
 # Where an int return value is at a return instruction, per architecture.

@@ -15,7 +15,7 @@ from ..errors import QemuinitError
 from . import settings
 
 if TYPE_CHECKING:
-    from .. import plan as planning
+    from ..recording import Recording
     from ..trace import Trace
 
 
@@ -72,17 +72,15 @@ def program_args() -> list[str]:
         return args.split()
 
 
-def record(qemu: dict, plan: planning.Plan | None, timeout: float | None, kill: bool,
-           **recording) -> Trace:
-    """Plant `plan` (or the `planner`'s plan for QEMU's real argv, made at
-    main), run QEMU (`qemu_under_gdb()`) to its main loop (or a question's
-    first stop), remove every breakpoint planted."""
+def record(qemu: dict, recording: Recording, timeout: float | None, kill: bool) -> Trace:
+    """Execute `recording` on QEMU (`qemu_under_gdb()`): plant (its plan, or
+    the one it makes at main from QEMU's real argv), run to its main loop (or
+    a question's first stop), remove every breakpoint planted."""
     from ..trace import ERROR, INTERRUPTED, TIMEOUT
     from .attach import attached, detach
     from .recorder import Recorder
     was_attached = attached()
-    recorder = Recorder(plan, timeout=timeout, lazy_libraries=settings.lazy_libraries(),
-                        **recording)
+    recorder = Recorder(recording, timeout=timeout, lazy_libraries=settings.lazy_libraries())
     trace = None
     try:
         trace = recorder.run(qemu)
@@ -102,7 +100,7 @@ def record(qemu: dict, plan: planning.Plan | None, timeout: float | None, kill: 
             except gdb.error:
                 pass        # already gone
         try:
-            recorder.symbols.restore(qemu_alive=bool(gdb.selected_inferior().pid))
+            recorder.restore_libraries(qemu_alive=bool(gdb.selected_inferior().pid))
         except gdb.error:
             pass
     return trace
@@ -184,45 +182,20 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
 
     @user_errors
     def invoke(self, arg, from_tty):
-        from .. import analysis, initpath, outputs, plan as planning, render_text, vhostuser
-        from ..qemu_cmdline import CommandLineError, QemuCommandLine
+        from .. import outputs, recording, session, vhostuser
         from ..trace import INIT_COMPLETE
         opts = parse(self.parser, arg)
         outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
                                png=opts.png, report=opts.report,
                                timeline=opts.timeline, html=opts.html)
-        path = initpath.load(opts.path)
-        outs.check()
+        path = session.prepare(opts.path, outs)
         qemu = qemu_under_gdb()
-        spec = vhostuser.load_spec()
-
-        def planner(argv: list[str]) -> planning.Plan:
-            # QEMU's real argv (read at main): the paths it can take.
-            if opts.naive:
-                return planning.naive_plan(path, extra=spec.functions())
-            try:
-                command_line = QemuCommandLine.parse(argv)
-            except CommandLineError:
-                command_line = None         # QEMU will refuse it: plan for anything
-            extra = spec.functions() if spec.needed(command_line) else []
-            return planning.make_plan(path, extra=extra, command_line=command_line)
-
-        # Documented functions no backtrace showed are looked up after the
-        # run (absent vs not-exercised): a trace needs that, where does not.
-        trace = record(qemu, planning.Plan(()), opts.timeout or settings.timeout(), opts.kill,
-                       planner=planner,
-                       documented=tuple(path.functions()), reads=spec.reads(),
-                       replies=spec.replies(), blocking_reads=spec.blocking_reads(),
-                       # read after the run, only if a vhost-user message was
-                       enums=spec.enums())
-        analysis.annotate(path, trace)
+        todo = recording.for_trace(path, vhostuser.load_spec(), naive=opts.naive)
+        trace = record(qemu, todo, opts.timeout or settings.timeout(), opts.kill)
         LAST.update(trace=trace, path=path)
-        try:
-            outputs.write(path, trace, outs)
-        except Exception as exc:       # disk full, dot failing: say so, no traceback
-            raise gdb.GdbError(f"cannot write the outputs: {exc}") from None
+        text = session.finish(path, trace, outs)
         if not opts.quiet:
-            gdb.write(render_text.brief(trace) + "\n")
+            gdb.write(text)
         if trace.outcome.state == INIT_COMPLETE and gdb.selected_inferior().pid:
             gdb.write("QEMU is stopped at qemu_main_loop; 'continue' runs it, "
                       "'qinit report' shows every edge.\n")
@@ -268,7 +241,7 @@ works as a question (qinit where vhost_dev_init)."""
 
     @user_errors
     def invoke(self, arg, from_tty):
-        from .. import plan as planning, summary, where
+        from .. import recording, summary, where
         from ..trace import check_writable, save
         opts = parse(self.parser, arg)
         if opts.list:
@@ -280,12 +253,8 @@ works as a question (qinit where vhost_dev_init)."""
         q = where.resolve(opts.question)
         if opts.json:
             check_writable(opts.json)
-        plan = planning.stops_plan(q.stops)
-        collect = opts.all
-        trace = record(qemu_under_gdb(), plan, opts.timeout or settings.timeout(), opts.kill,
-                       stop_at=() if collect else (q.stops[0],),
-                       throwaway=tuple(where.throwaway_functions()),
-                       reads=q.reads, final=q.final, key=q.key)
+        todo = recording.for_question(q, collect=opts.all)
+        trace = record(qemu_under_gdb(), todo, opts.timeout or settings.timeout(), opts.kill)
         missing = [fn for fn in q.stops if fn in trace.missing_symbols]
         if missing == q.stops:
             raise gdb.GdbError(f"no function {', '.join(missing)} in this QEMU"

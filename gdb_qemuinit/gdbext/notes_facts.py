@@ -21,6 +21,7 @@ import gdb
 
 from ..path_import import on_path
 from ..plan import MAIN_LOOP, Plan
+from ..recording import Recording
 from ..trace import SourceRoots
 from .breakpoints import EndBreakpoint, NoStderr, PendingOn, Quiet
 from .recorder import Recorder
@@ -224,7 +225,7 @@ class FactsRecorder(Recorder):
 
     def __init__(self, names: list[str], edges: list[list[str]], keep: int,
                  timeout: float | None):
-        super().__init__(Plan(functions=tuple(names), end=MAIN_LOOP), timeout=timeout,
+        super().__init__(Recording(Plan(functions=tuple(names), end=MAIN_LOOP)), timeout=timeout,
                          lazy_libraries=False)
         self.names = names
         self.edges = edges

@@ -13,11 +13,12 @@ import time
 
 import gdb
 
-from ..plan import Plan
+from ..recording import Recording
 from ..trace import (ANSWERED, ERROR, EXITED, INIT_COMPLETE, INTERRUPTED, SIGNALED, TIMEOUT,
                      Frame, Hit, Outcome, SourceRoots, Trace, clock_section)
-from .breakpoints import (EndBreakpoint, NoStderr, PendingOn, Quiet, RecordingBreakpoint,
-                          ReplyFinish, ReturnBreakpoint, return_addresses)
+from .breakpoints import (ENTRY, FINISH, LOST, RETURN, EndBreakpoint, NoStderr, PendingOn,
+                          Quiet, RecordingBreakpoint, ReplyFinish, ReturnBreakpoint,
+                          return_addresses)
 from .enums import block_of, enum_names
 from .frames import read_values, walk_frames
 from .outcomes import CRASH_SIGNALS, died, exited
@@ -38,36 +39,25 @@ def qemu_argv(pid: int) -> list[str] | None:
 
 
 class Recorder:
-    """Plants `plan`, runs or continues the inferior, returns a Trace."""
+    """Executes a Recording (what to plant, read and when, decided by
+    recording.py): plants its plan, runs or continues the inferior, returns
+    a Trace.  Breakpoints report to it through on_hit() only."""
 
-    def __init__(self, plan: Plan, timeout: float | None = None,
-                 stop_at: tuple[str, ...] = (), documented: tuple[str, ...] = (),
-                 reads: dict | None = None, final: dict | None = None,
-                 key: str | None = None, replies: dict | None = None,
-                 blocking_reads: dict | None = None, lazy_libraries: bool = True,
-                 planner=None, throwaway: tuple[str, ...] = (),
-                 enums: dict | None = None):
-        self.plan = plan
+    def __init__(self, recording: Recording, timeout: float | None = None,
+                 lazy_libraries: bool = True):
+        self.recording = recording
+        self.plan = recording.plan
         # argv -> Plan: the plan is made at main, from the argv QEMU really
         # received (its /proc/PID/cmdline), not from gdb's argument string.
-        self.planner = planner
+        self.planner = recording.plan_for
         self.argv: list[str] | None = None
         self.timeout = timeout
-        self.stop_at = set(stop_at)     # record, then really stop (qinit where)
-        # ... unless the object is a throwaway one, made under these
-        self.throwaway = frozenset(throwaway)
+        # A question's answer is no throwaway object, made under these.
+        self.throwaway = frozenset(recording.throwaway)
         self.hits: list[Hit] = []
         self.roots = SourceRoots()
         self._bps: list[gdb.Breakpoint] = []
         self._unplanted: list[str] = []
-        self.documented = documented     # names whose symbols are checked
-        self.reads = reads or {}          # function -> {name: gdb expression}
-        self.final = final or {}          # name -> expression with $key
-        self.key = key
-        # name -> {"types", "prefix", "skip", "near"}: enums read from the
-        # debug info after the run (vhost-user request names)
-        self.enums = enums or {}
-        self.replies = replies or {}      # function -> {"pointer", "reads"}
         self.needs_finish: set[str] = set()
         self.stops = 0                    # every breakpoint stop, ours
         self._anchors: dict[int, dict] = {}   # thread -> function -> (sp, frames)
@@ -75,7 +65,6 @@ class Recorder:
         # which places QEMU's error lines between hits exactly.
         self._stderr_is_file = stat.S_ISREG(os.fstat(2).st_mode)
         self._open: dict[str, list[tuple[Hit, str]]] = {}   # replies being read
-        self.blocking_reads = blocking_reads or {}   # read where QEMU blocks
         self.started = 0.0                # time.monotonic() when run() began
         self.recording_seconds = 0.0      # spent in stop() recording hits
         self._end: gdb.Breakpoint | None = None
@@ -89,6 +78,29 @@ class Recorder:
         self.wanted_libraries: set[str] = set()   # seen in a backtrace, not read yet
 
     # -- called from stop(): no stepping, no breakpoint changes -------------
+    def on_hit(self, function: str, at: str = ENTRY, ret: int | None = None) -> bool:
+        """What every breakpoint's stop() reports: `function` was entered,
+        returned (`ret`: its return value), or its finish breakpoint fired or
+        went out of scope.  True asks for a real stop: at a question's stop
+        point, at a reply function without return breakpoints (to plant a
+        finish breakpoint outside stop()), and to read a library a backtrace
+        ran into."""
+        if at == LOST:
+            self.close_reply(function, None, lost=True)
+            return False
+        self.stops += 1
+        if at == FINISH:
+            self.close_reply(function, ret)
+            return False
+        if at == RETURN:
+            self.record_return(function, ret)
+            return self.wants_real_stop()
+        self.record_hit(function)
+        if function in self.recording.replies:
+            self.open_reply(function)
+        return (self.is_answer(function) or function in self.needs_finish
+                or self.wants_real_stop())
+
     def record_hit(self, function: str) -> Hit | None:
         try:
             return self._record_hit(function)
@@ -100,7 +112,7 @@ class Recorder:
         now = time.monotonic()
         thread = gdb.selected_thread()
         num = thread.num if thread else 0
-        exprs = self.reads.get(function)
+        exprs = self.recording.reads.get(function)
         hit = Hit(seq=len(self.hits) + 1, function=function, thread=num,
                   frames=self._walk(function, num),
                   reads=read_values(exprs) if exprs else None,
@@ -126,7 +138,7 @@ class Recorder:
     def is_answer(self, function: str) -> bool:
         """The hit just recorded is a question's answer: a stop point, and
         no throwaway object (qemu_get_nic_models' NIC models)."""
-        if function not in self.stop_at or not self.hits:
+        if function not in self.recording.stop_at or not self.hits:
             return False
         hit = self.hits[-1]
         return hit.function == function and not any(
@@ -151,7 +163,7 @@ class Recorder:
     def _reply_pointer(self, function: str) -> str | None:
         """The message a reply function fills in, as a cast address."""
         try:
-            ptr = gdb.parse_and_eval(self.replies[function]["pointer"])
+            ptr = gdb.parse_and_eval(self.recording.replies[function]["pointer"])
             return f"(({ptr.type}) {int(ptr):#x})"
         except (gdb.error, ValueError):
             return None
@@ -163,7 +175,7 @@ class Recorder:
         else:
             exprs = {k: (e.replace("$msg", pointer) if isinstance(e, str)
                          else [a.replace("$msg", pointer) for a in e])
-                     for k, e in self.replies[function]["reads"].items()}
+                     for k, e in self.recording.replies[function]["reads"].items()}
             reads.update(read_values(exprs))
         return reads
 
@@ -225,7 +237,7 @@ class Recorder:
                         self._unplanted.append(fn)
                         bp.delete()
                         continue
-                if fn in self.replies:
+                if fn in self.recording.replies:
                     returns = return_addresses(bp)
                     if returns:
                         # Recorded at its return instructions only: no entry stop.
@@ -242,7 +254,7 @@ class Recorder:
         'not-exercised')?  Looked up after the run, and only these."""
         seen = {f.function for h in self.hits for f in h.frames}
         planted = set(self.plan.functions)
-        todo = [fn for fn in self.documented
+        todo = [fn for fn in self.recording.documented
                 if not (fn in seen or fn in planted or fn in self.plan.library
                         or fn in self.plan.skipped)]
         return without_symbol(binary, todo) if todo else []
@@ -250,6 +262,11 @@ class Recorder:
     def missing_symbols(self) -> list[str]:
         return self._unplanted + [bp.function for bp in self._bps
                                   if bp.is_valid() and bp.pending]
+
+    def restore_libraries(self, qemu_alive: bool) -> None:
+        """The user's library settings back; a QEMU left alive gets every
+        library's symbols read, as in a plain gdb."""
+        self.symbols.restore(qemu_alive=qemu_alive)
 
     def remove(self) -> None:
         # gdb warns for each breakpoint it cannot lift from a dead process.
@@ -311,8 +328,9 @@ class Recorder:
             for registry, handler in handlers:
                 registry.disconnect(handler)
         outcome.t = round(time.monotonic() - self.started, 6)
+        documented = self.recording.documented
         stages = [h.function for h in self.hits
-                  if not self.documented or h.function in self.documented]
+                  if not documented or h.function in documented]
         outcome.last_stage = stages[-1] if stages else None
         # clock_start lines up other logs (QEMU's stderr) with the hits' t.
         if self.argv:       # what QEMU received, byte for byte
@@ -326,12 +344,12 @@ class Recorder:
                       missing_symbols=missing, debug_info=has_debug_info())
         trace.extra["clock"] = clock_section(self.started, self.stops,
                                              self.recording_seconds)
-        if outcome.state == INIT_COMPLETE and self.final and self.key:
+        if outcome.state == INIT_COMPLETE and self.recording.final and self.recording.key:
             trace.extra["final_reads"] = self._final_reads()
         enums = self._read_enums()
         if enums:
             trace.extra["enums"] = enums
-        near = {fn: names_near(fn) for fn in missing if fn in self.documented}
+        near = {fn: names_near(fn) for fn in missing if fn in self.recording.documented}
         if near and trace.debug_info:
             trace.extra["symbols_near"] = near
         return trace
@@ -352,7 +370,7 @@ class Recorder:
                     self.stops += 1     # ours, with no stop() of their own
                 if self._start is not None and self._start in ev.breakpoints:
                     self._start = None          # temporary: gdb deleted it
-                    if "main" in self.plan.functions or "main" in self.documented:
+                    if "main" in self.plan.functions or "main" in self.recording.documented:
                         self.record_hit("main")     # a stop we make anyway
                     self.plant()
                     continue
@@ -409,7 +427,7 @@ class Recorder:
         is over (types do not change; only when the run used them)."""
         out = {}
         hit_functions = {h.function for h in self.hits}
-        for name, spec in self.enums.items():
+        for name, spec in self.recording.enums.items():
             near = spec.get("near")
             if near and near not in hit_functions:
                 continue
@@ -422,10 +440,10 @@ class Recorder:
     def _final_reads(self) -> dict:
         """What each recorded object ended up as, read once init is done."""
         out = {}
-        keys = {h.reads.get(self.key) for h in self.hits if h.reads} - {None}
+        keys = {h.reads.get(self.recording.key) for h in self.hits if h.reads} - {None}
         for k in keys:
             out[str(k)] = read_values({name: expr.replace("$key", str(k))
-                                       for name, expr in self.final.items()})
+                                       for name, expr in self.recording.final.items()})
         return out
 
     def _interrupted(self) -> Outcome:
@@ -451,7 +469,7 @@ class Recorder:
             reads = {}
             f = gdb.newest_frame()
             while f is not None:
-                exprs = self.blocking_reads.get(f.name())
+                exprs = self.recording.blocking_reads.get(f.name())
                 if exprs and f.name() not in reads:
                     f.select()
                     reads[f.name()] = read_values(exprs)

@@ -1,0 +1,32 @@
+"""One `trace`, before and after QEMU runs: the same for `qinit trace` in
+gdb and `qemuinit trace` from a shell (which runs the first under gdb and
+finishes again with what only it saw)."""
+
+from __future__ import annotations
+
+from . import analysis, initpath, outputs, render_text
+from .errors import OutputError
+from .initpath import InitPath
+from .trace import Trace
+
+
+def prepare(path_file: str | None, outs: outputs.Outputs) -> InitPath:
+    """The documented path, and every output checked writable: both fail
+    now, before QEMU runs."""
+    path = initpath.load(path_file)
+    outs.check()
+    return path
+
+
+def finish(path: InitPath, trace: Trace, outs: outputs.Outputs, full: bool = False,
+           color: bool = False) -> str:
+    """Analyse the trace, write the outputs; the text to print: the whole
+    report with `full`, else the summary."""
+    analysis.annotate(path, trace)
+    try:
+        outputs.write(path, trace, outs)
+    except Exception as exc:        # disk full, dot failing: one line, no traceback
+        raise OutputError(f"cannot write the outputs: {exc}") from None
+    if full:
+        return render_text.render(path, trace, color=color)
+    return render_text.brief(trace) + "\n"

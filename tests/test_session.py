@@ -1,0 +1,35 @@
+"""One trace's before and after, shared by `qinit trace` and `qemuinit trace`."""
+
+import json
+
+import pytest
+
+from gdb_qemuinit import errors, initpath, outputs, session
+from gdb_qemuinit.trace import Frame, Hit, Outcome, Trace
+
+
+def a_trace():
+    stack = ["main", "qemu_init", "qemu_create_late_backends", "net_init_clients"]
+    frames = [Frame(fn, "f.c", 1) for fn in reversed(stack)]
+    return Trace(qemu={"binary": "q", "version": "7.2.0", "argv": ["q"]},
+                 outcome=Outcome(state="init-complete", detail="QEMU reached qemu_main_loop"),
+                 hits=[Hit(1, "net_init_clients", 1, frames)])
+
+
+def test_prepare_fails_before_qemu_runs(tmp_path):
+    with pytest.raises(errors.OutputError):
+        session.prepare(None, outputs.Outputs(json=str(tmp_path / "no" / "t.json")))
+    with pytest.raises(initpath.InitPathError):
+        session.prepare(str(tmp_path / "none.toml"), outputs.Outputs())
+
+
+def test_finish_annotates_writes_and_returns_the_summary_or_the_report(tmp_path):
+    outs = outputs.Outputs(json=str(tmp_path / "t.json"), report=str(tmp_path / "r.txt"))
+    path = session.prepare(None, outs)
+    t = a_trace()
+    brief = session.finish(path, t, outs)
+    assert brief.startswith("qemuinit: init-complete") and brief.endswith("\n")
+    doc = json.loads((tmp_path / "t.json").read_text())
+    assert len(doc["edges"]) == len(path.edges) and "steps" in doc
+    full = session.finish(path, t, outs, full=True)
+    assert full == (tmp_path / "r.txt").read_text() and len(full) > len(brief)
