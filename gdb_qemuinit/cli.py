@@ -11,9 +11,9 @@ import json
 import os
 import sys
 
-from . import (analysis, diff as tracediff, initpath, leftovers, outputs, render_text, scenario,
-               session)
-from .cmdline import positive_seconds
+from . import (analysis, diff as tracediff, initpath, leftovers, options, outputs, render_text,
+               scenario, session)
+from .options import DEFAULT_TIMEOUT
 from .errors import CliError, QemuinitError
 from .runner import Run, add_run_facts, prepare_run, run_gdb
 from .trace import INIT_COMPLETE, Trace, TraceError, load, save, write_atomic
@@ -188,13 +188,8 @@ def _path_parser(action: str) -> argparse.ArgumentParser:
             "table[...], ops->x, a member the caller calls through a pointer) "
             "become dispatch points, served by what the run saw called there or "
             "marked fill_in; functions called --hot times or more are hot.")
-        p.add_argument("notes", metavar="NOTES")
-        p.add_argument("-o", "--output", metavar="FILE",
-                       help="write the path file here (default: print it)")
-        p.add_argument("--hot", type=_positive_int, default=HOT_THRESHOLD, metavar="N",
-                       help=f"a function called N times or more in the counting run "
-                       f"is hot: no breakpoint, seen from deeper ones (default "
-                       f"{HOT_THRESHOLD})")
+        options.add(p, "notes", "path-output", "hot",
+                    hot={"default": HOT_THRESHOLD, "note": f"default {HOT_THRESHOLD}"})
         _run_options(p)
         for action in p._actions:
             if action.dest == "scenario":
@@ -208,23 +203,10 @@ def _path_parser(action: str) -> argparse.ArgumentParser:
         "(same clusters and labels), corrected by the run: frames the notes skip, "
         "what served each dispatch point, edges taken from another caller, edges "
         "not exercised; the QEMU version and command line in the title.")
-    p.add_argument("trace", metavar="TRACE.json")
-    p.add_argument("--format", choices=("dot", "md"), default="dot")
-    p.add_argument("-o", "--output", metavar="FILE")
-    p.add_argument("--path", metavar="FILE", help="the documented-path file the trace "
-                   "was checked with (default: the shipped one)")
+    options.add(p, "trace-file", "notes-format", "output", "checked-path",
+                notes_format={"choices": ("dot", "md"), "default": "dot"})
     p.set_defaults(func=cmd_path_export)
     return p
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def cmd_where(opts) -> int:
@@ -283,9 +265,6 @@ def cmd_hang(opts) -> int:
     return EXIT_OK
 
 
-DEFAULT_TIMEOUT = 30.0
-
-
 def _scenario_help() -> str:
     lines = ["scenarios (--scenario NAME; the default is marked *):"]
     for name in scenario.names():
@@ -296,29 +275,12 @@ def _scenario_help() -> str:
 
 def _run_options(p: argparse.ArgumentParser) -> None:
     """Options of every subcommand that starts QEMU."""
-    p.add_argument("--scenario", choices=scenario.names(), metavar="NAME",
-                   help=f"a built-in QEMU command line and backend (default "
-                   f"{scenario.default_name()}; not with -- QEMU ...)")
-    p.add_argument("--backend", metavar="[CHARDEV=]CMD", action="append",
-                   help="a vhost-user backend to start instead of the built-in one, "
-                   "once per vhost-user chardev: CHARDEV=CMD for that chardev, a plain "
-                   "CMD for the next chardev without one, in command-line order; split "
-                   "like a shell would, run without one; {socket} is that chardev's "
-                   "path, {prefix} a DPDK file prefix, {queues} the netdev's queues. "
-                   "Started once QEMU listens (server=on), or before QEMU starts when "
-                   "QEMU is the client")
-    p.add_argument("--testpmd", action="store_true",
-                   help="with your own QEMU command line: start dpdk-testpmd for every "
-                   "vhost-user chardev without a --backend, in the role it needs")
-    p.add_argument("--no-backend", action="store_true",
-                   help="start no backend (QEMU waits for one: see the hang report)")
-    p.add_argument("--cut-after", metavar="REQUEST",
-                   help="fault injection: the backend connects through a relay that "
-                   "cuts its first connection right after QEMU sends REQUEST (SET_OWNER, "
-                   "GET_FEATURES, ...), so QEMU's restart path runs")
-    p.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help="give up on init after this long, report where QEMU blocks "
-                   f"and stop it (default {DEFAULT_TIMEOUT:g})")
+    options.add(p, "scenario", "backend", "testpmd", "no-backend", "cut-after", "timeout",
+                scenario={"choices": scenario.names(),
+                          "note": f"default {scenario.default_name()}"},
+                backend={"action": "append"},
+                timeout={"default": float(DEFAULT_TIMEOUT),
+                         "note": f"default {DEFAULT_TIMEOUT:g}"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -333,52 +295,23 @@ def build_parser() -> argparse.ArgumentParser:
                        "command, runs the project's debug QEMU on a built-in scenario "
                        "(--scenario).",
                        epilog=_scenario_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--json", metavar="FILE", help="write the trace here")
-    p.add_argument("--svg", metavar="FILE", help="draw the documented graph, coloured")
-    p.add_argument("--png", metavar="FILE", help="the same as PNG")
-    p.add_argument("--dot", metavar="FILE", help="the same as graphviz source")
-    p.add_argument("--report", metavar="FILE", help="write the text report here")
-    p.add_argument("--timeline", metavar="FILE", help="write the timeline here (Chrome "
-                   "trace-event JSON: open it in Perfetto's UI or chrome://tracing)")
-    p.add_argument("--html", metavar="FILE", help="write one self-contained HTML report "
-                   "(graph, verdicts, negotiation, timeline) to attach to a bug report")
-    p.add_argument("--full", action="store_true",
-                   help="print the whole report, not just the summary")
-    p.add_argument("--no-color", action="store_true", help="never colour")
-    p.add_argument("--path", metavar="FILE", help="another documented-path file")
+    options.add(p, "json", "svg", "png", "dot", "report", "timeline", "html", "full",
+                "no-color", "path")
     _run_options(p)
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("report", help="re-render a saved trace (no gdb needed)")
-    p.add_argument("trace", metavar="TRACE.json")
-    p.add_argument("--format", choices=outputs.FORMATS, default="text",
-                   help="timeline: Chrome trace-event JSON; sequence: the vhost-user "
-                   "negotiation as an SVG sequence diagram; html: the whole report "
-                   "in one file")
-    p.add_argument("-o", "--output", metavar="FILE")
-    p.add_argument("--no-color", action="store_true")
-    p.add_argument("--path", metavar="FILE", help="another documented-path file")
+    options.add(p, "trace-file", "format", "output", "no-color", "path",
+                format={"choices": outputs.FORMATS, "default": "text", "metavar": None})
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("diff", help="compare two traces (QEMU versions, command lines)")
-    p.add_argument("a", metavar="A.json")
-    p.add_argument("b", metavar="B.json")
-    p.add_argument("--json", action="store_true", help="print the diff as JSON")
-    p.add_argument("--svg", metavar="FILE", help="draw B's graph with the edges whose "
-                   "verdict changed highlighted")
-    p.add_argument("--html", metavar="FILE", help="the same, with the table of changes, "
-                   "as one HTML file")
-    p.add_argument("--path", metavar="FILE", help="another documented-path file")
+    options.add(p, "a", "b", "diff-json", "diff-svg", "diff-html", "path")
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("where", help="answer a question (pci-config, ...) from a live run")
-    p.add_argument("question", nargs="?", metavar="QUESTION|FUNCTION")
-    p.add_argument("--list", action="store_true", help="list the questions")
-    p.add_argument("--all", action="store_true",
-                   help="every answer, to the end of init (default: the first answer; "
-                        "QEMU is killed there)")
-    p.add_argument("--device", metavar="TYPE|ID", help="only this device's answer")
-    p.add_argument("--json", metavar="FILE", help="write the answers here")
+    options.add(p, "question", "list", "all", "device", "where-json",
+                all={"note": "default: the first answer; QEMU is killed there"})
     _run_options(p)
     p.set_defaults(func=cmd_where)
     for name in ("trace", "where"):
@@ -388,8 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Attach gdb to a running QEMU (started by anyone), "
                        "say at once why it hangs (threads, stage, socket, role, peer, "
                        "request in flight, findings) and detach: QEMU goes on as before.")
-    p.add_argument("pid", type=int, metavar="PID")
-    p.add_argument("--json", metavar="FILE", help="write the diagnosis here")
+    options.add(p, "pid", "hang-json")
     p.set_defaults(func=cmd_hang)
 
     p = sub.add_parser("path", help="print the documented path as a call tree; "
@@ -397,8 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
                        usage="qemuinit path [CLUSTER] [--path FILE]\n"
                        "       qemuinit path import NOTES [-o FILE] ... [-- QEMU ...]\n"
                        "       qemuinit path export TRACE.json --format dot|md [-o FILE]")
-    p.add_argument("cluster", nargs="?")
-    p.add_argument("--path", metavar="FILE", help="another documented-path file")
+    options.add(p, "cluster", "path")
     p.set_defaults(func=cmd_path)
     return parser
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gdb
 
+from .. import options
 from ..cmdline import ArgumentParser, complete_options
 from ..trace import SourceRoots
 from .frames import read_values, walk_frames
@@ -69,7 +70,7 @@ class QinitHang(gdb.Command):
 what it sits in, the stage, the chardev, socket path and role, the request
 in flight, who is at the other end of the socket, and the findings.
 
-Usage: qinit hang [--json FILE] [--quiet]
+{options}
 
 Meant for a QEMU that is already hanging (gdb -p PID, or 'qinit hang' from
 the shell as 'qemuinit hang PID').  It reads, plants nothing and runs
@@ -77,10 +78,10 @@ nothing in QEMU; an attached QEMU is then detached and goes on as before,
 a QEMU gdb started stays stopped where it is."""
 
     def __init__(self):
-        super().__init__("qinit hang", gdb.COMMAND_USER)
         self.parser = ArgumentParser("qinit hang")
-        self.parser.add_argument("--json", metavar="FILE")
-        self.parser.add_argument("--quiet", action="store_true")
+        options.add(self.parser, "hang-json", "quiet")
+        self.__doc__ = self.parser.help_for(type(self).__doc__)
+        super().__init__("qinit hang", gdb.COMMAND_USER)
 
     def complete(self, text, word):
         return complete_options(self.parser, text, word)

@@ -10,9 +10,13 @@ from typing import TYPE_CHECKING
 
 import gdb
 
-from ..cmdline import ArgumentParser, complete_options, last_word, positive_seconds
+from .. import options
+from ..cmdline import ArgumentParser, complete_options, last_word
 from ..errors import QemuinitError
 from . import settings
+
+# --timeout's default is the setting (which starts at options.DEFAULT_TIMEOUT).
+GDB_TIMEOUT = {"note": "default: 'show qinit timeout'"}
 
 if TYPE_CHECKING:
     from ..recording import Recording
@@ -134,45 +138,23 @@ color', 'set qinit timeout', 'set qinit lazy-libraries'."""
 class QinitTrace(gdb.Command):
     """Trace QEMU's initialization and check it against the documented path.
 
-Usage: qinit trace [--json FILE] [--svg FILE] [--png FILE] [--dot FILE]
-                   [--report FILE] [--timeline FILE] [--html FILE]
-                   [--timeout SECONDS] [--kill] [--path FILE] [--quiet]
+{options}
 
 Plants a breakpoint on the documented init path (only on functions that run a
 few times; hot ones are confirmed from deeper backtraces), runs the program gdb
 was given (or continues it), records the backtrace of every hit, and stops when
 QEMU reaches qemu_main_loop.  Then every documented edge gets a verdict
-(observed, dispatch, not-exercised, absent) and a summary is printed;
+(observed, dispatch, not-exercised, absent, unknown) and a summary is printed;
 'qinit report' shows the whole report.
-
-  --json FILE        write the trace (schema qemuinit.trace/1) to FILE
-  --svg/--png/--dot FILE   draw the documented graph coloured by verdict
-  --report FILE      write the text report to FILE
-  --timeline FILE    write the timeline (Chrome trace-event JSON, for
-                     Perfetto's UI or chrome://tracing) to FILE
-  --html FILE        write one self-contained HTML report to FILE
-  --timeout SECONDS  interrupt QEMU if init takes longer and report where it
-                     blocks (default: 'show qinit timeout'); a QEMU gdb
-                     started is then killed, one attached to is detached
-  --kill             kill QEMU at the end instead of leaving it stopped at
-                     qemu_main_loop (an attached one too)
-  --path FILE        use another documented-path file
-  --quiet            print no summary
-  --naive            a breakpoint on every documented function, hot ones too
-                     (slow: to measure what the plan saves)
 
 Every breakpoint qinit planted is removed at the end; yours are untouched."""
 
     def __init__(self):
-        super().__init__("qinit trace", gdb.COMMAND_USER)
         self.parser = ArgumentParser("qinit trace")
-        for opt in ("--json", "--svg", "--png", "--dot", "--report", "--timeline", "--html",
-                    "--path"):
-            self.parser.add_argument(opt, metavar="FILE")
-        self.parser.add_argument("--timeout", type=positive_seconds, metavar="SECONDS")
-        self.parser.add_argument("--kill", action="store_true")
-        self.parser.add_argument("--quiet", action="store_true")
-        self.parser.add_argument("--naive", action="store_true")
+        options.add(self.parser, "json", "svg", "png", "dot", "report", "timeline", "html",
+                    "timeout", "kill", "path", "quiet", "naive", timeout=GDB_TIMEOUT)
+        self.__doc__ = self.parser.help_for(type(self).__doc__)
+        super().__init__("qinit trace", gdb.COMMAND_USER)
 
     def complete(self, text, word):
         last = last_word(text)
@@ -205,9 +187,7 @@ class QinitWhere(gdb.Command):
     """Answer a question about init from a live QEMU: where it happens, the chain
 from main that led there, and the facts a developer wants.
 
-Usage: qinit where QUESTION|FUNCTION [--all] [--device TYPE|ID] [--json FILE]
-                   [--timeout SECONDS] [--kill]
-       qinit where --list
+{options}
 
   pci-config   where PCI config space is allocated and set up, per device:
                size and why, PCIe or not after realize, where the PCIe
@@ -222,16 +202,11 @@ after the others, and never the answer QEMU stops at.  Any function name
 works as a question (qinit where vhost_dev_init)."""
 
     def __init__(self):
-        super().__init__("qinit where", gdb.COMMAND_USER)
         self.parser = ArgumentParser("qinit where")
-        self.parser.add_argument("question", nargs="?")
-        self.parser.add_argument("--list", action="store_true")
-        self.parser.add_argument("--all", action="store_true")
-        self.parser.add_argument("--device", metavar="TYPE|ID")
-        self.parser.add_argument("--json", metavar="FILE")
-        self.parser.add_argument("--timeout", type=positive_seconds, metavar="SECONDS")
-        self.parser.add_argument("--kill", action="store_true")
-        self.parser.add_argument("--quiet", action="store_true")
+        options.add(self.parser, "question", "list", "all", "device", "where-json",
+                    "timeout", "kill", "quiet", timeout=GDB_TIMEOUT)
+        self.__doc__ = self.parser.help_for(type(self).__doc__)
+        super().__init__("qinit where", gdb.COMMAND_USER)
 
     def complete(self, text, word):
         from .. import where
@@ -275,14 +250,15 @@ class QinitReport(gdb.Command):
     """Show the report of the last 'qinit trace': every documented edge with
 its verdict and evidence, grouped by the seed's clusters.
 
-Usage: qinit report [--no-color]
+{options}
 
 Coloured on a terminal unless 'set qinit color off' or --no-color."""
 
     def __init__(self):
-        super().__init__("qinit report", gdb.COMMAND_USER)
         self.parser = ArgumentParser("qinit report")
-        self.parser.add_argument("--no-color", action="store_true")
+        options.add(self.parser, "no-color")
+        self.__doc__ = self.parser.help_for(type(self).__doc__)
+        super().__init__("qinit report", gdb.COMMAND_USER)
 
     def complete(self, text, word):
         return complete_options(self.parser, text, word)
@@ -300,14 +276,17 @@ Coloured on a terminal unless 'set qinit color off' or --no-color."""
 class QinitPath(gdb.Command):
     """Print the documented init path as a call tree: what 'qinit trace' checks.
 
-Usage: qinit path [CLUSTER]
-       qinit path import NOTES [-o FILE] ...   (see 'help qinit path import')
-       qinit path export --format dot|md ...   (see 'help qinit path export')
+{options}
+
+Also 'qinit path import NOTES ...' and 'qinit path export ...': see their help.
 
 CLUSTER is one of the seed's clusters (netdev_init, chardev_init, ...); Tab
 completes them."""
 
     def __init__(self):
+        self.parser = ArgumentParser("qinit path")
+        options.add(self.parser, "cluster")
+        self.__doc__ = self.parser.help_for(type(self).__doc__)
         super().__init__("qinit path", gdb.COMMAND_USER, prefix=True)
 
     def complete(self, text, word):
@@ -317,11 +296,8 @@ completes them."""
     @user_errors
     def invoke(self, arg, from_tty):
         from .. import initpath, render_text
-        argv = gdb.string_to_argv(arg)
-        if len(argv) > 1:
-            raise gdb.GdbError("usage: qinit path [CLUSTER]")
+        cluster = parse(self.parser, arg).cluster
         path = initpath.load()
-        cluster = argv[0] if argv else None
         path.check_cluster(cluster)
         gdb.write(render_text.path_tree(path, cluster))
 
@@ -330,12 +306,9 @@ class QinitPathImport(gdb.Command):
     """Turn a developer's call-graph notes into a documented-path file, checked
 against the program gdb was given.
 
-Usage: qinit path import NOTES [-o FILE] [--hot N] [--json FILE]
-                         [--timeout SECONDS] [--kill] [--quiet] [--no-run]
+{options}
 
-NOTES is a markdown file with a ```graphviz or ```dot block (and maybe an
-indented '->' call listing), a .dot file, or a listing alone.  The path file
-(init-path.toml's format) goes to FILE, or is printed.
+The path file (init-path.toml's format) goes to FILE, or is printed.
 
 Unless --no-run, QEMU runs once to qemu_main_loop with counting breakpoints:
 names it has no function for are listed; function pointers (ti->class_init,
@@ -345,16 +318,13 @@ marked 'fill_in'; functions called N times or more (--hot, default 10) are
 hot.  --json writes what gdb found."""
 
     def __init__(self):
-        super().__init__("qinit path import", gdb.COMMAND_USER)
+        from ..path_import import HOT_THRESHOLD
         self.parser = ArgumentParser("qinit path import")
-        self.parser.add_argument("notes")
-        self.parser.add_argument("-o", "--output", metavar="FILE")
-        self.parser.add_argument("--json", metavar="FILE")
-        self.parser.add_argument("--hot", type=int, metavar="N")
-        self.parser.add_argument("--timeout", type=positive_seconds, metavar="SECONDS")
-        self.parser.add_argument("--kill", action="store_true")
-        self.parser.add_argument("--quiet", action="store_true")
-        self.parser.add_argument("--no-run", action="store_true")
+        options.add(self.parser, "notes", "path-output", "hot", "facts-json", "timeout",
+                    "kill", "quiet", "no-run",
+                    hot={"note": f"default {HOT_THRESHOLD}"})
+        self.__doc__ = self.parser.help_for(type(self).__doc__)
+        super().__init__("qinit path import", gdb.COMMAND_USER)
 
     def complete(self, text, word):
         if last_word(text).startswith("-"):
@@ -391,7 +361,7 @@ class QinitPathExport(gdb.Command):
     """Write the last trace's documented graph back in the notes' style,
 corrected by what QEMU did.
 
-Usage: qinit path export --format dot|md [-o FILE]
+{options}
 
 Same clusters and labels as the documented path; an edge seen through
 frames the notes skip is drawn through them, a dispatch point names what
@@ -400,10 +370,11 @@ run did not exercise are kept and marked; the QEMU version and command line
 are in the title."""
 
     def __init__(self):
-        super().__init__("qinit path export", gdb.COMMAND_USER)
         self.parser = ArgumentParser("qinit path export")
-        self.parser.add_argument("--format", choices=("dot", "md"), default="dot")
-        self.parser.add_argument("-o", "--output", metavar="FILE")
+        options.add(self.parser, "notes-format", "output",
+                    notes_format={"choices": ("dot", "md"), "default": "dot"})
+        self.__doc__ = self.parser.help_for(type(self).__doc__)
+        super().__init__("qinit path export", gdb.COMMAND_USER)
 
     def complete(self, text, word):
         return complete_options(self.parser, text, word)
@@ -425,14 +396,15 @@ are in the title."""
             gdb.write(text)
 
 
+# The registered commands by name (their parsers are what their help shows).
+COMMANDS: dict[str, gdb.Command] = {}
+
+
 def register() -> None:
     from .attach import QinitHang
     settings.register()
     Qinit()
-    QinitTrace()
-    QinitReport()
-    QinitPath()
-    QinitPathImport()
-    QinitPathExport()
-    QinitWhere()
-    QinitHang()
+    for cls in (QinitTrace, QinitReport, QinitPath, QinitPathImport, QinitPathExport,
+                QinitWhere, QinitHang):
+        cmd = cls()
+        COMMANDS[cmd.parser.prog] = cmd

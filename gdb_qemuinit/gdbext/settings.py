@@ -6,6 +6,8 @@ import sys
 
 import gdb
 
+from ..options import DEFAULT_TIMEOUT
+
 
 class SetQinit(gdb.Command):
     """Settings of the qinit commands."""
@@ -49,7 +51,7 @@ class TimeoutParameter(gdb.Parameter):
 
     def __init__(self):
         super().__init__("qinit timeout", gdb.COMMAND_DATA, gdb.PARAM_ZUINTEGER)
-        self.value = 30
+        self.value = DEFAULT_TIMEOUT
 
     def get_show_string(self, svalue):
         return f"qinit lets QEMU initialize for {svalue} seconds (0: no limit)."

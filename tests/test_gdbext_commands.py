@@ -1,0 +1,44 @@
+"""The qinit commands as gdb shows them: help and Tab completion, through a
+real `gdb -nx -batch` (no QEMU needed)."""
+
+import ast
+import subprocess
+
+from conftest import ROOT
+from gdb_qemuinit import options
+
+SUBCOMMANDS = ("qinit trace", "qinit where", "qinit report", "qinit path", "qinit hang")
+
+
+def gdb(*commands: str) -> str:
+    cmd = ["gdb", "-nx", "-batch", "-x", str(ROOT / "gdbinit.py")]
+    for c in commands:
+        cmd += ["-ex", c]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    assert "Traceback" not in r.stdout + r.stderr, r.stderr
+    return r.stdout
+
+
+def accepted_options() -> dict[str, list[str]]:
+    """What each subcommand's parser accepts, asked of the registered commands."""
+    out = gdb("python from gdb_qemuinit.gdbext import commands; "
+              "print({n: c.parser.option_strings() for n, c in commands.COMMANDS.items()})")
+    return ast.literal_eval(out.strip().splitlines()[-1])
+
+
+def test_the_help_of_every_subcommand_lists_every_option_its_parser_accepts():
+    accepted = accepted_options()
+    assert set(accepted) == set(SUBCOMMANDS)
+    for name, opts in accepted.items():
+        text = gdb(f"help {name}")
+        usage = text[text.index("Usage: "):text.index("\n\n", text.index("Usage: "))]
+        for opt in opts:
+            assert f"[{opt}" in usage, (name, opt)
+            assert f"\n  {opt}" in text, (name, opt)      # and its own help line
+    assert "--naive" in accepted["qinit trace"] and "--quiet" in accepted["qinit where"]
+
+
+def test_the_timeout_setting_starts_at_the_shell_default():
+    out = gdb("python import gdb; print(gdb.parameter('qinit timeout'))")
+    assert int(out.strip().splitlines()[-1]) == options.DEFAULT_TIMEOUT
