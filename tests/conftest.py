@@ -18,8 +18,37 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gdb_qemuinit import scenario  # noqa: E402
+from gdb_qemuinit import initpath, scenario  # noqa: E402
 from gdb_qemuinit.qemu import default_binary  # noqa: E402
+from gdb_qemuinit.trace import Frame, Hit, Outcome, Trace  # noqa: E402
+
+
+# ---------------------------------------------------------------- hand-made traces
+def stack_hit(seq: int, *stack: str) -> Hit:
+    """A hit whose stack is given outermost first, as a developer reads it."""
+    frames = [Frame(fn, "f.c", 10 + i) for i, fn in enumerate(reversed(stack))]
+    return Hit(seq=seq, function=stack[-1], thread=1, frames=frames)
+
+
+def trace_of(hits, missing=(), debug_info=True, extra=None, state="init-complete") -> Trace:
+    t = Trace(qemu={"binary": "q", "version": "7.2.0", "argv": ["q"]},
+              outcome=Outcome(state=state), hits=list(hits),
+              missing_symbols=list(missing), debug_info=debug_info)
+    t.extra.update(extra or {})
+    return t
+
+
+DEVICE = ("main", "qemu_init", "qmp_x_exit_preconfig", "qemu_create_cli_devices",
+          "qemu_opts_foreach", "device_init_func", "qdev_device_add",
+          "qdev_device_add_from_qdict", "qdev_new", "object_new", "object_new_with_type",
+          "object_initialize_with_type", "object_init_with_type", "object_init_with_type",
+          "virtio_net_pci_instance_init")
+
+
+@pytest.fixture(scope="session")
+def path() -> initpath.InitPath:
+    """The documented path qemuinit ships."""
+    return initpath.load()
 
 def pids(exe_prefix: str, cmdline_has: str | None = None) -> set[int]:
     """Processes whose executable's name starts with `exe_prefix` (and whose

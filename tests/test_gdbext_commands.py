@@ -42,3 +42,17 @@ def test_the_help_of_every_subcommand_lists_every_option_its_parser_accepts():
 def test_the_timeout_setting_starts_at_the_shell_default():
     out = gdb("python import gdb; print(gdb.parameter('qinit timeout'))")
     assert int(out.strip().splitlines()[-1]) == options.DEFAULT_TIMEOUT
+
+
+def completions(line: str) -> list[str]:
+    return [ln for ln in gdb(f"complete {line}").splitlines() if ln.strip()]
+
+
+def test_tab_completes_options_question_names_and_clusters():
+    assert completions("qinit trace --j") == ["qinit trace --json"]
+    assert completions("qinit trace --n") == ["qinit trace --naive"]
+    assert "qinit trace --json x --timeout" in completions("qinit trace --json x --ti")
+    assert completions("qinit report --no") == ["qinit report --no-color"]
+    assert completions("qinit where pci") == ["qinit where pci-config"]
+    assert completions("qinit where --a") == ["qinit where --all"]
+    assert completions("qinit path chardev") == ["qinit path chardev_init"]

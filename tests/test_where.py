@@ -1,6 +1,9 @@
 """Pure tests of where answers: throwaway objects (qemu_get_nic_models'
 NIC models on QEMU 9.0+) are marked and listed after the user's."""
 
+import pytest
+
+from conftest import trace_of as hand_trace
 from gdb_qemuinit import analysis, initpath, render_text, where
 from gdb_qemuinit.trace import Frame, Hit, Outcome, Trace
 
@@ -44,3 +47,58 @@ def test_the_trace_lists_its_throwaway_hits():
     assert "hit #1 virtio_net_pci_instance_init" in render_text.render(initpath.load(), t)
     assert "throwaway" not in analysis.annotate(initpath.load(), trace_of(
         hit(1, CLI, "virtio-net-pci"))).extra
+
+
+REALIZE = ["main", "qemu_init", "qdev_device_add", "device_set_realized",
+           "pci_qdev_realize", "do_pci_register_device"]
+
+
+def hit_at(seq, outermost_first, reads):
+    frames = [Frame(fn, "hw/pci/pci.c", 100 + i) for i, fn in
+              enumerate(reversed(outermost_first))]
+    return Hit(seq=seq, function=outermost_first[-1], thread=1, frames=frames, reads=reads)
+
+
+def test_a_known_question_a_function_name_and_a_typo():
+    assert where.resolve("pci-config").stops[0] == "pci_config_alloc"
+    fn = where.resolve("vhost_dev_init")
+    assert fn.stops == ["vhost_dev_init"] and "never ran" in fn.none
+    with pytest.raises(where.QuestionError, match="did you mean pci-config"):
+        where.resolve("pci-confg")
+    assert "pci-config" in where.listing()
+
+
+def test_pci_config_answers_per_device_with_the_final_state():
+    q = where.resolve("pci-config")
+    alloc = hit_at(1, REALIZE + ["virtio_pci_dc_realize", "pci_config_alloc"],
+                   {"pci_dev": 7, "device": "virtio-net-pci", "id": "n0", "bus": "pcie.0",
+                    "devfn": 0x18, "express": True, "config_size": 4096})
+    realize = hit_at(2, REALIZE + ["virtio_pci_realize"], {"pci_dev": 7,
+                                                            "bus_is_express": False})
+    t = hand_trace([alloc, realize], extra={"final_reads": {"7": {"express": 0}}})
+    (ans,) = where.answers(q, t)
+    assert (ans["device"], ans["id"], ans["bdf"], ans["config_size"]) == \
+        ("virtio-net-pci", "n0", "pcie.0:03.0", 4096)
+    assert ans["express_at_alloc"] and ans["express"] is False
+    assert "virtio_pci_realize cleared" in ans["express_note"]
+    assert "virtio_pci_dc_realize" in ans["config_reason"]
+    assert [s["function"] for s in ans["steps"]] == ["pci_config_alloc", "virtio_pci_realize"]
+    assert ans["chain"][0]["function"] == "main"        # outermost first
+    text = where.format_result(where.result(q, t))
+    assert "config space: 4096 bytes" in text and "after realize: conventional PCI" in text
+    assert "no device 'other'" in where.format_result(where.result(q, t), device="other")
+
+
+def test_no_stop_point_ran_means_the_question_says_why():
+    q = where.resolve("pci-config")
+    res = where.result(q, hand_trace([]))
+    assert res["answers"] == [] and res["none"] == q.none
+    assert res["schema"] == where.SCHEMA
+
+
+def test_a_function_question_answers_every_hit_with_its_reads():
+    q = where.resolve("pci_qdev_realize")
+    t = hand_trace([hit_at(1, REALIZE[:5], {"x": 1}), hit_at(2, REALIZE[:5], None)])
+    answers = where.answers(q, t)
+    assert [a["function"] for a in answers] == ["pci_qdev_realize"] * 2
+    assert answers[0]["x"] == 1 and answers[1]["device"] is None

@@ -1,41 +1,12 @@
-"""Pure tests of the trace format and of the verdicts, on hand-made stacks."""
+"""Verdicts of the documented edges, on hand-made stacks."""
 
-import json
-
-import pytest
-
-from gdb_qemuinit import diff, initpath, render_graph, render_text, trace, verify
-from gdb_qemuinit.trace import Frame, Hit, Outcome, Trace
-
-
-def hit(seq, *stack):
-    """stack given outermost first, as a developer reads it."""
-    frames = [Frame(fn, "f.c", 10 + i) for i, fn in enumerate(reversed(stack))]
-    return Hit(seq=seq, function=stack[-1], thread=1, frames=frames)
-
-
-def make(hits, missing=(), debug_info=True, extra=None):
-    t = Trace(qemu={"binary": "q", "version": "7.2.0", "argv": ["q"]},
-              outcome=Outcome(state="init-complete"), hits=list(hits),
-              missing_symbols=list(missing), debug_info=debug_info)
-    t.extra.update(extra or {})
-    return t
-
-
-@pytest.fixture(scope="module")
-def path():
-    return initpath.load()
+from conftest import DEVICE, stack_hit as hit, trace_of as make
+from gdb_qemuinit import verify
+from gdb_qemuinit.trace import Outcome
 
 
 def verdicts(path, t):
     return {(v.caller, v.callee): v for v in verify.verify(path, t)[0]}
-
-
-DEVICE = ("main", "qemu_init", "qmp_x_exit_preconfig", "qemu_create_cli_devices",
-          "qemu_opts_foreach", "device_init_func", "qdev_device_add",
-          "qdev_device_add_from_qdict", "qdev_new", "object_new", "object_new_with_type",
-          "object_initialize_with_type", "object_init_with_type", "object_init_with_type",
-          "virtio_net_pci_instance_init")
 
 
 def test_observed_with_frames_between_listed_as_via(path):
@@ -130,82 +101,6 @@ def test_not_exercised_says_what_would_take_it(path):
     e = verdicts(path, make([hit(1, "main", "qemu_init")]))[
         ("chardev_init_func", "qemu_chr_new_from_opts")]
     assert e.status == "not-exercised" and "-chardev socket" in e.note
-
-
-def test_json_round_trip_keeps_everything(tmp_path, path):
-    t = verify.annotate(path, make([hit(1, *DEVICE)]))
-    f = tmp_path / "t.json"
-    trace.save(t, f)
-    doc = json.loads(f.read_text())
-    assert doc["schema"] == "qemuinit.trace/1"
-    assert {"from", "to", "cluster", "status", "via", "note"} <= set(doc["edges"][0])
-    back = trace.load(f)
-    assert back.to_json() == t.to_json()
-    assert back.hits[0].frames[-1].function == "main"
-
-
-@pytest.mark.parametrize("content,msg", [
-    ("not json", "not valid JSON"),
-    ('{"schema": "qemuinit.trace/1", "hits": [', "truncated"),
-    ('{"schema": "qemuinit.trace/1", "hits": [{"function": "qemu_in', "truncated"),
-    ('{"schema": "qemuinit.trace/1", "hits": [{"function": "a\nb"}]}', "not valid JSON"),
-    ('{"schema": "qemuinit.trace/2"}', "not supported"),
-    ('{"schema": "other"}', "not a qemuinit trace"),
-    ("[1, 2]", "not a qemuinit trace"),
-    ('{"schema": "qemuinit.trace/1", "qemu": {}}', "malformed"),
-])
-def test_bad_trace_files_are_named(tmp_path, content, msg):
-    f = tmp_path / "bad.json"
-    f.write_text(content)
-    with pytest.raises(trace.TraceError, match=msg):
-        trace.load(f)
-
-
-def test_atomic_write_leaves_no_partial_file(tmp_path):
-    target = tmp_path / "out.json"
-    target.write_text("old")
-
-    class Boom:          # fails while being written, like a full disk
-        def __str__(self):
-            raise RuntimeError("disk full")
-    with pytest.raises(TypeError):
-        trace.write_atomic(target, Boom())
-    assert target.read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
-    with pytest.raises(OSError):
-        trace.check_writable(tmp_path / "missing" / "x.json")
-
-
-def test_text_report_groups_by_cluster_and_colours_only_when_asked(path):
-    t = verify.annotate(path, make([hit(1, *DEVICE)]))
-    plain = render_text.render(path, t, color=False)
-    assert "[vhost_user_negotiation] vhost_user 协商" in plain
-    assert "\x1b[" not in plain
-    assert "observed      object_new -> virtio_net_pci_instance_init" in plain
-    coloured = render_text.render(path, t, color=True)
-    assert "\x1b[" in coloured
-
-
-def test_graph_has_seven_boxes_and_styles_by_status(path):
-    t = verify.annotate(path, make([hit(1, *DEVICE)]))
-    src = render_graph.render(path, t.extra["edges"], "dot").decode()
-    boxes = [c.id for c in path.clusters if f"subgraph cluster_{c.id} " in src]
-    assert len(boxes) == 7 and "qemu_init" not in boxes
-    assert render_graph.STYLE["observed"]["color"] in src
-    assert "初始化cpu内存" in src and "initialize CPUs and memory" in src
-    svg = render_graph.render(path, t.extra["edges"], "svg")     # Debian's dot
-    assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
-
-
-def test_diff_lists_changed_edges_and_functions(path):
-    a = verify.annotate(path, make([hit(1, *DEVICE)]))
-    b = verify.annotate(path, make([hit(1, *DEVICE), hit(2, "main", "qemu_init",
-                                    "qemu_create_early_backends", "qemu_opts_foreach",
-                                    "chardev_init_func")]))
-    d = diff.diff(a, b)
-    changed = {(e["from"], e["to"]) for e in d["edges"]}
-    assert ("qemu_opts_foreach", "chardev_init_func") in changed
-    assert d["only_b"] == ["chardev_init_func"] and d["only_a"] == []
 
 
 JSON_DEVICE = ("main", "qemu_init", "qmp_x_exit_preconfig", "qemu_create_cli_devices",

@@ -1,0 +1,60 @@
+"""The data files' parse cache."""
+
+import json
+import os
+
+import pytest
+
+from gdb_qemuinit import datafile
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("QEMUINIT_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def cached_doc(cache, name):
+    return json.loads((cache / "data" / (name + ".json")).read_text())
+
+
+def test_a_parse_is_kept_and_used_while_the_file_is_unchanged(tmp_path, cache):
+    f = tmp_path / "x.toml"
+    f.write_text('a = 1\n')
+    assert datafile.read_toml(str(f)) == {"a": 1}
+    entry = cached_doc(cache, "x.toml")
+    assert entry["doc"] == {"a": 1} and entry["source"][0] == str(f)
+    # The cache is what is read: a forged entry for the same stamp is believed.
+    entry["doc"] = {"a": "from the cache"}
+    (cache / "data" / "x.toml.json").write_text(json.dumps(entry))
+    assert datafile.read_toml(str(f)) == {"a": "from the cache"}
+
+
+def test_an_edited_file_is_parsed_again(tmp_path, cache):
+    f = tmp_path / "x.toml"
+    f.write_text('a = 1\n')
+    datafile.read_toml(str(f))
+    f.write_text('a = 22\n')
+    st = os.stat(f)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert datafile.read_toml(str(f)) == {"a": 22}
+
+
+def test_a_damaged_or_unwritable_cache_only_costs_the_parse(tmp_path, cache, monkeypatch):
+    f = tmp_path / "x.toml"
+    f.write_text('a = 1\n')
+    (cache / "data").mkdir(parents=True)
+    (cache / "data" / "x.toml.json").write_text("{not json")
+    assert datafile.read_toml(str(f)) == {"a": 1}
+    assert datafile.load_cached(str(tmp_path / "none.json")) == {}
+    monkeypatch.setenv("QEMUINIT_CACHE", "/proc/no-cache-here")
+    assert datafile.read_toml(str(f)) == {"a": 1}
+
+
+def test_bad_toml_is_a_data_file_error(tmp_path, cache):
+    f = tmp_path / "bad.toml"
+    f.write_text("a = \n")
+    with pytest.raises(datafile.DataFileError, match="not valid TOML"):
+        datafile.read_toml(str(f))
+    with pytest.raises(OSError):
+        datafile.read_toml(str(tmp_path / "missing.toml"))
