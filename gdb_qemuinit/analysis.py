@@ -25,12 +25,12 @@ def annotate(path: InitPath, trace: Trace) -> Trace:
     rounds = (trace.extra.get("vhost_user") or {}).get("rounds", [])
     if len(rounds) > 1:
         _note_restart(trace, spec.record["round_starts"], rounds)
-    for key, value in (("first_error", firsterror.first_error(trace)),
-                       ("findings", trace_findings(trace))):
-        if value:
-            trace.extra[key] = value
+    for name, found in (("first_error", firsterror.first_error(trace)),
+                        ("findings", trace_findings(trace))):
+        if found:
+            trace.extra[name] = found
         else:
-            trace.extra.pop(key, None)
+            trace.extra.pop(name, None)
     return trace
 
 

@@ -201,7 +201,7 @@ class Backend:
         backend listened, QEMU being the client), the first connection
         dropped, the backend started, and stopped by us (or found exited by
         itself), in seconds on the hits' clock."""
-        doc = {"chardev": self.chardev, "socket": self.sock, "qemu_role": self.qemu_role,
+        doc: dict = {"chardev": self.chardev, "socket": self.sock, "qemu_role": self.qemu_role,
                "argv": self.argv, "pid": self.proc.pid if self.proc else None,
                "started": self.proc is not None, "dropped_first": self.dropped,
                "problem": self.problem}

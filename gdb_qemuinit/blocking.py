@@ -33,8 +33,9 @@ def describe_wait(spec: Spec, frames: list[Frame], reads: dict, argv: list[str])
     innermost first, `reads` {function: {name: value}} at its frames."""
     stack = [f.function or "??" for f in frames]
     entry = match(spec, stack)
-    doc = {"blocked_in": next((f.function for f in frames if f.file), stack[0] if stack else None),
-           "chain": chain(frames), "monitor": spec.monitor_note}
+    innermost = stack[0] if stack else None
+    doc: dict = {"blocked_in": next((f.function for f in frames if f.file), innermost),
+                 "chain": chain(frames), "monitor": spec.monitor_note}
     if entry is None:
         doc.update(kind="other", stage="not a documented wait: see the chain")
         return doc

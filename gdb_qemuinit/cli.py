@@ -294,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "backtrace at every documented init point.  Without a QEMU "
                        "command, runs the project's debug QEMU on a built-in scenario "
                        "(--scenario).",
-                       epilog=_scenario_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=_scenario_help(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     options.add(p, "json", "svg", "png", "dot", "report", "timeline", "html", "full",
                 "no-color", "path")
     _run_options(p)

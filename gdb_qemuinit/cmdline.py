@@ -33,7 +33,7 @@ class ArgumentParser(argparse.ArgumentParser):
                     prefix="Usage: ")
         for group in self._action_groups:
             if group._group_actions:
-                f.start_section(group.title.capitalize())
+                f.start_section((group.title or "").capitalize())
                 f.add_arguments(group._group_actions)
                 f.end_section()
         return f.format_help().rstrip("\n")

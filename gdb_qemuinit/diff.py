@@ -23,7 +23,7 @@ def diff(a: Trace, b: Trace) -> dict:
         va, vb = ea.get(key, {}).get("via", []), eb.get(key, {}).get("via", [])
         if sa != sb or va != vb:
             edges.append({"from": key[0], "to": key[1],
-                          "cluster": (ea.get(key) or eb.get(key))["cluster"],
+                          "cluster": (ea.get(key) or eb[key])["cluster"],
                           "a": sa, "b": sb, "via_a": va, "via_b": vb})
     ca, cb = _chains(a), _chains(b)
     chains = [{"function": fn, "a": ca[fn], "b": cb[fn]}
@@ -46,11 +46,13 @@ def format_diff(d: dict) -> str:
     for e in d["edges"]:
         via = ""
         if e["via_a"] != e["via_b"]:
-            via = f"  (via A: {' -> '.join(e['via_a']) or '-'}; B: {' -> '.join(e['via_b']) or '-'})"
+            via = (f"  (via A: {' -> '.join(e['via_a']) or '-'}; "
+                   f"B: {' -> '.join(e['via_b']) or '-'})")
         lines.append(f"  [{e['cluster']}] {e['from']} -> {e['to']}: {e['a']} -> {e['b']}{via}")
     lines.append(f"\nchains that changed: {len(d['chains'])}")
     for c in d["chains"]:
-        lines.append(f"  {c['function']}:\n    A: {' -> '.join(c['a'])}\n    B: {' -> '.join(c['b'])}")
+        lines.append(f"  {c['function']}:\n    A: {' -> '.join(c['a'])}\n"
+                     f"    B: {' -> '.join(c['b'])}")
     lines.append(f"\nfunctions only A hit: {', '.join(d['only_a']) or 'none'}")
     lines.append(f"functions only B hit: {', '.join(d['only_b']) or 'none'}")
     return "\n".join(lines)

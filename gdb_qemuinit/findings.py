@@ -85,8 +85,8 @@ def from_command_line(cl: QemuCommandLine) -> list[dict]:
                 "net_vhost_user_init, before any device or the monitor",
                 "expect the wait in the netdev; start the backend first, or keep "
                 "wait=on to wait at the chardev (the same wait, earlier)", chardev=c.id))
-    for n, c in netdevs:
-        if c is None:
+    for n, ch in netdevs:
+        if ch is None:
             out.append(finding("no-chardev", f"-netdev {n.id}: chardev={n.chardev} is not "
                                "a -chardev of this command line",
                                "add the -chardev socket it names", netdev=n.id))
@@ -95,7 +95,7 @@ def from_command_line(cl: QemuCommandLine) -> list[dict]:
 
 def from_negotiation(cl: QemuCommandLine, vhost_user: dict | None) -> list[dict]:
     """Queue pairs asked beyond what the backend offers (GET_QUEUE_NUM)."""
-    out = []
+    out: list[dict] = []
     offered = ((vhost_user or {}).get("negotiated") or {}).get("backend_queues")
     if offered is None:
         return out
@@ -131,7 +131,7 @@ def from_exit(cl: QemuCommandLine, state: str, error_line: str | None) -> list[d
     if not clients or not error_line or not any(c.path and c.path in error_line
                                                 for c in clients):
         return []
-    c = next(c for c in clients if c.path in error_line)
+    c = next(c for c in clients if c.path and c.path in error_line)
     return [finding("nothing-listening",
                     f"QEMU, the client of {c.path} (-chardev {c.id}, no reconnect), could "
                     f"not connect and exited: {error_line}",

@@ -97,7 +97,8 @@ def format_hang(doc: dict) -> str:
         lines += _peer_lines(doc["peer"])
     lines.append("Threads")
     for t in doc["threads"]:
-        lines.append(f"  thread {t['num']} (LWP {t['lwp']}{', ' + t['name'] if t.get('name') else ''}"
+        named = ", " + t["name"] if t.get("name") else ""
+        lines.append(f"  thread {t['num']} (LWP {t['lwp']}{named}"
                      f"{', main' if t['main'] else ''}): "
                      + (f"in {t['sits_in']}: " if t.get("sits_in") else "") + t["chain"])
     found = findings.format_findings(doc.get("findings", []))

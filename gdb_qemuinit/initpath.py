@@ -133,7 +133,7 @@ class InitPath(NamedTuple):
         keys = set(self.edge_keys(edge))
         return [u for u in self.unseen if keys & set(u["edges"])]
 
-    def needs_met(self, key: str, facts: set[str]) -> bool:
+    def needs_met(self, key: str, facts: frozenset[str]) -> bool:
         """Does a command line with `facts` have one of [needs] `key`'s?"""
         return facts_match(self.needs.get(key, ()), facts)
 
@@ -183,8 +183,8 @@ def from_doc(doc: dict) -> InitPath:
     for n, entry in enumerate(doc.get("unseen", []), 1):
         if not (isinstance(entry.get("note"), str) and entry.get("edges")):
             raise InitPathError(f"[[unseen]] entry {n}: needs edges and a note")
-        unseen.append({k: tuple(entry.get(k, ())) for k in ("edges", "facts", "lacks", "seen", "chain")}
-                      | {"note": entry["note"]})
+        keys = ("edges", "facts", "lacks", "seen", "chain")
+        unseen.append({k: tuple(entry.get(k, ())) for k in keys} | {"note": entry["note"]})
     sequence = set()
     for chain in doc.get("sequence", {}).get("edges", []):
         sequence.update(_chain_edges(chain))

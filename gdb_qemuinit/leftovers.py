@@ -25,7 +25,8 @@ class PrivateDir(tempfile.TemporaryDirectory):
 
     def __init__(self):
         super().__init__(prefix=f"qemuinit-{os.getpid()}-")
-        self._lock = os.open(os.path.join(self.name, LOCK), os.O_CREAT | os.O_RDWR, 0o600)
+        self._lock: int | None = os.open(os.path.join(self.name, LOCK),
+                                         os.O_CREAT | os.O_RDWR, 0o600)
         fcntl.flock(self._lock, fcntl.LOCK_EX)
 
     def cleanup(self) -> None:

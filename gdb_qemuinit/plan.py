@@ -8,6 +8,7 @@ few times each, so a trace costs about what a bare run costs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def _breakpoints(functions) -> tuple[str, ...]:
     return tuple(f for f in dict.fromkeys(functions) if f != MAIN_LOOP)
 
 
-def _plan(path: InitPath, functions: list[str], skipped: list[str] = (),
+def _plan(path: InitPath, functions: list[str], skipped: Sequence[str] = (),
           fallback: dict[str, tuple[str, ...]] | None = None) -> Plan:
     return Plan(_breakpoints(functions),
                 library=path.library, library_symbols=path.library_symbols,
@@ -92,7 +93,7 @@ def _confirmed_below(path: InitPath, candidates: set[str]) -> dict[str, str]:
     return below
 
 
-def make_plan(path: InitPath, extra: list[str] = (),
+def make_plan(path: InitPath, extra: Sequence[str] = (),
               command_line: QemuCommandLine | None = None) -> Plan:
     """Breakpoints for `path`: its functions that are not hot, the dispatch
     probes, and `extra` (where vhost-user messages are read), less those
@@ -124,7 +125,7 @@ def stops_plan(stops: list[str]) -> Plan:
     return Plan(functions, library=frozenset(functions))
 
 
-def naive_plan(path: InitPath, extra: list[str] = ()) -> Plan:
+def naive_plan(path: InitPath, extra: Sequence[str] = ()) -> Plan:
     """A breakpoint on every documented function, hot ones included: what a
     trace costs without planning (used by the benchmark)."""
     return _plan(path, path.functions() + _probes(path) + list(extra))

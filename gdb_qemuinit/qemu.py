@@ -59,7 +59,9 @@ def remember_facts(key: str, **facts) -> None:
     every = load_cached(_binaries_file())
     if len(every) > 200:
         every = {}
-    entry = every.get(key) if isinstance(every.get(key), dict) else {}
+    entry = every.get(key)
+    if not isinstance(entry, dict):
+        entry = {}
     entry.update(facts)
     every[key] = entry
     store_cached(_binaries_file(), every)

@@ -44,7 +44,7 @@ class Option(NamedTuple):
     name: str                   # without dashes
     props: dict                 # key -> value (strings; JSON values as given)
     json: bool                  # written as JSON
-    index: int                  # its position in argv (of the option word)
+    index: int  # type: ignore[assignment]  # its position in argv (shadows tuple.index)
 
 
 def _flag(value) -> bool:

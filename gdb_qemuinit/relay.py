@@ -88,9 +88,12 @@ class Relay:
         t.start()
 
     def _accept(self) -> None:
+        listener = self._listener
+        if listener is None:        # not started
+            return
         while not self._stopping.is_set():
             try:
-                backend, _ = self._listener.accept()
+                backend, _ = listener.accept()
             except OSError:
                 return
             qemu = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

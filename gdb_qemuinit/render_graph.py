@@ -55,7 +55,7 @@ def build(path: InitPath, edges: list[dict], title: str = "",
                   for n in (e["from"], e["to"])}
 
     def node_attrs(n: str) -> dict:
-        attrs = {}
+        attrs: dict[str, str] = {}
         if path.is_dispatch(n):
             attrs.update(shape="box", style="dashed,rounded",
                          tooltip=path.dispatch[n].member)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from html import escape
+from typing import Any
 
 from . import render_graph, render_sequence, render_timeline
 from .timeline import backends_of
@@ -127,7 +128,7 @@ def _findings(doc: object) -> str:
     return "<ul>" + "".join(out) + "</ul>"
 
 
-def _hang_text(doc: object) -> str:
+def _hang_text(doc: Any) -> str:
     """The hang diagnosis as the text report says it; a diagnosis of
     another shape (a newer or older qemuinit's) as its keys and values."""
     if not doc:

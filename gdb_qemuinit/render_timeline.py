@@ -10,7 +10,7 @@ microseconds since the trace's clock zero (see the trace's "clock").
 
 from __future__ import annotations
 
-from .timeline import (Stage, backend_instants, end_time, pack_lanes, stage_spans,
+from .timeline import (Span, Stage, backend_instants, end_time, pack_lanes, stage_spans,
                        stderr_instants, vhost_spans)
 from .trace import CUT_SHORT, Trace
 
@@ -102,17 +102,17 @@ def chart_svg(trace: Trace, width: int = 960) -> str:
     from html import escape
     rows: list[tuple[str, float, float, str, str]] = []   # label, start, end, colour, title
     stuck = trace.outcome.state in CUT_SHORT
-    for s, _ in pack_lanes(stage_spans(trace)):
+    for sp, _ in pack_lanes(stage_spans(trace)):
         # Still on the stack when a blocked QEMU was stopped: where it hangs.
-        open_end = stuck and "to_hit" not in s.args
-        rows.append((s.name, s.start, s.end, "#bf8700" if open_end else "#0969da",
-                     f"{s.name}: {s.args['ended']}"
+        open_end = stuck and "to_hit" not in sp.args
+        rows.append((sp.name, sp.start, sp.end, "#bf8700" if open_end else "#0969da",
+                     f"{sp.name}: {sp.args['ended']}"
                      + (f" ({trace.outcome.state})" if open_end else "")))
-    for s in vhost_spans(trace)[0]:
-        bad = s.args.get("result") == "failed"
-        rows.append((f"vhost-user {s.name} ({s.group})", s.start, s.end,
+    for sp in vhost_spans(trace)[0]:
+        bad = sp.args.get("result") == "failed"
+        rows.append((f"vhost-user {sp.name} ({sp.group})", sp.start, sp.end,
                      "#cf222e" if bad else "#1a7f37",
-                     f"{s.name}, {s.args.get('messages')} messages"))
+                     f"{sp.name}, {sp.args.get('messages')} messages"))
     ticks = [("QEMU stderr", i["t"], i["name"]) for i in stderr_instants(trace)]
     ticks += [("backend", i["t"], i["name"]) for i in backend_instants(trace)]
     end = end_time(trace)
@@ -144,7 +144,8 @@ def chart_svg(trace: Trace, width: int = 960) -> str:
         w = max(x(e) - x(s), 1.5)
         out.append(f'<g class="span"><title>{escape(title)} ({s * 1000:.2f}-{e * 1000:.2f} ms, '
                    f'{(e - s) * 1000:.2f} ms)</title>'
-                   f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{escape(label[:52])}</text>'
+                   f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">'
+                   f'{escape(label[:52])}</text>'
                    f'<rect x="{x(s):.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" '
                    f'fill="{colour}" rx="2"/></g>')
         y += row_h

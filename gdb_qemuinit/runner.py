@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import scenario, vhostuser
 from .backend import Backend
@@ -23,6 +24,9 @@ from .errors import CliError
 from .qemu import check_binary, default_binary, index_advice
 from .qemu_cmdline import Chardev, CommandLineError, QemuCommandLine
 from .trace import INTERRUPTED, REACHED, Trace
+
+if TYPE_CHECKING:
+    from .relay import Relay
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 GDB = os.environ.get("QEMUINIT_GDB", "gdb")
@@ -110,7 +114,7 @@ class Run:
     private: str = ""                          # the run's private directory
     stderr: list[tuple[float, str, int]] = field(default_factory=list)   # QEMU's lines
     interrupted: str | None = None             # SIGINT or SIGTERM, when one arrived
-    relay: object | None = None                # relay.Relay, cutting the backend's connection
+    relay: Relay | None = None                # relay.Relay, cutting the backend's connection
 
 
 def prepare_run(opts, private: str) -> Run:
@@ -246,6 +250,8 @@ def parse_command_line(argv: list[str]) -> QemuCommandLine:
 def _warn_open_socket_dirs(command_line: QemuCommandLine) -> None:
     """A vhost-user socket others can reach lets them connect as the backend."""
     for sock in command_line.server_sockets():
+        if not sock.path:
+            continue
         d = os.path.dirname(os.path.abspath(sock.path))
         try:
             private = scenario.is_private(d)
@@ -384,8 +390,8 @@ def add_run_facts(trace: Trace, run: Run) -> None:
     """What only the shell side saw: QEMU's stderr lines (timed like the
     hits), the backend, and what the backend logged receiving."""
     start = trace.qemu.get("clock_start")
-    lines = [{"t": round(t - start, 6) if start else None, "line": ln, "at": at}
-             for t, ln, at in run.stderr]
+    lines: list[dict] = [{"t": round(t - start, 6) if start else None, "line": ln, "at": at}
+                         for t, ln, at in run.stderr]
     trace.extra["qemu_stderr"] = lines
     errors = [ln["line"] for ln in lines if ": info: " not in ln["line"]
               and ": warning: " not in ln["line"]]

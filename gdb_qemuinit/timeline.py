@@ -8,7 +8,7 @@ renderers (render_timeline, render_html) draw these.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .datafile import data_file, read_toml
 from .trace import Hit, Trace
@@ -64,9 +64,9 @@ def stage_spans(trace: Trace, stages: list[Stage] | None = None) -> list[Span]:
 
 def _activations(stage: Stage, hits: list[Hit], end: float | None) -> list[Span]:
     spans: list[Span] = []
-    cur = None      # {"start": hit, "prefix": [...], "done": bool}
+    cur: Any = None      # {"start": hit, "prefix": [...], "done": bool}
 
-    def close(t: float, why: str, by: Hit | None) -> None:
+    def close(t: Any, why: str, by: Hit | None) -> None:      # t: the hits here are timed
         if not cur["done"]:
             args = {"function": stage.function, "from_hit": cur["start"].seq,
                     "from": cur["start"].function, "ended": why}

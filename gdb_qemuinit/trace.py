@@ -225,9 +225,12 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     fd, tmp = _exclusive_temp(os.path.dirname(os.path.realpath(path)),
                               f".{os.path.basename(path)}.")
     try:
-        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w",
-                       **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
-            f.write(data)
+        if isinstance(data, bytes):
+            with os.fdopen(fd, "wb") as fb:
+                fb.write(data)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as ft:
+                ft.write(data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

@@ -147,7 +147,7 @@ class Verifier:
         first = next((h for h, stack in self.stacks if e.caller in stack), None)
         later = first and next((h for h, stack in self.stacks if h.seq > first.seq
                                 and e.callee in stack and e.caller not in stack), None)
-        if later:
+        if first is not None and later:
             v.status = OBSERVED
             v.hit = later.seq
             v.note = (f"sequence, not a call: {e.callee} ran (hit #{later.seq}) after "
@@ -261,9 +261,9 @@ class Verifier:
                 by_caller.setdefault(v.caller, []).append(v)
         out = []
         for caller, vs in by_caller.items():
-            documented = [v.callee for v in sorted(vs, key=lambda v: v.step)]
+            documented = [v.callee for v in sorted(vs, key=lambda v: v.step or 0)]
             seen = sorted((v for v in vs if v.first_hit is not None),
-                          key=lambda v: v.first_hit)
+                          key=lambda v: v.first_hit or 0)
             observed = [v.callee for v in seen]
             in_order = observed == [c for c in documented if c in observed]
             out.append({"caller": caller, "documented": documented,
@@ -276,7 +276,7 @@ class Verifier:
         return out
 
 
-def command_line_facts(trace: Trace) -> set[str] | None:
+def command_line_facts(trace: Trace) -> frozenset[str] | None:
     """The facts of the command line QEMU ran with (None: unknown, or a
     -readconfig file may add anything)."""
     argv = trace.qemu.get("argv")

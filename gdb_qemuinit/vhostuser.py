@@ -197,11 +197,11 @@ def _errors_between(lines: list[dict], start: Hit, end: Hit | None) -> list[str]
     the trace has it (exact), else by time."""
     exact = all(ln.get("at") is not None for ln in lines) and \
         all(h is None or h.err is not None for h in (start, end))
-    lo = start.err if exact else start.t
-    hi = None if end is None else (end.err if exact else end.t)
+    lo: float | None = start.err if exact else start.t
+    hi: float | None = None if end is None else (end.err if exact else end.t)
     out = []
     for ln in lines:
-        at = ln.get("at") if exact else ln.get("t", 0)
+        at = ln["at"] if exact else ln.get("t", 0)
         if (lo is None or at >= lo) and (hi is None or at < hi):
             out.append(ln["line"])
     return out

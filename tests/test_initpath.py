@@ -42,7 +42,8 @@ def test_clusters_of_the_seed_and_the_listing(path):
 def test_labels_and_numbered_steps_are_kept(path):
     by_key = {e.key: e for e in path.edges}
     assert by_key[("qemu_init", "qemu_create_early_backends")].label == "创建chardev 并等待连接"
-    assert by_key[("qmp_x_exit_preconfig", "qemu_init_board")].english == "initialize CPUs and memory"
+    assert by_key[("qmp_x_exit_preconfig", "qemu_init_board")].english == \
+        "initialize CPUs and memory"
     steps = {e.callee: e.step for e in path.edges if e.step}
     assert steps == {"vhost_backend_init": 1, "vhost_set_owner": 2,
                      "vhost_get_features": 3, "vhost_virtqueue_init": 4}

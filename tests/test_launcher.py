@@ -63,7 +63,7 @@ def connect_when_listening(path: str, proc: subprocess.Popen) -> socket.socket:
             s.close()
             if proc.poll() is not None:
                 raise AssertionError("qemuinit ended before QEMU listened: "
-                                     + proc.stderr.read())
+                                     + proc.stderr.read()) from None
             time.sleep(0.05)
 
 

@@ -15,7 +15,8 @@ def spec():
     return vhostuser.load_spec()
 
 
-USER = ["qemu-system-x86_64", "-machine", "q35", "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
+USER = ["qemu-system-x86_64", "-machine", "q35", "-netdev", "user,id=n0", "-device",
+        "virtio-net-pci,netdev=n0"]
 VHOST = ["qemu-system-x86_64", "-chardev", "socket,id=c,path=/tmp/s,server=on", "-netdev",
          "vhost-user,id=n0,chardev=c", "-device", "virtio-net-pci,netdev=n0"]
 

@@ -21,7 +21,8 @@ def restart_trace() -> Trace:
         {"round": 2, "connection": 2, "chardev": "chr0", "result": "negotiated",
          "netdev": "net0",      # a key a newer decoder may add
          "messages": [
-             {"seq": 8, "name": "GET_FEATURES", "step": 1, "reply": {"ret": 0, "payload": FEATURES}},
+             {"seq": 8, "name": "GET_FEATURES", "step": 1,
+              "reply": {"ret": 0, "payload": FEATURES}},
              {"seq": 10, "name": "SET_SLAVE_REQ_FD", "step": 1, "reply": {"ret": 0, "ack": 0}},
              {"seq": 12, "name": "SET_OWNER", "step": 2},
              {"seq": 13, "name": "SET_VRING_CALL", "step": 4,

@@ -394,10 +394,10 @@ class Recorder:
                     return self._interrupted()
                 if sig in CRASH_SIGNALS:
                     thread = gdb.selected_thread()
+                    named = f" ({thread.name})" if thread and thread.name else ""
                     return Outcome(state=SIGNALED, signal=sig,
                                    detail=f"QEMU received {sig} in thread "
-                                          f"{thread.num if thread else '?'}"
-                                          f"{' (' + thread.name + ')' if thread and thread.name else ''}",
+                                          f"{thread.num if thread else '?'}{named}",
                                    frames=self._walk_reading_libraries())
                 continue
             if ev is None and gdb.selected_inferior().pid == 0:
