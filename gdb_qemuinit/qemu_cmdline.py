@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
+from .errors import QemuinitError
+
 # The key an option's first, unnamed element stands for (QemuOpts'
 # implied_opt_name): `-netdev user,id=n0` is type=user.
 IMPLIED_KEY = {"netdev": "type", "nic": "type", "net": "type", "device": "driver",
@@ -34,7 +36,7 @@ FLAGS = frozenset({
 _NEGATABLE = frozenset({"server", "wait", "delay", "telnet", "tls", "websocket", "mux"})
 
 
-class CommandLineError(ValueError):
+class CommandLineError(QemuinitError, ValueError):
     """An option's argument is malformed (bad JSON, for instance)."""
 
 

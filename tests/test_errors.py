@@ -3,7 +3,8 @@ catches in one place."""
 
 import pytest
 
-from gdb_qemuinit import cmdline, datafile, errors, initpath, qemu, relay, scenario, trace, where
+from gdb_qemuinit import (cmdline, datafile, errors, initpath, qemu, qemu_cmdline, relay,
+                          scenario, trace, where)
 from gdb_qemuinit.cli import main
 
 
@@ -11,7 +12,7 @@ from gdb_qemuinit.cli import main
                                  cmdline.UsageError, qemu.QemuError, errors.CliError,
                                  scenario.ScenarioError, datafile.DataFileError,
                                  where.QuestionError, errors.OutputError,
-                                 relay.RelayError])
+                                 relay.RelayError, qemu_cmdline.CommandLineError])
 def test_every_user_error_is_a_qemuinit_error(cls):
     assert issubclass(cls, errors.QemuinitError)
 
