@@ -191,9 +191,9 @@ def _path_parser(action: str) -> argparse.ArgumentParser:
         options.add(p, "notes", "path-output", "hot",
                     hot={"default": HOT_THRESHOLD, "note": f"default {HOT_THRESHOLD}"})
         _run_options(p)
-        for action in p._actions:
-            if action.dest == "scenario":
-                action.help = ("run this built-in scenario for the counting run "
+        for a in p._actions:
+            if a.dest == "scenario":
+                a.help = ("run this built-in scenario for the counting run "
                                "(without it or -- QEMU ..., nothing runs)")
         p.set_defaults(func=cmd_path_import)
         return p

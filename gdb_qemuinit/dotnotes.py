@@ -59,7 +59,7 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
         if not m:
             snippet = text[pos:pos + 20].split("\n")[0]
             raise NotesError(f"line {line}: cannot read {snippet!r} as DOT")
-        kind = m.lastgroup
+        kind = m.lastgroup or ""
         value = m.group()
         if kind == "string":
             value = re.sub(r'\\(.)', lambda e: "\n" if e.group(1) in "nlr" else e.group(1),
@@ -85,7 +85,9 @@ class _Parser:
 
     def peek(self, k: int = 0) -> tuple[str, str, int]:
         j = self.i + k
-        return self.toks[j] if j < len(self.toks) else ("end", "", self.toks[-1][2] if self.toks else 1)
+        if j < len(self.toks):
+            return self.toks[j]
+        return ("end", "", self.toks[-1][2] if self.toks else 1)
 
     def take(self, kind: str | None = None) -> tuple[str, str, int]:
         tok = self.peek()

@@ -95,7 +95,7 @@ def parse(text: str, first_line: int = 1) -> Listing:
             name = call_name(body)
             starts = (name and name == body.rstrip(";") and nxt is not None
                       and nxt[2].startswith("->") and nxt[1] > indent)
-            stack = [(indent, name)] if starts else []
+            stack = [(indent, name)] if starts and name else []
             continue
         # "->a(...); ->b": the first call, then what it calls.
         parts = [p for p in re.split(r"(?:^|[;)\s])\s*->", " " + body) if p.strip()]

@@ -140,7 +140,7 @@ def to_dot(path: InitPath, trace: Trace) -> str:
         mine = [e for e in edges if e["cluster"] == c.id]
         if not mine:
             continue
-        inside = []
+        inside: list[str] = []
         for e in mine:
             label = _label(e, (e["from"], e["to"]) in sequence)
             lines = _edge_lines(e, label, via_ids)

@@ -123,7 +123,8 @@ def read(path: str) -> ImportedNotes:
 
 
 def parse(text: str, source: str = "") -> ImportedNotes:
-    head = re.match(r"(?:\s+|/\*.*?\*/|//[^\n]*|#[^\n]*)*", text, re.DOTALL).end()
+    lead = re.match(r"(?:\s+|/\*.*?\*/|//[^\n]*|#[^\n]*)*", text, re.DOTALL)
+    head = lead.end() if lead else 0
     if re.match(r"(strict\s+)?(di)?graph\b", text[head:], re.IGNORECASE):
         blocks, outside = [(1, text)], ""
     else:
@@ -142,7 +143,7 @@ def _merge(source: str, graphs: list[dotnotes.Notes],
                for m in listing.merged]
     # The listing may spell a graph node fully: net_client_init_fun in the
     # graph, net_client_init_fun[netdev->type](...) in the listing.
-    full = {}
+    full: dict[str, str] = {}
     for e in listing.edges:
         for n in (e.caller, e.callee):
             base = n.split("[")[0]
@@ -172,7 +173,8 @@ def _merge(source: str, graphs: list[dotnotes.Notes],
             names = tuple(full.get(n, n) for n in chain.names)
             if full.get(chain.names[0]) or any(full.get(n) for n in chain.names):
                 remarks.append(f"{' '.join(sorted({n for n in chain.names if n in full}))}: "
-                               f"named as in the listing ({', '.join(full[n] for n in chain.names if n in full)})")
+                               "named as in the listing ("
+                               + ", ".join(full[n] for n in chain.names if n in full) + ")")
             cluster = chain.cluster or TOP_CLUSTER
             chains.append((cluster, names))
             for a, b in zip(names, names[1:]):
@@ -320,10 +322,10 @@ def decide(notes: ImportedNotes, facts: dict | None, hot_threshold: int = HOT_TH
     missing = [n for n in facts.get("missing", []) if n not in dispatch]
     sequence = []
     for e in notes.edges:
-        c, n = present.get(e.caller), present.get(e.callee)
-        if (c and n and e.callee not in dispatch and e.callee not in hot
-                and c["count"] and n["count"] and e.caller not in n.get("above", ())
-                and c.get("first", 0) < n.get("first", 0)):
+        above, below = present.get(e.caller), present.get(e.callee)
+        if (above and below and e.callee not in dispatch and e.callee not in hot
+                and above["count"] and below["count"] and e.caller not in below.get("above", ())
+                and above.get("first", 0) < below.get("first", 0)):
             sequence.append(f"{e.caller} -> {e.callee}")
     return dispatch, hot, library, missing, sequence
 
@@ -405,7 +407,8 @@ def build(notes: ImportedNotes, facts: dict | None = None,
                 "functions = [" + ", ".join(_q(h) for h in hot) + "]"]
     if library:
         out += ["", "[library]", "functions = [" + ", ".join(_q(n) for n in library) + "]",
-                "symbols = [" + ", ".join(_q(s) for s in _library_files(facts, library)) + "]"]
+                "symbols = [" + ", ".join(_q(s) for s in _library_files(facts or {}, library))
+                + "]"]
     return Result("\n".join(out) + "\n", hot, missing, dispatch, fill_in, sequence,
                   library, notes.remarks)
 

@@ -9,7 +9,7 @@ command line.  For `where`: from the question.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import plan as planning
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .where import Question
 
 # function -> {name: gdb expression, or a list of them tried in order}
-Reads = dict[str, dict[str, str | list[str]]]
+Reads = Mapping[str, Mapping[str, str | list[str]]]
 
 
 class Recording(NamedTuple):

@@ -160,7 +160,7 @@ def render(path: InitPath, trace: Trace) -> bytes:
              f"<pre>{escape(' '.join(argv))}</pre>"
              f"<pre>{escape(summarize(trace))}\n{escape(edge_counts(trace).strip())}</pre>")
     for backend in backends_of(trace):
-        facts += (f"<p>backend"
+        facts += ("<p>backend"
                   + (f" of chardev {escape(backend['chardev'])}" if backend.get("chardev") else "")
                   + f": <code>{escape(' '.join(backend.get('argv') or []))}</code>"
                   + (f" — {escape(backend['problem'])}" if backend.get("problem") else "")

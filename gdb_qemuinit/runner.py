@@ -165,10 +165,10 @@ def backend_sockets(cl: QemuCommandLine) -> list[tuple[Chardev, int]]:
     a command line without one, the sockets QEMU serves)."""
     out: dict[str, tuple[Chardev, int]] = {}
     for netdev, chardev in cl.vhost_user():
-        if chardev is not None and chardev.backend == "socket" and chardev.path:
+        if chardev is not None and chardev.backend == "socket" and chardev.path and chardev.id:
             out.setdefault(chardev.id, (chardev, netdev.queues))
     if not out:
-        return [(c, 1) for c in cl.server_sockets()]
+        return [(c, 1) for c in cl.server_sockets() if c.path and c.id]
     return list(out.values())
 
 
@@ -202,9 +202,10 @@ def plan_backends(argv: list[str], commands: list[str], builtin: str, private: s
     if commands and not sockets:
         raise CliError("--backend needs a -netdev vhost-user with a -chardev "
                        "socket,path=... (or a -chardev socket,path=...,server=on)")
-    assigned = assign_backends(commands, [c.id for c, _ in sockets])
-    backends = []
+    assigned = assign_backends(commands, [c.id or "" for c, _ in sockets])
+    backends: list[Backend] = []
     for i, (chardev, queues) in enumerate(sockets):
+        sock = chardev.path or ""        # backend_sockets keeps those with a path
         if chardev.id in assigned:
             args = shlex.split(assigned[chardev.id])
         elif builtin:
@@ -219,8 +220,8 @@ def plan_backends(argv: list[str], commands: list[str], builtin: str, private: s
         prefix = f"qemuinit-{os.getpid()}-{i}"
         drop = drop_first and chardev.server and not any(
             b.drop_first for b in backends)
-        backends.append(Backend(scenario.expand(args, chardev.path, prefix, queues),
-                                chardev.path,
+        backends.append(Backend(scenario.expand(args, sock, prefix, queues),
+                                sock,
                                 os.path.join(private, f"backend-{i}.log"),
                                 drop_first=drop, dpdk_prefix=prefix, chardev=chardev.id,
                                 qemu_role=chardev.role))

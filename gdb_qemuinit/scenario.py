@@ -10,7 +10,6 @@ from typing import NamedTuple
 
 from .datafile import data_file, read_toml
 from .errors import QemuinitError
-from .qemu_cmdline import CommandLineError, QemuCommandLine
 
 
 class ScenarioError(QemuinitError, ValueError):

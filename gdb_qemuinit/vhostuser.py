@@ -497,7 +497,8 @@ def format_section(doc: dict | None) -> str:
             lines.append(f"    QEMU: {e}")
     for note in doc.get("notes", []):
         lines.append(f"  note: {note}")
-    per_chardev = doc.get("chardevs") or [{"chardev": None, "negotiated": doc.get("negotiated", {})}]
+    per_chardev = (doc.get("chardevs")
+                   or [{"chardev": None, "negotiated": doc.get("negotiated", {})}])
     for c in per_chardev:
         indent = "  "
         if len(per_chardev) > 1:

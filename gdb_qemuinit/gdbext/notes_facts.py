@@ -284,7 +284,8 @@ class FactsRecorder(Recorder):
                 "outcome": trace.outcome.to_json(), "functions": functions,
                 "missing": missing, "tables": self.tables,
                 "sites": [{"caller": s.function, "callee": s.callee, "at": s.at,
-                           "text": s.text, "targets": s.targets, "depth": s.depth} for s in self.sites]}
+                           "text": s.text, "targets": s.targets, "depth": s.depth}
+                          for s in self.sites]}
 
 
 def collect(qemu: dict, request: dict, keep: int, timeout: float | None,
