@@ -41,9 +41,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from gdb_qemuinit import scenario  # noqa: E402
-from gdb_qemuinit.elf import INDEX_SECTIONS, section_names  # noqa: E402
-from gdb_qemuinit.qemu import default_binary  # noqa: E402
+from gdb_qemuinit.qemu import scenario  # noqa: E402
+from gdb_qemuinit.qemu.elf import INDEX_SECTIONS, section_names  # noqa: E402
+from gdb_qemuinit.qemu.binary import default_binary  # noqa: E402
 from gdb_qemuinit.runner import plan_backends  # noqa: E402
 
 BASE = ["-machine", "q35", "-nodefaults", "-display", "none", "-S"]

@@ -3,7 +3,7 @@
 # PID (qemuinit attaches, reads, detaches), then stopped by its PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-qemu=$(.venv/bin/python -c 'from gdb_qemuinit.qemu import default_binary; print(default_binary())')
+qemu=$(.venv/bin/python -c 'from gdb_qemuinit.qemu.binary import default_binary; print(default_binary())')
 dir=$(mktemp -d)
 "$qemu" -machine q35 -m 256M -nodefaults -display none -S \
     -chardev "socket,id=chr0,path=$dir/vhost-user.sock,server=on,wait=on" \

@@ -11,12 +11,18 @@ import json
 import os
 import sys
 
-from . import (analysis, diff as tracediff, initpath, leftovers, options, outputs, render_text,
-               scenario, session)
+from . import options, session
+from .analysis import annotate as analysis
+from .analysis import diff as tracediff
+from .model import initpath
+from .qemu import leftovers
+from .render import outputs
+from .render import text as render_text
+from .qemu import scenario
 from .options import DEFAULT_TIMEOUT
 from .errors import CliError, QemuinitError
 from .runner import Run, add_run_facts, prepare_run, run_gdb
-from .trace import INIT_COMPLETE, Trace, TraceError, load, save, write_atomic
+from .model.trace import INIT_COMPLETE, Trace, TraceError, load, save, write_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -97,14 +103,14 @@ def cmd_diff(opts) -> int:
     d = tracediff.diff(a, b)
     try:
         if opts.svg:
-            from .render_graph import render as render_graph
-            from .render_html import changed_edges
+            from .render.graph import render as render_graph
+            from .render.html import changed_edges
             write_atomic(opts.svg, render_graph(
                 path, b.extra.get("edges", []), "svg",
                 title=f"B ({opts.b}), with the edges whose verdict changed since A ({opts.a})",
                 changed=changed_edges(d)))
         if opts.html:
-            from .render_html import render_diff
+            from .render.html import render_diff
             write_atomic(opts.html, render_diff(path, a, b, d))
     except Exception as exc:
         raise CliError(f"cannot write the diff's pictures: {exc}") from None
@@ -123,7 +129,7 @@ def cmd_path(opts) -> int:
 
 
 def cmd_path_import(opts) -> int:
-    from . import path_import
+    from .notes import importer as path_import
     notes = path_import.read(opts.notes)
     if opts.output:
         outputs.Outputs(json=opts.output).check()
@@ -156,7 +162,7 @@ def cmd_path_import(opts) -> int:
 
 
 def cmd_path_export(opts) -> int:
-    from . import path_export
+    from .notes import exporter as path_export
     path = _load_path(opts)
     trace = _load_trace(opts.trace, path)
     text = path_export.export(path, trace, opts.format)
@@ -173,7 +179,7 @@ def cmd_path_export(opts) -> int:
 def _path_parser(action: str) -> argparse.ArgumentParser:
     """`qemuinit path import|export`: separate parsers, since `path CLUSTER`
     takes any word."""
-    from .path_import import HOT_THRESHOLD
+    from .notes.importer import HOT_THRESHOLD
     if action == "import":
         p = argparse.ArgumentParser(
             prog="qemuinit path import",
@@ -210,7 +216,7 @@ def _path_parser(action: str) -> argparse.ArgumentParser:
 
 
 def cmd_where(opts) -> int:
-    from . import where
+    from .analysis import where
     if opts.list:
         print(where.listing())
         return EXIT_OK
@@ -237,7 +243,7 @@ def cmd_where(opts) -> int:
 def cmd_hang(opts) -> int:
     """Attach gdb to a running QEMU, diagnose, detach."""
     import subprocess
-    from . import hang
+    from .analysis import hang
     from .runner import gdb_attach_command
     if not os.path.exists(f"/proc/{opts.pid}"):
         raise CliError(f"no process {opts.pid}")

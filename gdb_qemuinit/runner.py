@@ -18,15 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import scenario, vhostuser
-from .backend import Backend
+from .qemu import scenario
+from .analysis import vhostuser
+from .qemu.backend import Backend
 from .errors import CliError
-from .qemu import check_binary, default_binary, index_advice
-from .qemu_cmdline import Chardev, CommandLineError, QemuCommandLine
-from .trace import INTERRUPTED, REACHED, Trace
+from .qemu.binary import check_binary, default_binary, index_advice
+from .qemu.cmdline import Chardev, CommandLineError, QemuCommandLine
+from .model.trace import INTERRUPTED, REACHED, Trace
 
 if TYPE_CHECKING:
-    from .relay import Relay
+    from .qemu.relay import Relay
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 GDB = os.environ.get("QEMUINIT_GDB", "gdb")
@@ -38,7 +39,7 @@ def _python_paths() -> list[str]:
     return [str(PACKAGE_PARENT)] + [p for p in sys.path if p.endswith("site-packages")]
 
 
-LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
+LAUNCHER = Path(__file__).resolve().parent / "qemu" / "launcher.py"
 
 
 def gdb_command(qemu_argv: list[str], qinit_args: list[str]) -> list[str]:
@@ -233,7 +234,7 @@ def _relay(opts, sock: str, private: str):
     its first connection right after that request (relay.py)."""
     if not getattr(opts, "cut_after", None):
         return None
-    from . import relay
+    from .qemu import relay
     number = relay.request_number(opts.cut_after, vhostuser.load_spec().requests)
     return relay.Relay(sock, os.path.join(private, "relay.sock"), number,
                        vhostuser.load_spec().name(number))

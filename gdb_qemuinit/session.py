@@ -4,10 +4,13 @@ finishes again with what only it saw)."""
 
 from __future__ import annotations
 
-from . import analysis, initpath, outputs, render_text
+from .analysis import annotate as analysis
+from .model import initpath
+from .render import outputs
+from .render import text as render_text
 from .errors import OutputError
-from .initpath import InitPath
-from .trace import Trace
+from .model.initpath import InitPath
+from .model.trace import Trace
 
 
 def prepare(path_file: str | None, outs: outputs.Outputs) -> InitPath:

@@ -18,9 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gdb_qemuinit import initpath, scenario  # noqa: E402
-from gdb_qemuinit.qemu import default_binary  # noqa: E402
-from gdb_qemuinit.trace import Frame, Hit, Outcome, Trace  # noqa: E402
+from gdb_qemuinit.model import initpath  # noqa: E402
+from gdb_qemuinit.qemu import scenario  # noqa: E402
+from gdb_qemuinit.qemu.binary import default_binary  # noqa: E402
+from gdb_qemuinit.model.trace import Frame, Hit, Outcome, Trace  # noqa: E402
 
 
 # ---------------------------------------------------------------- hand-made traces

@@ -3,8 +3,15 @@ catches in one place."""
 
 import pytest
 
-from gdb_qemuinit import (cmdline, datafile, errors, initpath, qemu, qemu_cmdline, relay,
-                          scenario, trace, where)
+from gdb_qemuinit import datafile, errors
+from gdb_qemuinit import gdbargs as cmdline
+from gdb_qemuinit.model import initpath
+from gdb_qemuinit.qemu import binary as qemu
+from gdb_qemuinit.qemu import cmdline as qemu_cmdline
+from gdb_qemuinit.qemu import relay
+from gdb_qemuinit.qemu import scenario
+from gdb_qemuinit.model import trace
+from gdb_qemuinit.analysis import where
 from gdb_qemuinit.cli import main
 
 

@@ -4,8 +4,10 @@ import json
 
 import pytest
 
-from gdb_qemuinit import errors, initpath, outputs, session
-from gdb_qemuinit.trace import Frame, Hit, Outcome, Trace
+from gdb_qemuinit import errors, session
+from gdb_qemuinit.model import initpath
+from gdb_qemuinit.render import outputs
+from gdb_qemuinit.model.trace import Frame, Hit, Outcome, Trace
 
 
 def a_trace():

@@ -7,8 +7,8 @@ from __future__ import annotations
 import gdb
 
 from .. import options
-from ..cmdline import ArgumentParser, complete_options
-from ..trace import SourceRoots
+from ..gdbargs import ArgumentParser, complete_options
+from ..model.trace import SourceRoots
 from .frames import read_values, walk_frames
 from .commands import user_errors
 
@@ -88,8 +88,8 @@ a QEMU gdb started stays stopped where it is."""
 
     @user_errors
     def invoke(self, arg, from_tty):
-        from .. import hang
-        from ..trace import check_writable, save
+        from ..analysis import hang
+        from ..model.trace import check_writable, save
         from .commands import parse
         opts = parse(self.parser, arg)
         pid = gdb.selected_inferior().pid

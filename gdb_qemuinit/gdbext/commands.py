@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import gdb
 
 from .. import options
-from ..cmdline import ArgumentParser, complete_options, last_word
+from ..gdbargs import ArgumentParser, complete_options, last_word
 from ..errors import QemuinitError
 from . import settings
 
@@ -19,8 +19,8 @@ from . import settings
 GDB_TIMEOUT = {"note": "default: 'show qinit timeout'"}
 
 if TYPE_CHECKING:
-    from ..recording import Recording
-    from ..trace import Trace
+    from ..planning.recording import Recording
+    from ..model.trace import Trace
 
 
 def user_errors(invoke):
@@ -41,7 +41,7 @@ def parse(parser: ArgumentParser, arg: str):
 
 def qemu_under_gdb() -> dict:
     """The program gdb was given, checked to be QEMU before anything runs."""
-    from ..qemu import check_binary, index_advice
+    from ..qemu.binary import check_binary, index_advice
     binary = gdb.current_progspace().filename
     if not binary:
         raise gdb.GdbError("no program to trace: start gdb as "
@@ -80,7 +80,7 @@ def record(qemu: dict, recording: Recording, timeout: float | None, kill: bool) 
     """Execute `recording` on QEMU (`qemu_under_gdb()`): plant (its plan, or
     the one it makes at main from QEMU's real argv), run to its main loop (or
     a question's first stop), remove every breakpoint planted."""
-    from ..trace import ERROR, INTERRUPTED, TIMEOUT
+    from ..model.trace import ERROR, INTERRUPTED, TIMEOUT
     from .attach import attached, detach
     from .recorder import Recorder
     was_attached = attached()
@@ -164,8 +164,11 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
 
     @user_errors
     def invoke(self, arg, from_tty):
-        from .. import outputs, recording, session, vhostuser
-        from ..trace import INIT_COMPLETE
+        from .. import session
+        from ..render import outputs
+        from ..planning import recording
+        from ..analysis import vhostuser
+        from ..model.trace import INIT_COMPLETE
         opts = parse(self.parser, arg)
         outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
                                png=opts.png, report=opts.report,
@@ -209,15 +212,17 @@ works as a question (qinit where vhost_dev_init)."""
         super().__init__("qinit where", gdb.COMMAND_USER)
 
     def complete(self, text, word):
-        from .. import where
+        from ..analysis import where
         if last_word(text).startswith("-"):
             return complete_options(self.parser, text, word)
         return [n for n in where.load_questions() if n.startswith(word or "")]
 
     @user_errors
     def invoke(self, arg, from_tty):
-        from .. import recording, summary, where
-        from ..trace import check_writable, save
+        from ..planning import recording
+        from ..analysis import summary
+        from ..analysis import where
+        from ..model.trace import check_writable, save
         opts = parse(self.parser, arg)
         if opts.list:
             gdb.write(where.listing() + "\n")
@@ -265,7 +270,7 @@ Coloured on a terminal unless 'set qinit color off' or --no-color."""
 
     @user_errors
     def invoke(self, arg, from_tty):
-        from .. import render_text
+        from ..render import text as render_text
         opts = parse(self.parser, arg)
         if not LAST:
             raise gdb.GdbError("no trace yet in this session: run 'qinit trace' first")
@@ -290,12 +295,13 @@ completes them."""
         super().__init__("qinit path", gdb.COMMAND_USER, prefix=True)
 
     def complete(self, text, word):
-        from .. import initpath
+        from ..model import initpath
         return [c for c in initpath.load().cluster_ids() if c.startswith(word or "")]
 
     @user_errors
     def invoke(self, arg, from_tty):
-        from .. import initpath, render_text
+        from ..model import initpath
+        from ..render import text as render_text
         cluster = parse(self.parser, arg).cluster
         path = initpath.load()
         path.check_cluster(cluster)
@@ -318,7 +324,7 @@ marked 'fill_in'; functions called N times or more (--hot, default 10) are
 hot.  --json writes what gdb found."""
 
     def __init__(self):
-        from ..path_import import HOT_THRESHOLD
+        from ..notes.importer import HOT_THRESHOLD
         self.parser = ArgumentParser("qinit path import")
         options.add(self.parser, "notes", "path-output", "hot", "facts-json", "timeout",
                     "kill", "quiet", "no-run",
@@ -333,8 +339,8 @@ hot.  --json writes what gdb found."""
 
     @user_errors
     def invoke(self, arg, from_tty):
-        from .. import path_import
-        from ..trace import check_writable, save, write_atomic
+        from ..notes import importer as path_import
+        from ..model.trace import check_writable, save, write_atomic
         opts = parse(self.parser, arg)
         hot = opts.hot or path_import.HOT_THRESHOLD
         notes = path_import.read(opts.notes)
@@ -381,8 +387,8 @@ are in the title."""
 
     @user_errors
     def invoke(self, arg, from_tty):
-        from .. import path_export
-        from ..trace import write_atomic
+        from ..notes import exporter as path_export
+        from ..model.trace import write_atomic
         opts = parse(self.parser, arg)
         if not LAST:
             raise gdb.GdbError("no trace yet in this session: run 'qinit trace' first")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gdb
 
-from ..trace import Frame, SourceRoots
+from ..model.trace import Frame, SourceRoots
 
 _FILE_OF: dict[str, str | None] = {}     # symtab.filename -> path in QEMU's tree
 

@@ -19,10 +19,10 @@ import re
 
 import gdb
 
-from ..path_import import on_path
-from ..plan import MAIN_LOOP, Plan
-from ..recording import Recording
-from ..trace import SourceRoots
+from ..notes.importer import on_path
+from ..planning.plan import MAIN_LOOP, Plan
+from ..planning.recording import Recording
+from ..model.trace import SourceRoots
 from .breakpoints import EndBreakpoint, NoStderr, PendingOn, Quiet
 from .recorder import Recorder
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gdb
 
-from ..trace import EXITED, SIGNALED, Outcome
+from ..model.trace import EXITED, SIGNALED, Outcome
 
 # Signals QEMU does not survive by default; any other stop by a signal is
 # passed on and the run goes on (QEMU uses SIGUSR1, SIGPIPE, SIGCHLD...).

@@ -13,8 +13,8 @@ import time
 
 import gdb
 
-from ..recording import Recording
-from ..trace import (ANSWERED, ERROR, EXITED, INIT_COMPLETE, INTERRUPTED, SIGNALED, TIMEOUT,
+from ..planning.recording import Recording
+from ..model.trace import (ANSWERED, ERROR, EXITED, INIT_COMPLETE, INTERRUPTED, SIGNALED, TIMEOUT,
                      Frame, Hit, Outcome, SourceRoots, Trace, clock_section)
 from .breakpoints import (ENTRY, FINISH, LOST, RETURN, EndBreakpoint, NoStderr, PendingOn,
                           Quiet, RecordingBreakpoint, ReplyFinish, ReturnBreakpoint,

@@ -45,7 +45,7 @@ def without_symbol(binary: str, names: list[str]) -> list[str]:
     """Which of `names` the binary has no function for.  Each look-up makes
     gdb read that function's compilation unit, so the answers are kept per
     binary (with its --version) and asked once."""
-    from ..qemu import binary_key, known_facts, remember_facts
+    from ..qemu.binary import binary_key, known_facts, remember_facts
     try:
         key = binary_key(binary)
     except OSError:

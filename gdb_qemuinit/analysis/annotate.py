@@ -1,0 +1,64 @@
+"""Everything computed from a recorded trace: edge verdicts and steps, the
+decoded vhost-user rounds, the hang diagnosis, and the hits on throwaway
+objects.  Pure: no gdb."""
+
+from __future__ import annotations
+
+from . import blocking
+from . import findings
+from . import firsterror
+from . import verify
+from . import vhostuser
+from . import where
+from ..model.initpath import InitPath
+from ..model.trace import Trace
+from ..model.verdicts import OBSERVED
+
+
+def annotate(path: InitPath, trace: Trace) -> Trace:
+    """Add the "edges", "steps", "vhost_user", "hang" and "throwaway" sections (again, if
+    the trace has them: QEMU's stderr may have been added since)."""
+    spec = vhostuser.load_spec()
+    verify.annotate(path, trace)
+    for key, value in (("vhost_user", vhostuser.section(path, trace, spec)),
+                       ("hang", blocking.diagnosis(trace, spec)),
+                       ("throwaway", where.throwaway_hits(trace))):
+        if value:
+            trace.extra[key] = value
+        else:
+            trace.extra.pop(key, None)
+    rounds = (trace.extra.get("vhost_user") or {}).get("rounds", [])
+    if len(rounds) > 1:
+        _note_restart(trace, spec.record["round_starts"], rounds)
+    for name, found in (("first_error", firsterror.first_error(trace)),
+                        ("findings", trace_findings(trace))):
+        if found:
+            trace.extra[name] = found
+        else:
+            trace.extra.pop(name, None)
+    return trace
+
+
+def trace_findings(trace: Trace) -> list[dict]:
+    """Set-ups that cannot work or will surprise: from the command line, the
+    backend's replies and how QEMU ended."""
+    cl = blocking.command_line(trace.qemu.get("argv", []))
+    if cl is None:
+        return []
+    o = trace.outcome
+    errors = [ln["line"] for ln in trace.extra.get("qemu_stderr", [])
+              if ": info: " not in ln["line"] and ": warning: " not in ln["line"]]
+    return (findings.from_command_line(cl)
+            + findings.from_negotiation(cl, trace.extra.get("vhost_user"))
+            + findings.from_exit(cl, o.state, errors[0] if errors else o.error_line))
+
+
+def _note_restart(trace: Trace, wait: str, rounds: list[dict]) -> None:
+    """The seed's restart edges: say how many times QEMU waited, and why."""
+    failed = [f"round {r['round']} failed at {r.get('failed_at', '?')}"
+              for r in rounds if r["result"] == "failed"]
+    text = (f"QEMU waited for the backend {len(rounds)} times: " + "; ".join(failed)
+            + f"; round {rounds[-1]['round']}: {rounds[-1]['result']}")
+    for e in trace.extra.get("edges", []):
+        if wait in (e["from"], e["to"]) and e["status"] == OBSERVED:
+            e["note"] = (e["note"] + "; " if e.get("note") else "") + text

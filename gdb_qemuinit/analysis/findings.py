@@ -1,0 +1,149 @@
+"""Findings: vhost-user set-ups that cannot work or will surprise, each with
+what was seen (an option, a backend's reply, a QEMU line, a socket's state)
+and what to change.  Pure: read from the command-line model, a trace's
+decoded negotiation and, for a live QEMU, who is at its socket."""
+
+from __future__ import annotations
+
+import functools
+
+from ..datafile import data_file, read_toml
+from ..qemu.cmdline import QemuCommandLine, _flag, parse_option_value
+from ..model.trace import EXITED
+
+
+@functools.lru_cache(maxsize=1)
+def _data() -> dict:
+    return read_toml(data_file("findings.toml"))
+
+
+def finding(ident: str, seen: str, change: str, **evidence) -> dict:
+    return {"id": ident, "seen": seen, "change": change, "evidence": evidence}
+
+
+def guest_memory(cl: QemuCommandLine) -> list[dict]:
+    """The memory backends that hold guest RAM: -machine memory-backend=,
+    -numa node,memdev=.  [{"id", "type", "share"}]; [] when QEMU allocates
+    RAM itself (-m alone: private anonymous memory)."""
+    ids = []
+    for m in cl.given("machine"):
+        if m.props.get("memory-backend"):
+            ids.append(str(m.props["memory-backend"]))
+    for o in cl.options:
+        if o.name == "numa":
+            props, _ = parse_option_value("numa", o.props.get("", ""))
+            if props.get("memdev"):
+                ids.append(str(props["memdev"]))
+    defaults = _data()["shared_by_default"]
+    out = []
+    for ident in dict.fromkeys(ids):
+        obj = next((o for o in cl.objects if str(o.props.get("id")) == ident), None)
+        kind = str(obj.props.get("qom-type", "")) if obj else "?"
+        given = obj.props.get("share") if obj else None
+        share = _flag(given) if given is not None else bool(defaults.get(kind, False))
+        out.append({"id": ident, "type": kind, "share": share,
+                    "share_given": given is not None})
+    return out
+
+
+def from_command_line(cl: QemuCommandLine) -> list[dict]:
+    out = []
+    netdevs = cl.vhost_user()
+    if netdevs:
+        mem = guest_memory(cl)
+        private = [m for m in mem if not m["share"]]
+        if not mem:
+            out.append(finding(
+                "memory-not-shared",
+                "guest RAM comes from -m alone (no -machine memory-backend= or -numa "
+                "memdev=): QEMU allocates it private, a vhost-user backend cannot map it",
+                "add -object memory-backend-memfd,id=mem0,size=SIZE,share=on and "
+                "-machine ...,memory-backend=mem0 (or memory-backend-file,...,share=on)",
+                netdevs=[n.id for n, _ in netdevs]))
+        for m in private:
+            out.append(finding(
+                "memory-not-shared",
+                f"guest RAM is {m['type']} {m['id']!r} with share="
+                + ("off" if m["share_given"] else "off by default")
+                + ": a vhost-user backend cannot map it",
+                f"share=on on -object {m['type']},id={m['id']}", backend=m))
+    for c in cl.unix_sockets():
+        if c.server and c.reconnect_seconds:
+            out.append(finding(
+                "reconnect-on-server",
+                f"-chardev {c.id}: reconnect={c.reconnect_seconds:g} with server=on: "
+                "reconnect is for a client; a listening socket does not reconnect "
+                "(QEMU refuses or ignores it, by release)",
+                "drop reconnect=, or make QEMU the client (no server=on) if the "
+                "backend listens", chardev=c.id))
+        used = any(ch is c for _, ch in netdevs)
+        if used and c.server and not c.wait:
+            out.append(finding(
+                "server-without-wait",
+                f"-chardev {c.id}: server=on,wait=off for a vhost-user netdev: QEMU "
+                "does not wait at the chardev but still waits for the backend in "
+                "net_vhost_user_init, before any device or the monitor",
+                "expect the wait in the netdev; start the backend first, or keep "
+                "wait=on to wait at the chardev (the same wait, earlier)", chardev=c.id))
+    for n, ch in netdevs:
+        if ch is None:
+            out.append(finding("no-chardev", f"-netdev {n.id}: chardev={n.chardev} is not "
+                               "a -chardev of this command line",
+                               "add the -chardev socket it names", netdev=n.id))
+    return out
+
+
+def from_negotiation(cl: QemuCommandLine, vhost_user: dict | None) -> list[dict]:
+    """Queue pairs asked beyond what the backend offers (GET_QUEUE_NUM)."""
+    out: list[dict] = []
+    offered = ((vhost_user or {}).get("negotiated") or {}).get("backend_queues")
+    if offered is None:
+        return out
+    for n, _ in cl.vhost_user():
+        if n.queues > offered:
+            out.append(finding(
+                "queues-beyond-backend",
+                f"-netdev {n.id}: queues={n.queues}, the backend's GET_QUEUE_NUM reply "
+                f"is {offered}", f"queues={offered} at most, or a backend with more queues",
+                netdev=n.id, asked=n.queues, offered=offered))
+    return out
+
+
+def from_peers(role: str | None, socket: str | None, peers: dict | None) -> list[dict]:
+    """A live QEMU's socket: nobody at the other end."""
+    if not socket or peers is None:
+        return []
+    others = [p for p in peers.get("listening", []) if not p.get("qemu")]
+    if role == "client" and not others:
+        return [finding("nothing-listening",
+                        f"QEMU is the client of {socket} and nothing listens there",
+                        f"start the backend as a server on {socket} (dpdk-testpmd: "
+                        "iface=PATH without client=1), or make QEMU the server "
+                        "(server=on) and the backend the client", socket=socket)]
+    return []
+
+
+def from_exit(cl: QemuCommandLine, state: str, error_line: str | None) -> list[dict]:
+    """QEMU exited at a client socket nothing listens on."""
+    if state != EXITED:
+        return []
+    clients = [c for _, c in cl.vhost_user() if c is not None and not c.server]
+    if not clients or not error_line or not any(c.path and c.path in error_line
+                                                for c in clients):
+        return []
+    c = next(c for c in clients if c.path and c.path in error_line)
+    return [finding("nothing-listening",
+                    f"QEMU, the client of {c.path} (-chardev {c.id}, no reconnect), could "
+                    f"not connect and exited: {error_line}",
+                    "start the backend as a server first, or add reconnect=N to the "
+                    "-chardev so that QEMU retries", socket=c.path, qemu_line=error_line)]
+
+
+def format_findings(found: list[dict]) -> str:
+    if not found:
+        return ""
+    lines = ["Findings"]
+    for f in found:
+        lines.append(f"  {f['id']}: {f['seen']}")
+        lines.append(f"    change: {f['change']}")
+    return "\n".join(lines) + "\n"

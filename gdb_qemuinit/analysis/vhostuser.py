@@ -1,0 +1,541 @@
+"""The vhost-user messages of a trace, decoded: requests in order, grouped in
+connection rounds, with the documented step each belongs to and the feature
+bits by name.  The names, bits and the functions to record are data
+(data/vhost-user.toml); this module only reads hits.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..datafile import data_file, read_toml
+from ..model.trace import CUT_SHORT, Hit, Trace
+
+if TYPE_CHECKING:
+    from ..model.initpath import InitPath
+    from ..qemu.cmdline import QemuCommandLine
+
+
+class Spec(NamedTuple):
+    record: dict
+    requests: dict[int, str]
+    payload: dict[str, str]
+    virtio_bits: dict[int, str]
+    protocol_bits: dict[int, str]
+    blocking: list[dict]
+    monitor_note: str
+    waits: dict[str, dict]       # what a thread sits in, by innermost function
+    names_from_binary: dict = {}
+    request_aliases: dict[str, int] = {}
+    # the data's names, kept when a binary's names replace them (for_trace)
+    data_requests: dict[int, str] = {}
+
+    def name(self, request: int | None) -> str:
+        if request is None:
+            return "?"
+        return self.requests.get(request, f"REQUEST_{request}")
+
+    def number(self, name: str) -> int | None:
+        """A request's number from any name it is known by: this binary's,
+        the data's, or an alias (another release's or a backend's spelling)."""
+        for table in (self.requests, self.data_requests):
+            for k, v in table.items():
+                if v == name:
+                    return k
+        n = self.request_aliases.get(name)
+        if n is None and name.startswith("REQUEST_") and name[8:].isdigit():
+            return int(name[8:])
+        return n
+
+    def per_device(self) -> set[int]:
+        """Requests vhost_user_write sends only for a netdev's first queue pair."""
+        return {n for n in (self.number(x) for x in self.record.get("per_device", ()))
+                if n is not None}
+
+    def for_trace(self, trace: Trace) -> "Spec":
+        """This spec with the names the traced binary gives its requests and
+        protocol features (trace "enums", read from its debug info)."""
+        enums = trace.extra.get("enums") or {}
+        req = enums.get("requests")
+        proto = enums.get("protocol_features")
+        if not req and not proto:
+            return self
+        # The binary's names win; the data names what this binary does not
+        # (a value it reserves, a later one).
+        return self._replace(
+            requests={**self.requests, **{int(k): v for k, v in (req or {}).items()}},
+            protocol_bits={**self.protocol_bits,
+                           **{int(k): v for k, v in (proto or {}).items()}},
+            data_requests=self.requests)
+
+    # -- what the recorder needs --------------------------------------------
+    def needed(self, command_line: QemuCommandLine | None) -> bool:
+        """Can this QEMU command line talk vhost-user at all?"""
+        needs = self.record.get("needs")
+        return command_line is None or not needs or command_line.satisfies(needs)
+
+    def functions(self) -> list[str]:
+        r = self.record
+        return [r["sent"], r["reply"], r["round_starts"], r["negotiation_starts"]]
+
+    def reads(self) -> dict[str, dict]:
+        r = self.record
+        return {r["sent"]: dict(r["sent_reads"]), r["round_starts"]: dict(r["round_reads"]),
+                r["negotiation_starts"]: dict(r.get("negotiation_reads", {}))}
+
+    def replies(self) -> dict[str, dict]:
+        r = self.record
+        return {r["reply"]: {"pointer": r["reply_pointer"], "reads": dict(r["reply_reads"])}}
+
+    def blocking_reads(self) -> dict[str, dict[str, str]]:
+        return {b["function"]: dict(b.get("reads", {})) for b in self.blocking}
+
+    def enums(self) -> dict[str, dict]:
+        """The enums whose names the recorder reads from the binary."""
+        n = self.names_from_binary
+        if not n:
+            return {}
+        skip = list(n.get("skip", ()))
+        return {"requests": {"types": list(n["requests"]), "prefix": n.get("request_prefix", ""),
+                             "skip": skip, "near": self.record["sent"]},
+                "protocol_features": {"types": list(n["protocol_features"]),
+                                      "prefix": n.get("protocol_feature_prefix", ""),
+                                      "skip": skip, "near": self.record["sent"]}}
+
+
+@functools.lru_cache(maxsize=1)
+def load_spec() -> Spec:
+    """The vhost-user data, parsed once per process (plan, recorder and
+    analysis all ask for it)."""
+    d = read_toml(data_file("vhost-user.toml"))
+    ints = lambda table: {int(k): v for k, v in table.items()}   # noqa: E731
+    return Spec(record=d["record"], requests=ints(d["requests"]), payload=d["payload"],
+                virtio_bits=ints(d["virtio_features"]),
+                protocol_bits=ints(d["protocol_features"]),
+                blocking=list(d.get("blocking", [])),
+                monitor_note=d.get("monitor", {}).get("note", ""),
+                waits=dict(d.get("waits", {})),
+                names_from_binary=dict(d.get("names_from_binary", {})),
+                request_aliases={k: int(v) for k, v in d.get("request_aliases", {}).items()},
+                data_requests=ints(d["requests"]))
+
+
+def bits(value: int | None, names: dict[int, str]) -> list[str]:
+    """Set bits by name, lowest first; unnamed ones as 'bit N'."""
+    if value is None:
+        return []
+    return [names.get(b, f"bit {b}") for b in range(64) if value >> b & 1]
+
+
+def decode(spec: Spec, name: str, u64: int | None) -> dict | None:
+    """The meaning of a u64 payload, by the request's payload kind."""
+    kind = spec.payload.get(name)
+    if kind is None or u64 is None:
+        return None
+    if kind == "virtio-features":
+        return {"hex": f"{u64:#x}", "bits": bits(u64, spec.virtio_bits)}
+    if kind == "protocol-features":
+        return {"hex": f"{u64:#x}", "bits": bits(u64, spec.protocol_bits)}
+    if kind == "vring-fd":
+        # vhost-user spec: bits 0-7 the vring index, bit 8 set when no fd is passed
+        return {"vring": u64 & 0xFF, "fd": not u64 & 0x100}
+    return {"value": u64}
+
+
+def _step_of(path: InitPath, hit: Hit, caller: str) -> tuple[int | None, str | None]:
+    """The documented step (a numbered callee of `caller`, vhost_dev_init) a
+    message was sent under."""
+    stack = hit.stack()
+    if caller not in stack:
+        return None, None
+    i = stack.index(caller)
+    callee = stack[i - 1] if i > 0 else None
+    for e in path.edges:
+        if e.caller != caller or e.step is None:
+            continue
+        d = path.dispatch.get(e.callee)
+        k = i - 1      # past the functions a release puts before the pointer call
+        while d is not None and k > 0 and stack[k] in d.through:
+            k -= 1
+        if callee == e.callee:
+            return e.step, callee
+        if d is not None and k >= 0 and d.served_by(stack[k]):
+            return e.step, stack[k]
+    return None, callee
+
+
+step_of = _step_of
+
+
+def _message(spec: Spec, path: InitPath, hit: Hit, documented: set[str]) -> dict:
+    reads = hit.reads or {}
+    request = reads.get("request")
+    name = spec.name(request)
+    step, under = _step_of(path, hit, spec.record["negotiation_starts"])
+    if step is None:        # the innermost documented function it was sent under
+        under = next((fn for fn in hit.stack()[1:] if fn in documented), None)
+    msg = {"seq": hit.seq, "request": request, "name": name, "step": step,
+           "sent_by": hit.frames[1].function if len(hit.frames) > 1 else None,
+           "under": under, "chardev": reads.get("chardev"), "vq_index": reads.get("vq_index")}
+    if reads.get("vq_index") and request in spec.per_device():
+        # vhost_user_write returns before writing it: not this queue pair's
+        msg["sent"] = False
+        msg["not_sent_why"] = (f"per-device request, vq_index {reads['vq_index']} != 0: "
+                               f"{spec.record.get('per_device_decided_by', spec.record['sent'])} "
+                               f"sends it for the first queue pair only")
+    if spec.payload.get(name) and name.startswith("SET_"):
+        msg["payload"] = decode(spec, name, reads.get("u64"))
+    if (reads.get("flags") or 0) & spec.record.get("need_reply_flag", 0):
+        msg["need_reply"] = True
+    return msg
+
+
+def _errors_between(lines: list[dict], start: Hit, end: Hit | None) -> list[str]:
+    """QEMU's lines written between two hits: by stderr byte offset where
+    the trace has it (exact), else by time."""
+    exact = all(ln.get("at") is not None for ln in lines) and \
+        all(h is None or h.err is not None for h in (start, end))
+    lo: float | None = start.err if exact else start.t
+    hi: float | None = None if end is None else (end.err if exact else end.t)
+    out = []
+    for ln in lines:
+        at = ln["at"] if exact else ln.get("t", 0)
+        if (lo is None or at >= lo) and (hi is None or at < hi):
+            out.append(ln["line"])
+    return out
+
+
+def _trigger(spec: Spec, hit: Hit) -> str | None:
+    """Who raised the chardev event that started a negotiation."""
+    stack = hit.stack()
+    raiser = spec.record.get("event_raiser")
+    if raiser in stack:
+        i = stack.index(raiser)
+        return stack[i + 1] if i + 1 < len(stack) else None
+    return None
+
+
+def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | None:
+    """The "vhost_user" section, or None when QEMU sent no vhost-user message
+    and never waited for a backend.  A round is one negotiation of one
+    vhost_dev (a netdev's queue pair) on one chardev: a new one starts at
+    each wait for a connection and at each vhost_dev_init.  Every message
+    goes to the round of the chardev and queue pair QEMU sent it for (read
+    from its vhost_dev), whatever the order in which messages of several
+    netdevs interleave."""
+    spec = (spec or load_spec()).for_trace(trace)
+    rec = spec.record
+    starts = rec["negotiation_starts"]
+    last_step = max((e.step for e in path.edges if e.caller == starts and e.step),
+                    default=None)
+    rounds: list[dict] = []
+    begun: list[Hit] = []           # the hit that began each round
+    connection = 0
+    connection_of: dict = {}        # chardev -> its current connection
+    waiting: dict = {}              # chardev -> a round begun by a wait, no vhost_dev yet
+    current: dict = {}              # (chardev, vq_index) -> its latest round
+    latest: dict = {}               # chardev -> its latest round
+    last_sent: dict = {}            # chardev -> the last message sent on it
+    documented = set(path.functions())
+
+    def new_round(h: Hit, chardev=None, trigger=None) -> dict:
+        rnd = {"round": len(rounds) + 1, "connection": connection_of.get(chardev, connection),
+               "hit": h.seq, "t": h.t, "chardev": chardev, "netdev": None, "vq_index": None,
+               "trigger": trigger, "messages": []}
+        rounds.append(rnd)
+        begun.append(h)
+        latest[chardev] = rnd
+        return rnd
+
+    def round_for(chardev, vq_index, h: Hit) -> dict:
+        if chardev is None and rounds:       # no debug info to tell: the latest
+            return rounds[-1]
+        rnd = current.get((chardev, vq_index)) or latest.get(chardev)
+        return rnd if rnd is not None else new_round(h, chardev)
+
+    for h in trace.hits:
+        reads = h.reads or {}
+        if h.function == rec["round_starts"]:
+            connection += 1
+            chardev = reads.get("chardev")
+            connection_of[chardev] = connection
+            waiting[chardev] = new_round(h, chardev=chardev)
+        elif h.function == starts:
+            chardev = reads.get("chardev")
+            if chardev is None and rounds:
+                chardev = rounds[-1]["chardev"]
+            # a wait whose chardev could not be read is the one this joins
+            rnd = waiting.pop(chardev, None) or waiting.pop(None, None)
+            if rnd is None:
+                rnd = new_round(h, chardev=chardev)
+            elif rnd["chardev"] is None:
+                rnd["chardev"] = chardev
+                connection_of[chardev] = rnd["connection"]
+            rnd.update(netdev=reads.get("netdev"), vq_index=reads.get("vq_index"),
+                       trigger=_trigger(spec, h))
+            current[(chardev, reads.get("vq_index"))] = rnd
+            latest[chardev] = rnd
+        elif h.function == rec["sent"]:
+            msg = _message(spec, path, h, documented)
+            round_for(msg["chardev"], msg["vq_index"], h)["messages"].append(msg)
+            last_sent[msg["chardev"]] = msg
+        elif h.function == rec["reply"]:
+            sent_msg = last_sent.get(reads.get("chardev"))
+            if sent_msg is None and reads.get("chardev") is None and last_sent:
+                sent_msg = list(last_sent.values())[-1]
+            if sent_msg is not None:
+                sent_msg["reply"] = _reply(spec, sent_msg, reads)
+    if not rounds:
+        return None
+    stderr = [ln for ln in trace.extra.get("qemu_stderr", []) if ": info: " not in ln["line"]]
+    order = sorted(range(len(rounds)), key=lambda i: begun[i].seq)
+    for n, i in enumerate(order):
+        rnd = rounds[i]
+        end = begun[order[n + 1]] if n + 1 < len(order) else None
+        rnd["errors"] = _errors_between(stderr, begun[i], end)
+        _judge_round(rnd, last_step, last=latest.get(rnd["chardev"]) is rnd,
+                     state=trace.outcome.state)
+    negotiating: dict[tuple, list[int]] = {}    # (connection, vq_index) -> rounds
+    for rnd in rounds:
+        if any(m.get("sent", True) for m in rnd["messages"]):
+            negotiating.setdefault((rnd["connection"], rnd["vq_index"] or 0),
+                                   []).append(rnd["round"])
+    chardevs = list(dict.fromkeys(r["chardev"] for r in rounds))
+    doc = {"rounds": rounds, "connections": connection,
+           "negotiated": _negotiated(rounds),
+           "chardevs": [{"chardev": c,
+                         "netdev": next((r["netdev"] for r in rounds
+                                         if r["chardev"] == c and r["netdev"]), None),
+                         "queue_pairs": len({r["vq_index"] for r in rounds
+                                             if r["chardev"] == c and r["messages"]}),
+                         "negotiated": _negotiated([r for r in rounds if r["chardev"] == c])}
+                        for c in chardevs],
+           "notes": [f"QEMU negotiated {len(r)} times on connection {c}"
+                     + (f" for vq_index {v}" if v else "")
+                     + f" (rounds {', '.join(map(str, r))}): the chardev's OPENED event "
+                       f"reached net_vhost_user_event more than once"
+                     for (c, v), r in negotiating.items() if len(r) > 1]}
+    _mark_undelivered(rounds, (trace.extra.get("fault") or {}).get("cut"))
+    checks = [dict(check_against_backend(spec, [r for r in rounds if b.get("chardev") is None
+                                                or r["chardev"] == b["chardev"]], b["log"]),
+                   chardev=b.get("chardev"))
+              for b in _backend_logs(trace)]
+    if checks:
+        doc["backend_checks"] = checks
+    return doc
+
+
+def _mark_undelivered(rounds: list[dict], cut: dict | None) -> None:
+    """With a connection cut by the relay (--cut-after), what QEMU sent on it
+    after the cut request never reached the backend."""
+    if not cut:
+        return
+    after = False
+    on_it = sorted((m for rnd in rounds if rnd["connection"] == cut["connection"]
+                    for m in rnd["messages"] if m.get("sent", True)), key=lambda m: m["seq"])
+    for m in on_it:
+        if after:
+            m["delivered"] = False
+        after = after or m["request"] == cut["request"]
+
+
+def _backend_logs(trace: Trace) -> list[dict]:
+    """What each backend logged receiving, with its chardev (None: a trace
+    from before backends had chardevs, one backend for everything)."""
+    out = [{"chardev": b.get("chardev"), "log": b["log"]}
+           for b in trace.extra.get("backends", []) if b.get("log")]
+    if not out and trace.extra.get("backend_log"):
+        out = [{"chardev": None, "log": trace.extra["backend_log"]}]
+    return out
+
+
+def _reply(spec: Spec, sent_msg: dict, reply: dict) -> dict:
+    r = {"ret": reply.get("ret")}
+    if (reply.get("ret") or 0) >= 0 and reply.get("request") == sent_msg["request"]:
+        # a request sent with need_reply gets an ack, whatever its payload kind
+        r["payload"] = (None if sent_msg.get("need_reply")
+                        else decode(spec, sent_msg["name"], reply.get("u64")))
+        if r["payload"] is None:     # REPLY_ACK: 0 is success
+            r["ack"] = reply.get("u64")
+    elif reply.get("request") not in (None, sent_msg["request"]):
+        r["request"] = spec.name(reply.get("request"))
+    return r
+
+
+def _judge_round(rnd: dict, last_step: int | None, last: bool, state: str) -> None:
+    msgs = [m for m in rnd["messages"] if m.get("sent", True)]
+    if not msgs:
+        rnd["result"] = ("no backend connected" if last and state in CUT_SHORT
+                         else "no messages")
+        return
+    failed_reply = next((m for m in msgs if (m.get("reply") or {}).get("ret") is not None
+                         and m["reply"]["ret"] < 0), None)
+    complete = last_step is not None and any(m.get("step") == last_step for m in msgs)
+    if failed_reply is None and complete:
+        rnd["result"] = "negotiated"
+        return
+    culprit = failed_reply or msgs[-1]
+    rnd["result"] = "incomplete" if last and state in CUT_SHORT else "failed"
+    rnd["failed_at"] = culprit["name"]
+    rnd["why"] = (f"no reply to {culprit['name']} (vhost_user_read returned "
+                  f"{culprit['reply']['ret']})" if failed_reply else
+                  f"it ended at {culprit['name']}, the last request sent"
+                  + ("" if "reply" in culprit else ", which got no reply"))
+
+
+def _negotiated(rounds: list[dict]) -> dict:
+    """What the backend offered and QEMU acked, from the last round that got
+    replies."""
+    out: dict = {}
+    for rnd in rounds:
+        for m in rnd["messages"]:
+            if not m.get("sent", True):
+                continue
+            p = (m.get("reply") or {}).get("payload")
+            if m["name"] == "GET_FEATURES" and p:
+                out["backend_features"] = p
+            elif m["name"] == "GET_PROTOCOL_FEATURES" and p:
+                out["backend_protocol_features"] = p
+            elif m["name"] == "SET_PROTOCOL_FEATURES" and m.get("payload"):
+                out["acked_protocol_features"] = m["payload"]
+            elif m["name"] == "SET_FEATURES" and m.get("payload"):
+                out["acked_features"] = m["payload"]
+            elif m["name"] == "GET_QUEUE_NUM" and p:
+                out["backend_queues"] = p.get("value")
+    if "acked_features" not in out and "backend_features" in out:
+        out["acked_features_note"] = ("QEMU acks virtio features with SET_FEATURES "
+                                      "when the guest driver starts the device "
+                                      "(vhost_dev_start), after init")
+    return out
+
+
+def parse_backend_log(text: str, patterns: dict[str, str]) -> dict:
+    """Requests and protocol features the backend says it received."""
+    req = re.compile(patterns["request"])
+    proto = re.compile(patterns["protocol_features"])
+    out: dict = {"requests": [], "protocol_features": []}
+    for line in text.splitlines():
+        if m := req.search(line):
+            out["requests"].append(m.group(1))
+        elif m := proto.search(line):
+            out["protocol_features"].append(int(m.group(1), 16))
+    return out
+
+
+def check_against_backend(spec: Spec, rounds: list[dict], log: dict) -> dict:
+    """Does what QEMU sent on a connection (seen by gdb) match what its
+    backend logged receiving?  Compared by request number: a backend may
+    spell a request otherwise (SET_BACKEND_REQ_FD for SET_SLAVE_REQ_FD).
+    Requests QEMU decided not to write, or that a cut connection never
+    delivered, are left out.  The backend sees the connections it took part
+    in, so the last requests are compared."""
+    # in the order they went on the wire, whichever queue pair's round they belong to
+    sent = sorted((m for rnd in rounds for m in rnd["messages"]
+                   if m.get("sent", True) and m.get("delivered", True)),
+                  key=lambda m: m["seq"])
+    numbers = [m["request"] for m in sent]
+    got_names = log.get("requests", [])
+    got = [spec.number(n) for n in got_names]
+    tail = numbers[-len(got):] if got else []
+    acked = [int(m["payload"]["hex"], 16) for m in sent
+             if m["name"] == "SET_PROTOCOL_FEATURES" and m.get("payload")]
+    logged = log.get("protocol_features", [])
+    out = {"backend_received": len(got), "qemu_sent": len(sent),
+           "compared": "the last requests QEMU sent (earlier ones went to connections "
+                       "the backend did not make)" if len(sent) > len(got) else "all",
+           "requests_agree": bool(got) and tail == got,
+           "protocol_features_agree": bool(logged) and acked[-len(logged):] == logged}
+    if got and tail != got:
+        out["first_difference"] = next(
+            (f"#{i + 1}: QEMU sent {spec.name(a)} ({a}), backend logged {got_names[i]}"
+             + (f" ({b})" if b is not None else "")
+             for i, (a, b) in enumerate(zip(tail, got)) if a != b),
+            f"QEMU sent {len(sent)}, backend logged {len(got)}")
+    return out
+
+
+def format_section(doc: dict | None) -> str:
+    """The report's vhost-user part."""
+    if not doc:
+        return ""
+    lines = ["vhost-user negotiation (decoded from QEMU's messages)"]
+    for rnd in doc["rounds"]:
+        head = f"  round {rnd['round']} (connection {rnd['connection']}"
+        if rnd.get("chardev"):
+            head += f", chardev {rnd['chardev']}"
+        if rnd.get("netdev"):
+            head += f", netdev {rnd['netdev']}"
+        if rnd.get("vq_index"):
+            head += f", vq_index {rnd['vq_index']}"
+        if rnd.get("trigger"):
+            head += f", OPENED event from {rnd['trigger']}"
+        head += ")"
+        head += f": {rnd['result']}"
+        if rnd.get("why"):
+            head += f" ({rnd['why']})"
+        lines.append(head)
+        for m in rnd["messages"]:
+            step = f"step {m['step']}" if m.get("step") else "      "
+            text = f"    {step}  {m['name']:<22} from {m.get('sent_by') or '?'}"
+            if not m.get("step") and m.get("under"):
+                text += f" (in {m['under']})"
+            if not m.get("sent", True):
+                lines.append(text + "  not sent: per-device request, first queue pair only")
+                continue
+            if m.get("payload"):
+                text += "  " + _payload_text(m["payload"])
+            r = m.get("reply")
+            if r is not None:
+                text += ("  -> " + _payload_text(r["payload"]) if r.get("payload")
+                         else f"  -> reply failed ({r.get('ret')})" if (r.get("ret") or 0) < 0
+                         else f"  -> ack {r['ack']}" if r.get("ack") is not None
+                         else "  -> replied")
+            lines.append(text)
+        for e in rnd.get("errors", []):
+            lines.append(f"    QEMU: {e}")
+    for note in doc.get("notes", []):
+        lines.append(f"  note: {note}")
+    per_chardev = (doc.get("chardevs")
+                   or [{"chardev": None, "negotiated": doc.get("negotiated", {})}])
+    for c in per_chardev:
+        indent = "  "
+        if len(per_chardev) > 1:
+            lines.append(f"  chardev {c['chardev']}"
+                         + (f" (netdev {c['netdev']})" if c.get("netdev") else "")
+                         + (f", {c['queue_pairs']} queue pairs" if c.get("queue_pairs", 1) > 1
+                            else ""))
+            indent = "    "
+        n = c.get("negotiated", {})
+        for key, title in (("backend_features", "backend offered virtio features"),
+                           ("backend_protocol_features", "backend offered protocol features"),
+                           ("acked_protocol_features", "QEMU acked protocol features"),
+                           ("acked_features", "QEMU acked virtio features")):
+            if key in n:
+                lines.append(f"{indent}{title}: {n[key]['hex']}")
+                lines.append(f"{indent}  " + ", ".join(n[key]["bits"]))
+        if "backend_queues" in n:
+            lines.append(f"{indent}backend queue pairs: {n['backend_queues']}")
+    note = (doc.get("negotiated") or {}).get("acked_features_note")
+    if note:
+        lines.append(f"  virtio features: {note}")
+    for c in doc.get("backend_checks", []):
+        verdict = "agrees" if c["requests_agree"] else "DISAGREES"
+        who = f"backend of chardev {c['chardev']}" if c.get("chardev") else "backend"
+        lines.append(f"  {who} log {verdict}: it received {c['backend_received']} "
+                     f"requests, QEMU sent {c['qemu_sent']}"
+                     + (" (the extra ones went to the dropped connection)"
+                        if c["qemu_sent"] > c["backend_received"] and c["requests_agree"]
+                        else "")
+                     + (f"; {c['first_difference']}" if c.get("first_difference") else "")
+                     + ("; protocol features agree" if c["protocol_features_agree"] else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _payload_text(p: dict) -> str:
+    if "hex" in p:
+        return f"{p['hex']} ({len(p['bits'])} bits)"
+    if "vring" in p:
+        return f"vring {p['vring']}" + ("" if p["fd"] else " (no fd)")
+    return str(p.get("value"))

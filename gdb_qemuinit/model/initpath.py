@@ -1,0 +1,247 @@
+"""The documented init path (data/init-path.toml) as a graph of edges.
+
+A node is either a function (a breakpoint may go there) or a dispatch point
+(a function pointer: ``ti->class_init``, ``VhostOps.vhost_backend_init``...),
+which is seen only through the functions that serve it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import os
+from typing import NamedTuple
+
+from ..datafile import DataFileError, data_file, read_toml
+from ..errors import QemuinitError
+
+DEFAULT_PATH_FILE = data_file("init-path.toml")
+
+
+class InitPathError(QemuinitError, ValueError):
+    """The documented-path file is malformed."""
+
+
+class Edge(NamedTuple):
+    caller: str
+    callee: str
+    cluster: str
+    label: str = ""
+    english: str = ""
+    step: int | None = None
+    origin: str = "graph"      # "graph" (the diagram) or "listing"
+    sequence: bool = False     # "then", not "calls"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.caller, self.callee)
+
+
+def facts_match(patterns, facts) -> bool:
+    """Is any of `patterns` (facts, globs allowed: device:virtio-net*) in `facts`?"""
+    return any(p in facts or ("*" in p or "?" in p or "[" in p)
+               and any(fnmatch.fnmatchcase(f, p) for f in facts)
+               for p in patterns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matches(patterns: tuple[str, ...], name: str) -> bool:
+    """Verification asks this for every frame of every hit: cache it."""
+    return any(fnmatch.fnmatchcase(name, pat) for pat in patterns)
+
+
+class Dispatch(NamedTuple):
+    name: str
+    member: str
+    implementations: tuple[str, ...]
+    probes: tuple[str, ...]
+    also_function: bool = False
+    # functions a release puts between the caller and the call through the
+    # pointer (QEMU 10.2: vhost_dev_init -> vhost_dev_get_features -> ...)
+    through: tuple[str, ...] = ()
+
+    def served_by(self, function: str | None) -> bool:
+        return bool(function) and _matches(self.implementations, function)
+
+
+class Cluster(NamedTuple):
+    id: str
+    label: str
+    english: str
+    boxed: bool = True
+
+
+class InitPath(NamedTuple):
+    clusters: list[Cluster]
+    edges: list[Edge]
+    dispatch: dict[str, Dispatch]
+    hot: frozenset[str]
+    library: frozenset[str] = frozenset()
+    library_symbols: tuple[str, ...] = ()       # the libraries they live in
+    # caller -> callees it calls every time it runs (for a valid command line)
+    always: dict[str, tuple[str, ...]] = {}
+    needs: dict[str, tuple[str, ...]] = {}   # cluster/function -> facts (globs)
+    # edge key -> {"lacks": facts, "note"}: the options that take a path
+    exercise: dict[str, dict] = {}
+    # why a path the command line asks for was not taken: {"edges", "facts",
+    # "lacks", "seen", "chain", "note"}, the first that holds wins
+    unseen: tuple[dict, ...] = ()
+
+    # -- queries -----------------------------------------------------------
+    def nodes(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for e in self.edges:
+            seen.setdefault(e.caller)
+            seen.setdefault(e.callee)
+        return list(seen)
+
+    def is_dispatch(self, name: str) -> bool:
+        return name in self.dispatch
+
+    def functions(self) -> list[str]:
+        """Documented names that are real functions."""
+        return [n for n in self.nodes() if n not in self.dispatch]
+
+    def check_cluster(self, cid: str | None) -> None:
+        """Raise InitPathError naming the clusters if `cid` is not one."""
+        if cid is not None and cid not in self.cluster_ids():
+            raise InitPathError(f"no cluster {cid!r}; clusters: "
+                                + ", ".join(self.cluster_ids()))
+
+    def edges_of(self, cid: str) -> list[Edge]:
+        return [e for e in self.edges if e.cluster == cid]
+
+    def callers_of(self, name: str) -> list[str]:
+        return [e.caller for e in self.edges if e.callee == name and not e.sequence]
+
+    def callees_of(self, name: str) -> list[str]:
+        return [e.callee for e in self.edges if e.caller == name and not e.sequence]
+
+    @staticmethod
+    def edge_keys(edge: Edge) -> tuple[str, ...]:
+        """How data names an edge, most specific first: the edge, its
+        callee, its cluster, its caller."""
+        return (f"{edge.caller} -> {edge.callee}", edge.callee, edge.cluster, edge.caller)
+
+    def exercise_entry(self, edge: Edge) -> dict | None:
+        """The most specific [exercise] entry of `edge`."""
+        return next((self.exercise[k] for k in self.edge_keys(edge) if k in self.exercise),
+                    None)
+
+    def unseen_entries(self, edge: Edge) -> list[dict]:
+        """The [[unseen]] entries that name `edge`, in file order."""
+        keys = set(self.edge_keys(edge))
+        return [u for u in self.unseen if keys & set(u["edges"])]
+
+    def needs_met(self, key: str, facts: frozenset[str]) -> bool:
+        """Does a command line with `facts` have one of [needs] `key`'s?"""
+        return facts_match(self.needs.get(key, ()), facts)
+
+    def clusters_of(self, name: str) -> set[str]:
+        return {e.cluster for e in self.edges if name in (e.caller, e.callee)}
+
+    def cluster_ids(self) -> list[str]:
+        return [c.id for c in self.clusters]
+
+
+def _chain_edges(chain: str) -> list[tuple[str, str]]:
+    # " -> " with spaces: names such as ti->class_init contain a bare "->".
+    names = [n.strip() for n in chain.split(" -> ")]
+    if len(names) < 2 or not all(names):
+        raise InitPathError(f"bad chain: {chain!r}")
+    return list(zip(names, names[1:]))
+
+
+def _parse_dispatch(name: str, d: dict) -> Dispatch:
+    impls = tuple(d.get("implementations", ()))
+    if not impls:
+        raise InitPathError(f"dispatch {name!r} has no implementations")
+    return Dispatch(name=name, member=d.get("member", ""), implementations=impls,
+                    probes=tuple(d.get("probes", ())),
+                    also_function=bool(d.get("also_function", False)),
+                    through=tuple(d.get("through", ())))
+
+
+def parse(text: str) -> InitPath:
+    import tomllib
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InitPathError(f"not valid TOML: {exc}") from None
+    return from_doc(doc)
+
+
+def from_doc(doc: dict) -> InitPath:
+    exercise = {}
+    for key, entry in doc.get("exercise", {}).items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("note"), str)
+                and isinstance(entry.get("lacks", []), list)):
+            raise InitPathError(f"[exercise] {key!r}: a table with a note and the "
+                                f"facts it lacks")
+        exercise[key] = {"lacks": tuple(entry.get("lacks", ())), "note": entry["note"]}
+    unseen = []
+    for n, entry in enumerate(doc.get("unseen", []), 1):
+        if not (isinstance(entry.get("note"), str) and entry.get("edges")):
+            raise InitPathError(f"[[unseen]] entry {n}: needs edges and a note")
+        keys = ("edges", "facts", "lacks", "seen", "chain")
+        unseen.append({k: tuple(entry.get(k, ())) for k in keys} | {"note": entry["note"]})
+    sequence = set()
+    for chain in doc.get("sequence", {}).get("edges", []):
+        sequence.update(_chain_edges(chain))
+    clusters: list[Cluster] = []
+    edges: list[Edge] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(edge: Edge) -> None:
+        if edge.key in seen:       # a chain may repeat an edge of another chain
+            return
+        seen.add(edge.key)
+        edges.append(edge)
+
+    for c in doc.get("cluster", []):
+        cid = c["id"]
+        origin = c.get("origin", "graph")
+        clusters.append(Cluster(id=cid, label=c.get("label", cid),
+                                english=c.get("english", ""),
+                                boxed=c.get("boxed", True)))
+        labelled = {(e["from"], e["to"]): e for e in c.get("edge", [])}
+        for chain in c.get("chains", []):
+            for a, b in _chain_edges(chain):
+                if (a, b) not in labelled:
+                    add(Edge(a, b, cid, origin=origin, sequence=(a, b) in sequence))
+        for (a, b), e in labelled.items():
+            add(Edge(a, b, cid, label=str(e.get("label", "")),
+                     english=e.get("english", ""), step=e.get("step"),
+                     origin=e.get("origin", origin), sequence=(a, b) in sequence))
+    dispatch = {name: _parse_dispatch(name, d)
+                for name, d in doc.get("dispatch", {}).items()}
+    hot = frozenset(doc.get("hot", {}).get("functions", []))
+    for name in hot & set(dispatch):
+        raise InitPathError(f"{name!r} is both hot and a dispatch point")
+    library = frozenset(doc.get("library", {}).get("functions", []))
+    library_symbols = tuple(doc.get("library", {}).get("symbols", []))
+    always: dict[str, tuple[str, ...]] = {}
+    for chain in doc.get("always", {}).get("edges", []):
+        for a, b in _chain_edges(chain):
+            always[a] = always.get(a, ()) + (b,)
+    needs = {}
+    for key, facts in doc.get("needs", {}).items():
+        if not (isinstance(facts, list) and all(isinstance(f, str) for f in facts)):
+            raise InitPathError(f"[needs] {key}: a list of command-line facts, such as "
+                                f'["netdev:vhost-user"]')
+        needs[key] = tuple(facts)
+    return InitPath(clusters=clusters, edges=edges, dispatch=dispatch, hot=hot,
+                    library=library, library_symbols=library_symbols,
+                    always=always, needs=needs,
+                    exercise=exercise, unseen=tuple(unseen))
+
+
+def load(path: str | os.PathLike | None = None) -> InitPath:
+    p = os.fspath(path) if path else DEFAULT_PATH_FILE
+    try:
+        doc = read_toml(p)
+    except OSError as exc:
+        raise InitPathError(f"cannot read {p}: {exc.strerror}") from None
+    except DataFileError as exc:
+        raise InitPathError(str(exc)) from None
+    return from_doc(doc)

@@ -1,0 +1,318 @@
+"""The trace: what a run showed, as plain data, and its JSON form.
+
+    {"schema": "qemuinit.trace/1",
+     "qemu": {"binary", "version", "argv"},
+     "outcome": {"state", "detail", "exit_code", ...},
+     "hits": [{"seq", "function", "thread", "frames": [{"function", "file", "line"}], "t"}],
+     "clock": {"name", "zero", "hit_t", "stops", "recording_seconds", ...},
+     ...}
+
+Frames are innermost first and end at ``main``.  Readers accept extra keys, so
+later sections (edges, vhost_user, ...) do not change the schema version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import NamedTuple
+
+from ..errors import OutputError, QemuinitError
+
+SCHEMA = "qemuinit.trace/1"
+
+# How a run ended (outcome.state).
+INIT_COMPLETE = "init-complete"     # QEMU reached its main loop
+ANSWERED = "answered"               # stopped at a question's first answer
+EXITED = "exited"
+SIGNALED = "signaled"
+TIMEOUT = "timeout"
+INTERRUPTED = "interrupted"         # Ctrl-C, SIGTERM
+ERROR = "error"                     # gdb failed
+STATES = (INIT_COMPLETE, ANSWERED, EXITED, SIGNALED, TIMEOUT, INTERRUPTED, ERROR)
+# QEMU got where the command wanted it.
+REACHED = (INIT_COMPLETE, ANSWERED)
+# Interrupted before the main loop, so still running: where does it block?
+CUT_SHORT = (TIMEOUT, INTERRUPTED)
+
+
+class TraceError(QemuinitError, ValueError):
+    """A file is not a usable qemuinit trace."""
+
+
+class Frame(NamedTuple):
+    function: str | None
+    file: str | None
+    line: int | None
+
+
+class Hit:
+    __slots__ = ("seq", "function", "thread", "frames", "reads", "t", "err")
+
+    def __init__(self, seq: int, function: str, thread: int, frames: list[Frame],
+                 reads: dict | None = None, t: float | None = None, err: int | None = None):
+        self.seq = seq
+        self.function = function
+        self.thread = thread
+        self.frames = frames
+        self.reads = reads      # values read at the hit (qinit where)
+        self.t = t              # seconds since the run started
+        self.err = err          # bytes QEMU and gdb had written to stderr by then
+
+    def __repr__(self) -> str:
+        return f"Hit(seq={self.seq}, function={self.function!r}, thread={self.thread})"
+
+    def stack(self) -> list[str]:
+        """Function names, innermost first ('??' where gdb knows none)."""
+        return [f.function or "??" for f in self.frames]
+
+
+class Outcome:
+    __slots__ = ("state", "detail", "exit_code", "signal", "frames", "last_stage", "reads",
+                 "error_line", "t")
+
+    def __init__(self, state: str = ERROR, detail: str = "", exit_code: int | None = None,
+                 signal: str | None = None, frames: list[Frame] | None = None,
+                 last_stage: str | None = None, reads: dict | None = None,
+                 error_line: str | None = None, t: float | None = None):
+        self.state = state
+        self.detail = detail
+        self.exit_code = exit_code
+        self.signal = signal
+        self.frames = frames            # where it stopped (signaled, timeout)
+        self.last_stage = last_stage    # the last documented function hit
+        self.reads = reads              # {function: {name: value}} where it blocked
+        self.error_line = error_line    # QEMU's own last error line (stderr)
+        self.t = t                      # when the run ended, on the hits' clock
+
+    def __repr__(self) -> str:
+        return f"Outcome(state={self.state!r}, detail={self.detail!r})"
+
+    def to_json(self) -> dict:
+        doc = {k: getattr(self, k) for k in self.__slots__}
+        if self.frames is not None:
+            doc["frames"] = [f._asdict() for f in self.frames]
+        return {k: v for k, v in doc.items() if v is not None or k == "exit_code"}
+
+
+class Trace:
+    __slots__ = ("qemu", "outcome", "hits", "planted", "missing_symbols", "debug_info", "extra")
+
+    def __init__(self, qemu: dict, outcome: Outcome, hits: list[Hit] | None = None,
+                 planted: list[str] | None = None, missing_symbols: list[str] | None = None,
+                 debug_info: bool = True, extra: dict | None = None):
+        self.qemu = qemu
+        self.outcome = outcome
+        self.hits = hits if hits is not None else []
+        self.planted = planted if planted is not None else []
+        self.missing_symbols = missing_symbols if missing_symbols is not None else []
+        self.debug_info = debug_info
+        self.extra = extra if extra is not None else {}     # sections added by analysis
+
+    def __repr__(self) -> str:
+        return f"Trace({self.outcome!r}, {len(self.hits)} hits)"
+
+    def functions_hit(self) -> list[str]:
+        return list(dict.fromkeys(h.function for h in self.hits))
+
+    def to_json(self) -> dict:
+        doc = {"schema": SCHEMA, "qemu": self.qemu,
+               "outcome": self.outcome.to_json(),
+               "hits": [_hit_json(h) for h in self.hits],
+               "planted": self.planted,
+               "symbols": {"debug_info": self.debug_info,
+                           "missing": self.missing_symbols}}
+        doc.update(self.extra)
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: object) -> "Trace":
+        if not isinstance(doc, dict):
+            raise TraceError("not a qemuinit trace (the top level is not a JSON object)")
+        schema = doc.get("schema")
+        if schema != SCHEMA:
+            if isinstance(schema, str) and schema.startswith("qemuinit.trace/"):
+                raise TraceError(f"trace schema {schema!r} is not supported "
+                                 f"(this qemuinit reads {SCHEMA!r})")
+            raise TraceError(f"not a qemuinit trace (schema is {schema!r}, "
+                             f"expected {SCHEMA!r})")
+        try:
+            out = doc["outcome"]
+            outcome = Outcome(state=out["state"], detail=out.get("detail", ""),
+                              exit_code=out.get("exit_code"), signal=out.get("signal"),
+                              frames=_frames(out["frames"]) if out.get("frames") else None,
+                              last_stage=out.get("last_stage"), reads=out.get("reads"),
+                              error_line=out.get("error_line"), t=out.get("t"))
+            hits = [Hit(seq=int(h["seq"]), function=str(h["function"]),
+                        thread=int(h["thread"]), frames=_frames(h["frames"]),
+                        reads=h.get("reads"), t=h.get("t"), err=h.get("err"))
+                    for h in doc["hits"]]
+            qemu = dict(doc["qemu"])
+            symbols = doc.get("symbols", {})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise TraceError(f"malformed trace: missing or bad field {exc}") from None
+        if outcome.state not in STATES:
+            raise TraceError(f"malformed trace: unknown outcome state {outcome.state!r}")
+        known = {"schema", "qemu", "outcome", "hits", "planted", "symbols"}
+        return cls(qemu=qemu, outcome=outcome, hits=hits,
+                   planted=list(doc.get("planted", [])),
+                   missing_symbols=list(symbols.get("missing", [])),
+                   debug_info=bool(symbols.get("debug_info", True)),
+                   extra={k: v for k, v in doc.items() if k not in known})
+
+
+def clock_section(zero: float, stops: int, recording_seconds: float) -> dict:
+    """The trace's "clock": what every `t` in it is measured with."""
+    return {"name": "CLOCK_MONOTONIC", "read_by": "time.monotonic() in gdb's Python",
+            "unit": "s", "zero": zero,
+            "t": "seconds since zero; QEMU's stderr lines (when qemuinit read them: "
+                 "it polls every 50 ms, and the hits' err byte counts bound when a "
+                 "line was written) and the backend's times are on the same clock",
+            "hit_t": "read as a breakpoint's stop() begins: QEMU is stopped by then, "
+                     "and each earlier stop's cost (gdb's trap handling and "
+                     "recording) is in every later t",
+            "stops": stops, "recording_seconds": round(recording_seconds, 6)}
+
+
+def _hit_json(h: Hit) -> dict:
+    doc = {"seq": h.seq, "function": h.function, "thread": h.thread,
+           "frames": [f._asdict() for f in h.frames]}
+    for key in ("reads", "t", "err"):
+        value = getattr(h, key)
+        if value is not None:
+            doc[key] = value
+    return doc
+
+
+def _frames(raw: list) -> list[Frame]:
+    return [Frame(function=f.get("function"), file=f.get("file"),
+                  line=f.get("line")) for f in raw]
+
+
+# ---------------------------------------------------------------- files
+def _exclusive_temp(directory: str, prefix: str) -> tuple[int, str]:
+    """A new file in `directory`, created with O_EXCL (what tempfile does,
+    without importing it into gdb for one file)."""
+    for n in range(100):
+        name = os.path.join(directory, f"{prefix}{os.getpid()}-{n}")
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {directory}")
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise OutputError (an OSError) now if `path` cannot be written later
+    (before QEMU runs)."""
+    parent = os.path.dirname(os.path.realpath(os.path.expanduser(path)))
+    if not os.path.isdir(parent):
+        raise OutputError(f"cannot write {path}: directory {parent} does not exist")
+    # Create and remove a file there, as the atomic writer will: os.access
+    # says yes to root even in a read-only place.
+    try:
+        fd, probe = _exclusive_temp(parent, ".qemuinit-probe-")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: directory {parent} is not writable "
+                      f"({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write a whole file or nothing: a temp file beside it, then rename."""
+    path = os.path.expanduser(path)
+    fd, tmp = _exclusive_temp(os.path.dirname(os.path.realpath(path)),
+                              f".{os.path.basename(path)}.")
+    try:
+        if isinstance(data, bytes):
+            with os.fdopen(fd, "wb") as fb:
+                fb.write(data)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as ft:
+                ft.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def dumps(trace: Trace | dict) -> str:
+    """The JSON text qemuinit writes (traces and where results alike): a
+    line per top-level key and per element of a top-level list (a hit, an
+    edge), readable and diff-able, yet written by json's C encoder, which
+    indent= would turn off (3 to 5 times slower on a trace)."""
+    doc = trace.to_json() if isinstance(trace, Trace) else trace
+    lines = []
+    for key, value in doc.items():
+        name = json.dumps(key)
+        if isinstance(value, list) and value:
+            items = ",\n  ".join(json.dumps(v, ensure_ascii=False) for v in value)
+            lines.append(f"{name}: [\n  {items}\n ]")
+        else:
+            lines.append(f"{name}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n " + ",\n ".join(lines) + "\n}\n"
+
+
+def save(trace: Trace | dict, path: str | os.PathLike) -> None:
+    write_atomic(path, dumps(trace))
+
+
+def load(path: str | os.PathLike) -> Trace:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise TraceError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise TraceError(f"{path} is not a qemuinit trace (not UTF-8 text)") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # Cut short: the error is at the end, or in a string never closed
+        # (json reports where that string starts; a string cannot span lines).
+        cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        what = "truncated" if cut else "not valid JSON"
+        raise TraceError(f"{path} is not a qemuinit trace ({what}: {exc.msg} "
+                         f"at line {exc.lineno})") from None
+    return Trace.from_json(doc)
+
+
+# ---------------------------------------------------------------- sources
+class SourceRoots:
+    """Turns gdb's absolute source names into paths relative to QEMU's tree
+    ("softmmu/vl.c"), caching the answer per directory."""
+
+    MARKERS = ("VERSION", "meson.build", "qemu-options.hx")
+
+    def __init__(self) -> None:
+        self._root_of: dict[str, str | None] = {}
+
+    def _root(self, directory: str) -> str | None:
+        if directory in self._root_of:
+            return self._root_of[directory]
+        root = None
+        d = directory
+        while True:
+            if all(os.path.exists(os.path.join(d, m)) for m in self.MARKERS):
+                root = d
+                break
+            up = os.path.dirname(d)
+            if up == d:
+                break
+            d = up
+        self._root_of[directory] = root
+        return root
+
+    def relative(self, fullname: str | None) -> str | None:
+        if not fullname:
+            return None
+        full = os.path.normpath(fullname)
+        root = self._root(os.path.dirname(full))
+        if root is None:
+            return full
+        return os.path.relpath(full, root)

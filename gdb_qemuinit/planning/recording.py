@@ -1,0 +1,83 @@
+"""What a recorder does in one run, decided here, in pure code: what to
+plant, what to read at each hit and when to stop.  The gdb Recorder
+(gdbext/recorder.py) only executes it.
+
+For `trace`: from the documented path, the vhost-user spec and QEMU's
+command line.  For `where`: from the question.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, NamedTuple
+
+from . import plan as planning
+from ..qemu.cmdline import CommandLineError, QemuCommandLine
+
+if TYPE_CHECKING:
+    from ..model.initpath import InitPath
+    from ..analysis.vhostuser import Spec
+    from ..analysis.where import Question
+
+# function -> {name: gdb expression, or a list of them tried in order}
+Reads = Mapping[str, Mapping[str, str | list[str]]]
+
+
+class Recording(NamedTuple):
+    plan: planning.Plan
+    # QEMU's real argv (its /proc/PID/cmdline, read at main) -> the plan to
+    # plant then, instead of `plan`: the paths this command line can take.
+    plan_for: Callable[[list[str]], planning.Plan] | None = None
+    # Documented functions: the last one hit is the outcome's last stage, and
+    # those no backtrace showed are looked up after the run (absent versus
+    # not-exercised).
+    documented: tuple[str, ...] = ()
+    reads: Reads = {}                   # read at each hit of the function
+    # function -> {"pointer", "reads"}: read when it returns ($msg is the
+    # message `pointer` names at its entry), with its return value
+    replies: dict[str, dict] = {}
+    blocking_reads: Reads = {}          # read where QEMU's main thread blocks
+    stop_at: tuple[str, ...] = ()       # record the hit, then really stop
+    # Read once init is complete, for each value of the `key` read
+    # ($key stands for it): what a recorded object ended up as.
+    final: dict[str, str] = {}
+    key: str | None = None
+    # A stop point's hit under one of these is no answer (a throwaway object).
+    throwaway: tuple[str, ...] = ()
+    # name -> {"types", "prefix", "skip", "near"}: enums read from the debug
+    # info after the run, if a hit needs them (vhost-user request names)
+    enums: dict[str, dict] = {}
+
+
+def for_trace(path: InitPath, spec: Spec, naive: bool = False) -> Recording:
+    """`qinit trace`: the documented path, planned at main for QEMU's real
+    command line; the vhost-user messages are read when it can send any
+    (every function, hot ones too, with `naive`)."""
+    return Recording(planning.Plan(()),
+                     plan_for=functools.partial(trace_plan, path, spec, naive),
+                     documented=tuple(path.functions()), reads=spec.reads(),
+                     replies=spec.replies(), blocking_reads=spec.blocking_reads(),
+                     enums=spec.enums())
+
+
+def trace_plan(path: InitPath, spec: Spec, naive: bool, argv: list[str]) -> planning.Plan:
+    """The breakpoints of a trace of QEMU started with `argv`."""
+    if naive:
+        return planning.naive_plan(path, extra=spec.functions())
+    command_line: QemuCommandLine | None
+    try:
+        command_line = QemuCommandLine.parse(argv)
+    except CommandLineError:
+        command_line = None         # QEMU will refuse it: plan for anything
+    extra = spec.functions() if spec.needed(command_line) else []
+    return planning.make_plan(path, extra=extra, command_line=command_line)
+
+
+def for_question(q: Question, collect: bool) -> Recording:
+    """`qinit where`: the question's stop points and reads; stop at the
+    first answer (no throwaway object) unless every answer is collected."""
+    from ..analysis.where import throwaway_functions
+    return Recording(planning.stops_plan(q.stops), reads=q.reads,
+                     stop_at=() if collect else (q.stops[0],), final=q.final, key=q.key,
+                     throwaway=tuple(throwaway_functions()))

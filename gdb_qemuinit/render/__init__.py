@@ -1,0 +1,3 @@
+"""Everything a person reads: text, graphviz, the timeline, sequence
+diagrams, the HTML report, and writing outputs to files.
+"""

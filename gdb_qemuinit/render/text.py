@@ -1,0 +1,172 @@
+"""The text report: every documented edge with its verdict, grouped by the
+seed's clusters.  Coloured with pygments when asked (on a terminal)."""
+
+from __future__ import annotations
+
+from ..analysis.blocking import format_diagnosis
+from ..analysis.findings import format_findings
+from ..analysis.firsterror import format_first_error
+from ..model.initpath import InitPath
+from ..analysis.summary import edge_counts, summarize
+from ..analysis.vhostuser import format_section
+from ..model.trace import Trace
+from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, UNKNOWN
+
+MARK = {OBSERVED: "+", DISPATCH: "*", NOT_EXERCISED: "-", ABSENT: "!", UNKNOWN: "?"}
+
+
+def _tokens(path: InitPath, trace: Trace):
+    """(token type name, text) pairs; the type names are pygments' tokens."""
+    edges = trace.extra.get("edges", [])
+    yield "Generic.Heading", summarize(trace) + "\n"
+    first = format_first_error(trace.extra.get("first_error"))
+    if first:
+        yield "Generic.Error", "\n" + first
+    counts = edge_counts(trace).strip()
+    if counts:
+        yield "Generic.Strong", f"\n{counts}\n"
+    for cluster in path.clusters:
+        mine = [e for e in edges if e["cluster"] == cluster.id]
+        if not mine:
+            continue
+        title = cluster.label + (f"  ({cluster.english})" if cluster.english else "")
+        yield "Generic.Subheading", f"\n[{cluster.id}] {title}\n"
+        for e in mine:
+            yield from _edge_tokens(e)
+    for step in trace.extra.get("steps", []):
+        ok = "in the documented order" if step["in_order"] else "NOT in the documented order"
+        yield "Generic.Strong", (f"\nsteps under {step['caller']}: documented "
+                                 f"{' , '.join(step['documented'])}; observed "
+                                 f"{' , '.join(step['observed']) or 'none'} ({ok})\n")
+    throwaway = trace.extra.get("throwaway") or []
+    if throwaway:
+        yield "Generic.Subheading", "\nThrowaway objects (not the command line's)\n"
+        for t in throwaway:
+            yield "Comment", f"  hit #{t['hit']} {t['function']}: {t['note']}\n"
+    vhost = format_section(trace.extra.get("vhost_user"))
+    if vhost:
+        yield "Generic.Subheading", "\n" + vhost
+    hang = format_diagnosis(trace.extra.get("hang"))
+    if hang:
+        yield "Generic.Error", "\n" + hang
+    found = format_findings(trace.extra.get("findings", []))
+    if found:
+        yield "Generic.Strong", "\n" + found
+
+
+def brief(trace: Trace) -> str:
+    """What is printed after a run: the summary, the edge counts, one line
+    per vhost-user round, and why QEMU hangs if it does."""
+    parts = [summarize(trace)]
+    first = format_first_error(trace.extra.get("first_error"))
+    if first:
+        parts.append(first.rstrip("\n"))
+    parts.append(edge_counts(trace))
+    for rnd in (trace.extra.get("vhost_user") or {}).get("rounds", []):
+        sent = [m for m in rnd["messages"] if m.get("sent", True)]
+        where = "".join(f", {k} {rnd[k]}" for k in ("chardev", "netdev", "vq_index")
+                        if rnd.get(k))
+        parts.append(f"  vhost-user round {rnd['round']} (connection {rnd['connection']}"
+                     f"{where}): {len(sent)} requests, {rnd['result']}"
+                     + (f" at {rnd['failed_at']}" if rnd.get("failed_at") else "")
+                     + (f"; {len(rnd['messages']) - len(sent)} per-device requests not sent"
+                        if len(sent) < len(rnd["messages"]) else ""))
+    for check in (trace.extra.get("vhost_user") or {}).get("backend_checks", []):
+        who = f"backend of chardev {check['chardev']}" if check.get("chardev") else "backend"
+        parts.append(f"  {who}: log " + ("agrees" if check["requests_agree"] else
+                                         "DISAGREES") + " with the decoded requests"
+                     f" ({check['backend_received']} received, {check['qemu_sent']} sent)")
+    if trace.outcome.error_line:
+        parts.append(f"  QEMU said: {trace.outcome.error_line}")
+    backends = trace.extra.get("backends") or (
+        [trace.extra["backend"]] if trace.extra.get("backend") else [])
+    for backend in backends:
+        if backend.get("problem"):
+            parts.append(f"  backend {' '.join(backend['argv'][:1])}"
+                         + (f" (chardev {backend['chardev']})" if backend.get("chardev") else "")
+                         + f": {backend['problem']}")
+    hang = format_diagnosis(trace.extra.get("hang"))
+    if hang:
+        parts.append(hang.rstrip("\n"))
+    found = format_findings(trace.extra.get("findings", []))
+    if found:
+        parts.append(found.rstrip("\n"))
+    return "\n".join(p for p in parts if p)
+
+
+STATUS_TOKEN = {OBSERVED: "Generic.Inserted", DISPATCH: "Name.Builtin",
+                NOT_EXERCISED: "Comment", ABSENT: "Generic.Error",
+                UNKNOWN: "Generic.Deleted"}
+
+
+def _edge_tokens(e: dict):
+    status = e["status"]
+    yield STATUS_TOKEN.get(status, "Text"), f"  {MARK.get(status, ' ')} {status:<13} "
+    yield "Name.Function", e["from"]
+    yield "Operator", " -> "
+    yield "Name.Function", e["to"]
+    if e.get("label"):
+        label = e["label"] + (f" = {e['english']}" if e.get("english") else "")
+        yield "Literal.String", f"  [{label}]"
+    yield "Text", "\n"
+    if e.get("via"):
+        yield "Comment", f"      via {' -> '.join(e['via'])}\n"
+    if e.get("caller_at"):
+        yield "Literal.String", (f"      call at {e['caller_at']}"
+                                 + (f", callee at {e['callee_at']}" if e.get("callee_at")
+                                    else "")
+                                 + (f" (hit #{e['hit']})" if e.get("hit") else "") + "\n")
+    if e.get("note"):
+        yield "Comment", f"      {e['note']}\n"
+
+
+def render(path: InitPath, trace: Trace, color: bool = False) -> str:
+    pairs = list(_tokens(path, trace))
+    if not color:
+        return "".join(text for _, text in pairs)
+    from pygments import format as pyg_format      # only when colouring
+    from pygments.formatters import TerminalFormatter
+    from pygments.token import string_to_tokentype
+    return pyg_format([(string_to_tokentype(t), text) for t, text in pairs],
+                      TerminalFormatter())
+
+
+def path_tree(path: InitPath, cluster: str | None = None) -> str:
+    """The documented path as an indented call tree, per cluster."""
+    out = []
+    for c in path.clusters:
+        if cluster and c.id != cluster:
+            continue
+        edges = path.edges_of(c.id)
+        out.append(f"[{c.id}] {c.label}" + (f"  ({c.english})" if c.english else ""))
+        children: dict[str, list] = {}
+        for e in edges:
+            children.setdefault(e.caller, []).append(e)
+        callees = {e.callee for e in edges}
+        roots = [n for n in children if n not in callees] or list(children)[:1]
+        shown: set[str] = set()
+
+        def walk(name: str, depth: int) -> None:
+            for e in children.get(name, []):
+                marks = []
+                if e.step is not None:
+                    marks.append(f"step {e.step}")
+                if e.label and e.step is None:
+                    marks.append(e.label + (f" = {e.english}" if e.english else ""))
+                if e.sequence:
+                    marks.append("then, not a call")
+                if path.is_dispatch(e.callee):
+                    marks.append("dispatch: " + path.dispatch[e.callee].member)
+                if e.callee in path.hot:
+                    marks.append("hot: no breakpoint")
+                out.append("  " * depth + f"-> {e.callee}"
+                           + (f"   ({'; '.join(marks)})" if marks else ""))
+                if e.callee not in shown:
+                    shown.add(e.callee)
+                    walk(e.callee, depth + 1)
+
+        for r in roots:
+            out.append(f"  {r}")
+            walk(r, 2)
+        out.append("")
+    return "\n".join(out)

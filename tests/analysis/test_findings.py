@@ -1,0 +1,90 @@
+"""Findings from the command-line model and a decoded negotiation (pure),
+and on a real run: unshared guest memory with testpmd."""
+
+import json
+
+import pytest
+
+from conftest import run_cli
+from gdb_qemuinit.analysis import findings
+from gdb_qemuinit.qemu.cmdline import QemuCommandLine
+
+VHOST = ["-netdev", "vhost-user,id=net0,chardev=chr0", "-device", "virtio-net-pci,netdev=net0"]
+
+
+def found(*args, vhost_user=None):
+    cl = QemuCommandLine.parse(["qemu", *args])
+    return findings.from_command_line(cl) + findings.from_negotiation(cl, vhost_user)
+
+
+def ids(fs):
+    return [f["id"] for f in fs]
+
+
+def test_memory_shared_or_not():
+    sock = ["-chardev", "socket,id=chr0,path=/s,server=on"]
+    assert ids(found("-m", "1G", *sock, *VHOST)) == ["memory-not-shared"]
+    shared = ["-machine", "q35,memory-backend=m", "-object"]
+    assert ids(found(*shared, "memory-backend-memfd,id=m,size=1G", *sock, *VHOST)) == []
+    assert ids(found(*shared, "memory-backend-file,id=m,size=1G,mem-path=/dev/shm/x",
+                     *sock, *VHOST)) == ["memory-not-shared"]
+    assert ids(found(*shared, "memory-backend-file,id=m,size=1G,mem-path=/x,share=on",
+                     *sock, *VHOST)) == []
+    # NUMA nodes' memdevs count too
+    assert ids(found("-object", "memory-backend-ram,id=r,size=1G", "-numa", "node,memdev=r",
+                     *sock, *VHOST)) == ["memory-not-shared"]
+    # no vhost-user netdev: nothing to share with
+    assert found("-m", "1G", "-netdev", "user,id=n") == []
+
+
+def test_socket_options():
+    mem = ["-machine", "q35,memory-backend=m", "-object", "memory-backend-memfd,id=m,size=1G"]
+    fs = found(*mem, "-chardev", "socket,id=chr0,path=/s,server=on,wait=off,reconnect=2",
+               *VHOST)
+    assert ids(fs) == ["reconnect-on-server", "server-without-wait"]
+    assert all(f["seen"] and f["change"] and f["evidence"]["chardev"] == "chr0" for f in fs)
+
+
+def test_queue_pairs_beyond_the_backends_reply():
+    mem = ["-machine", "q35,memory-backend=m", "-object", "memory-backend-memfd,id=m,size=1G"]
+    args = [*mem, "-chardev", "socket,id=chr0,path=/s,server=on",
+            "-netdev", "vhost-user,id=net0,chardev=chr0,queues=4"]
+    fs = found(*args, vhost_user={"negotiated": {"backend_queues": 2}})
+    assert ids(fs) == ["queues-beyond-backend"]
+    assert (fs[0]["evidence"]["asked"], fs[0]["evidence"]["offered"]) == (4, 2)
+    assert found(*args, vhost_user={"negotiated": {"backend_queues": 8}}) == []
+
+
+@pytest.mark.qemu
+@pytest.mark.vhost
+@pytest.mark.usefixtures("no_leftovers")
+def test_unshared_memory_is_a_finding_of_a_real_run(tmp_path, qemu_binary):
+    out, sock = tmp_path / "t.json", str(tmp_path / "vu.sock")
+    backend = ("dpdk-testpmd --no-huge -m 256 --no-pci --file-prefix={prefix} "
+               "--vdev net_vhost0,iface={socket},client=1 -- --no-mlockall "
+               "--total-num-mbufs=2048")
+    r = run_cli("trace", "--json", str(out), "--backend", backend, "--", qemu_binary,
+                "-machine", "q35", "-m", "256M", "-nodefaults", "-display", "none", "-S",
+                "-chardev", f"socket,id=chr0,path={sock},server=on,wait=on", *VHOST)
+    doc = json.loads(out.read_text())
+    assert doc["vhost_user"]["rounds"], r.stdout + r.stderr
+    (f,) = [f for f in doc["findings"] if f["id"] == "memory-not-shared"]
+    assert f["evidence"]["netdevs"] == ["net0"]
+    assert "Findings" in r.stdout and "memory-not-shared" in r.stdout
+
+
+@pytest.mark.qemu
+@pytest.mark.usefixtures("no_leftovers")
+def test_reconnect_on_a_listening_socket_is_a_finding_with_qemus_first_line(
+        tmp_path, qemu_binary):
+    out, sock = tmp_path / "t.json", str(tmp_path / "vu.sock")
+    r = run_cli("trace", "--json", str(out), "--no-backend", "--timeout", "10", "--",
+                qemu_binary, "-machine", "q35", "-nodefaults", "-display", "none", "-S",
+                "-chardev", f"socket,id=chr0,path={sock},server=on,wait=off,reconnect=1",
+                *VHOST)
+    doc = json.loads(out.read_text())
+    (f,) = [f for f in doc["findings"] if f["id"] == "reconnect-on-server"]
+    assert f["evidence"]["chardev"] == "chr0"
+    if doc["outcome"]["state"] == "exited":      # QEMU 7.2 refuses the option
+        assert doc["first_error"]["first_line"] == doc["qemu_stderr"][0]["line"]
+    assert "reconnect-on-server" in r.stdout

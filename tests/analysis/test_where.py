@@ -1,0 +1,107 @@
+"""Pure tests of where answers: throwaway objects (qemu_get_nic_models'
+NIC models on QEMU 9.0+) are marked and listed after the user's."""
+
+import pytest
+
+from conftest import trace_of as hand_trace
+from gdb_qemuinit.analysis import annotate as analysis
+from gdb_qemuinit.model import initpath
+from gdb_qemuinit.render import text as render_text
+from gdb_qemuinit.analysis import where
+from gdb_qemuinit.model.trace import Frame, Hit, Outcome, Trace
+
+BOARD = ("main", "qemu_init", "qmp_x_exit_preconfig", "qemu_init_board", "pc_q35_init",
+         "pc_nic_init", "pci_init_nic_devices", "qemu_create_nic_bus_devices",
+         "qemu_get_nic_models", "object_new_with_class", "object_new_with_type",
+         "virtio_net_pci_instance_init")
+CLI = ("main", "qemu_init", "qmp_x_exit_preconfig", "qemu_create_cli_devices",
+       "qdev_device_add_from_qdict", "qdev_new", "object_new", "object_new_with_type",
+       "virtio_net_pci_instance_init")
+
+
+def hit(seq, stack, device):
+    frames = [Frame(fn, "f.c", 10) for fn in reversed(stack)]
+    return Hit(seq=seq, function=stack[-1], thread=1, frames=frames,
+               reads={"device": device})
+
+
+def trace_of(*hits):
+    return Trace(qemu={"binary": "q", "version": "10.0.0", "argv": ["q"]},
+                 outcome=Outcome(state="init-complete"), hits=list(hits))
+
+
+def test_throwaway_nic_models_are_marked_and_listed_after_the_users_nic():
+    t = trace_of(hit(1, BOARD, "virtio-net-pci"), hit(2, BOARD, "virtio-net-pci-transitional"),
+                 hit(3, CLI, "virtio-net-pci"))
+    res = where.result(where.resolve("virtio-net-instance"), t)
+    first, *rest = res["answers"]
+    assert first["throwaway"] is None and "qemu_create_cli_devices" in [
+        f["function"] for f in first["chain"]]
+    assert [a["device"] for a in rest] == ["virtio-net-pci", "virtio-net-pci-transitional"]
+    assert all("qemu_get_nic_models" in a["throwaway"] for a in rest)
+    text = where.format_result(res)
+    assert text.index("[1]") < text.index("throwaway:")
+
+
+def test_the_trace_lists_its_throwaway_hits():
+    t = analysis.annotate(initpath.load(), trace_of(hit(1, BOARD, "virtio-net-pci"),
+                                                    hit(2, CLI, "virtio-net-pci")))
+    assert [(x["hit"], x["under"]) for x in t.extra["throwaway"]] == [(1, "qemu_get_nic_models")]
+    assert "hit #1 virtio_net_pci_instance_init" in render_text.render(initpath.load(), t)
+    assert "throwaway" not in analysis.annotate(initpath.load(), trace_of(
+        hit(1, CLI, "virtio-net-pci"))).extra
+
+
+REALIZE = ["main", "qemu_init", "qdev_device_add", "device_set_realized",
+           "pci_qdev_realize", "do_pci_register_device"]
+
+
+def hit_at(seq, outermost_first, reads):
+    frames = [Frame(fn, "hw/pci/pci.c", 100 + i) for i, fn in
+              enumerate(reversed(outermost_first))]
+    return Hit(seq=seq, function=outermost_first[-1], thread=1, frames=frames, reads=reads)
+
+
+def test_a_known_question_a_function_name_and_a_typo():
+    assert where.resolve("pci-config").stops[0] == "pci_config_alloc"
+    fn = where.resolve("vhost_dev_init")
+    assert fn.stops == ["vhost_dev_init"] and "never ran" in fn.none
+    with pytest.raises(where.QuestionError, match="did you mean pci-config"):
+        where.resolve("pci-confg")
+    assert "pci-config" in where.listing()
+
+
+def test_pci_config_answers_per_device_with_the_final_state():
+    q = where.resolve("pci-config")
+    alloc = hit_at(1, REALIZE + ["virtio_pci_dc_realize", "pci_config_alloc"],
+                   {"pci_dev": 7, "device": "virtio-net-pci", "id": "n0", "bus": "pcie.0",
+                    "devfn": 0x18, "express": True, "config_size": 4096})
+    realize = hit_at(2, REALIZE + ["virtio_pci_realize"], {"pci_dev": 7,
+                                                            "bus_is_express": False})
+    t = hand_trace([alloc, realize], extra={"final_reads": {"7": {"express": 0}}})
+    (ans,) = where.answers(q, t)
+    assert (ans["device"], ans["id"], ans["bdf"], ans["config_size"]) == \
+        ("virtio-net-pci", "n0", "pcie.0:03.0", 4096)
+    assert ans["express_at_alloc"] and ans["express"] is False
+    assert "virtio_pci_realize cleared" in ans["express_note"]
+    assert "virtio_pci_dc_realize" in ans["config_reason"]
+    assert [s["function"] for s in ans["steps"]] == ["pci_config_alloc", "virtio_pci_realize"]
+    assert ans["chain"][0]["function"] == "main"        # outermost first
+    text = where.format_result(where.result(q, t))
+    assert "config space: 4096 bytes" in text and "after realize: conventional PCI" in text
+    assert "no device 'other'" in where.format_result(where.result(q, t), device="other")
+
+
+def test_no_stop_point_ran_means_the_question_says_why():
+    q = where.resolve("pci-config")
+    res = where.result(q, hand_trace([]))
+    assert res["answers"] == [] and res["none"] == q.none
+    assert res["schema"] == where.SCHEMA
+
+
+def test_a_function_question_answers_every_hit_with_its_reads():
+    q = where.resolve("pci_qdev_realize")
+    t = hand_trace([hit_at(1, REALIZE[:5], {"x": 1}), hit_at(2, REALIZE[:5], None)])
+    answers = where.answers(q, t)
+    assert [a["function"] for a in answers] == ["pci_qdev_realize"] * 2
+    assert answers[0]["x"] == 1 and answers[1]["device"] is None

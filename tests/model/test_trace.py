@@ -1,0 +1,53 @@
+"""The trace format: its JSON, bad trace files, atomic writes."""
+
+import json
+
+import pytest
+
+from conftest import DEVICE, stack_hit as hit, trace_of as make
+from gdb_qemuinit.model import trace
+from gdb_qemuinit.analysis import verify
+
+
+def test_json_round_trip_keeps_everything(tmp_path, path):
+    t = verify.annotate(path, make([hit(1, *DEVICE)]))
+    f = tmp_path / "t.json"
+    trace.save(t, f)
+    doc = json.loads(f.read_text())
+    assert doc["schema"] == "qemuinit.trace/1"
+    assert {"from", "to", "cluster", "status", "via", "note"} <= set(doc["edges"][0])
+    back = trace.load(f)
+    assert back.to_json() == t.to_json()
+    assert back.hits[0].frames[-1].function == "main"
+
+
+@pytest.mark.parametrize("content,msg", [
+    ("not json", "not valid JSON"),
+    ('{"schema": "qemuinit.trace/1", "hits": [', "truncated"),
+    ('{"schema": "qemuinit.trace/1", "hits": [{"function": "qemu_in', "truncated"),
+    ('{"schema": "qemuinit.trace/1", "hits": [{"function": "a\nb"}]}', "not valid JSON"),
+    ('{"schema": "qemuinit.trace/2"}', "not supported"),
+    ('{"schema": "other"}', "not a qemuinit trace"),
+    ("[1, 2]", "not a qemuinit trace"),
+    ('{"schema": "qemuinit.trace/1", "qemu": {}}', "malformed"),
+])
+def test_bad_trace_files_are_named(tmp_path, content, msg):
+    f = tmp_path / "bad.json"
+    f.write_text(content)
+    with pytest.raises(trace.TraceError, match=msg):
+        trace.load(f)
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "out.json"
+    target.write_text("old")
+
+    class Boom:          # fails while being written, like a full disk
+        def __str__(self):
+            raise RuntimeError("disk full")
+    with pytest.raises(TypeError):
+        trace.write_atomic(target, Boom())
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+    with pytest.raises(OSError):
+        trace.check_writable(tmp_path / "missing" / "x.json")

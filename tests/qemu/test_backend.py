@@ -1,0 +1,121 @@
+"""The backend processes: one per vhost-user chardev in its role, started and
+stopped by PID (with harmless commands)."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from gdb_qemuinit.qemu import scenario
+from gdb_qemuinit.qemu.backend import Backend, listening
+
+
+
+def test_backends_map_to_chardevs_by_id_or_in_order():
+    from gdb_qemuinit.runner import CliError, assign_backends
+    assert assign_backends(["a", "b"], ["c0", "c1"]) == {"c0": "a", "c1": "b"}
+    assert assign_backends(["c1=x {socket}", "y"], ["c0", "c1"]) == {"c1": "x {socket}",
+                                                                     "c0": "y"}
+    assert assign_backends(["K=V cmd"], ["c0"]) == {"c0": "K=V cmd"}    # not a chardev id
+    with pytest.raises(CliError, match="3 --backend for 2"):
+        assign_backends(["a", "b", "c"], ["c0", "c1"])
+    with pytest.raises(CliError, match="two --backend for chardev c0"):
+        assign_backends(["c0=a", "c0=b"], ["c0", "c1"])
+
+
+def test_one_backend_per_vhost_user_chardev_in_its_role(tmp_path):
+    from gdb_qemuinit.runner import plan_backends
+    argv = ["q"] + scenario.load("vhost-user-two-roles").qemu_args(
+        str(tmp_path / "s.sock"), str(tmp_path))
+    argv += ["-chardev", "socket,id=mon,path=/m.sock,server=on,wait=off"]   # not vhost-user
+    backends = plan_backends(argv, [f"chr1={sys.executable} -c pass {{socket}} {{queues}}"],
+                             "dpdk-testpmd", str(tmp_path), drop_first=True)
+    assert [(b.chardev, b.qemu_role, b.listens_first) for b in backends] == [
+        ("chr0", "server", False), ("chr1", "client", True)]
+    assert backends[0].argv[0] == "dpdk-testpmd" and "client=1" in " ".join(backends[0].argv)
+    assert backends[1].argv == [sys.executable, "-c", "pass", str(tmp_path / "client.sock"), "1"]
+    assert backends[0].drop_first and not backends[1].drop_first
+    assert len({b.dpdk_prefix for b in backends}) == 2
+    assert len({b.log_path for b in backends}) == 2
+    assert plan_backends(argv, [], "", str(tmp_path)) == []
+
+
+def test_listening_reads_proc_net_unix(tmp_path):
+    path = str(tmp_path / "l.sock")
+    assert not listening(path)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(path)
+        assert not listening(path)         # bound, not listening
+        s.listen(1)
+        assert listening(path)
+
+
+def test_backend_starts_once_listening_and_is_stopped_by_pid(tmp_path):
+    path = str(tmp_path / "l.sock")
+    log = str(tmp_path / "b.log")
+    b = Backend([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+                path, log, drop_first=True)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(path)
+        s.listen(1)
+        b.start(wait_seconds=10)
+        conn, _ = s.accept()               # the dropped connection comes first
+        assert conn.recv(1) == b""         # closed at once
+        conn.close()
+        for _ in range(200):
+            if b.proc is not None:
+                break
+            subprocess.run(["sleep", "0.02"])
+        pid = b.proc.pid
+        b.stop()
+    assert b.dropped and b.proc.returncode is not None
+    assert not os.path.exists(f"/proc/{pid}") or \
+        open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert b.summary()["started"] and b.problem is None
+
+
+def test_a_backend_for_a_qemu_client_listens_before_start_returns(tmp_path):
+    path = str(tmp_path / "l.sock")
+    server = ("import socket, sys, time; s = socket.socket(socket.AF_UNIX); "
+              "time.sleep(0.3); s.bind(sys.argv[1]); s.listen(1); time.sleep(60)")
+    b = Backend([sys.executable, "-c", server, path], path, str(tmp_path / "b.log"),
+                qemu_role="client")
+    try:
+        b.start(wait_seconds=20)
+        assert listening(path) and b.problem is None
+        pid = b.proc.pid
+    finally:
+        b.stop()
+    assert b.proc.returncode is not None
+    assert not os.path.exists(f"/proc/{pid}") or \
+        open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+
+def test_a_backend_that_never_listens_says_so(tmp_path):
+    path = str(tmp_path / "l.sock")
+    b = Backend([sys.executable, "-c", "print('cannot bind: error', flush=True)"], path,
+                str(tmp_path / "b.log"), qemu_role="client")
+    try:
+        b.start(wait_seconds=20)
+    finally:
+        b.stop()
+    assert "did not listen" in b.problem and "cannot bind" in b.problem
+
+
+def test_a_backend_that_dies_says_why(tmp_path):
+    path = str(tmp_path / "l.sock")
+    b = Backend([sys.executable, "-c", "import sys; print('starting'); "
+                 "print('error: no such device', flush=True); sys.exit(3)"],
+                path, str(tmp_path / "b.log"))
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(path)
+        s.listen(1)
+        b.start(wait_seconds=10)
+        for _ in range(200):
+            if b.proc is not None and b.proc.poll() is not None:
+                break
+            subprocess.run(["sleep", "0.02"])
+        b.stop()
+    assert "code 3" in b.problem and "error: no such device" in b.problem

@@ -1,0 +1,131 @@
+"""The command-line model: key=value and JSON options, as libvirt writes them."""
+
+import pytest
+
+from gdb_qemuinit.qemu.cmdline import CommandLineError, QemuCommandLine, split_keyvals
+
+# Shaped like libvirt's output for vhost-user interfaces (JSON -netdev,
+# -device and -object; key=value -chardev), with QEMU in both socket roles.
+LIBVIRT_LIKE = [
+    "/usr/bin/qemu-system-x86_64", "-name", "guest=g1,debug-threads=on", "-S",
+    "-object", '{"qom-type":"memory-backend-memfd","id":"pc.ram","share":true,"size":268435456}',
+    "-machine", "q35,usb=off,memory-backend=pc.ram", "-accel", "tcg", "-m", "size=262144k",
+    "-display", "none", "-no-user-config", "-nodefaults",
+    "-chardev", "socket,id=charmonitor,fd=29,server=on,wait=off",
+    "-mon", "chardev=charmonitor,id=monitor,mode=control",
+    "-chardev", "socket,id=charnet0,path=/tmp/vu0.sock,server=on",
+    "-netdev", '{"type":"vhost-user","chardev":"charnet0","id":"hostnet0"}',
+    "-device", '{"driver":"virtio-net-pci","netdev":"hostnet0","id":"net0","bus":"pcie.0"}',
+    "-chardev", "socket,id=charnet1,path=/tmp/vu1.sock,reconnect=10",
+    "-netdev", '{"type":"vhost-user","chardev":"charnet1","queues":4,"id":"hostnet1"}',
+    "-device", '{"driver":"virtio-net-pci","mq":true,"vectors":10,"netdev":"hostnet1","id":"net1"}',
+    "-netdev", '{"type":"socket","listen":":2015","id":"hostnet2"}',
+    "-device", '{"driver":"rtl8139","netdev":"hostnet2","id":"net2"}',
+    "-msg", "timestamp=on",
+]
+
+
+def test_libvirt_json_netdevs_devices_and_keyval_chardevs():
+    cl = QemuCommandLine.parse(LIBVIRT_LIKE)
+    assert [(n.id, n.type, n.json) for n in cl.netdevs] == [
+        ("hostnet0", "vhost-user", True), ("hostnet1", "vhost-user", True),
+        ("hostnet2", "socket", True)]
+    assert cl.netdev("hostnet1").queues == 4 and cl.netdev("hostnet0").queues == 1
+    assert [d.driver for d in cl.devices] == ["virtio-net-pci", "virtio-net-pci", "rtl8139"]
+    assert cl.device_of("hostnet1").multiqueue and not cl.device_of("hostnet0").multiqueue
+    (s0, c0), (s1, c1) = cl.vhost_user()
+    assert (c0.id, c0.path, c0.role, c0.wait) == ("charnet0", "/tmp/vu0.sock", "server", True)
+    assert (c1.id, c1.role, c1.wait, c1.reconnect_seconds) == ("charnet1", "client", False, 10)
+    # The monitor's socket is a passed fd, not a path.
+    assert [c.id for c in cl.unix_sockets()] == ["charnet0", "charnet1"]
+    assert [c.id for c in cl.server_sockets()] == ["charnet0"]
+    assert [c.id for c in cl.client_sockets()] == ["charnet1"]
+    facts = cl.facts()
+    assert {"netdev:vhost-user", "netdev:socket", "netdev-json", "device-json",
+            "chardev:socket:server", "chardev:socket:client",
+            "object:memory-backend-memfd", "device:rtl8139"} <= facts
+    assert "netdev:user" not in facts and "netdev-keyval" not in facts
+    assert not cl.default_nic and cl.nodefaults
+
+
+def test_keyval_options_implied_keys_escaped_commas_and_negations():
+    cl = QemuCommandLine.parse(["qemu", "--netdev", "user,id=n0,hostfwd=tcp::22-:22",
+                                "-chardev", "socket,id=c,,x,path=/a,,b,server,nowait",
+                                "-device", "virtio-net-pci,netdev=n0"])
+    assert cl.netdevs[0].type == "user" and cl.netdevs[0].props["hostfwd"] == "tcp::22-:22"
+    c = cl.chardevs[0]
+    assert (c.id, c.path, c.server, c.wait) == ("c,x", "/a,b", True, False)
+    assert cl.devices[0].netdev == "n0" and "device-keyval" in cl.facts()
+    assert split_keyvals("a,,b,c") == ["a,b", "c"]
+
+
+def test_reconnect_ms_wins_and_wait_defaults_on_for_servers():
+    cl = QemuCommandLine.parse(["qemu", "-chardev", "socket,id=a,path=/s,reconnect-ms=500",
+                                "-chardev", "socket,id=b,path=/t,server=on"])
+    assert cl.chardev("a").reconnect_seconds == 0.5 and cl.chardev("a").role == "client"
+    assert cl.chardev("b").wait and cl.chardev("b").reconnect_seconds is None
+
+
+def test_nic_option_makes_a_netdev_and_a_board_created_device():
+    cl = QemuCommandLine.parse(["qemu", "-nic", "user,model=virtio-net-pci,id=u0"])
+    (n,) = cl.netdevs
+    (d,) = cl.devices
+    assert (n.type, n.option) == ("user", "nic")
+    assert (d.driver, d.option, d.netdev) == ("virtio-net-pci", "nic", "u0")
+    assert "nic-option" in cl.facts() and "device-keyval" not in cl.facts()
+
+
+def test_default_nic_only_without_network_options_and_nodefaults():
+    assert QemuCommandLine.parse(["qemu", "-S"]).default_nic
+    assert "netdev:user" in QemuCommandLine.parse(["qemu"]).facts()
+    assert not QemuCommandLine.parse(["qemu", "-nodefaults"]).default_nic
+    assert not QemuCommandLine.parse(["qemu", "-net", "none"]).default_nic
+
+
+def test_legacy_net_nic_half_is_not_a_netdev():
+    cl = QemuCommandLine.parse(["qemu", "-net", "nic,model=e1000", "-net", "user"])
+    assert [n.type for n in cl.netdevs] == ["user"]
+
+
+def test_tap_with_vhost_is_its_own_fact():
+    cl = QemuCommandLine.parse(["qemu", "-netdev", '{"type":"tap","id":"t","vhost":true}'])
+    assert "netdev:tap+vhost" in cl.facts()
+    assert "netdev:tap+vhost" not in QemuCommandLine.parse(
+        ["qemu", "-netdev", "tap,id=t,vhost=off"]).facts()
+
+
+def test_readconfig_satisfies_everything_and_flags_do_not_eat_arguments():
+    cl = QemuCommandLine.parse(["qemu", "-S", "-readconfig", "vm.cfg", "-nodefaults"])
+    assert cl.readconfig and cl.satisfies(["netdev:vhost-user"])
+    assert {"S", "nodefaults"} <= cl.flags
+    plain = QemuCommandLine.parse(["qemu", "-nodefaults", "-netdev", "user,id=n"])
+    assert plain.satisfies(["netdev:user", "netdev:tap"]) and not plain.satisfies("chardev")
+
+
+def test_bad_json_is_a_clear_error():
+    with pytest.raises(CommandLineError, match="-netdev: not valid JSON"):
+        QemuCommandLine.parse(["qemu", "-netdev", '{"type":'])
+
+
+def test_summary_is_plain_data():
+    import json
+    doc = QemuCommandLine.parse(LIBVIRT_LIKE).summary()
+    assert json.loads(json.dumps(doc)) == doc
+    assert [c["role"] for c in doc["chardevs"]] == ["server", "server", "client"]
+
+
+def test_nic_models_legacy_net_and_the_facts_that_tell_them_apart():
+    cl = QemuCommandLine.parse(["qemu", "-nodefaults", "-nic", "user,model=virtio",
+                                "-net", "nic,model=e1000", "-net", "user",
+                                "-chardev", "socket,id=w,path=/w,server=on",
+                                "-chardev", "socket,id=nw,path=/nw,server=on,wait=off"])
+    assert [(d.driver, d.option) for d in cl.devices] == [("virtio-net-pci", "nic"),
+                                                          ("e1000", "net")]
+    facts = cl.facts()
+    assert {"nic-option", "net-option", "device:virtio-net-pci", "device:e1000",
+            "chardev:socket:wait"} <= facts
+    # no -device and no -netdev: the facts the notes test for them are absent
+    assert not {"device-option", "device-keyval", "device-json", "netdev-keyval",
+                "netdev-json"} & facts
+    assert "chardev:socket:wait" not in QemuCommandLine.parse(
+        ["qemu", "-chardev", "socket,id=nw,path=/nw,server=on,wait=off"]).facts()
