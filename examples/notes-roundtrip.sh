@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # The seed's notes in, checked, and back out corrected: import
-# ../shared/seed/qemu-init-flow.md against the default scenario (dpdk-testpmd
+# docs/seed/qemu-init-flow.md against the default scenario (dpdk-testpmd
 # negotiates), trace with the imported path, export the notes (markdown and
 # SVG) to ./out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p out
-seed=../shared/seed/qemu-init-flow.md
-[ -e "$seed" ] || seed=../../shared/seed/qemu-init-flow.md
+seed=docs/seed/qemu-init-flow.md
 .venv/bin/qemuinit path import "$seed" -o out/seed-path.toml --scenario vhost-user
 .venv/bin/qemuinit trace --path out/seed-path.toml --json out/seed.json
 .venv/bin/qemuinit path export out/seed.json --path out/seed-path.toml --format md -o out/seed-checked.md

@@ -245,10 +245,5 @@ def reconnect_every(qemu_binary: str, seconds: int) -> str:
 
 
 def seed_file() -> Path:
-    """The seed notes (shared/seed/qemu-init-flow.md beside the checkout; a
-    worktree sits one level deeper)."""
-    for up in (ROOT.parent, ROOT.parent.parent):
-        seed = up / "shared" / "seed" / "qemu-init-flow.md"
-        if seed.exists():
-            return seed
-    pytest.fail("shared/seed/qemu-init-flow.md is not beside this checkout")
+    """The seed notes the project comes from, kept unchanged in docs/seed/."""
+    return ROOT / "docs" / "seed" / "qemu-init-flow.md"
