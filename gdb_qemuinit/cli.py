@@ -16,6 +16,7 @@ from .analysis import annotate as analysis
 from .analysis import diff as tracediff
 from .model import initpath
 from .qemu import leftovers
+from .render.diff import format_diff
 from .render import outputs
 from .render import text as render_text
 from .qemu import scenario
@@ -117,7 +118,7 @@ def cmd_diff(opts) -> int:
     if opts.json:
         print(json.dumps(d, indent=1, ensure_ascii=False))
     else:
-        print(tracediff.format_diff(d))
+        print(format_diff(d))
     return EXIT_OK
 
 
@@ -243,7 +244,7 @@ def cmd_where(opts) -> int:
 def cmd_hang(opts) -> int:
     """Attach gdb to a running QEMU, diagnose, detach."""
     import subprocess
-    from .analysis import hang
+    from .render.hang import format_hang
     from .runner import gdb_attach_command
     if not os.path.exists(f"/proc/{opts.pid}"):
         raise CliError(f"no process {opts.pid}")
@@ -267,7 +268,7 @@ def cmd_hang(opts) -> int:
                            + (f": {said[-1]}" if said else "")) from None
     if opts.json:
         save(doc, opts.json)
-    print(hang.format_hang(doc), end="")
+    print(format_hang(doc), end="")
     return EXIT_OK
 
 

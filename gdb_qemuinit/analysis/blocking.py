@@ -102,35 +102,3 @@ def socket_of(argv: list[str], chardev: str | None) -> Chardev | None:
         socks = [c for _, c in cl.vhost_user() if c is not None] or cl.unix_sockets()
         dev = socks[0] if len(socks) == 1 else None
     return dev
-
-
-def format_diagnosis(doc: dict | None) -> str:
-    if not doc:
-        return ""
-    lines = ["Where QEMU is" if doc.get("hanging") is False else "Why QEMU hangs"]
-    if doc.get("function"):
-        lines.append(f"  blocked in {doc['function']} (innermost frame: {doc['blocked_in']})")
-    else:
-        lines.append(f"  blocked in {doc['blocked_in']}")
-    if doc.get("kind"):
-        lines.append(f"  kind: {doc['kind']}")
-    lines.append(f"  stage: {doc['stage']}")
-    r = doc.get("request")
-    if r:
-        lines.append(f"  request in flight: {r['name']} ({r['request']})"
-                     + (f", step {r['step']}" if r.get("step") else "")
-                     + (f" under {r['under']}" if r.get("under") else "")
-                     + (f", sent by {r['sent_by']}" if r.get("sent_by") else ""))
-    if doc.get("socket"):
-        extra = (f", reconnect={doc['reconnect_seconds']:g}"
-                 if doc.get("reconnect_seconds") else "")
-        wait = "" if doc.get("wait") is None or doc.get("role") == "client" \
-            else f", wait={'on' if doc.get('wait') else 'off'}"
-        lines.append(f"  socket: {doc['socket']} (chardev {doc.get('chardev') or '?'}"
-                     f"{wait}{extra})")
-        lines.append(f"  role: {doc.get('role_means') or doc.get('role')}")
-    lines.append(f"  chain: {doc['chain']}")
-    lines.append(f"  monitor: {doc['monitor']}")
-    if doc.get("unblock"):
-        lines.append(f"  unblocks it: {doc['unblock']}")
-    return "\n".join(lines) + "\n"

@@ -137,13 +137,3 @@ def from_exit(cl: QemuCommandLine, state: str, error_line: str | None) -> list[d
                     f"not connect and exited: {error_line}",
                     "start the backend as a server first, or add reconnect=N to the "
                     "-chardev so that QEMU retries", socket=c.path, qemu_line=error_line)]
-
-
-def format_findings(found: list[dict]) -> str:
-    if not found:
-        return ""
-    lines = ["Findings"]
-    for f in found:
-        lines.append(f"  {f['id']}: {f['seen']}")
-        lines.append(f"    change: {f['change']}")
-    return "\n".join(lines) + "\n"

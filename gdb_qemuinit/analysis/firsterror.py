@@ -66,29 +66,3 @@ def first_error(trace: Trace) -> dict | None:
                 "frames": [], "stage": o.last_stage,
                 "first_line": errors[0], "consequences": errors[1:]}
     return None
-
-
-def format_first_error(doc: dict | None) -> str:
-    if not doc:
-        return ""
-    lines = ["First error"]
-    if doc.get("injected"):
-        lines.append(f"  fault injected: {doc['injected']}")
-    if doc.get("request"):
-        r = doc["request"]
-        lines.append(f"  round {doc['round']} (connection {doc['connection']}), request in "
-                     f"flight: {r['name']} ({r['request']})"
-                     + (f", step {r['step']}" if r.get("step") else "")
-                     + (f", sent by {r['sent_by']}" if r.get("sent_by") else ""))
-        lines.append(f"  failed: {doc['call']}")
-    elif doc.get("stage"):
-        lines.append(f"  last documented stage: {doc['stage']}")
-    if doc.get("first_line"):
-        lines.append(f"  QEMU said first: {doc['first_line']}")
-    for ln in doc.get("consequences", []):
-        lines.append(f"    consequence: {ln}")
-    if doc.get("chain"):
-        lines.append(f"  sent from: {doc['chain']}")
-    if doc.get("then"):
-        lines.append(f"  {doc['then']}")
-    return "\n".join(lines) + "\n"

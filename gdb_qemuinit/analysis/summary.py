@@ -1,19 +1,9 @@
-"""The short text printed after a trace."""
+"""Frames and call chains as the one-line names the sections carry
+('main -> qemu_init -> ... -> fn')."""
 
 from __future__ import annotations
 
-from collections import Counter
-
-from ..model.trace import EXITED, Frame, Trace
-
-
-NO_DEBUG_INFO_HINT = """\
-  this QEMU has no debug info (a distribution build is stripped: only its
-  exported functions have symbols), so this trace is partial and edges it could
-  not see are 'unknown', never 'absent'.  For a full trace, use a QEMU with
-  debug info: scripts/build-qemu.sh builds one (qemuinit's default), or install
-  Debian's qemu-system-x86-dbgsym from the debian-debug archive, or let gdb
-  fetch the symbols: export DEBUGINFOD_URLS=https://debuginfod.debian.net"""
+from ..model.trace import Frame
 
 
 def format_frame(f: Frame) -> str:
@@ -32,36 +22,3 @@ def chain_text(stack: list[str], limit: int = 0) -> str:
 def chain(frames: list[Frame], limit: int = 0) -> str:
     """'main -> qemu_init -> ... -> fn', outermost first."""
     return chain_text([f.function or "??" for f in frames], limit)
-
-
-def summarize(trace: Trace) -> str:
-    o = trace.outcome
-    q = trace.qemu
-    lines = [f"qemuinit: {o.state}: {o.detail}",
-             f"  QEMU {q.get('version', '?')} ({q.get('binary', '?')}), "
-             f"{len(trace.hits)} hits on {len(trace.planted)} breakpoints"
-             + (f" in {q['seconds']:.2f} s" if "seconds" in q else "")]
-    if o.exit_code is not None and o.state == EXITED:
-        lines.append(f"  exit code {o.exit_code}")
-    if o.last_stage:
-        lines.append(f"  last documented function reached: {o.last_stage}")
-    if o.frames:
-        lines.append("  stopped in: " + chain(o.frames, limit=12))
-    counts = Counter(h.function for h in trace.hits)
-    if counts:
-        lines.append("  functions hit (in order): " + ", ".join(
-            f"{fn}" + (f" x{counts[fn]}" if counts[fn] > 1 else "")
-            for fn in trace.functions_hit()))
-    if trace.missing_symbols:
-        lines.append(f"  no symbol in this binary for {len(trace.missing_symbols)} "
-                     f"planned functions: " + ", ".join(trace.missing_symbols))
-    if not trace.debug_info:
-        lines.append(NO_DEBUG_INFO_HINT)
-    return "\n".join(lines)
-
-
-def edge_counts(trace: Trace) -> str:
-    counts = Counter(e["status"] for e in trace.extra.get("edges", []))
-    if not counts:
-        return ""
-    return "  documented edges: " + ", ".join(f"{n} {s}" for s, n in counts.items())

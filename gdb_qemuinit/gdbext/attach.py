@@ -90,6 +90,7 @@ a QEMU gdb started stays stopped where it is."""
     def invoke(self, arg, from_tty):
         from ..analysis import hang
         from ..model.trace import check_writable, save
+        from ..render.hang import format_hang
         from .commands import parse
         opts = parse(self.parser, arg)
         pid = gdb.selected_inferior().pid
@@ -107,4 +108,4 @@ a QEMU gdb started stays stopped where it is."""
         if opts.json:
             save(doc, opts.json)
         if not opts.quiet:
-            gdb.write(hang.format_hang(doc))
+            gdb.write(format_hang(doc))

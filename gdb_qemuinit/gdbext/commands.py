@@ -220,7 +220,7 @@ works as a question (qinit where vhost_dev_init)."""
     @user_errors
     def invoke(self, arg, from_tty):
         from ..planning import recording
-        from ..analysis import summary
+        from ..render import summary
         from ..analysis import where
         from ..model.trace import check_writable, save
         opts = parse(self.parser, arg)

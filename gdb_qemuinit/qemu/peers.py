@@ -142,11 +142,3 @@ def at_path(path: str, qemu_pid: int | None = None) -> dict:
                                 "client_inode": s["peer"],
                                 "client_alive": s["peer"] in by_inode})
     return {"path": path, "listening": listening, "connections": connections}
-
-
-def describe(p: dict) -> str:
-    """'PID 123 (dpdk-testpmd --no-huge ...)' for a report."""
-    cmd = " ".join(p.get("cmdline") or []) or "command line not readable"
-    if len(cmd) > 160:
-        cmd = cmd[:157] + "..."
-    return f"PID {p['pid']} ({cmd})"

@@ -15,10 +15,10 @@ from . import graph as render_graph
 from . import sequence as render_sequence
 from . import timeline as render_timeline
 from ..analysis.timeline import backends_of
-from ..analysis.blocking import format_diagnosis
-from ..analysis.firsterror import format_first_error
+from .findings import format_first_error
+from .hang import format_diagnosis
+from .summary import edge_counts, summarize
 from ..model.initpath import InitPath
-from ..analysis.summary import edge_counts, summarize
 from ..model.trace import Trace
 
 STYLE = """

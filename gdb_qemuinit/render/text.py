@@ -3,12 +3,11 @@ seed's clusters.  Coloured with pygments when asked (on a terminal)."""
 
 from __future__ import annotations
 
-from ..analysis.blocking import format_diagnosis
-from ..analysis.findings import format_findings
-from ..analysis.firsterror import format_first_error
+from .findings import format_findings, format_first_error
+from .hang import format_diagnosis
+from .summary import edge_counts, summarize
+from .vhostuser import format_section
 from ..model.initpath import InitPath
-from ..analysis.summary import edge_counts, summarize
-from ..analysis.vhostuser import format_section
 from ..model.trace import Trace
 from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, UNKNOWN
 

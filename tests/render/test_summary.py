@@ -1,0 +1,25 @@
+"""The short text after a trace."""
+
+from conftest import stack_hit, trace_of
+from gdb_qemuinit.analysis import verify
+from gdb_qemuinit.render import summary
+
+
+def test_summary_counts_hits_and_names_what_is_missing():
+    t = trace_of([stack_hit(1, "main", "a"), stack_hit(2, "main", "a"),
+                  stack_hit(3, "main", "b")], missing=["gone_fn"])
+    t.outcome.detail = "QEMU reached qemu_main_loop"
+    text = summary.summarize(t)
+    assert text.startswith("qemuinit: init-complete: QEMU reached qemu_main_loop")
+    assert "3 hits" in text and "functions hit (in order): a x2, b" in text
+    assert "1 planned functions: gone_fn" in text
+    assert summary.NO_DEBUG_INFO_HINT not in text
+    assert summary.NO_DEBUG_INFO_HINT in summary.summarize(trace_of([], debug_info=False))
+
+
+def test_edge_counts_only_once_there_are_verdicts(path):
+    t = trace_of([stack_hit(1, "main", "qemu_init")])
+    assert summary.edge_counts(t) == ""
+    verify.annotate(path, t)
+    counts = summary.edge_counts(t)
+    assert counts.startswith("  documented edges: ") and "not-exercised" in counts
