@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Callable
 
 from .errors import QemuinitError
 
@@ -57,6 +58,19 @@ def _parse(path: str) -> dict:
             raise DataFileError(f"not valid TOML: {exc}") from None
         except UnicodeDecodeError as exc:
             raise DataFileError(f"not UTF-8 text: {exc}") from None
+
+
+def read_text(path: str | os.PathLike, error: Callable[[str], Exception],
+              not_utf8: str = "{path} is not UTF-8 text") -> str:
+    """A UTF-8 file's text.  `error` with one line when it cannot be read,
+    or `not_utf8` (with {path}) when it is not UTF-8."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as exc:
+        raise error(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise error(not_utf8.format(path=path)) from None
 
 
 def load_cached(path: str) -> dict:

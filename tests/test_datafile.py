@@ -1,5 +1,6 @@
 """The data files' parse cache."""
 
+import errno
 import json
 import os
 
@@ -58,3 +59,22 @@ def test_bad_toml_is_a_data_file_error(tmp_path, cache):
         datafile.read_toml(str(f))
     with pytest.raises(OSError):
         datafile.read_toml(str(tmp_path / "missing.toml"))
+
+
+class Refused(Exception):
+    pass
+
+
+def test_a_text_file_is_read_or_refused_in_one_line(tmp_path):
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_text("é\n", encoding="utf-8")
+    bad.write_bytes(b"\xff\xfe")
+    assert datafile.read_text(good, Refused) == "é\n"
+    with pytest.raises(Refused) as missing:
+        datafile.read_text(tmp_path / "none", Refused)
+    assert str(missing.value) == f"cannot read {tmp_path / 'none'}: {os.strerror(errno.ENOENT)}"
+    with pytest.raises(Refused) as binary:
+        datafile.read_text(bad, Refused, "{path}: not mine")
+    assert str(binary.value) == f"{bad}: not mine"
+    with pytest.raises(Refused, match="is not UTF-8 text$"):
+        datafile.read_text(bad, Refused)

@@ -17,6 +17,7 @@ import json
 import os
 from typing import NamedTuple
 
+from ..datafile import read_text
 from ..errors import OutputError, QemuinitError
 
 SCHEMA = "qemuinit.trace/1"
@@ -263,13 +264,7 @@ def save(trace: Trace | dict, path: str | os.PathLike) -> None:
 
 
 def load(path: str | os.PathLike) -> Trace:
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as exc:
-        raise TraceError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise TraceError(f"{path} is not a qemuinit trace (not UTF-8 text)") from None
+    text = read_text(path, TraceError, "{path} is not a qemuinit trace (not UTF-8 text)")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -28,6 +28,7 @@ import os
 import re
 from typing import NamedTuple
 
+from ..datafile import read_text
 from . import dot as dotnotes
 from . import listing as notes_listing
 from .dot import NotesError
@@ -110,13 +111,7 @@ def _step(label: str) -> int | None:
 
 def read(path: str) -> ImportedNotes:
     """The notes in `path`; NotesError with one line saying what is wrong."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as exc:
-        raise NotesError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise NotesError(f"{path} is not UTF-8 text") from None
+    text = read_text(path, NotesError)
     try:
         return parse(text, os.path.basename(path))
     except NotesError as exc:

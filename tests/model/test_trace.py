@@ -38,6 +38,15 @@ def test_bad_trace_files_are_named(tmp_path, content, msg):
         trace.load(f)
 
 
+def test_a_trace_file_that_is_not_text_or_missing_is_named(tmp_path):
+    f = tmp_path / "bad.json"
+    f.write_bytes(b"\xff{}")
+    with pytest.raises(trace.TraceError, match=r"bad.json is not a qemuinit trace \(not UTF-8"):
+        trace.load(f)
+    with pytest.raises(trace.TraceError, match="^cannot read .*none.json"):
+        trace.load(tmp_path / "none.json")
+
+
 def test_atomic_write_leaves_no_partial_file(tmp_path):
     target = tmp_path / "out.json"
     target.write_text("old")
