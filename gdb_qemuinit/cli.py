@@ -150,15 +150,10 @@ def cmd_path_import(opts) -> int:
             raise CliError(f"the counting run did not reach qemu_main_loop "
                            f"({state.get('state')}: {state.get('detail', '')}); nothing written")
     result = path_import.build(notes, facts, opts.hot)
-    if opts.output:
-        try:
-            write_atomic(opts.output, result.toml)
-        except OSError as exc:
-            raise CliError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
-        print(path_import.summary(result, opts.output))
-    else:
-        sys.stdout.write(result.toml)
-        print(path_import.summary(result, "the path file to stdout"), file=sys.stderr)
+    _write_or_print(opts.output, result.toml)
+    # the summary goes where it does not mix with the path file
+    print(path_import.summary(result, opts.output or "the path file to stdout"),
+          file=sys.stdout if opts.output else sys.stderr)
     return EXIT_OK
 
 
@@ -166,15 +161,19 @@ def cmd_path_export(opts) -> int:
     from .notes import exporter as path_export
     path = _load_path(opts)
     trace = _load_trace(opts.trace, path)
-    text = path_export.export(path, trace, opts.format)
-    if opts.output:
-        try:
-            write_atomic(opts.output, text)
-        except OSError as exc:
-            raise CliError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
+    _write_or_print(opts.output, path_export.export(path, trace, opts.format))
     return EXIT_OK
+
+
+def _write_or_print(output: str | None, text: str) -> None:
+    """`text` into the file `output` (whole, or a one-line error), else to stdout."""
+    if not output:
+        sys.stdout.write(text)
+        return
+    try:
+        write_atomic(output, text)
+    except OSError as exc:
+        raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 def _path_parser(action: str) -> argparse.ArgumentParser:

@@ -39,6 +39,19 @@ def parse(parser: ArgumentParser, arg: str):
     return parser.parse_args(gdb.string_to_argv(arg))
 
 
+def write_or_show(output: str | None, text: str, quiet: bool = False) -> None:
+    """`text` into the file `output` (whole, or a one-line error), else shown
+    unless `quiet`."""
+    from ..model.trace import write_atomic
+    if output:
+        try:
+            write_atomic(output, text)
+        except OSError as exc:
+            raise gdb.GdbError(f"cannot write {output}: {exc.strerror or exc}") from None
+    elif not quiet:
+        gdb.write(text)
+
+
 def qemu_under_gdb() -> dict:
     """The program gdb was given, checked to be QEMU before anything runs."""
     from ..qemu.binary import check_binary, index_advice
@@ -340,7 +353,7 @@ hot.  --json writes what gdb found."""
     @user_errors
     def invoke(self, arg, from_tty):
         from ..notes import importer as path_import
-        from ..model.trace import check_writable, save, write_atomic
+        from ..model.trace import check_writable, save
         opts = parse(self.parser, arg)
         hot = opts.hot or path_import.HOT_THRESHOLD
         notes = path_import.read(opts.notes)
@@ -355,12 +368,9 @@ hot.  --json writes what gdb found."""
             if opts.json:
                 save(facts, opts.json)
         result = path_import.build(notes, facts, hot)
-        if opts.output:
-            write_atomic(opts.output, result.toml)
-            if not opts.quiet:
-                gdb.write(path_import.summary(result, opts.output) + "\n")
-        elif not opts.quiet:
-            gdb.write(result.toml)
+        write_or_show(opts.output, result.toml, opts.quiet)
+        if opts.output and not opts.quiet:
+            gdb.write(path_import.summary(result, opts.output) + "\n")
 
 
 class QinitPathExport(gdb.Command):
@@ -388,18 +398,10 @@ are in the title."""
     @user_errors
     def invoke(self, arg, from_tty):
         from ..notes import exporter as path_export
-        from ..model.trace import write_atomic
         opts = parse(self.parser, arg)
         if not LAST:
             raise gdb.GdbError("no trace yet in this session: run 'qinit trace' first")
-        text = path_export.export(LAST["path"], LAST["trace"], opts.format)
-        if opts.output:
-            try:
-                write_atomic(opts.output, text)
-            except OSError as exc:
-                raise gdb.GdbError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
-        else:
-            gdb.write(text)
+        write_or_show(opts.output, path_export.export(LAST["path"], LAST["trace"], opts.format))
 
 
 # The registered commands by name (their parsers are what their help shows).

@@ -91,6 +91,19 @@ def test_export_of_imported_notes_in_their_own_clusters(user_trace, tmp_path):
     assert re.search(r'"object_init_with_type" -> "virtio_net_pci_instance_init" \[.*moved', text)
 
 
+def test_export_goes_to_stdout_without_a_file_and_a_failed_write_is_one_line(
+        user_trace, tmp_path):
+    out = tmp_path / "notes.md"
+    assert run_cli("path", "export", str(user_trace), "--format", "md",
+                   "-o", str(out)).returncode == 0
+    r = run_cli("path", "export", str(user_trace), "--format", "md")
+    assert r.returncode == 0 and r.stdout == out.read_text(encoding="utf-8")
+    into_a_file = tmp_path / "notes.md" / "x.md"
+    r = run_cli("path", "export", str(user_trace), "-o", str(into_a_file))
+    assert r.returncode == 2 and r.stderr.startswith(f"qemuinit: cannot write {into_a_file}")
+    assert r.stderr.count("\n") == 1
+
+
 def test_at_the_gdb_prompt_export_after_a_trace(qemu_argv, tmp_path):
     out = tmp_path / "n.dot"
     r = run_gdb(qemu_argv, "qinit path export", "qinit trace --kill --quiet",
