@@ -1,6 +1,6 @@
 """Everything computed from a recorded trace: edge verdicts and steps, the
-decoded vhost-user rounds, the hang diagnosis, and the hits on throwaway
-objects.  Pure: no gdb."""
+decoded vhost-user rounds, the hang diagnosis, the hits on throwaway
+objects, the first error and the findings.  Pure: no gdb."""
 
 from __future__ import annotations
 
@@ -16,13 +16,19 @@ from ..model.verdicts import OBSERVED
 
 
 def annotate(path: InitPath, trace: Trace) -> Trace:
-    """Add the "edges", "steps", "vhost_user", "hang" and "throwaway" sections (again, if
-    the trace has them: QEMU's stderr may have been added since)."""
+    """Add the "edges", "steps", "vhost_user", "hang", "throwaway", "first_error"
+    and "findings" sections (again, if the trace has them: QEMU's stderr may
+    have been added since); a section with nothing to say is left out."""
     spec = vhostuser.load_spec()
     verify.annotate(path, trace)
-    for key, value in (("vhost_user", vhostuser.section(path, trace, spec)),
-                       ("hang", blocking.diagnosis(trace, spec)),
-                       ("throwaway", where.throwaway_hits(trace))):
+    # in this order: first_error and findings read the vhost_user section
+    sections = (("vhost_user", lambda: vhostuser.section(path, trace, spec)),
+                ("hang", lambda: blocking.diagnosis(trace, spec)),
+                ("throwaway", lambda: where.throwaway_hits(trace)),
+                ("first_error", lambda: firsterror.first_error(trace)),
+                ("findings", lambda: trace_findings(trace)))
+    for key, make in sections:
+        value = make()
         if value:
             trace.extra[key] = value
         else:
@@ -30,12 +36,6 @@ def annotate(path: InitPath, trace: Trace) -> Trace:
     rounds = (trace.extra.get("vhost_user") or {}).get("rounds", [])
     if len(rounds) > 1:
         _note_restart(trace, spec.record["round_starts"], rounds)
-    for name, found in (("first_error", firsterror.first_error(trace)),
-                        ("findings", trace_findings(trace))):
-        if found:
-            trace.extra[name] = found
-        else:
-            trace.extra.pop(name, None)
     return trace
 
 
