@@ -43,6 +43,24 @@ def dpdk_runtime_dirs(prefix: str) -> list[str]:
     return [os.path.join(b, prefix) for b in dict.fromkeys(bases)]
 
 
+def remove_dpdk_runtime(prefix: str) -> None:
+    """Remove DPDK's runtime files of a file prefix."""
+    for d in dpdk_runtime_dirs(prefix):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 10) -> None:
+    """Stop a process we started, by its PID: TERM, then KILL if it is still
+    there after `grace` seconds; reaped either way."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _telling_line(log: str) -> str | None:
     """The first line of a log that looks like an error, else the last one."""
     lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
@@ -172,21 +190,14 @@ class Backend:
                 self.problem = (f"the backend exited by itself with code "
                                 f"{proc.returncode} before the trace ended"
                                 + (f"; it said: {said}" if said else ""))
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
             if proc.stdin:
                 proc.stdin.close()
         self._reaped.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         if self.dpdk_prefix:
-            for d in dpdk_runtime_dirs(self.dpdk_prefix):
-                shutil.rmtree(d, ignore_errors=True)
+            remove_dpdk_runtime(self.dpdk_prefix)
 
     def log_text(self) -> str:
         try:

@@ -5,7 +5,6 @@ the diagnosis the same QEMU goes on, and a real backend lets it finish init
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, reconnect_every, run_cli, run_gdb
-from gdb_qemuinit.qemu.backend import dpdk_runtime_dirs, listening
+from gdb_qemuinit.qemu.backend import listening, remove_dpdk_runtime, stop_process
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
 
@@ -47,16 +46,9 @@ class Started:
 
     def stop(self):
         for p in reversed(self.procs):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p)
         for prefix in self.prefixes:
-            for d in dpdk_runtime_dirs(prefix):
-                shutil.rmtree(d, ignore_errors=True)
+            remove_dpdk_runtime(prefix)
 
 
 @pytest.fixture
@@ -76,6 +68,14 @@ def qemu(started, qemu_binary, tmp_path, chardev: str, memory=MEMORY):
                        "-netdev", "vhost-user,id=net0,chardev=chr0",
                        "-device", "virtio-net-pci,netdev=net0"])
     return p, sock, qmp
+
+
+def waiting_for_a_client(started, qemu_binary, tmp_path):
+    """QEMU listening on its vhost-user socket, waiting (wait=on) for a backend."""
+    proc, sock, qmp = qemu(started, qemu_binary, tmp_path,
+                           "socket,id=chr0,path={socket},server=on,wait=on")
+    wait_for(lambda: listening(sock), "QEMU listens")
+    return proc, sock, qmp
 
 
 def wait_for(predicate, what: str, seconds: float = 60):
@@ -120,11 +120,25 @@ def qmp_greeting(path: str) -> dict:
     return json.loads(data.split(b"\n")[0])
 
 
+def finishes_init(started, sock: str, qmp: str, backend_is_client: bool = True) -> bool:
+    """A real backend connects: does QEMU reach its main loop?"""
+    started.testpmd(sock, client=backend_is_client)
+    return "QMP" in qmp_greeting(qmp)
+
+
+def attached_gdb(pid: int, command: str, out: Path) -> dict:
+    """gdb -p PID runs one qinit command that writes JSON to `out`; its document."""
+    r = subprocess.run(["gdb", "-nx", "-batch", "-x", str(ROOT / "gdbinit.py"),
+                        "-p", str(pid), "-ex", command],
+                       capture_output=True, text=True, timeout=180,
+                       stdin=subprocess.DEVNULL)
+    assert "Traceback" not in r.stderr, r.stderr
+    return json.loads(out.read_text())
+
+
 def test_waiting_for_a_client_is_diagnosed_by_pid_and_testpmd_then_finishes_init(
         started, qemu_binary, tmp_path):
-    proc, sock, qmp = qemu(started, qemu_binary, tmp_path,
-                           "socket,id=chr0,path={socket},server=on,wait=on")
-    wait_for(lambda: listening(sock), "QEMU listens")
+    proc, sock, qmp = waiting_for_a_client(started, qemu_binary, tmp_path)
     doc = diagnose(proc.pid, tmp_path)
     h = doc["hang"]
     assert doc["pid"] == proc.pid and doc["argv"] == proc.args and doc["attached"]
@@ -138,8 +152,7 @@ def test_waiting_for_a_client_is_diagnosed_by_pid_and_testpmd_then_finishes_init
     assert doc["findings"] == []
     assert still_running_untraced(proc.pid)
     # The same QEMU goes on: a real backend connects, init finishes.
-    started.testpmd(sock, client=True)
-    assert "QMP" in qmp_greeting(qmp)
+    assert finishes_init(started, sock, qmp)
     assert proc.poll() is None
 
 
@@ -170,8 +183,7 @@ def test_client_with_nothing_listening_retries_and_a_server_backend_ends_it(
     assert doc["peer"]["listening"] == [] and doc["peer"]["connections"] == []
     assert "nothing-listening" in [f["id"] for f in doc["findings"]]
     assert still_running_untraced(proc.pid)
-    started.testpmd(sock, client=False)
-    assert "QMP" in qmp_greeting(qmp)
+    assert finishes_init(started, sock, qmp, backend_is_client=False)
 
 
 @pytest.mark.parametrize("answers, step", [(0, 1), (2, 3)], ids=["never", "after-2"])
@@ -226,21 +238,13 @@ def test_anywhere_else_in_a_qemu_gdb_started_it_stays_stopped(qemu_argv, tmp_pat
 
 def test_qinit_trace_on_an_attached_qemu_times_out_and_detaches(
         started, qemu_binary, tmp_path):
-    proc, sock, qmp = qemu(started, qemu_binary, tmp_path,
-                           "socket,id=chr0,path={socket},server=on,wait=on")
-    wait_for(lambda: listening(sock), "QEMU listens")
+    proc, sock, qmp = waiting_for_a_client(started, qemu_binary, tmp_path)
     out = tmp_path / "t.json"
-    r = subprocess.run(["gdb", "-nx", "-batch", "-x", str(ROOT / "gdbinit.py"),
-                        "-p", str(proc.pid), "-ex", f"qinit trace --timeout 2 --json {out}"],
-                       capture_output=True, text=True, timeout=180,
-                       stdin=subprocess.DEVNULL)
-    assert "Traceback" not in r.stderr, r.stderr
-    doc = json.loads(out.read_text())
+    doc = attached_gdb(proc.pid, f"qinit trace --timeout 2 --json {out}", out)
     assert doc["outcome"]["state"] == "timeout"
     assert doc["hang"]["socket"] == sock and doc["qemu"]["argv"] == proc.args
     assert still_running_untraced(proc.pid)
-    started.testpmd(sock, client=True)
-    assert "QMP" in qmp_greeting(qmp)
+    assert finishes_init(started, sock, qmp)
 
 
 def test_hang_on_no_such_process_is_a_usage_error():
@@ -250,18 +254,9 @@ def test_hang_on_no_such_process_is_a_usage_error():
 
 def test_qinit_where_on_an_attached_qemu_times_out_and_detaches(
         started, qemu_binary, tmp_path):
-    proc, sock, qmp = qemu(started, qemu_binary, tmp_path,
-                           "socket,id=chr0,path={socket},server=on,wait=on")
-    wait_for(lambda: listening(sock), "QEMU listens")
+    proc, sock, qmp = waiting_for_a_client(started, qemu_binary, tmp_path)
     out = tmp_path / "w.json"
-    r = subprocess.run(["gdb", "-nx", "-batch", "-x", str(ROOT / "gdbinit.py"),
-                        "-p", str(proc.pid), "-ex",
-                        f"qinit where pci-config --all --timeout 2 --json {out}"],
-                       capture_output=True, text=True, timeout=180,
-                       stdin=subprocess.DEVNULL)
-    assert "Traceback" not in r.stderr, r.stderr
-    doc = json.loads(out.read_text())
+    doc = attached_gdb(proc.pid, f"qinit where pci-config --all --timeout 2 --json {out}", out)
     assert doc["outcome"]["state"] == "timeout" and doc["answers"] == []
     assert still_running_untraced(proc.pid)
-    started.testpmd(sock, client=True)
-    assert "QMP" in qmp_greeting(qmp)
+    assert finishes_init(started, sock, qmp)

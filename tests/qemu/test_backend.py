@@ -2,6 +2,7 @@
 stopped by PID (with harmless commands)."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import sys
 import pytest
 
 from gdb_qemuinit.qemu import scenario
+from gdb_qemuinit.qemu import backend
 from gdb_qemuinit.qemu.backend import Backend, listening
 
 
@@ -119,3 +121,24 @@ def test_a_backend_that_dies_says_why(tmp_path):
             subprocess.run(["sleep", "0.02"])
         b.stop()
     assert "code 3" in b.problem and "error: no such device" in b.problem
+
+
+def test_stop_process_terms_then_kills_one_that_stays():
+    polite = subprocess.Popen(["sleep", "60"])
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
+         "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert stubborn.stdout.readline().strip() == "ready"
+        backend.stop_process(polite)
+        assert polite.returncode == -signal.SIGTERM
+        backend.stop_process(stubborn, grace=0.5)
+        assert stubborn.returncode == -signal.SIGKILL
+        backend.stop_process(polite)          # already gone: nothing to do
+    finally:
+        for p in (polite, stubborn):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        stubborn.stdout.close()
