@@ -47,6 +47,18 @@ def _run_qinit(opts, qinit_args: list[str], json_name: str, read):
         return read(json_path, run)
 
 
+def _gdb_json(what: str):
+    """A `read` for _run_qinit: the JSON document gdb wrote, or a CliError
+    saying gdb wrote no `what`."""
+    def read(json_path: str, run: Run) -> dict:
+        try:
+            with open(json_path, encoding="utf-8") as f:
+                return json.load(f)
+        except (OSError, ValueError) as exc:
+            raise CliError(f"gdb wrote no {what} ({exc})") from None
+    return read
+
+
 def cmd_trace(opts) -> int:
     outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg, png=opts.png,
                            report=opts.report, timeline=opts.timeline, html=opts.html)
@@ -136,15 +148,8 @@ def cmd_path_import(opts) -> int:
         outputs.Outputs(json=opts.output).check()
     facts = None
     if opts.qemu or opts.scenario:
-        def read(json_path: str, run: Run) -> dict:
-            try:
-                with open(json_path, encoding="utf-8") as f:
-                    return json.load(f)
-            except (OSError, ValueError) as exc:
-                raise CliError(f"gdb wrote no facts ({exc})") from None
-
         facts = _run_qinit(opts, ["path import", os.path.abspath(opts.notes),
-                                  "--hot", str(opts.hot)], "facts.json", read)
+                                  "--hot", str(opts.hot)], "facts.json", _gdb_json("facts"))
         state = facts.get("outcome", {})
         if state.get("state") != "init-complete":
             raise CliError(f"the counting run did not reach qemu_main_loop "
@@ -225,15 +230,8 @@ def cmd_where(opts) -> int:
     q = where.resolve(opts.question)
     if opts.json:
         outputs.Outputs(json=opts.json).check()      # before QEMU runs
-    def read(json_path: str, run: Run) -> dict:
-        try:
-            with open(json_path, encoding="utf-8") as f:
-                return json.load(f)
-        except (OSError, ValueError) as exc:
-            raise CliError(f"gdb wrote no answer ({exc})") from None
-
     res = _run_qinit(opts, ["where", q.name] + (["--all"] if opts.all else []),
-                     "where.json", read)
+                     "where.json", _gdb_json("answer"))
     if opts.json:
         save(res, opts.json)
     print(where.format_result(res, opts.device))

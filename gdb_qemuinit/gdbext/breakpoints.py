@@ -125,8 +125,9 @@ def return_register() -> int | None:
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
-def return_addresses(bp: gdb.Breakpoint) -> list[int]:
-    """The return instructions of the function `bp` is on."""
+def function_instructions(bp: gdb.Breakpoint) -> list[dict]:
+    """The instructions of the function `bp` is on, as gdb disassembles
+    them; [] when gdb cannot tell."""
     try:
         block = gdb.block_for_pc(bp.locations[0].address)
         while block is not None and block.function is None:
@@ -134,10 +135,15 @@ def return_addresses(bp: gdb.Breakpoint) -> list[int]:
         if block is None:
             return []
         arch = gdb.selected_inferior().architecture()
-        return [i["addr"] for i in arch.disassemble(block.start, block.end - 1)
-                if i["asm"].split()[:1] in (["ret"], ["retq"])]
+        return arch.disassemble(block.start, block.end - 1)
     except (gdb.error, AttributeError, IndexError, RuntimeError):
         return []
+
+
+def return_addresses(bp: gdb.Breakpoint) -> list[int]:
+    """The return instructions of the function `bp` is on."""
+    return [i["addr"] for i in function_instructions(bp)
+            if i["asm"].split()[:1] in (["ret"], ["retq"])]
 
 
 class EndBreakpoint(gdb.Breakpoint):

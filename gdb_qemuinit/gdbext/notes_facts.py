@@ -23,7 +23,7 @@ from ..notes.importer import on_path
 from ..planning.plan import MAIN_LOOP, Plan
 from ..planning.recording import Recording
 from ..model.trace import SourceRoots
-from .breakpoints import EndBreakpoint, NoStderr, PendingOn, Quiet
+from .breakpoints import EndBreakpoint, NoStderr, PendingOn, Quiet, function_instructions
 from .recorder import Recorder
 
 
@@ -167,13 +167,7 @@ def indirect_calls(bp: gdb.Breakpoint):
     """(address, operand, "file:line", source text) of each indirect call in
     the function `bp` is on."""
     try:
-        block = gdb.block_for_pc(bp.locations[0].address)
-        while block is not None and block.function is None:
-            block = block.superblock
-        if block is None:
-            return
-        arch = gdb.selected_inferior().architecture()
-        for insn in arch.disassemble(block.start, block.end - 1):
+        for insn in function_instructions(bp):
             words = insn["asm"].split(None, 1)
             if len(words) == 2 and words[0] in ("call", "callq") and words[1].startswith("*"):
                 sal = gdb.find_pc_line(insn["addr"])

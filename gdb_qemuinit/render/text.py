@@ -7,6 +7,7 @@ from .findings import format_findings, format_first_error
 from .hang import format_diagnosis
 from .summary import edge_counts, summarize
 from .vhostuser import format_section
+from ..analysis.timeline import backends_of
 from ..model.initpath import InitPath
 from ..model.trace import Trace
 from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, UNKNOWN
@@ -77,9 +78,7 @@ def brief(trace: Trace) -> str:
                      f" ({check['backend_received']} received, {check['qemu_sent']} sent)")
     if trace.outcome.error_line:
         parts.append(f"  QEMU said: {trace.outcome.error_line}")
-    backends = trace.extra.get("backends") or (
-        [trace.extra["backend"]] if trace.extra.get("backend") else [])
-    for backend in backends:
+    for backend in backends_of(trace):
         if backend.get("problem"):
             parts.append(f"  backend {' '.join(backend['argv'][:1])}"
                          + (f" (chardev {backend['chardev']})" if backend.get("chardev") else "")
