@@ -23,7 +23,8 @@ from .qemu import scenario
 from .options import DEFAULT_TIMEOUT
 from .errors import CliError, QemuinitError
 from .runner import Run, add_run_facts, prepare_run, run_gdb
-from .model.trace import INIT_COMPLETE, Trace, TraceError, load, save, write_atomic
+from .files import write_atomic
+from .model.trace import INIT_COMPLETE, Trace, TraceError, load, save
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

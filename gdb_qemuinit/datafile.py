@@ -87,7 +87,7 @@ def store_cached(path: str, doc: dict) -> None:
     """Best effort, written whole (another qemuinit may read it meanwhile):
     a failure only costs the work again next time.  Only JSON-representable
     documents are kept: the data files have no TOML dates."""
-    from .model.trace import write_atomic
+    from .files import write_atomic
     try:
         text = json.dumps(doc)
         os.makedirs(os.path.dirname(path), exist_ok=True)

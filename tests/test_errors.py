@@ -25,8 +25,9 @@ def test_every_user_error_is_a_qemuinit_error(cls):
 
 
 def test_an_unwritable_output_is_still_an_oserror(tmp_path):
+    from gdb_qemuinit import files
     with pytest.raises(OSError):
-        trace.check_writable(tmp_path / "missing" / "x.json")
+        files.check_writable(tmp_path / "missing" / "x.json")
 
 
 def test_the_cli_prints_one_line_and_exits_2(tmp_path, capsys):

@@ -7,7 +7,7 @@ from pathlib import Path
 import gdb_qemuinit
 
 PACKAGE = Path(gdb_qemuinit.__file__).parent
-LOWEST = {"gdb_qemuinit.errors", "gdb_qemuinit.datafile"}
+LOWEST = {"gdb_qemuinit.errors", "gdb_qemuinit.datafile", "gdb_qemuinit.files"}
 
 
 def module_name(path: Path) -> str:

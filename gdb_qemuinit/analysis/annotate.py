@@ -20,7 +20,7 @@ def annotate(path: InitPath, trace: Trace) -> Trace:
     and "findings" sections (again, if the trace has them: QEMU's stderr may
     have been added since); a section with nothing to say is left out."""
     spec = vhostuser.load_spec()
-    verify.annotate(path, trace)
+    verify.add_verdicts(path, trace)
     # in this order: first_error and findings read the vhost_user section
     sections = (("vhost_user", lambda: vhostuser.section(path, trace, spec)),
                 ("hang", lambda: blocking.diagnosis(trace, spec)),

@@ -14,7 +14,7 @@ from .summary import chain_text
 from ..model.trace import REACHED, Hit, Trace
 from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, STATUSES, UNKNOWN, Verdict
 
-__all__ = ["STATUSES", "Verdict", "Verifier", "annotate", "verify"]
+__all__ = ["STATUSES", "Verdict", "Verifier", "add_verdicts", "verify"]
 
 
 class _Match:
@@ -295,7 +295,7 @@ def verify(path: InitPath, trace: Trace) -> tuple[list[Verdict], list[dict]]:
     return verdicts, vf.steps(verdicts)
 
 
-def annotate(path: InitPath, trace: Trace) -> Trace:
+def add_verdicts(path: InitPath, trace: Trace) -> Trace:
     """Add the "edges" and "steps" sections to the trace (kept in JSON)."""
     verdicts, steps = verify(path, trace)
     trace.extra["edges"] = [v.to_json() for v in verdicts]

@@ -8,7 +8,7 @@ import gdb
 
 from .. import options
 from ..gdbargs import ArgumentParser, complete_options
-from ..model.trace import SourceRoots
+from ..qemu.sources import SourceRoots
 from .frames import read_values, walk_frames
 from .commands import user_errors
 
@@ -89,7 +89,8 @@ a QEMU gdb started stays stopped where it is."""
     @user_errors
     def invoke(self, arg, from_tty):
         from ..analysis import hang
-        from ..model.trace import check_writable, save
+        from ..files import check_writable
+        from ..model.trace import save
         from ..render.hang import format_hang
         from .commands import parse
         opts = parse(self.parser, arg)

@@ -1,10 +1,8 @@
-"""The breakpoints a recorder plants, and how gdb is kept quiet while it
-plants them.  Each one's stop() records and returns False: QEMU goes on."""
+"""The breakpoints a recorder plants.  Each one's stop() records and returns
+False: QEMU goes on."""
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import TYPE_CHECKING
 
 import gdb
@@ -16,55 +14,6 @@ if TYPE_CHECKING:
 # its return instructions, its finish breakpoint, or that one going out of
 # scope (the frame was left without a return, by longjmp or an exit).
 ENTRY, RETURN, FINISH, LOST = "entry", "return", "finish", "lost"
-
-
-class PendingOn:
-    """`set breakpoint pending on` for the duration, then the user's value back."""
-
-    def __enter__(self):
-        self.saved = gdb.parameter("breakpoint pending")
-        gdb.execute("set breakpoint pending on", to_string=True)
-
-    def __exit__(self, *exc):
-        value = {True: "on", False: "off", None: "auto"}[self.saved]
-        gdb.execute(f"set breakpoint pending {value}", to_string=True)
-
-
-class Quiet:
-    """Send gdb's own messages to /dev/null for a moment (unless the user
-    is logging), then put the logging settings back."""
-
-    def __enter__(self):
-        self.active = not gdb.parameter("logging enabled")
-        if self.active:
-            self.saved = (gdb.parameter("logging file"), gdb.parameter("logging redirect"))
-            for cmd in ("set logging file /dev/null", "set logging redirect on",
-                        "set logging enabled on"):
-                gdb.execute(cmd, to_string=True)
-
-    def __exit__(self, *exc):
-        if self.active:
-            gdb.execute("set logging enabled off", to_string=True)
-            gdb.execute(f"set logging file {self.saved[0]}", to_string=True)
-            gdb.execute(f"set logging redirect {'on' if self.saved[1] else 'off'}",
-                        to_string=True)
-
-
-class NoStderr:
-    """gdb prints 'Function "x" not defined.' on its stderr for a breakpoint
-    that goes pending, even with pending on and logging redirected; silence
-    fd 2 while planting (QEMU is stopped then, so none of its output is lost)."""
-
-    def __enter__(self):
-        sys.stderr.flush()
-        self.saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-
-    def __exit__(self, *exc):
-        os.dup2(self.saved, 2)
-        os.close(self.saved)
 
 
 class RecordingBreakpoint(gdb.Breakpoint):

@@ -42,7 +42,7 @@ def parse(parser: ArgumentParser, arg: str):
 def write_or_show(output: str | None, text: str, quiet: bool = False) -> None:
     """`text` into the file `output` (whole, or a one-line error), else shown
     unless `quiet`."""
-    from ..model.trace import write_atomic
+    from ..files import write_atomic
     if output:
         try:
             write_atomic(output, text)
@@ -235,7 +235,8 @@ works as a question (qinit where vhost_dev_init)."""
         from ..planning import recording
         from ..render import summary
         from ..analysis import where
-        from ..model.trace import check_writable, save
+        from ..files import check_writable
+        from ..model.trace import save
         opts = parse(self.parser, arg)
         if opts.list:
             gdb.write(where.listing() + "\n")
@@ -353,7 +354,8 @@ hot.  --json writes what gdb found."""
     @user_errors
     def invoke(self, arg, from_tty):
         from ..notes import importer as path_import
-        from ..model.trace import check_writable, save
+        from ..files import check_writable
+        from ..model.trace import save
         opts = parse(self.parser, arg)
         hot = opts.hot or path_import.HOT_THRESHOLD
         notes = path_import.read(opts.notes)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import gdb
 
-from ..model.trace import Frame, SourceRoots
+from ..model.trace import Frame
+from ..qemu.sources import SourceRoots
 
 _FILE_OF: dict[str, str | None] = {}     # symtab.filename -> path in QEMU's tree
 

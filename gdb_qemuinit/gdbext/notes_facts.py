@@ -22,8 +22,9 @@ import gdb
 from ..notes.importer import on_path
 from ..planning.plan import MAIN_LOOP, Plan
 from ..planning.recording import Recording
-from ..model.trace import SourceRoots
-from .breakpoints import EndBreakpoint, NoStderr, PendingOn, Quiet, function_instructions
+from ..qemu.sources import SourceRoots
+from .breakpoints import EndBreakpoint, function_instructions
+from .quiet import NoStderr, PendingOn, Quiet
 from .recorder import Recorder
 
 

@@ -15,10 +15,11 @@ import gdb
 
 from ..planning.recording import Recording
 from ..model.trace import (ANSWERED, ERROR, EXITED, INIT_COMPLETE, INTERRUPTED, SIGNALED, TIMEOUT,
-                     Frame, Hit, Outcome, SourceRoots, Trace, clock_section)
-from .breakpoints import (ENTRY, FINISH, LOST, RETURN, EndBreakpoint, NoStderr, PendingOn,
-                          Quiet, RecordingBreakpoint, ReplyFinish, ReturnBreakpoint,
-                          return_addresses)
+                           Frame, Hit, Outcome, Trace, clock_section)
+from ..qemu.sources import SourceRoots
+from .breakpoints import (ENTRY, FINISH, LOST, RETURN, EndBreakpoint, RecordingBreakpoint,
+                          ReplyFinish, ReturnBreakpoint, return_addresses)
+from .quiet import NoStderr, PendingOn, Quiet
 from .enums import block_of, enum_names
 from .frames import read_values, walk_frames
 from .outcomes import CRASH_SIGNALS, died, exited

@@ -20,7 +20,7 @@ import os
 
 import gdb
 
-from .breakpoints import NoStderr, PendingOn, Quiet
+from .quiet import NoStderr, PendingOn, Quiet
 
 
 def has_debug_info() -> bool:

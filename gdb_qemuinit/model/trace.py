@@ -18,7 +18,8 @@ import os
 from typing import NamedTuple
 
 from ..datafile import read_text
-from ..errors import OutputError, QemuinitError
+from ..errors import QemuinitError
+from ..files import write_atomic
 
 SCHEMA = "qemuinit.trace/1"
 
@@ -190,58 +191,6 @@ def _frames(raw: list) -> list[Frame]:
                   line=f.get("line")) for f in raw]
 
 
-# ---------------------------------------------------------------- files
-def _exclusive_temp(directory: str, prefix: str) -> tuple[int, str]:
-    """A new file in `directory`, created with O_EXCL (what tempfile does,
-    without importing it into gdb for one file)."""
-    for n in range(100):
-        name = os.path.join(directory, f"{prefix}{os.getpid()}-{n}")
-        try:
-            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), name
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name in {directory}")
-
-
-def check_writable(path: str | os.PathLike) -> None:
-    """Raise OutputError (an OSError) now if `path` cannot be written later
-    (before QEMU runs)."""
-    parent = os.path.dirname(os.path.realpath(os.path.expanduser(path)))
-    if not os.path.isdir(parent):
-        raise OutputError(f"cannot write {path}: directory {parent} does not exist")
-    # Create and remove a file there, as the atomic writer will: os.access
-    # says yes to root even in a read-only place.
-    try:
-        fd, probe = _exclusive_temp(parent, ".qemuinit-probe-")
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: directory {parent} is not writable "
-                      f"({exc.strerror})") from None
-    os.close(fd)
-    os.unlink(probe)
-
-
-def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
-    """Write a whole file or nothing: a temp file beside it, then rename."""
-    path = os.path.expanduser(path)
-    fd, tmp = _exclusive_temp(os.path.dirname(os.path.realpath(path)),
-                              f".{os.path.basename(path)}.")
-    try:
-        if isinstance(data, bytes):
-            with os.fdopen(fd, "wb") as fb:
-                fb.write(data)
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8") as ft:
-                ft.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def dumps(trace: Trace | dict) -> str:
     """The JSON text qemuinit writes (traces and where results alike): a
     line per top-level key and per element of a top-level list (a hit, an
@@ -275,39 +224,3 @@ def load(path: str | os.PathLike) -> Trace:
         raise TraceError(f"{path} is not a qemuinit trace ({what}: {exc.msg} "
                          f"at line {exc.lineno})") from None
     return Trace.from_json(doc)
-
-
-# ---------------------------------------------------------------- sources
-class SourceRoots:
-    """Turns gdb's absolute source names into paths relative to QEMU's tree
-    ("softmmu/vl.c"), caching the answer per directory."""
-
-    MARKERS = ("VERSION", "meson.build", "qemu-options.hx")
-
-    def __init__(self) -> None:
-        self._root_of: dict[str, str | None] = {}
-
-    def _root(self, directory: str) -> str | None:
-        if directory in self._root_of:
-            return self._root_of[directory]
-        root = None
-        d = directory
-        while True:
-            if all(os.path.exists(os.path.join(d, m)) for m in self.MARKERS):
-                root = d
-                break
-            up = os.path.dirname(d)
-            if up == d:
-                break
-            d = up
-        self._root_of[directory] = root
-        return root
-
-    def relative(self, fullname: str | None) -> str | None:
-        if not fullname:
-            return None
-        full = os.path.normpath(fullname)
-        root = self._root(os.path.dirname(full))
-        if root is None:
-            return full
-        return os.path.relpath(full, root)

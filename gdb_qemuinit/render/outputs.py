@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..model.initpath import InitPath
-from ..model.trace import Trace, check_writable, dumps, write_atomic
+from ..files import check_writable, write_atomic
+from ..model.trace import Trace, dumps
 
 FORMATS = ("text", "json", "dot", "svg", "png", "timeline", "sequence", "html")
 

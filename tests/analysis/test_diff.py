@@ -6,8 +6,8 @@ from gdb_qemuinit.analysis import verify
 
 
 def test_diff_lists_changed_edges_and_functions(path):
-    a = verify.annotate(path, make([hit(1, *DEVICE)]))
-    b = verify.annotate(path, make([hit(1, *DEVICE), hit(2, "main", "qemu_init",
+    a = verify.add_verdicts(path, make([hit(1, *DEVICE)]))
+    b = verify.add_verdicts(path, make([hit(1, *DEVICE), hit(2, "main", "qemu_init",
                                     "qemu_create_early_backends", "qemu_opts_foreach",
                                     "chardev_init_func")]))
     d = diff.diff(a, b)

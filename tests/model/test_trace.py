@@ -10,7 +10,7 @@ from gdb_qemuinit.analysis import verify
 
 
 def test_json_round_trip_keeps_everything(tmp_path, path):
-    t = verify.annotate(path, make([hit(1, *DEVICE)]))
+    t = verify.add_verdicts(path, make([hit(1, *DEVICE)]))
     f = tmp_path / "t.json"
     trace.save(t, f)
     doc = json.loads(f.read_text())
@@ -45,18 +45,3 @@ def test_a_trace_file_that_is_not_text_or_missing_is_named(tmp_path):
         trace.load(f)
     with pytest.raises(trace.TraceError, match="^cannot read .*none.json"):
         trace.load(tmp_path / "none.json")
-
-
-def test_atomic_write_leaves_no_partial_file(tmp_path):
-    target = tmp_path / "out.json"
-    target.write_text("old")
-
-    class Boom:          # fails while being written, like a full disk
-        def __str__(self):
-            raise RuntimeError("disk full")
-    with pytest.raises(TypeError):
-        trace.write_atomic(target, Boom())
-    assert target.read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
-    with pytest.raises(OSError):
-        trace.check_writable(tmp_path / "missing" / "x.json")

@@ -6,7 +6,7 @@ from gdb_qemuinit.analysis import verify
 
 
 def test_graph_has_seven_boxes_and_styles_by_status(path):
-    t = verify.annotate(path, make([hit(1, *DEVICE)]))
+    t = verify.add_verdicts(path, make([hit(1, *DEVICE)]))
     src = render_graph.render(path, t.extra["edges"], "dot").decode()
     boxes = [c.id for c in path.clusters if f"subgraph cluster_{c.id} " in src]
     assert len(boxes) == 7 and "qemu_init" not in boxes

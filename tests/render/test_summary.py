@@ -20,6 +20,6 @@ def test_summary_counts_hits_and_names_what_is_missing():
 def test_edge_counts_only_once_there_are_verdicts(path):
     t = trace_of([stack_hit(1, "main", "qemu_init")])
     assert summary.edge_counts(t) == ""
-    verify.annotate(path, t)
+    verify.add_verdicts(path, t)
     counts = summary.edge_counts(t)
     assert counts.startswith("  documented edges: ") and "not-exercised" in counts

@@ -8,7 +8,7 @@ import vhost_hits as vh
 
 
 def test_text_report_groups_by_cluster_and_colours_only_when_asked(path):
-    t = verify.annotate(path, make([hit(1, *DEVICE)]))
+    t = verify.add_verdicts(path, make([hit(1, *DEVICE)]))
     plain = render_text.render(path, t, color=False)
     assert "[vhost_user_negotiation] vhost_user 协商" in plain
     assert "\x1b[" not in plain
