@@ -223,6 +223,7 @@ def _path_parser(action: str) -> argparse.ArgumentParser:
 
 def cmd_where(opts) -> int:
     from .analysis import where
+    from .render import where as render_where
     if opts.list:
         print(where.listing())
         return EXIT_OK
@@ -235,7 +236,7 @@ def cmd_where(opts) -> int:
                      "where.json", _gdb_json("answer"))
     if opts.json:
         save(res, opts.json)
-    print(where.format_result(res, opts.device))
+    print(render_where.format_result(res, opts.device, q))
     return EXIT_OK if res["answers"] else EXIT_FAILED
 
 

@@ -3,6 +3,10 @@
     {"schema": "qemuinit.where/1", "question", "outcome", "none",
      "answers": [{"function", "device", "id", "bdf", "config_size", "express",
                   "chain": [frames], "throwaway": note | null, ...}]}
+
+A generic engine: what an answer holds (its keys, the fields each stop's
+hit adds, rules, formats, what the final reads add) is the question's data;
+`fields` makes the values, `render.where` the text.
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ from typing import NamedTuple
 
 from ..datafile import data_file, read_toml
 from ..errors import QemuinitError
+from . import fields as answer_fields
+from .fields import Field, ShowLine
 from .summary import format_frame
 from ..model.trace import Hit, Trace
 
 SCHEMA = "qemuinit.where/1"
 QUESTIONS_FILE = data_file("questions.toml")
 _C_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NEVER_RAN = "the stop points never ran"
 
 
 class QuestionError(QemuinitError, ValueError):
@@ -25,6 +32,7 @@ class QuestionError(QemuinitError, ValueError):
 
 
 class Question(NamedTuple):
+    """A question of questions.toml (its comments say what each part means)."""
     name: str
     summary: str
     stops: list[str]
@@ -32,17 +40,75 @@ class Question(NamedTuple):
     final: dict[str, str] = {}
     key: str | None = None
     within: str | None = None
-    none: str = "the stop points never ran"
+    none: str = NEVER_RAN
+    answer: str = ""                            # the answer's stop; "" for stops[0]
+    fields: dict[str, dict[str, Field]] = {}    # stop -> {field: how it is made}
+    final_fields: dict[str, Field] = {}
+    show: list[ShowLine] = []
+    hide: list[str] = []
+
+    @property
+    def answer_stop(self) -> str:
+        return self.answer or self.stops[0]
+
+
+class AnswerLayout(NamedTuple):
+    """What every answer has ([answers] in questions.toml)."""
+    keys: list[str]
+    head: list[str]
+    show: list[ShowLine]
 
 
 def load_questions() -> dict[str, Question]:
     doc = read_toml(QUESTIONS_FILE)
-    return {name: Question(name=name, summary=q.get("summary", ""),
-                           stops=list(q["stops"]), reads=q.get("read", {}),
-                           final=q.get("final", {}), key=q.get("key"),
-                           within=q.get("within"),
-                           none=q.get("none", Question._field_defaults["none"]))
-            for name, q in doc.get("question", {}).items()}
+    return {name: question_from(name, q) for name, q in doc.get("question", {}).items()}
+
+
+def question_from(name: str, q: dict) -> Question:
+    """A question from its table in questions.toml; QuestionError says what
+    in it is wrong."""
+    try:
+        if not isinstance(q.get("stops"), list):
+            raise ValueError("stops = [FUNCTION, ...] is missing")
+        stops = list(q["stops"])
+        answer = q.get("answer", "")
+        if answer and answer not in stops:
+            raise ValueError(f"answer = {answer!r} is none of its stops")
+        fields = {stop: _fields(specs) for stop, specs in q.get("fields", {}).items()}
+        strays = set(fields) - set(stops)
+        if strays:
+            raise ValueError(f"fields for {', '.join(sorted(strays))}, none of its stops")
+        return Question(name=name, summary=q.get("summary", ""), stops=stops,
+                        reads=q.get("read", {}), final=q.get("final", {}), key=q.get("key"),
+                        within=q.get("within"),
+                        none=q.get("none", NEVER_RAN),
+                        answer=answer, fields=fields,
+                        final_fields=_fields(q.get("final_fields", {})),
+                        show=[answer_fields.parse_show(s) for s in q.get("show", [])],
+                        hide=list(q.get("hide", [])))
+    except (AttributeError, TypeError, ValueError) as exc:   # a table where a list goes...
+        raise QuestionError(f"{QUESTIONS_FILE}: question {name}: {exc}") from None
+
+
+def _fields(specs: dict) -> dict[str, Field]:
+    out = {}
+    for field, spec in specs.items():
+        try:
+            out[field] = answer_fields.parse_field(spec)
+        except ValueError as exc:
+            raise ValueError(f"field {field}: {exc}") from None
+    return out
+
+
+def answer_layout() -> AnswerLayout:
+    """The keys, head and first lines of every answer ([answers])."""
+    doc = read_toml(QUESTIONS_FILE).get("answers", {})
+    try:
+        return AnswerLayout(keys=list(doc.get("keys", ["function", "chain", "throwaway"])),
+                            head=list(doc.get("head", [])),
+                            show=[answer_fields.parse_show(s) for s in doc.get("show", [])])
+    except ValueError as exc:
+        raise QuestionError(f"{QUESTIONS_FILE}: [answers]: {exc}") from None
 
 
 def throwaway_functions() -> dict[str, str]:
@@ -91,87 +157,63 @@ def listing() -> str:
 
 
 # ---------------------------------------------------------------- answers
-def _bdf(reads: dict) -> str | None:
-    devfn = reads.get("devfn")
-    if devfn is None:
-        return None
-    return f"{reads.get('bus') or '?'}:{int(devfn) >> 3:02x}.{int(devfn) & 7}"
-
-
 def _frames_json(hit: Hit) -> list[dict]:
     return [{"function": f.function, "file": f.file, "line": f.line}
             for f in reversed(hit.frames)]
 
 
-def _config_reason(hit: Hit, express: bool) -> str:
-    stack = hit.stack()
-    if not express:
-        return "conventional PCI: 256 bytes (QEMU_PCI_CAP_EXPRESS not set)"
-    if "virtio_pci_dc_realize" in stack:
-        return ("4096 bytes: virtio_pci_dc_realize set QEMU_PCI_CAP_EXPRESS (modern "
-                "virtio, disable-pcie=off) before pci_qdev_realize allocated")
-    return "4096 bytes: the type implements INTERFACE_PCIE_DEVICE (pci_qdev_realize)"
+def _hit_values(hit: Hit) -> dict:
+    """What a format may name besides reads: the stop and who called it."""
+    caller = hit.frames[1] if len(hit.frames) > 1 else hit.frames[0]
+    return {"function": hit.function, "caller": format_frame(caller)}
 
 
 def answers(q: Question, trace: Trace) -> list[dict]:
+    """The question's answers in the trace: one per hit, or with a key one
+    per object whose answer stop ran, each with every hit on it (steps)."""
     hits = [h for h in trace.hits if h.function in q.stops
             and (not q.within or q.within in h.stack())]
-    finals = trace.extra.get("final_reads", {})
     throwaway = throwaway_functions()
+    blank = dict.fromkeys(answer_layout().keys)
     if not q.key:
-        return _users_first([dict(_generic(h, throwaway), **(h.reads or {})) for h in hits])
-    out: dict[object, dict] = {}
+        out = []
+        for h in hits:
+            ans = dict(blank, function=h.function, chain=_frames_json(h),
+                       throwaway=throwaway_note(h, throwaway))
+            _add_hit(q, ans, h)
+            out.append(ans)
+        return _users_first(out)
+    by_key: dict[object, dict] = {}
     for h in hits:
-        reads = h.reads or {}
-        key = reads.get(q.key)
+        key = (h.reads or {}).get(q.key)
         if key is None:
             continue
-        ans = out.setdefault(key, dict(_blank(), steps=[]))
-        where = format_frame(h.frames[0])
-        ans["steps"].append({"function": h.function, "at": where, "hit": h.seq})
-        if h.function == q.stops[0]:           # the allocation: the main answer
-            express = bool(reads.get("express"))
-            ans.update(function=h.function, device=reads.get("device"),
-                       throwaway=throwaway_note(h, throwaway),
-                       id=reads.get("id"), bdf=_bdf(reads),
-                       config_size=reads.get("config_size"),
-                       express_at_alloc=express, chain=_frames_json(h),
-                       config_reason=_config_reason(h, express))
-        elif h.function in ("pcie_endpoint_cap_init", "pcie_cap_init"):
-            caller = h.frames[1] if len(h.frames) > 1 else h.frames[0]
-            # the outermost capability call says who decided (the device's realize)
-            ans.setdefault("pcie_cap_added", f"{h.function} from {format_frame(caller)}")
-        elif h.function == "virtio_pci_realize":
-            ans["bus_is_express"] = bool(reads.get("bus_is_express"))
-    for key, ans in out.items():
-        final = finals.get(str(key)) or {}
-        if "express" in final:
-            ans["express"] = bool(final["express"])
-            if ans.get("express_at_alloc") and not ans["express"]:
-                ans["express_note"] = ("allocated as PCIe (4096 bytes), but "
-                                       "virtio_pci_realize cleared QEMU_PCI_CAP_EXPRESS: "
-                                       "not behind a PCIe port, so it is a conventional "
-                                       "PCI device (pci_config_size() is 256 from then on)")
-        elif ans.get("express_at_alloc") is not None:
-            ans["express"] = None
-            ans["express_note"] = "realize had not finished: final state unknown"
-    return _users_first([a for a in out.values() if a["function"]])
+        ans = by_key.setdefault(key, dict(blank, steps=[]))
+        ans["steps"].append({"function": h.function, "at": format_frame(h.frames[0]),
+                             "hit": h.seq})
+        if h.function == q.answer_stop:
+            ans.update(function=h.function, throwaway=throwaway_note(h, throwaway),
+                       chain=_frames_json(h))
+        _add_hit(q, ans, h)
+    if q.final_fields:
+        finals = trace.extra.get("final_reads", {})
+        for key, ans in by_key.items():
+            answer_fields.add_fields(ans, q.final_fields, finals.get(str(key)) or {})
+    return _users_first([a for a in by_key.values() if a["function"]])
+
+
+def _add_hit(q: Question, ans: dict, h: Hit) -> None:
+    """What the hit adds: its stop's fields, or without any every read."""
+    if h.function in q.fields:
+        answer_fields.add_fields(ans, q.fields[h.function], h.reads or {},
+                                 own=_hit_values(h), stack=h.stack())
+    else:
+        ans.update(h.reads or {})
 
 
 def _users_first(answers: list[dict]) -> list[dict]:
     """The user's objects first, throwaway ones after (each in run order)."""
     return sorted(answers, key=lambda a: a["throwaway"] is not None)
-
-
-def _blank() -> dict:
-    """Every answer has these fields; null where they do not apply."""
-    return dict.fromkeys(("function", "device", "id", "bdf", "config_size", "express",
-                          "chain", "throwaway"))
-
-
-def _generic(h: Hit, throwaway: dict[str, str]) -> dict:
-    return dict(_blank(), function=h.function, chain=_frames_json(h),
-                throwaway=throwaway_note(h, throwaway))
 
 
 def result(q: Question, trace: Trace) -> dict:
@@ -180,43 +222,3 @@ def result(q: Question, trace: Trace) -> dict:
             "qemu": trace.qemu,
             "outcome": {"state": trace.outcome.state, "detail": trace.outcome.detail},
             "none": None if ans else q.none, "answers": ans}
-
-
-def format_result(res: dict, device: str | None = None) -> str:
-    ans = res["answers"]
-    if device:
-        ans = [a for a in ans if device in (a.get("device"), a.get("id"))]
-    lines = [f"qinit where {res['question']}: {res['summary']}",
-             f"  QEMU {res['qemu'].get('version', '?')}: {res['outcome']['state']}"]
-    if not ans:
-        lines.append(f"  no answer: {res['none'] or f'no device {device!r}'}")
-    for i, a in enumerate(ans, 1):
-        head = [a["function"]]
-        for k in ("device", "id", "bdf"):
-            if a.get(k):
-                head.append(f"{k}={a[k]}")
-        lines.append(f"\n[{i}] " + "  ".join(head))
-        if a.get("throwaway"):
-            lines.append(f"    throwaway: {a['throwaway']}")
-        if a.get("config_size") is not None:
-            lines.append(f"    config space: {a['config_size']} bytes; "
-                         f"{a.get('config_reason', '')}")
-        if "express" in a and a.get("express_at_alloc") is not None:
-            final = {True: "PCI Express", False: "conventional PCI",
-                     None: "unknown"}[a["express"]]
-            lines.append(f"    after realize: {final}"
-                         + (f" ({a['express_note']})" if a.get("express_note") else ""))
-        if a.get("pcie_cap_added"):
-            lines.append(f"    PCIe capability added by {a['pcie_cap_added']}")
-        for k, v in a.items():
-            if k not in ("function", "device", "id", "bdf", "config_size", "express",
-                         "chain", "steps", "express_at_alloc", "config_reason",
-                         "express_note", "pcie_cap_added", "bus_is_express",
-                         "pci_dev", "throwaway") and v is not None:
-                lines.append(f"    {k}: {v}")
-        if a.get("chain"):
-            lines.append("    chain:")
-            for f in a["chain"]:
-                where = f" ({f['file']}:{f['line']})" if f.get("file") else ""
-                lines.append(f"      {f['function'] or '??'}{where}")
-    return "\n".join(lines)

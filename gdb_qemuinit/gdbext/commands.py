@@ -235,6 +235,7 @@ works as a question (qinit where vhost_dev_init)."""
         from ..planning import recording
         from ..render import summary
         from ..analysis import where
+        from ..render import where as render_where
         from ..files import check_writable
         from ..model.trace import save
         opts = parse(self.parser, arg)
@@ -258,7 +259,7 @@ works as a question (qinit where vhost_dev_init)."""
         if opts.json:
             save(res, opts.json)
         if not opts.quiet:
-            gdb.write(where.format_result(res, opts.device) + "\n")
+            gdb.write(render_where.format_result(res, opts.device, q) + "\n")
 
 
 # The last trace of this gdb session, for 'qinit report'.

@@ -79,5 +79,5 @@ def for_question(q: Question, collect: bool) -> Recording:
     first answer (no throwaway object) unless every answer is collected."""
     from ..analysis.where import throwaway_functions
     return Recording(planning.stops_plan(q.stops), reads=q.reads,
-                     stop_at=() if collect else (q.stops[0],), final=q.final, key=q.key,
+                     stop_at=() if collect else (q.answer_stop,), final=q.final, key=q.key,
                      throwaway=tuple(throwaway_functions()))

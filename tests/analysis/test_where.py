@@ -8,6 +8,7 @@ from gdb_qemuinit.analysis import annotate as analysis
 from gdb_qemuinit.model import initpath
 from gdb_qemuinit.render import text as render_text
 from gdb_qemuinit.analysis import where
+from gdb_qemuinit.render import where as render_where
 from gdb_qemuinit.model.trace import Frame, Hit, Outcome, Trace
 
 BOARD = ("main", "qemu_init", "qmp_x_exit_preconfig", "qemu_init_board", "pc_q35_init",
@@ -39,7 +40,7 @@ def test_throwaway_nic_models_are_marked_and_listed_after_the_users_nic():
         f["function"] for f in first["chain"]]
     assert [a["device"] for a in rest] == ["virtio-net-pci", "virtio-net-pci-transitional"]
     assert all("qemu_get_nic_models" in a["throwaway"] for a in rest)
-    text = where.format_result(res)
+    text = render_where.format_result(res)
     assert text.index("[1]") < text.index("throwaway:")
 
 
@@ -87,9 +88,9 @@ def test_pci_config_answers_per_device_with_the_final_state():
     assert "virtio_pci_dc_realize" in ans["config_reason"]
     assert [s["function"] for s in ans["steps"]] == ["pci_config_alloc", "virtio_pci_realize"]
     assert ans["chain"][0]["function"] == "main"        # outermost first
-    text = where.format_result(where.result(q, t))
+    text = render_where.format_result(where.result(q, t))
     assert "config space: 4096 bytes" in text and "after realize: conventional PCI" in text
-    assert "no device 'other'" in where.format_result(where.result(q, t), device="other")
+    assert "no device 'other'" in render_where.format_result(where.result(q, t), device="other")
 
 
 def test_no_stop_point_ran_means_the_question_says_why():
@@ -105,3 +106,65 @@ def test_a_function_question_answers_every_hit_with_its_reads():
     answers = where.answers(q, t)
     assert [a["function"] for a in answers] == ["pci_qdev_realize"] * 2
     assert answers[0]["x"] == 1 and answers[1]["device"] is None
+
+
+def test_pci_config_reasons_and_the_outermost_capability_call():
+    q = where.resolve("pci-config")
+    conventional = hit_at(1, REALIZE + ["pci_config_alloc"],
+                          {"pci_dev": 1, "device": "mch", "devfn": 0, "express": False,
+                           "config_size": 256})
+    port = hit_at(2, REALIZE + ["rp_realize", "pci_config_alloc"],
+                  {"pci_dev": 2, "device": "pcie-root-port", "bus": None, "devfn": 0x10,
+                   "express": True, "config_size": 4096})
+    outer = hit_at(3, REALIZE + ["rp_realize", "pcie_endpoint_cap_init"], {"pci_dev": 2})
+    inner = hit_at(4, REALIZE + ["rp_realize", "pcie_endpoint_cap_init", "pcie_cap_init"],
+                   {"pci_dev": 2})
+    mch, rp = where.answers(q, hand_trace([conventional, port, outer, inner]))
+    assert mch["config_reason"].startswith("conventional PCI: 256 bytes")
+    assert "INTERFACE_PCIE_DEVICE" in rp["config_reason"]
+    assert rp["bdf"] == "?:02.0" and mch["bdf"] == "?:00.0"
+    assert rp["pcie_cap_added"] == "pcie_endpoint_cap_init from rp_realize (hw/pci/pci.c:101)"
+    # no final reads (QEMU stopped at the first answer): the final state is unknown
+    assert rp["express"] is None and "had not finished" in rp["express_note"]
+    assert list(rp)[:8] == ["function", "device", "id", "bdf", "config_size", "express",
+                            "chain", "throwaway"]
+
+
+def test_a_question_made_of_data_answers_with_its_fields_in_order():
+    q = where.question_from("netdev-order", {
+        "summary": "s", "stops": ["net_client_init1"],
+        "fields": {"net_client_init1": {
+            "type": "type", "id": "id",
+            "kind": [{"if_on_stack": "net_init_vhost_user", "text": "vhost-user"},
+                     {"text": "other"}]}},
+        "show": [{"text": "backend: {kind} ({type})"}]})
+    stack = ["main", "qemu_init", "net_client_init1"]
+    answers = where.answers(q, hand_trace([hit_at(1, stack, {"id": "n0", "type": "USER",
+                                                             "unused": 5})]))
+    (a,) = answers
+    assert [k for k in a if a[k] is not None] == ["function", "id", "chain", "type", "kind"]
+    assert a["kind"] == "other" and "unused" not in a
+    text = render_where.format_result(where.result(q, hand_trace([])), question=q)
+    assert "no answer" in text
+
+
+@pytest.mark.parametrize("table, says", [
+    ({"summary": "s"}, "stops = .* is missing"),
+    ({"stops": ["f"], "answer": "g"}, "answer = 'g' is none of its stops"),
+    ({"stops": ["f"], "fields": {"g": {}}}, "fields for g, none of its stops"),
+    ({"stops": ["f"], "fields": {"f": {"x": {"read": "x", "as": "int"}}}}, "field x: as"),
+    ({"stops": ["f"], "show": [{"txt": "x"}]}, "a line to show"),
+])
+def test_a_mistyped_question_names_itself_and_what_is_wrong(table, says):
+    with pytest.raises(where.QuestionError, match=f"question q: .*{says}"):
+        where.question_from("q", table)
+
+
+def test_the_shipped_questions_load_and_pci_config_answers_at_the_allocation():
+    questions = where.load_questions()
+    assert questions["pci-config"].answer_stop == "pci_config_alloc"
+    assert questions["netdev-init"].answer_stop == "net_client_init1"
+    for q in questions.values():
+        assert set(q.fields) <= set(q.stops)
+    layout = where.answer_layout()
+    assert layout.keys[0] == "function" and "throwaway" in layout.keys
