@@ -33,6 +33,8 @@ def test_q35_root_bus_nic_is_allocated_as_pcie_but_ends_conventional(qemu_binary
     assert a["device"] == "virtio-net-pci" and a["bdf"].startswith("pcie.0:")
     assert a["config_size"] == 4096 and a["express_at_alloc"] is True
     assert a["express"] is False and "virtio_pci_realize cleared" in a["express_note"]
+    # an express bus, but the root one: no PCIe port above the NIC
+    assert a["bus_is_express"] is True and a["bus_is_root"] is True
     assert "pcie_cap_added" not in a
     chain = [f["function"] for f in a["chain"]]
     assert chain[0] == "main" and chain[-1] == "pci_config_alloc"
@@ -51,6 +53,7 @@ def test_q35_nic_behind_a_root_port_stays_pcie(qemu_binary, tmp_path):
     a = nic(doc, "nic1")
     assert a["bdf"] == "rp1:00.0" and a["config_size"] == 4096
     assert a["express"] is True
+    assert a["bus_is_express"] is True and a["bus_is_root"] is False
     assert a["pcie_cap_added"].startswith("pcie_endpoint_cap_init from virtio_pci_realize")
     rp = nic(doc, "rp1")
     assert rp["express"] is True and "rp_realize" in rp["pcie_cap_added"]
@@ -60,6 +63,7 @@ def test_i440fx_nic(qemu_binary, tmp_path):
     doc, _ = where(qemu_binary, tmp_path, "pc", "-device", "virtio-net-pci,netdev=n0,id=nic0")
     a = nic(doc, "nic0")
     assert a["bdf"].startswith("pci.0:") and a["express"] is False
+    assert a["bus_is_express"] is False and a["bus_is_root"] is True
 
 
 def test_question_with_no_answer_says_so(qemu_binary, tmp_path):
