@@ -33,7 +33,7 @@ def _color(opts) -> bool:
 
 
 def _load_path(opts) -> initpath.InitPath:
-    return initpath.load(getattr(opts, "path", None))
+    return initpath.load(getattr(opts, "path_file", None))
 
 
 def _run_qinit(opts, qinit_args: list[str], json_name: str, read):
@@ -63,7 +63,7 @@ def _gdb_json(what: str):
 def cmd_trace(opts) -> int:
     outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg, png=opts.png,
                            report=opts.report, timeline=opts.timeline, html=opts.html)
-    path = session.prepare(opts.path, outs)
+    path = session.prepare(opts.path_file, outs)
     def read(json_path: str, run: Run) -> Trace:
         try:
             trace = load(json_path)
@@ -74,7 +74,7 @@ def cmd_trace(opts) -> int:
         add_run_facts(trace, run)      # reads the backend's log: inside `private`
         return trace
 
-    args = ["trace"] + (["--path", os.path.abspath(opts.path)] if opts.path else [])
+    args = ["trace"] + (["--path", os.path.abspath(opts.path_file)] if opts.path_file else [])
     trace = _run_qinit(opts, args, "trace.json", read)
     print(session.finish(path, trace, outs, full=opts.full, color=_color(opts)), end="")
     return EXIT_OK if trace.outcome.state == INIT_COMPLETE else EXIT_FAILED

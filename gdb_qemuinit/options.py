@@ -39,6 +39,7 @@ class Option(NamedTuple):
     metavar: str | None = None      # None: a flag without an argument
     type: Any = None
     nargs: str | None = None        # for a positional: "?" when optional
+    dest: str | None = None         # the attribute's name, when the flag's would mislead
 
 
 OPTIONS = {
@@ -52,7 +53,9 @@ OPTIONS = {
                        "JSON: open it in Perfetto's UI or chrome://tracing)", "FILE"),
     "html": Option(("--html",), "write one self-contained HTML report (graph, verdicts, "
                    "negotiation, timeline) to FILE, to attach to a bug report", "FILE"),
-    "path": Option(("--path",), "use another documented-path file", "FILE"),
+    # opts.path_file: a file name, not the InitPath loaded from it
+    "path": Option(("--path",), "use another documented-path file", "FILE",
+                   dest="path_file"),
     "timeout": Option(("--timeout",), "give up on init after SECONDS, report where QEMU "
                       "blocks and stop it (a QEMU gdb started is killed, one attached to "
                       "is detached)", "SECONDS", type=positive_seconds),
@@ -119,7 +122,7 @@ OPTIONS = {
     "notes-format": Option(("--format",), "dot: a graphviz file; md: a heading, the "
                            "graphviz block and the call listing", "FORMAT"),
     "checked-path": Option(("--path",), "the documented-path file the trace was checked "
-                           "with (default: the shipped one)", "FILE"),
+                           "with (default: the shipped one)", "FILE", dest="path_file"),
 }
 
 
@@ -142,5 +145,7 @@ def add(parser: argparse.ArgumentParser, *names: str, **per_option: dict) -> Non
                 kw["type"] = opt.type
         if opt.nargs:
             kw["nargs"] = opt.nargs
+        if opt.dest:
+            kw["dest"] = opt.dest
         kw.update(extra)
         parser.add_argument(*opt.flags, **kw)

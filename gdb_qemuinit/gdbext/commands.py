@@ -186,7 +186,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
                                png=opts.png, report=opts.report,
                                timeline=opts.timeline, html=opts.html)
-        path = session.prepare(opts.path, outs)
+        path = session.prepare(opts.path_file, outs)
         qemu = qemu_under_gdb()
         todo = recording.for_trace(path, vhostuser.load_spec(), naive=opts.naive)
         trace = record(qemu, todo, opts.timeout or settings.timeout(), opts.kill)
