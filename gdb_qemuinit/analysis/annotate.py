@@ -34,8 +34,7 @@ def annotate(path: InitPath, trace: Trace) -> Trace:
         else:
             trace.extra.pop(key, None)
     rounds = (trace.extra.get("vhost_user") or {}).get("rounds", [])
-    if len(rounds) > 1:
-        _note_restart(trace, spec.record["round_starts"], rounds)
+    _note_restart(trace, spec.record["round_starts"], rounds)
     return trace
 
 
@@ -54,11 +53,24 @@ def trace_findings(trace: Trace) -> list[dict]:
 
 
 def _note_restart(trace: Trace, wait: str, rounds: list[dict]) -> None:
-    """The seed's restart edges: say how many times QEMU waited, and why."""
-    failed = [f"round {r['round']} failed at {r.get('failed_at', '?')}"
-              for r in rounds if r["result"] == "failed"]
-    text = (f"QEMU waited for the backend {len(rounds)} times: " + "; ".join(failed)
-            + f"; round {rounds[-1]['round']}: {rounds[-1]['result']}")
+    """The seed's restart edges: for each chardev QEMU waited on more than
+    once (a new connection after a failed one), how many times, and why.
+    Several NICs or queue pairs are not a restart: each chardev's
+    connection counts once."""
+    texts = []
+    for chardev in dict.fromkeys(r.get("chardev") for r in rounds):
+        own = [r for r in rounds if r.get("chardev") == chardev]
+        connections = {r.get("connection") for r in own}
+        if len(connections) < 2:
+            continue
+        failed = [f"round {r['round']} failed at {r.get('failed_at', '?')}"
+                  for r in own if r["result"] == "failed"]
+        texts.append(f"QEMU waited for the backend of {chardev} {len(connections)} times: "
+                     + "".join(f + "; " for f in failed)
+                     + f"round {own[-1]['round']}: {own[-1]['result']}")
+    if not texts:
+        return
+    text = "; ".join(texts)
     for e in trace.extra.get("edges", []):
         if wait in (e["from"], e["to"]) and e["status"] == OBSERVED:
             e["note"] = (e["note"] + "; " if e.get("note") else "") + text
