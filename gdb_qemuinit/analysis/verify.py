@@ -95,13 +95,19 @@ class Verifier:
         if d_callee:
             pairs = self._pairs(d_callee.served_by, lambda n: n == e.caller,
                                 adjacent=not d_callee.through)
-            m = self._best([p for p in pairs if all(n in d_callee.through
-                                                    for n in p.stack[p.inner + 1:p.outer])])
+            pairs = [p for p in pairs if all(n in d_callee.through
+                                             for n in p.stack[p.inner + 1:p.outer])]
+            m = self._best(pairs)
             if m:
                 served = m.stack[m.inner]
                 self._fill(v, m, DISPATCH)
                 v.served_by = served
                 v.note = f"{e.callee} is {d_callee.member}; here it was {served}()"
+                # several netdevs of different types: each served it once
+                others = [n for n in dict.fromkeys(p.stack[p.inner] for p in pairs)
+                          if n != served]
+                if others:
+                    v.note += f", also {', '.join(n + '()' for n in others)}"
                 return v
         elif d_caller:
             callers = set(self.path.callers_of(e.caller))

@@ -49,6 +49,20 @@ def test_dispatch_names_the_function_that_served_it(path):
     assert v[("vhost_dev_init", "vhost_get_features")].status == "not-exercised"
 
 
+def test_a_dispatch_serving_several_netdev_types_names_them_all(path):
+    # libvirt's vhost-user lines: vhost-user netdevs beside a socket netdev
+    init = ("main", "qemu_init", "qemu_create_late_backends", "net_init_clients",
+            "netdev_init_modern", "net_client_init1")
+    v = verdicts(path, make([hit(1, *init, "net_init_vhost_user"),
+                             hit(2, *init, "net_init_socket"),
+                             hit(3, *init, "net_init_vhost_user")]))
+    e = v[("net_client_init1", "net_client_init_fun[netdev->type]")]
+    assert e.status == "dispatch" and e.served_by == "net_init_vhost_user"
+    assert e.note.endswith("here it was net_init_vhost_user(), also net_init_socket()")
+    v = verdicts(path, make([hit(1, *init, "net_init_vhost_user")]))
+    assert "also" not in v[("net_client_init1", "net_client_init_fun[netdev->type]")].note
+
+
 def test_dispatch_through_a_wrapper_the_data_names(path):
     # QEMU 10.2: vhost_dev_init -> vhost_dev_get_features -> VhostOps.vhost_get_features
     wrapped = hit(1, "main", "vhost_net_init", "vhost_dev_init", "vhost_dev_get_features",
