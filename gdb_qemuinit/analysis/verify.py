@@ -126,7 +126,7 @@ class Verifier:
             m = self._best(self._pairs(lambda n: n == e.callee, lambda n: n == e.caller))
             if m:
                 self._fill(v, m, OBSERVED)
-                others = self._other_callers(e)
+                others = self._other_callers(e, set(m.stack[m.inner + 1:m.outer]))
                 if others:
                     v.note = f"{e.callee} was also reached from {', '.join(others)}"
                 return v
@@ -140,13 +140,17 @@ class Verifier:
         v.caller_at = _where(m.hit, m.outer)
         v.callee_at = _where(m.hit, m.inner)
 
-    def _other_callers(self, e: Edge) -> list[str]:
-        """Callers of the callee that are not the documented one (and not a
-        frame between them), over the hits of the callee itself."""
+    def _other_callers(self, e: Edge, between: set[str]) -> list[str]:
+        """Callers of the callee that are not the documented one, over the
+        hits of the callee itself: the first frame that is not one of those
+        `between` them on the documented way (QOM's object_init_with_type
+        calls every instance_init, whoever created the object)."""
         others: dict[str, None] = {}
         for hit, stack in self.stacks:
-            if hit.function == e.callee and len(stack) > 1 and e.caller not in stack:
-                others.setdefault(stack[1])
+            if hit.function == e.callee and e.caller not in stack:
+                caller = next((n for n in stack[1:] if n not in between), None)
+                if caller:
+                    others.setdefault(caller)
         return list(others)
 
     def _sequence(self, e: Edge, v: Verdict) -> Verdict:
