@@ -12,6 +12,7 @@ hit adds, rules, formats, what the final reads add) is the question's data;
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from ..datafile import data_file, read_toml
@@ -112,15 +113,30 @@ def answer_layout() -> AnswerLayout:
 
 
 def throwaway_functions() -> dict[str, str]:
-    """Function -> note: objects created under it are throwaway ([throwaway])."""
+    """Key -> note: objects created under it are throwaway ([throwaway]).  A
+    key is a function, or "CALLER -> CALLEE" for CALLER calling CALLEE
+    directly."""
     return dict(read_toml(QUESTIONS_FILE).get("throwaway", {}))
+
+
+def throwaway_key(stack: Sequence[str], keys: Iterable[str]) -> str | None:
+    """The [throwaway] key that matches a stack (innermost first), if any."""
+    for key in keys:
+        caller, _, callee = key.partition(" -> ")
+        if not callee:
+            if caller in stack:
+                return key
+        elif any(stack[i] == callee and stack[i + 1] == caller
+                 for i in range(len(stack) - 1)):
+            return key
+    return None
 
 
 def throwaway_note(hit: Hit, functions: dict[str, str] | None = None) -> str | None:
     """Why the object of this hit is no object of the user's, if it is not."""
     functions = throwaway_functions() if functions is None else functions
-    return next((functions[f.function] for f in hit.frames if f.function in functions),
-                None)
+    key = throwaway_key([f.function or "" for f in hit.frames], functions)
+    return functions[key] if key else None
 
 
 def throwaway_hits(trace: Trace) -> list[dict]:
@@ -128,10 +144,10 @@ def throwaway_hits(trace: Trace) -> list[dict]:
     functions = throwaway_functions()
     out = []
     for h in trace.hits:
-        under = next((f.function for f in h.frames if f.function in functions), None)
-        if under:
-            out.append({"hit": h.seq, "function": h.function, "under": under,
-                        "note": functions[under]})
+        key = throwaway_key([f.function or "" for f in h.frames], functions)
+        if key:
+            out.append({"hit": h.seq, "function": h.function,
+                        "under": key.partition(" -> ")[0], "note": functions[key]})
     return out
 
 

@@ -13,6 +13,7 @@ import time
 
 import gdb
 
+from ..analysis.where import throwaway_key
 from ..planning.recording import Recording
 from ..model.trace import (ANSWERED, ERROR, EXITED, INIT_COMPLETE, INTERRUPTED, SIGNALED, TIMEOUT,
                            Frame, Hit, Outcome, Trace, clock_section)
@@ -138,12 +139,12 @@ class Recorder:
 
     def is_answer(self, function: str) -> bool:
         """The hit just recorded is a question's answer: a stop point, and
-        no throwaway object (qemu_get_nic_models' NIC models)."""
+        no throwaway object (the NIC models made to list them)."""
         if function not in self.recording.stop_at or not self.hits:
             return False
         hit = self.hits[-1]
-        return hit.function == function and not any(
-            f.function in self.throwaway for f in hit.frames)
+        return hit.function == function and throwaway_key(
+            [f.function or "" for f in hit.frames], self.throwaway) is None
 
     def wants_real_stop(self) -> bool:
         """A hit's backtrace ran into a library gdb has not read: stop for

@@ -53,6 +53,30 @@ def test_the_trace_lists_its_throwaway_hits():
         hit(1, CLI, "virtio-net-pci"))).extra
 
 
+# QEMU before 9.0, one -nic: pci_nic_init_nofail makes one object per PCI
+# NIC model, then the real NIC through pci_new.
+NIC_PROBE = ("main", "qemu_init", "qmp_x_exit_preconfig", "qemu_init_board", "pc_init1",
+             "pc_nic_init", "pci_nic_init_nofail", "object_new_with_class",
+             "object_new_with_type", "virtio_net_pci_instance_init")
+NIC_REAL = ("main", "qemu_init", "qmp_x_exit_preconfig", "qemu_init_board", "pc_init1",
+            "pc_nic_init", "pci_nic_init_nofail", "pci_new", "qdev_new", "object_new",
+            "object_new_with_type", "virtio_net_pci_instance_init")
+
+
+def test_a_caller_calling_directly_marks_throwaway_but_not_its_other_calls():
+    t = analysis.annotate(initpath.load(), trace_of(hit(1, NIC_PROBE, "virtio-net-pci"),
+                                                    hit(2, NIC_REAL, "virtio-net-pci")))
+    assert [(x["hit"], x["under"]) for x in t.extra["throwaway"]] == [(1, "pci_nic_init_nofail")]
+    res = where.result(where.resolve("virtio-net-instance"), t)
+    first, second = res["answers"]
+    assert first["throwaway"] is None and "pci_new" in [f["function"] for f in first["chain"]]
+    assert "pci_nic_init_nofail" in second["throwaway"]
+    keys = {"a -> b": "", "c": ""}
+    assert where.throwaway_key(["b", "a"], keys) == "a -> b"
+    assert where.throwaway_key(["b", "x", "a"], keys) is None
+    assert where.throwaway_key(["z", "c", "y"], keys) == "c"
+
+
 REALIZE = ["main", "qemu_init", "qdev_device_add", "device_set_realized",
            "pci_qdev_realize", "do_pci_register_device"]
 
