@@ -221,11 +221,11 @@ def run_gdb(qemu_argv: list[str], *commands: str, timeout: float = 180,
 
 
 @functools.lru_cache
-def chardev_parameters(qemu_binary: str) -> frozenset[str]:
-    """The -chardev parameters this QEMU accepts, as its QMP describes them
-    (reconnect, or reconnect-ms from 9.2: 10.2 has only reconnect-ms)."""
+def command_line_options(qemu_binary: str) -> dict[str, frozenset[str]]:
+    """Every command-line option group this QEMU has and its parameters, as
+    its QMP describes them (`-sandbox` only in a build with seccomp)."""
     qmp = ('{"execute": "qmp_capabilities"}\n'
-           '{"execute": "query-command-line-options", "arguments": {"option": "chardev"}}\n'
+           '{"execute": "query-command-line-options"}\n'
            '{"execute": "quit"}\n')
     out = subprocess.run([qemu_binary, "-machine", "none", "-nodefaults", "-display", "none",
                           "-qmp", "stdio"], input=qmp, capture_output=True, text=True,
@@ -233,8 +233,14 @@ def chardev_parameters(qemu_binary: str) -> frozenset[str]:
     for line in out.splitlines():
         ret = json.loads(line).get("return")
         if isinstance(ret, list) and ret:
-            return frozenset(p["name"] for p in ret[0]["parameters"])
-    raise AssertionError(f"QEMU described no -chardev parameters: {out}")
+            return {o["option"]: frozenset(p["name"] for p in o["parameters"]) for o in ret}
+    raise AssertionError(f"QEMU described no command-line options: {out}")
+
+
+def chardev_parameters(qemu_binary: str) -> frozenset[str]:
+    """The -chardev parameters this QEMU accepts (reconnect, or reconnect-ms
+    from 9.2: 10.2 has only reconnect-ms)."""
+    return command_line_options(qemu_binary)["chardev"]
 
 
 def reconnect_every(qemu_binary: str, seconds: int) -> str:
@@ -247,3 +253,36 @@ def reconnect_every(qemu_binary: str, seconds: int) -> str:
 def seed_file() -> Path:
     """The seed notes the project comes from, kept unchanged in docs/seed/."""
     return ROOT / "docs" / "seed" / "qemu-init-flow.md"
+
+
+# ---------------------------------------------------------------- vhost-user checks
+def _numbers(spec, names):
+    return [spec.number(n) for n in names]
+
+
+def assert_each_connection_matches_its_backend(doc):
+    """Per chardev: the requests QEMU really sent (in wire order, without
+    the ones it decided not to write) are, number for number, what that
+    chardev's own backend logged receiving."""
+    from gdb_qemuinit.analysis.vhostuser import load_spec
+    from gdb_qemuinit.model.trace import Trace
+    spec = load_spec().for_trace(Trace.from_json(doc))
+    vu = doc["vhost_user"]
+    assert doc["backends"] and len({b["chardev"] for b in doc["backends"]}) == len(doc["backends"])
+    for backend in doc["backends"]:
+        assert backend["started"] and backend["problem"] is None, backend
+        sent = sorted((m for r in vu["rounds"] if r["chardev"] == backend["chardev"]
+                       for m in r["messages"] if m.get("sent", True)), key=lambda m: m["seq"])
+        assert [m["request"] for m in sent] == _numbers(spec, backend["log"]["requests"])
+        assert all(m["chardev"] == backend["chardev"] for m in sent)
+        check = next(c for c in vu["backend_checks"] if c["chardev"] == backend["chardev"])
+        assert check["requests_agree"] and check["protocol_features_agree"], check
+
+
+def assert_rounds_follow_the_command_line(doc):
+    """Each round's chardev and netdev are a pair of the command line."""
+    from gdb_qemuinit.qemu.cmdline import QemuCommandLine
+    pairs = {(c.id, n.id) for n, c in QemuCommandLine.parse(doc["qemu"]["argv"]).vhost_user()}
+    rounds = doc["vhost_user"]["rounds"]
+    assert {(r["chardev"], r["netdev"]) for r in rounds} == pairs
+    assert all(r["result"] == "negotiated" for r in rounds), rounds

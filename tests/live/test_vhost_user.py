@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from conftest import reconnect_every, run_cli, run_gdb
+from conftest import (assert_each_connection_matches_its_backend,
+                      assert_rounds_follow_the_command_line, reconnect_every, run_cli, run_gdb)
 
 pytestmark = [pytest.mark.qemu, pytest.mark.vhost, pytest.mark.usefixtures("no_leftovers")]
 
@@ -149,38 +150,6 @@ def test_gdb_prompt_reports_the_hang_too(tmp_path, qemu_binary):
     assert "Why QEMU hangs" in out and str(sock) in out
     doc = json.loads((tmp_path / "t.json").read_text())
     assert doc["hang"]["function"] == "qemu_chr_fe_wait_connected"
-
-
-def _numbers(spec, names):
-    return [spec.number(n) for n in names]
-
-
-def assert_each_connection_matches_its_backend(doc):
-    """Per chardev: the requests QEMU really sent (in wire order, without
-    the ones it decided not to write) are, number for number, what that
-    chardev's own backend logged receiving."""
-    from gdb_qemuinit.model.trace import Trace
-    from gdb_qemuinit.analysis.vhostuser import load_spec
-    spec = load_spec().for_trace(Trace.from_json(doc))
-    vu = doc["vhost_user"]
-    assert doc["backends"] and len({b["chardev"] for b in doc["backends"]}) == len(doc["backends"])
-    for backend in doc["backends"]:
-        assert backend["started"] and backend["problem"] is None, backend
-        sent = sorted((m for r in vu["rounds"] if r["chardev"] == backend["chardev"]
-                       for m in r["messages"] if m.get("sent", True)), key=lambda m: m["seq"])
-        assert [m["request"] for m in sent] == _numbers(spec, backend["log"]["requests"])
-        assert all(m["chardev"] == backend["chardev"] for m in sent)
-        check = next(c for c in vu["backend_checks"] if c["chardev"] == backend["chardev"])
-        assert check["requests_agree"] and check["protocol_features_agree"], check
-
-
-def assert_rounds_follow_the_command_line(doc):
-    """Each round's chardev and netdev are a pair of the command line."""
-    from gdb_qemuinit.qemu.cmdline import QemuCommandLine
-    pairs = {(c.id, n.id) for n, c in QemuCommandLine.parse(doc["qemu"]["argv"]).vhost_user()}
-    rounds = doc["vhost_user"]["rounds"]
-    assert {(r["chardev"], r["netdev"]) for r in rounds} == pairs
-    assert all(r["result"] == "negotiated" for r in rounds), rounds
 
 
 def test_qemu_as_client_connects_to_testpmd_listening_first(tmp_path):
