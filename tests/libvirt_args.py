@@ -132,11 +132,12 @@ def _mem_path_created(here: Here, option: str, value: str | None) -> list[Option
 
 
 def _socket_paths_private(here: Here, option: str, value: str | None) -> list[Option] | None:
-    # /tmp/vhost0.sock would collide with any other run on this machine.
+    # /tmp/vhost0.sock would collide with any other run on this machine;
+    # libvirt's runtime directories (/var/run/libvirt/qemu/passt) are not here.
     if option != "-chardev" or value is None or not value.startswith("socket,"):
         return None
     parts = _keyval(value)
-    if not any(p.startswith("path=/tmp/") for p in parts):
+    if not any(p.startswith("path=") for p in parts):
         return None
     chardev = next(p[3:] for p in parts if p.startswith("id="))
     out = []
