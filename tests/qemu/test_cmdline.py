@@ -129,3 +129,37 @@ def test_nic_models_legacy_net_and_the_facts_that_tell_them_apart():
                 "netdev-json"} & facts
     assert "chardev:socket:wait" not in QemuCommandLine.parse(
         ["qemu", "-chardev", "socket,id=nw,path=/nw,server=on,wait=off"]).facts()
+
+
+# libvirt's own lines (tests/data/libvirt), as libvirt wrote them: per
+# vhost-user chardev, QEMU's role, whether it waits, reconnect seconds,
+# and the queue pairs of its netdev.
+LIBVIRT_VHOST_USER = {
+    "net-vhostuser.x86_64-latest.args": {
+        "charnet0": ("server", True, None, 1), "charnet1": ("client", False, None, 1)},
+    "net-vhostuser-multiq.x86_64-latest.args": {
+        "charnet0": ("server", True, None, 1), "charnet1": ("client", False, None, 1),
+        "charnet3": ("client", False, 10, 1), "charnet4": ("client", False, None, 4)},
+    "net-vhostuser-passt.x86_64-latest.args": {
+        f"charnet{i}": ("client", False, None, 1) for i in range(3)},
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIBVIRT_VHOST_USER))
+def test_libvirts_own_lines(name):
+    import libvirt_args
+    cl = QemuCommandLine.parse(libvirt_args.read(libvirt_args.DATA / name).argv)
+    got = {c.id: (c.role, c.wait, c.reconnect_seconds, n.queues) for n, c in cl.vhost_user()}
+    assert got == LIBVIRT_VHOST_USER[name]
+    for n, _ in cl.vhost_user():
+        device = cl.device_of(n.id)
+        assert device.driver == "virtio-net-pci" and device.multiqueue is (n.queues > 1)
+    # the monitor is a passed fd: no socket path of QEMU's
+    assert {c.id for c in cl.unix_sockets()} == set(LIBVIRT_VHOST_USER[name])
+    assert {"netdev-json", "device-json", "netdev:vhost-user"} <= cl.facts()
+    assert "netdev-keyval" not in cl.facts() and not cl.default_nic
+
+
+def test_every_vendored_libvirt_line_is_in_the_table():
+    import libvirt_args
+    assert sorted(LIBVIRT_VHOST_USER) == [p.name for p in libvirt_args.lines()]
