@@ -250,6 +250,31 @@ def reconnect_every(qemu_binary: str, seconds: int) -> str:
     return f"reconnect={seconds}"
 
 
+
+def trace_in_gdb_with_testpmd(qemu_argv: list[str], chardevs, tmp_path):
+    """`qinit trace` inside gdb, which starts no backend: the test starts the
+    built-in testpmd for each (chardev, QEMU's role, socket, queue pairs),
+    the listening ones before QEMU, and stops them by PID.  Returns gdb's
+    result, the trace JSON and the backends."""
+    from gdb_qemuinit.qemu.backend import Backend
+    testpmd = scenario.load().backend
+    backends = []
+    for i, (chardev, role, sock, queues) in enumerate(chardevs):
+        prefix = f"qemuinit-test-{os.getpid()}-{i}"
+        backends.append(Backend(scenario.expand(scenario.builtin_backend(testpmd, role),
+                                                sock, prefix, queues),
+                                sock, str(tmp_path / f"b{i}.log"), dpdk_prefix=prefix,
+                                chardev=chardev, qemu_role=role))
+    try:
+        for b in backends:
+            b.start(60)
+        r = run_gdb(qemu_argv, f"qinit trace --kill --timeout 60 --json {tmp_path}/t.json")
+    finally:
+        for b in backends:
+            b.stop()
+    assert "Traceback" not in r.stdout + r.stderr
+    return r, json.loads((tmp_path / "t.json").read_text()), backends
+
 def seed_file() -> Path:
     """The seed notes the project comes from, kept unchanged in docs/seed/."""
     return ROOT / "docs" / "seed" / "qemu-init-flow.md"

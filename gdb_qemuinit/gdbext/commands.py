@@ -266,6 +266,13 @@ works as a question (qinit where vhost_dev_init)."""
 LAST: dict = {}
 
 
+def last_trace():
+    """The documented path and the trace of this session's last 'qinit trace'."""
+    if not LAST:
+        raise gdb.GdbError("no trace yet in this session: run 'qinit trace' first")
+    return LAST["path"], LAST["trace"]
+
+
 class QinitReport(gdb.Command):
     """Show the report of the last 'qinit trace': every documented edge with
 its verdict and evidence, grouped by the seed's clusters.
@@ -287,10 +294,9 @@ Coloured on a terminal unless 'set qinit color off' or --no-color."""
     def invoke(self, arg, from_tty):
         from ..render import text as render_text
         opts = parse(self.parser, arg)
-        if not LAST:
-            raise gdb.GdbError("no trace yet in this session: run 'qinit trace' first")
+        path, trace = last_trace()
         color = settings.color_wanted() and not opts.no_color
-        gdb.write(render_text.render(LAST["path"], LAST["trace"], color=color))
+        gdb.write(render_text.render(path, trace, color=color))
 
 
 class QinitPath(gdb.Command):
@@ -402,9 +408,8 @@ are in the title."""
     def invoke(self, arg, from_tty):
         from ..notes import exporter as path_export
         opts = parse(self.parser, arg)
-        if not LAST:
-            raise gdb.GdbError("no trace yet in this session: run 'qinit trace' first")
-        write_or_show(opts.output, path_export.export(LAST["path"], LAST["trace"], opts.format))
+        path, trace = last_trace()
+        write_or_show(opts.output, path_export.export(path, trace, opts.format))
 
 
 # The registered commands by name (their parsers are what their help shows).

@@ -3,7 +3,6 @@ adapted to run here (tests/libvirt_args.py), traced with a real dpdk-testpmd
 per vhost-user chardev, from the shell and inside gdb; and a -nic line."""
 
 import json
-import os
 import re
 import shutil
 
@@ -11,7 +10,7 @@ import pytest
 
 import libvirt_args
 from conftest import (assert_each_connection_matches_its_backend,
-                      assert_rounds_follow_the_command_line, run_cli, run_gdb)
+                      assert_rounds_follow_the_command_line, run_cli, trace_in_gdb_with_testpmd)
 
 pytestmark = [pytest.mark.qemu, pytest.mark.vhost, pytest.mark.usefixtures("no_leftovers")]
 
@@ -180,7 +179,6 @@ def test_libvirt_multiqueue_line_inside_gdb(tmp_path, libvirt_line, qemu_binary)
     from gdb_qemuinit.analysis.vhostuser import load_spec, parse_backend_log
     from gdb_qemuinit.model.trace import Trace
     from gdb_qemuinit.qemu import scenario
-    from gdb_qemuinit.qemu.backend import Backend
     line, argv = libvirt_line("net-vhostuser-multiq.x86_64-latest.args")
     queues = {nd["chardev"]: nd.get("queues", 1)
               for nd in (json.loads(v) for o, v in zip(argv, argv[1:])
@@ -189,23 +187,9 @@ def test_libvirt_multiqueue_line_inside_gdb(tmp_path, libvirt_line, qemu_binary)
     assert sorted(queues.values()) == [1, 1, 1, 4]
     sockets = {c: re.search(r"path=([^,]+)", v).group(1)
                for c, v in chardev_values(argv).items() if c in queues}
-    backends = []
-    testpmd = scenario.load().backend
-    for i, (chardev, role) in enumerate(vhost_user_chardevs(argv).items()):
-        prefix = f"qemuinit-test-{os.getpid()}-{i}"
-        backends.append(Backend(scenario.expand(scenario.builtin_backend(testpmd, role),
-                                                sockets[chardev], prefix, queues[chardev]),
-                                sockets[chardev], str(tmp_path / f"b{i}.log"),
-                                dpdk_prefix=prefix, chardev=chardev, qemu_role=role))
-    try:
-        for b in backends:
-            b.start(60)
-        r = run_gdb(argv, f"qinit trace --kill --timeout 60 --json {tmp_path}/t.json")
-    finally:
-        for b in backends:
-            b.stop()
-    assert "Traceback" not in r.stdout + r.stderr
-    doc = json.loads((tmp_path / "t.json").read_text())
+    _, doc, backends = trace_in_gdb_with_testpmd(
+        argv, [(chardev, role, sockets[chardev], queues[chardev])
+               for chardev, role in vhost_user_chardevs(argv).items()], tmp_path)
     assert doc["outcome"]["state"] == "init-complete"
     assert_rounds_follow_the_command_line(doc)
     assert_multiqueue_rounds(doc, argv)

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from conftest import (assert_each_connection_matches_its_backend,
-                      assert_rounds_follow_the_command_line, reconnect_every, run_cli, run_gdb)
+                      assert_rounds_follow_the_command_line, reconnect_every, run_cli, run_gdb,
+                      trace_in_gdb_with_testpmd)
 
 pytestmark = [pytest.mark.qemu, pytest.mark.vhost, pytest.mark.usefixtures("no_leftovers")]
 
@@ -203,28 +204,13 @@ def test_inside_gdb_two_netdevs_get_their_own_rounds(tmp_path, qemu_binary):
     """Inside gdb qemuinit starts no backend: the test starts one per chardev
     in its role, the listening one before QEMU."""
     from gdb_qemuinit.qemu import scenario
-    from gdb_qemuinit.qemu.backend import Backend
     sc = scenario.load("vhost-user-two-roles")
     d = tmp_path / "s"
     d.mkdir(mode=0o700)
     qemu = [qemu_binary] + sc.qemu_args(str(d / "vhost-user.sock"), str(d))
-    backends = []
-    for i, (chardev, role) in enumerate((("chr0", "server"), ("chr1", "client"))):
-        sock = str(d / ("server.sock" if role == "server" else "client.sock"))
-        prefix = f"qemuinit-test-{os.getpid()}-{i}"
-        backends.append(Backend(scenario.expand(scenario.builtin_backend(sc.backend, role),
-                                                sock, prefix), sock,
-                                str(tmp_path / f"b{i}.log"), dpdk_prefix=prefix,
-                                chardev=chardev, qemu_role=role))
-    try:
-        for b in backends:
-            b.start(60)
-        r = run_gdb(qemu, f"qinit trace --kill --timeout 60 --json {tmp_path}/t.json")
-    finally:
-        for b in backends:
-            b.stop()
-    assert "Traceback" not in r.stdout + r.stderr
-    doc = json.loads((tmp_path / "t.json").read_text())
+    _, doc, backends = trace_in_gdb_with_testpmd(
+        qemu, [("chr0", "server", str(d / "server.sock"), 1),
+               ("chr1", "client", str(d / "client.sock"), 1)], tmp_path)
     assert doc["outcome"]["state"] == "init-complete"
     assert_rounds_follow_the_command_line(doc)
     assert all(b.problem is None for b in backends)
