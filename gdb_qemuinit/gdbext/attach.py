@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import gdb
 
-from .. import options
-from ..gdbargs import ArgumentParser, complete_options
 from ..qemu.sources import SourceRoots
 from .frames import read_values, walk_frames
-from .commands import user_errors
+from .commands import QinitCommand, user_errors
 
 
 def attached() -> bool:
@@ -65,7 +63,7 @@ def threads(reads: dict[str, dict[str, str]]) -> list[dict]:
     return out
 
 
-class QinitHang(gdb.Command):
+class QinitHang(QinitCommand):
     """Why this QEMU hangs, at once: its command line, every thread's chain and
 what it sits in, the stage, the chardev, socket path and role, the request
 in flight, who is at the other end of the socket, and the findings.
@@ -77,14 +75,8 @@ the shell as 'qemuinit hang PID').  It reads, plants nothing and runs
 nothing in QEMU; an attached QEMU is then detached and goes on as before,
 a QEMU gdb started stays stopped where it is."""
 
-    def __init__(self):
-        self.parser = ArgumentParser("qinit hang")
-        options.add(self.parser, "hang-json", "quiet")
-        self.__doc__ = self.parser.help_for(type(self).__doc__)
-        super().__init__("qinit hang", gdb.COMMAND_USER)
-
-    def complete(self, text, word):
-        return complete_options(self.parser, text, word)
+    NAME = "qinit hang"
+    OPTIONS = ("hang-json", "quiet")
 
     @user_errors
     def invoke(self, arg, from_tty):

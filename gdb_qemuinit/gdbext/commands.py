@@ -148,7 +148,27 @@ color', 'set qinit timeout', 'set qinit lazy-libraries'."""
         gdb.execute("help qinit")
 
 
-class QinitTrace(gdb.Command):
+class QinitCommand(gdb.Command):
+    """A qinit subcommand: its parser made from options.py's definitions,
+    its help ({options} in the docstring) made from the parser, its options
+    completed.  Subclasses name the command and the options it takes."""
+
+    NAME = ""
+    OPTIONS: tuple[str, ...] = ()
+    EXTRAS: dict = {}           # per option, what only gdb's side knows
+    PREFIX = False
+
+    def __init__(self):
+        self.parser = ArgumentParser(self.NAME)
+        options.add(self.parser, *self.OPTIONS, **self.EXTRAS)
+        self.__doc__ = self.parser.help_for(type(self).__doc__)
+        super().__init__(self.NAME, gdb.COMMAND_USER, prefix=self.PREFIX)
+
+    def complete(self, text, word):
+        return complete_options(self.parser, text, word)
+
+
+class QinitTrace(QinitCommand):
     """Trace QEMU's initialization and check it against the documented path.
 
 {options}
@@ -162,12 +182,10 @@ QEMU reaches qemu_main_loop.  Then every documented edge gets a verdict
 
 Every breakpoint qinit planted is removed at the end; yours are untouched."""
 
-    def __init__(self):
-        self.parser = ArgumentParser("qinit trace")
-        options.add(self.parser, "json", "svg", "png", "dot", "report", "timeline", "html",
-                    "timeout", "kill", "path", "quiet", "naive", timeout=GDB_TIMEOUT)
-        self.__doc__ = self.parser.help_for(type(self).__doc__)
-        super().__init__("qinit trace", gdb.COMMAND_USER)
+    NAME = "qinit trace"
+    OPTIONS = ("json", "svg", "png", "dot", "report", "timeline", "html",
+               "timeout", "kill", "path", "quiet", "naive")
+    EXTRAS = {"timeout": GDB_TIMEOUT}
 
     def complete(self, text, word):
         last = last_word(text)
@@ -199,7 +217,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
                       "'qinit report' shows every edge.\n")
 
 
-class QinitWhere(gdb.Command):
+class QinitWhere(QinitCommand):
     """Answer a question about init from a live QEMU: where it happens, the chain
 from main that led there, and the facts a developer wants.
 
@@ -217,12 +235,9 @@ of each NIC model while the board is built) is marked throwaway, listed
 after the others, and never the answer QEMU stops at.  Any function name
 works as a question (qinit where vhost_dev_init)."""
 
-    def __init__(self):
-        self.parser = ArgumentParser("qinit where")
-        options.add(self.parser, "question", "list", "all", "device", "where-json",
-                    "timeout", "kill", "quiet", timeout=GDB_TIMEOUT)
-        self.__doc__ = self.parser.help_for(type(self).__doc__)
-        super().__init__("qinit where", gdb.COMMAND_USER)
+    NAME = "qinit where"
+    OPTIONS = ("question", "list", "all", "device", "where-json", "timeout", "kill", "quiet")
+    EXTRAS = {"timeout": GDB_TIMEOUT}
 
     def complete(self, text, word):
         from ..analysis import where
@@ -273,7 +288,7 @@ def last_trace():
     return LAST["path"], LAST["trace"]
 
 
-class QinitReport(gdb.Command):
+class QinitReport(QinitCommand):
     """Show the report of the last 'qinit trace': every documented edge with
 its verdict and evidence, grouped by the seed's clusters.
 
@@ -281,14 +296,8 @@ its verdict and evidence, grouped by the seed's clusters.
 
 Coloured on a terminal unless 'set qinit color off' or --no-color."""
 
-    def __init__(self):
-        self.parser = ArgumentParser("qinit report")
-        options.add(self.parser, "no-color")
-        self.__doc__ = self.parser.help_for(type(self).__doc__)
-        super().__init__("qinit report", gdb.COMMAND_USER)
-
-    def complete(self, text, word):
-        return complete_options(self.parser, text, word)
+    NAME = "qinit report"
+    OPTIONS = ("no-color",)
 
     @user_errors
     def invoke(self, arg, from_tty):
@@ -299,7 +308,7 @@ Coloured on a terminal unless 'set qinit color off' or --no-color."""
         gdb.write(render_text.render(path, trace, color=color))
 
 
-class QinitPath(gdb.Command):
+class QinitPath(QinitCommand):
     """Print the documented init path as a call tree: what 'qinit trace' checks.
 
 {options}
@@ -309,11 +318,9 @@ Also 'qinit path import NOTES ...' and 'qinit path export ...': see their help.
 CLUSTER is one of the seed's clusters (netdev_init, chardev_init, ...); Tab
 completes them."""
 
-    def __init__(self):
-        self.parser = ArgumentParser("qinit path")
-        options.add(self.parser, "cluster")
-        self.__doc__ = self.parser.help_for(type(self).__doc__)
-        super().__init__("qinit path", gdb.COMMAND_USER, prefix=True)
+    NAME = "qinit path"
+    OPTIONS = ("cluster",)
+    PREFIX = True
 
     def complete(self, text, word):
         from ..model import initpath
@@ -329,7 +336,7 @@ completes them."""
         gdb.write(render_text.path_tree(path, cluster))
 
 
-class QinitPathImport(gdb.Command):
+class QinitPathImport(QinitCommand):
     """Turn a developer's call-graph notes into a documented-path file, checked
 against the program gdb was given.
 
@@ -344,14 +351,14 @@ pointer) become dispatch points, served by what the run saw called there or
 marked 'fill_in'; functions called N times or more (--hot, default 10) are
 hot.  --json writes what gdb found."""
 
+    NAME = "qinit path import"
+    OPTIONS = ("notes", "path-output", "hot", "facts-json", "timeout", "kill", "quiet",
+               "no-run")
+
     def __init__(self):
         from ..notes.importer import HOT_THRESHOLD
-        self.parser = ArgumentParser("qinit path import")
-        options.add(self.parser, "notes", "path-output", "hot", "facts-json", "timeout",
-                    "kill", "quiet", "no-run",
-                    hot={"note": f"default {HOT_THRESHOLD}"})
-        self.__doc__ = self.parser.help_for(type(self).__doc__)
-        super().__init__("qinit path import", gdb.COMMAND_USER)
+        self.EXTRAS = {"hot": {"note": f"default {HOT_THRESHOLD}"}}
+        super().__init__()
 
     def complete(self, text, word):
         if last_word(text).startswith("-"):
@@ -382,7 +389,7 @@ hot.  --json writes what gdb found."""
             gdb.write(path_import.summary(result, opts.output) + "\n")
 
 
-class QinitPathExport(gdb.Command):
+class QinitPathExport(QinitCommand):
     """Write the last trace's documented graph back in the notes' style,
 corrected by what QEMU did.
 
@@ -394,15 +401,9 @@ served it, an edge QEMU took from elsewhere is drawn from there, edges the
 run did not exercise are kept and marked; the QEMU version and command line
 are in the title."""
 
-    def __init__(self):
-        self.parser = ArgumentParser("qinit path export")
-        options.add(self.parser, "notes-format", "output",
-                    notes_format={"choices": ("dot", "md"), "default": "dot"})
-        self.__doc__ = self.parser.help_for(type(self).__doc__)
-        super().__init__("qinit path export", gdb.COMMAND_USER)
-
-    def complete(self, text, word):
-        return complete_options(self.parser, text, word)
+    NAME = "qinit path export"
+    OPTIONS = ("notes-format", "output")
+    EXTRAS = {"notes_format": {"choices": ("dot", "md"), "default": "dot"}}
 
     @user_errors
     def invoke(self, arg, from_tty):
