@@ -76,7 +76,7 @@ class IndirectCallBreakpoint(gdb.Breakpoint):
         self.text = text
         self.targets: dict[str, int] = {}
         # For each target, how far up the notes' edges its callers went
-        # (path_import.on_path): which target serves the dispatch on the
+        # (notes/importer.on_path): which target serves the dispatch on the
         # documented path, not elsewhere.
         self.depth: dict[str, int] = {}
         self.documented = documented

@@ -16,6 +16,7 @@ import json
 from typing import NamedTuple
 
 from ..errors import QemuinitError
+from ..model.initpath import facts_match
 
 # The key an option's first, unnamed element stands for (QemuOpts'
 # implied_opt_name): `-netdev user,id=n0` is type=user.
@@ -243,6 +244,10 @@ class QemuCommandLine:
         ident = str(ident) if ident is not None else None
         if name in ("netdev", "nic", "net"):
             kind = str(props.get("type", ""))
+            if name == "nic" and not kind:
+                kind = "user"       # QEMU's net_param_nic: a -nic without a type is user
+            if name in ("nic", "net") and kind == "none":
+                return              # no network at all (and no default NIC)
             if name == "net" and kind == "nic":
                 # The legacy NIC half of -net nic -net user: a device the
                 # board creates, on a hub.
@@ -250,7 +255,7 @@ class QemuCommandLine:
                 self.devices.append(Device(_nic_model(model), ident, is_json, props, "net"))
                 return
             self.netdevs.append(Netdev(kind, ident, name, is_json, props))
-            if name == "nic" and kind != "none":
+            if name == "nic":
                 self.devices.append(Device(_nic_model(props.get("model")), ident, is_json,
                                            dict(props, netdev=ident), "nic"))
         elif name == "chardev":
@@ -282,7 +287,8 @@ class QemuCommandLine:
     def default_nic(self) -> bool:
         """QEMU adds a user-networking NIC of its own: no network option and
         no -nodefaults."""
-        return not self.netdevs and not self.given("net") and not self.nodefaults
+        return (not self.netdevs and not self.given("net") and not self.given("nic")
+                and not self.nodefaults)
 
     def chardev(self, ident: str | None) -> Chardev | None:
         return next((c for c in self.chardevs if ident is not None and c.id == ident), None)
@@ -363,8 +369,8 @@ class QemuCommandLine:
             needs = [needs]
         if self.readconfig:
             return True
-        facts = self.facts()
-        return any(n in facts for n in needs)
+        # the same matching as [needs] in init-path.toml: a name or a glob
+        return facts_match(needs, self.facts())
 
     def summary(self) -> dict:
         """Plain data for the trace JSON."""

@@ -1,6 +1,6 @@
 """Built-in scenarios (data/scenarios.toml) and the run's private directory.
 What a QEMU command line asks for (its sockets, netdevs, ...) is read from
-its model, qemu_cmdline."""
+its model, qemu/cmdline.py."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from conftest import ROOT, pids, run_cli
+from gdb_qemuinit.model import initpath
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
 
@@ -45,10 +46,12 @@ def test_read_only_output_directory_fails_before_qemu_starts(tmp_path):
         assert "QEMU 7" not in r.stdout and not (tmp_path / "t.svg").exists()
 
 
+# `said`: the part of our own argument QEMU names in its error (its wording
+# around it differs between releases and is not checked)
 @pytest.mark.parametrize("extra, said", [
-    (["-no-such-option"], "invalid option"),
+    (["-no-such-option"], "-no-such-option"),
     (["-device", "virtio-net-pci,no-such-prop=1"], "no-such-prop"),
-    (["-bios", "/nonexistent/bios.bin"], "could not load PC BIOS"),
+    (["-bios", "/nonexistent/bios.bin"], "/nonexistent/bios.bin"),
     (["-netdev", "vhost-user,id=n9,chardev=nope"], "nope"),
 ], ids=["unknown-option", "bad-property", "missing-firmware", "missing-chardev"])
 def test_qemu_exiting_during_init_gives_code_its_own_line_and_stage(tmp_path, qemu_argv,
@@ -57,9 +60,10 @@ def test_qemu_exiting_during_init_gives_code_its_own_line_and_stage(tmp_path, qe
     assert r.returncode == 1
     o = doc["outcome"]
     assert o["state"] == "exited" and o["exit_code"] == 1
-    assert o["error_line"].startswith(("qemu-system-x86_64: ", "qemu: "))
+    # QEMU's own last line on stderr, as it wrote it, and shown to the user
+    assert o["error_line"] == doc["qemu_stderr"][-1]["line"]
     assert said in o["error_line"] and "QEMU said: " + o["error_line"] in r.stdout
-    assert o["last_stage"] in ("qemu_init", "main") or o["last_stage"]
+    assert o["last_stage"] in initpath.load().functions()
 
 
 def test_stripped_debian_qemu_gives_a_degraded_trace_never_absent(tmp_path):

@@ -163,3 +163,20 @@ def test_libvirts_own_lines(name):
 def test_every_vendored_libvirt_line_is_in_the_table():
     import libvirt_args
     assert sorted(LIBVIRT_VHOST_USER) == [p.name for p in libvirt_args.lines()]
+
+
+def test_a_nic_without_a_type_is_user_and_none_means_no_network():
+    # QEMU's net_param_nic makes a type-less -nic a user (slirp) one
+    cl = QemuCommandLine.parse(["qemu", "-nic", "model=virtio-net-pci"])
+    assert [(n.type, n.option) for n in cl.netdevs] == [("user", "nic")]
+    assert {"netdev:user", "device:virtio-net-pci"} <= cl.facts()
+    for none in (["-nic", "none"], ["-net", "none"]):
+        cl = QemuCommandLine.parse(["qemu", *none])
+        assert not cl.netdevs and not cl.default_nic
+        assert not {"netdev", "netdev:none"} & cl.facts()
+
+
+def test_needs_match_facts_by_name_or_glob_as_in_the_path_file():
+    cl = QemuCommandLine.parse(["qemu", "-device", "virtio-net-pci"])
+    assert cl.satisfies("device:virtio-net*") and cl.satisfies(["netdev", "device"])
+    assert not cl.satisfies("device:e1000*")

@@ -1,5 +1,5 @@
 """Pure tests of the timeline's Chrome trace-event JSON and its chart
-(check_chrome_trace is used on real runs too, in test_qemu_visuals.py)."""
+(check_chrome_trace is used on real runs too, in tests/live/test_visuals.py)."""
 
 import json
 
