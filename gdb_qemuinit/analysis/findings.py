@@ -94,13 +94,17 @@ def from_command_line(cl: QemuCommandLine) -> list[dict]:
 
 
 def from_negotiation(cl: QemuCommandLine, vhost_user: dict | None) -> list[dict]:
-    """Queue pairs asked beyond what the backend offers (GET_QUEUE_NUM)."""
+    """Queue pairs asked beyond what the netdev's own backend offers
+    (GET_QUEUE_NUM on its chardev; a trace without per-chardev sections has
+    one backend)."""
     out: list[dict] = []
-    offered = ((vhost_user or {}).get("negotiated") or {}).get("backend_queues")
-    if offered is None:
-        return out
-    for n, _ in cl.vhost_user():
-        if n.queues > offered:
+    vu = vhost_user or {}
+    per_chardev = {c["chardev"]: (c.get("negotiated") or {}).get("backend_queues")
+                   for c in vu.get("chardevs") or []}
+    everyone = (vu.get("negotiated") or {}).get("backend_queues")
+    for n, ch in cl.vhost_user():
+        offered = per_chardev.get(ch.id if ch else None) if per_chardev else everyone
+        if offered is not None and n.queues > offered:
             out.append(finding(
                 "queues-beyond-backend",
                 f"-netdev {n.id}: queues={n.queues}, the backend's GET_QUEUE_NUM reply "

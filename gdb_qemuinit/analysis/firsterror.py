@@ -12,6 +12,7 @@ import os
 
 from .summary import chain
 from ..model.trace import EXITED, Trace
+from ..qemu.cmdline import CommandLineError, QemuCommandLine
 
 QUIET = (": info: ", ": warning: ")
 
@@ -34,6 +35,20 @@ def _failed_call(msg: dict) -> str:
     return f"after {msg['name']}"
 
 
+def _cut_of(trace: Trace, chardev: str | None) -> dict | None:
+    """The relay's cut (--cut-after), if it sat in front of `chardev`'s
+    socket (a trace that does not say which socket: any)."""
+    fault = trace.extra.get("fault") or {}
+    cut = fault.get("cut")
+    if not cut or not fault.get("socket") or chardev is None:
+        return cut
+    try:
+        ch = QemuCommandLine.parse(trace.qemu.get("argv") or []).chardev(chardev)
+    except CommandLineError:
+        return cut
+    return cut if ch is None or ch.path == fault["socket"] else None
+
+
 def first_error(trace: Trace) -> dict | None:
     """{"round", "request", "call", "chain", "first_line", "consequences"} for
     the first failed vhost-user round; for an init that exited without one,
@@ -46,7 +61,9 @@ def first_error(trace: Trace) -> dict | None:
                    failed["messages"][-1])
         hit = next((h for h in trace.hits if h.seq == msg["seq"]), None)
         lines = failed.get("errors", [])
-        cut = (trace.extra.get("fault") or {}).get("cut")
+        cut = _cut_of(trace, failed.get("chardev"))
+        # what QEMU did next on that chardev (others' rounds are theirs)
+        mine = [r for r in rounds if r.get("chardev") == failed.get("chardev")]
         return {"injected": f"the backend's connection {cut['connection']} was cut right "
                             f"after {cut['after']} (--cut-after)" if cut else None,
                 "round": failed["round"], "connection": failed["connection"],
@@ -57,8 +74,8 @@ def first_error(trace: Trace) -> dict | None:
                 "frames": [f._asdict() for f in hit.frames] if hit else [],
                 "first_line": lines[0] if lines else None,
                 "consequences": lines[1:],
-                "then": f"QEMU went on: round {rounds[-1]['round']} "
-                        f"{rounds[-1]['result']}" if rounds[-1] is not failed else None}
+                "then": f"QEMU went on: round {mine[-1]['round']} "
+                        f"{mine[-1]['result']}" if mine[-1] is not failed else None}
     o = trace.outcome
     errors = _errors(trace)
     if o.state == EXITED and errors:

@@ -164,4 +164,5 @@ class Relay:
         cut = dict(self.cut) if self.cut else None
         if cut and clock_start is not None:
             cut["t"] = round(self._started + cut["t"] - clock_start, 4)
-        return {"cut_after": self.cut_name, "cut": cut, "connections": self.connections}
+        return {"cut_after": self.cut_name, "cut": cut, "connections": self.connections,
+                "socket": self.qemu_socket}

@@ -88,3 +88,15 @@ def test_reconnect_on_a_listening_socket_is_a_finding_with_qemus_first_line(
     if doc["outcome"]["state"] == "exited":      # QEMU 7.2 refuses the option
         assert doc["first_error"]["first_line"] == doc["qemu_stderr"][0]["line"]
     assert "reconnect-on-server" in r.stdout
+
+
+def test_queues_are_checked_against_each_netdevs_own_backend():
+    args = ["-chardev", "socket,id=a,path=/a,server=on", "-chardev", "socket,id=b,path=/b",
+            "-netdev", "vhost-user,id=na,chardev=a,queues=4",
+            "-netdev", "vhost-user,id=nb,chardev=b,queues=4"]
+    # the last round's backend (b) offers 8; a's offers 2: only na asks too many
+    vu = {"negotiated": {"backend_queues": 8},
+          "chardevs": [{"chardev": "a", "negotiated": {"backend_queues": 2}},
+                       {"chardev": "b", "negotiated": {"backend_queues": 8}}]}
+    fs = [f for f in found(*args, vhost_user=vu) if f["id"] == "queues-beyond-backend"]
+    assert [f["evidence"]["netdev"] for f in fs] == ["na"]

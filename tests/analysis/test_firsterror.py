@@ -60,3 +60,29 @@ def test_the_html_report_shows_the_first_error(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     text = html.read_text()
     assert '<section id="first-error">' in text and "fault injected" in text
+
+
+def _round(n, chardev, result, connection):
+    return {"round": n, "chardev": chardev, "result": result, "connection": connection,
+            "failed_at": "GET_FEATURES" if result == "failed" else None, "errors": [],
+            "messages": [{"seq": n, "name": "GET_FEATURES", "request": 1}]}
+
+
+@pytest.mark.parametrize("fault_socket, injected", [("/a.sock", True), ("/b.sock", False)])
+def test_with_several_chardevs_what_follows_and_the_cut_are_the_failed_ones(
+        fault_socket, injected):
+    """Pure: chardev a fails, b negotiates after it; 'then' is a's next round,
+    and the relay's cut belongs to the failure only if it sat on a's socket."""
+    from gdb_qemuinit.analysis.firsterror import first_error
+    from gdb_qemuinit.model.trace import Outcome, Trace
+    t = Trace(qemu={"argv": ["qemu", "-chardev", "socket,id=a,path=/a.sock,server=on",
+                             "-chardev", "socket,id=b,path=/b.sock"]},
+              outcome=Outcome(state="init-complete"), hits=[])
+    t.extra["vhost_user"] = {"rounds": [_round(1, "a", "failed", 1),
+                                        _round(2, "a", "negotiated", 2),
+                                        _round(3, "b", "no messages", 3)]}
+    t.extra["fault"] = {"socket": fault_socket,
+                        "cut": {"connection": 1, "after": "GET_FEATURES"}}
+    fe = first_error(t)
+    assert fe["then"] == "QEMU went on: round 2 negotiated"
+    assert (fe["injected"] is not None) is injected
