@@ -15,12 +15,26 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imports_of(path: Path) -> set[str]:
-    """The absolute names of the modules `path` imports."""
+def _nodes(tree: ast.AST, runtime_only: bool):
+    """Every node; with `runtime_only`, not those under `if TYPE_CHECKING:`."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if (runtime_only and isinstance(node, ast.If)
+                and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+
+
+def imports_of(path: Path, runtime_only: bool = False) -> set[str]:
+    """The absolute names of the modules `path` imports (at run time only:
+    not those for type annotations)."""
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _nodes(ast.parse(path.read_text(encoding="utf-8")), runtime_only):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -33,8 +47,8 @@ def imports_of(path: Path) -> set[str]:
     return found
 
 
-def modules() -> dict[str, set[str]]:
-    return {module_name(p): imports_of(p) for p in sorted(PACKAGE.rglob("*.py"))}
+def modules(runtime_only: bool = False) -> dict[str, set[str]]:
+    return {module_name(p): imports_of(p, runtime_only) for p in sorted(PACKAGE.rglob("*.py"))}
 
 
 def inside(name: str, *rooms: str) -> bool:
@@ -68,3 +82,13 @@ def test_only_the_gdb_adapter_imports_gdb():
     for name, imported in modules().items():
         if not inside(name, "gdbext"):
             assert not [m for m in imported if m == "gdb" or m.startswith("gdb.")], name
+
+
+def test_the_plan_and_the_recorder_run_without_the_analysis():
+    """Data flows one way: what to plant and its execution need no analysis
+    or renderer (type annotations aside)."""
+    mods = modules(runtime_only=True)
+    for name in [n for n in mods if inside(n, "planning")] + ["gdb_qemuinit.gdbext.recorder"]:
+        assert not [m for m in mods[name] if inside(m, "analysis", "render")], name
+    # and the annotations are told apart from run-time imports
+    assert "gdb_qemuinit.analysis.vhostuser" in modules()["gdb_qemuinit.planning.recording"]

@@ -12,7 +12,6 @@ hit adds, rules, formats, what the final reads add) is the question's data;
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from ..datafile import data_file, read_toml
@@ -20,6 +19,7 @@ from ..errors import QemuinitError
 from . import fields as answer_fields
 from .fields import Field, ShowLine
 from .summary import format_frame
+from ..model.throwaway import throwaway_functions, throwaway_key
 from ..model.trace import Hit, Trace
 
 SCHEMA = "qemuinit.where/1"
@@ -110,26 +110,6 @@ def answer_layout() -> AnswerLayout:
                             show=[answer_fields.parse_show(s) for s in doc.get("show", [])])
     except ValueError as exc:
         raise QuestionError(f"{QUESTIONS_FILE}: [answers]: {exc}") from None
-
-
-def throwaway_functions() -> dict[str, str]:
-    """Key -> note: objects created under it are throwaway ([throwaway]).  A
-    key is a function, or "CALLER -> CALLEE" for CALLER calling CALLEE
-    directly."""
-    return dict(read_toml(QUESTIONS_FILE).get("throwaway", {}))
-
-
-def throwaway_key(stack: Sequence[str], keys: Iterable[str]) -> str | None:
-    """The [throwaway] key that matches a stack (innermost first), if any."""
-    for key in keys:
-        caller, _, callee = key.partition(" -> ")
-        if not callee:
-            if caller in stack:
-                return key
-        elif any(stack[i] == callee and stack[i + 1] == caller
-                 for i in range(len(stack) - 1)):
-            return key
-    return None
 
 
 def throwaway_note(hit: Hit, functions: dict[str, str] | None = None) -> str | None:

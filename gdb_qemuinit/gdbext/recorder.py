@@ -13,7 +13,7 @@ import time
 
 import gdb
 
-from ..analysis.where import throwaway_key
+from ..model.throwaway import throwaway_key
 from ..planning.recording import Recording
 from ..model.trace import (ANSWERED, ERROR, EXITED, INIT_COMPLETE, INTERRUPTED, SIGNALED, TIMEOUT,
                            Frame, Hit, Outcome, Trace, clock_section)

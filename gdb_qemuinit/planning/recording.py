@@ -77,7 +77,7 @@ def trace_plan(path: InitPath, spec: Spec, naive: bool, argv: list[str]) -> plan
 def for_question(q: Question, collect: bool) -> Recording:
     """`qinit where`: the question's stop points and reads; stop at the
     first answer (no throwaway object) unless every answer is collected."""
-    from ..analysis.where import throwaway_functions
+    from ..model.throwaway import throwaway_functions
     return Recording(planning.stops_plan(q.stops), reads=q.reads,
                      stop_at=() if collect else (q.answer_stop,), final=q.final, key=q.key,
                      throwaway=tuple(throwaway_functions()))

@@ -71,10 +71,6 @@ def test_a_caller_calling_directly_marks_throwaway_but_not_its_other_calls():
     first, second = res["answers"]
     assert first["throwaway"] is None and "pci_new" in [f["function"] for f in first["chain"]]
     assert "pci_nic_init_nofail" in second["throwaway"]
-    keys = {"a -> b": "", "c": ""}
-    assert where.throwaway_key(["b", "a"], keys) == "a -> b"
-    assert where.throwaway_key(["b", "x", "a"], keys) is None
-    assert where.throwaway_key(["z", "c", "y"], keys) == "c"
 
 
 REALIZE = ["main", "qemu_init", "qdev_device_add", "device_set_realized",
