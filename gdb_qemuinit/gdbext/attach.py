@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gdb
 
+from ..qemu.peers import argv_of
 from ..qemu.sources import SourceRoots
 from .frames import read_values, walk_frames
 from .commands import QinitCommand, user_errors
@@ -18,11 +19,8 @@ def attached() -> bool:
 
 
 def proc_argv(pid: int) -> list[str]:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return [a.decode(errors="surrogateescape") for a in f.read().split(b"\0")[:-1]]
-    except OSError:
-        return []
+    """An attached QEMU's argv (gdb has none of its own then)."""
+    return argv_of(pid) or []
 
 
 def detach() -> None:

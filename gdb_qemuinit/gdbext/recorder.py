@@ -17,6 +17,7 @@ from ..model.throwaway import throwaway_key
 from ..planning.recording import Recording
 from ..model.trace import (ANSWERED, ERROR, EXITED, INIT_COMPLETE, INTERRUPTED, SIGNALED, TIMEOUT,
                            Frame, Hit, Outcome, Trace, clock_section)
+from ..qemu.peers import argv_of
 from ..qemu.sources import SourceRoots
 from .breakpoints import (ENTRY, FINISH, LOST, RETURN, EndBreakpoint, RecordingBreakpoint,
                           ReplyFinish, ReturnBreakpoint, return_addresses)
@@ -28,16 +29,8 @@ from .symbols import LibrarySymbols, has_debug_info, names_near, without_symbol
 from .watchdog import Watchdog
 
 def qemu_argv(pid: int) -> list[str] | None:
-    """The argv QEMU received, from /proc (None before it exists).  Bytes
-    that are not UTF-8 are kept as \\xNN escapes."""
-    if not pid:
-        return None
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return None
-    return [a.decode("utf-8", "backslashreplace") for a in raw.split(b"\0")[:-1]]
+    """The argv QEMU received (None before it exists)."""
+    return argv_of(pid) if pid else None
 
 
 class Recorder:

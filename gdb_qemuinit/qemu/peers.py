@@ -108,14 +108,20 @@ def socket_owners() -> dict[int, set[int]]:
     return owners
 
 
-def process(pid: int) -> dict:
-    """{"pid", "cmdline"}: the command line as an argv list ([] if hidden)."""
+def argv_of(pid: int) -> list[str] | None:
+    """The argv a process received, from /proc (None if it cannot be read).
+    Bytes that are not UTF-8 are kept as \\xNN escapes, so they survive JSON."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            argv = [a.decode(errors="replace") for a in f.read().split(b"\0")[:-1]]
+            raw = f.read()
     except OSError:
-        argv = []
-    return {"pid": pid, "cmdline": argv}
+        return None
+    return [a.decode("utf-8", "backslashreplace") for a in raw.split(b"\0")[:-1]]
+
+
+def process(pid: int) -> dict:
+    """{"pid", "cmdline"}: the command line as an argv list ([] if hidden)."""
+    return {"pid": pid, "cmdline": argv_of(pid) or []}
 
 
 def at_path(path: str, qemu_pid: int | None = None) -> dict:

@@ -36,3 +36,22 @@ def test_proc_fallback_sees_the_listener(tmp_path):
         ino = os.fstat(srv.fileno()).st_ino
         (mine,) = [s for s in peers._from_proc() if s["path"] == path]
         assert mine["listening"] and mine["inode"] == ino
+
+
+def test_a_process_argv_keeps_bytes_that_are_not_utf8_as_escapes():
+    import subprocess
+    import sys
+    import time
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()",
+                             "ünï", b"\xff-raw"], stdin=subprocess.PIPE)
+    try:
+        for _ in range(200):            # until the child has exec'd
+            argv = peers.argv_of(proc.pid)
+            if argv and len(argv) == 5:
+                break
+            time.sleep(0.01)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=10)
+    assert argv[-2:] == ["ünï", "\\xff-raw"]
+    assert peers.argv_of(proc.pid) is None          # gone: nothing to read
