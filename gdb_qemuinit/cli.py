@@ -25,6 +25,7 @@ from .errors import CliError, QemuinitError
 from .runner import Run, add_run_facts, prepare_run, run_gdb
 from .files import write_atomic
 from .model.trace import INIT_COMPLETE, Trace, TraceError, load, save
+from .model.verdicts import edges_of
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -120,7 +121,7 @@ def cmd_diff(opts) -> int:
             from .render.graph import render as render_graph
             from .render.html import changed_edges
             write_atomic(opts.svg, render_graph(
-                path, b.extra.get("edges", []), "svg",
+                path, edges_of(b), "svg",
                 title=f"B ({opts.b}), with the edges whose verdict changed since A ({opts.a})",
                 changed=changed_edges(d)))
         if opts.html:

@@ -12,7 +12,7 @@ from . import vhostuser
 from . import where
 from ..model.initpath import InitPath
 from ..model.trace import Trace
-from ..model.verdicts import OBSERVED
+from ..model.verdicts import OBSERVED, edges_of
 
 
 def annotate(path: InitPath, trace: Trace) -> Trace:
@@ -71,6 +71,8 @@ def _note_restart(trace: Trace, wait: str, rounds: list[dict]) -> None:
     if not texts:
         return
     text = "; ".join(texts)
-    for e in trace.extra.get("edges", []):
-        if wait in (e["from"], e["to"]) and e["status"] == OBSERVED:
-            e["note"] = (e["note"] + "; " if e.get("note") else "") + text
+    edges = edges_of(trace)
+    for e in edges:
+        if wait in (e.caller, e.callee) and e.status == OBSERVED:
+            e.note = (e.note + "; " if e.note else "") + text
+    trace.extra["edges"] = [e.to_json() for e in edges]

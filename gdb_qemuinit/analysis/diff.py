@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..model.trace import Trace
+from ..model.verdicts import edges_of
 
 
 def _chains(trace: Trace) -> dict[str, list[str]]:
@@ -14,16 +15,17 @@ def _chains(trace: Trace) -> dict[str, list[str]]:
 
 
 def diff(a: Trace, b: Trace) -> dict:
-    ea = {(e["from"], e["to"]): e for e in a.extra.get("edges", [])}
-    eb = {(e["from"], e["to"]): e for e in b.extra.get("edges", [])}
+    ea = {(e.caller, e.callee): e for e in edges_of(a)}
+    eb = {(e.caller, e.callee): e for e in edges_of(b)}
     edges = []
     for key in list(ea) + [k for k in eb if k not in ea]:
-        sa = ea.get(key, {}).get("status", "undocumented")
-        sb = eb.get(key, {}).get("status", "undocumented")
-        va, vb = ea.get(key, {}).get("via", []), eb.get(key, {}).get("via", [])
+        in_a, in_b = ea.get(key), eb.get(key)
+        sa = in_a.status if in_a else "undocumented"
+        sb = in_b.status if in_b else "undocumented"
+        va, vb = in_a.via if in_a else [], in_b.via if in_b else []
         if sa != sb or va != vb:
             edges.append({"from": key[0], "to": key[1],
-                          "cluster": (ea.get(key) or eb[key])["cluster"],
+                          "cluster": (in_a or eb[key]).cluster,
                           "a": sa, "b": sb, "via_a": va, "via_b": vb})
     ca, cb = _chains(a), _chains(b)
     chains = [{"function": fn, "a": ca[fn], "b": cb[fn]}

@@ -10,6 +10,11 @@ spelled.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .trace import Trace
+
 OBSERVED = "observed"
 DISPATCH = "dispatch"
 NOT_EXERCISED = "not-exercised"
@@ -22,7 +27,8 @@ SEEN = (OBSERVED, DISPATCH)
 
 class Verdict:
     """One documented edge's verdict, filled in by verify as the evidence is
-    weighed; written to the trace's "edges" as JSON (`to_json`)."""
+    weighed; written to the trace's "edges" as JSON (`to_json`) and read
+    back by the renderers as records (`from_json`, `edges_of`)."""
 
     __slots__ = ("caller", "callee", "cluster", "status", "via", "note", "label", "english",
                  "step", "hit", "caller_at", "callee_at", "served_by", "first_hit")
@@ -55,3 +61,19 @@ class Verdict:
         d["to"] = d.pop("callee")
         d["via"] = list(self.via)
         return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> Verdict:
+        """The inverse of `to_json`: "from" and "to" back to caller and
+        callee; keys it does not know are ignored."""
+        v = cls(d["from"], d["to"], d["cluster"], d["status"])
+        for k in cls.__slots__:
+            if k not in ("caller", "callee", "cluster", "status", "via") and k in d:
+                setattr(v, k, d[k])
+        v.via = list(d.get("via") or [])
+        return v
+
+
+def edges_of(trace: Trace) -> list[Verdict]:
+    """The trace's "edges" section as Verdict records (empty if it has none)."""
+    return [Verdict.from_json(d) for d in trace.extra.get("edges", [])]

@@ -23,7 +23,8 @@ from ..model.initpath import InitPath
 from ..render.graph import FONT, STYLE
 from ..analysis.summary import chain_text
 from ..model.trace import Trace
-from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, SEEN, UNKNOWN
+from ..model.verdicts import (ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, SEEN, UNKNOWN,
+                              Verdict, edges_of)
 
 FORMATS = ("dot", "md")
 MARK = {OBSERVED: "", DISPATCH: "", NOT_EXERCISED: "not exercised",
@@ -41,13 +42,13 @@ def title(trace: Trace) -> str:
             + " ".join(q.get("argv", [])[1:]))
 
 
-def _moved(path: InitPath, trace: Trace, e: dict) -> tuple[str, str, str] | None:
+def _moved(path: InitPath, trace: Trace, e: Verdict) -> tuple[str, str, str] | None:
     """(real caller, callee shown, the chain to it) for an edge the run did
     not take from its documented caller but from another one: a function
     whose stacks never hold the caller, a pointer called from another
     function than the notes say."""
-    d = path.dispatch.get(e["to"])
-    if e["to"] in path.hot or e["from"] in path.dispatch:
+    d = path.dispatch.get(e.callee)
+    if e.callee in path.hot or e.caller in path.dispatch:
         return None         # called from everywhere, or a pointer: never a frame
     # A dispatch point shows through what served it: a probe, or a documented
     # function (glob implementations match too much).
@@ -57,22 +58,22 @@ def _moved(path: InitPath, trace: Trace, e: dict) -> tuple[str, str, str] | None
         for i, name in enumerate(stack[:-1]):
             if d:
                 moved = (d.served_by(name) and name in known
-                         and stack[i + 1] != e["from"])
+                         and stack[i + 1] != e.caller)
             else:
-                moved = name == e["to"] and e["from"] not in stack[i + 1:]
+                moved = name == e.callee and e.caller not in stack[i + 1:]
             if moved:
                 return stack[i + 1], name, chain_text(stack[i + 1:], 6)
     return None
 
 
-def _label(e: dict, sequence: bool = False) -> str:
-    parts = [e.get("label") or ""]
+def _label(e: Verdict, sequence: bool = False) -> str:
+    parts = [e.label or ""]
     if sequence:
         parts.append("(then, not a call)")
-    if e["status"] == DISPATCH and e.get("served_by"):
-        parts.append(f"= {e['served_by']}()")
-    if MARK.get(e["status"]):
-        parts.append(f"({MARK[e['status']]})")
+    if e.status == DISPATCH and e.served_by:
+        parts.append(f"= {e.served_by}()")
+    if MARK.get(e.status):
+        parts.append(f"({MARK[e.status]})")
     return "\n".join(p for p in parts if p)
 
 
@@ -104,25 +105,25 @@ def _homes(path: InitPath) -> dict[str, str]:
     return homes
 
 
-def _edge_lines(e: dict, label: str, via_ids: list[int]) -> list[str]:
+def _edge_lines(e: Verdict, label: str, via_ids: list[int]) -> list[str]:
     """One edge, drawn through the frames the notes skip when there are any."""
-    style = STYLE.get(e["status"], {})
-    via = e.get("via") or []
-    if e["status"] not in SEEN or not via:
-        return [f"{_q(e['from'])} -> {_q(e['to'])} " + _attrs(style, label)]
-    lines, chain = [], [e["from"]]
+    style = STYLE.get(e.status, {})
+    via = e.via or []
+    if e.status not in SEEN or not via:
+        return [f"{_q(e.caller)} -> {_q(e.callee)} " + _attrs(style, label)]
+    lines, chain = [], [e.caller]
     for v in via:
         via_ids.append(len(via_ids) + 1)
         node = f"via{via_ids[-1]}:{v}"
         lines.append(f"{_q(node)} [label={_q(v)}, shape=plaintext, "
                      f"fontcolor=\"#6e7781\", fontsize=8];")
         chain.append(node)
-    chain.append(e["to"])
+    chain.append(e.callee)
     return lines + [" -> ".join(_q(n) for n in chain) + " " + _attrs(style, label)]
 
 
 def to_dot(path: InitPath, trace: Trace) -> str:
-    edges = trace.extra.get("edges", [])
+    edges = edges_of(trace)
     sequence = {e.key for e in path.edges if e.sequence}
     homes = _homes(path)
     out = ["digraph {",
@@ -137,24 +138,24 @@ def to_dot(path: InitPath, trace: Trace) -> str:
     via_ids: list[int] = []
     outside: list[str] = []
     for c in path.clusters:
-        mine = [e for e in edges if e["cluster"] == c.id]
+        mine = [e for e in edges if e.cluster == c.id]
         if not mine:
             continue
         inside: list[str] = []
         for e in mine:
-            label = _label(e, (e["from"], e["to"]) in sequence)
+            label = _label(e, (e.caller, e.callee) in sequence)
             lines = _edge_lines(e, label, via_ids)
             # An edge between two of this box's functions is written in it, as
             # the notes do; any other outside, so no function changes box.
-            boxed = c.boxed and homes.get(e["from"]) == homes.get(e["to"]) == c.id
+            boxed = c.boxed and homes.get(e.caller) == homes.get(e.callee) == c.id
             (inside if boxed else outside).extend(lines)
-            if e["status"] == "not-exercised":
+            if e.status == "not-exercised":
                 real = _moved(path, trace, e)
                 if real:
                     caller, callee, chain = real
                     outside.append(f"{_q(caller)} -> {_q(callee)} "
                                    + _attrs(STYLE[OBSERVED], f"moved: QEMU calls it from "
-                                            f"{caller}, not {e['from']}\n({chain})"))
+                                            f"{caller}, not {e.caller}\n({chain})"))
         if c.boxed:
             out.append(f"    subgraph {_q('cluster_' + c.id)} {{")
             out.append(f"        label={_q(c.label)};")
@@ -171,31 +172,31 @@ def to_dot(path: InitPath, trace: Trace) -> str:
 
 def _listing(path: InitPath, trace: Trace) -> list[str]:
     """The listing edges as an indented call listing, each line marked."""
-    edges = [e for e in trace.extra.get("edges", [])
+    edges = [e for e in edges_of(trace)
              if path.edges and _origin(path, e) == "listing"]
     if not edges:
         return []
-    children: dict[str, list[dict]] = {}
+    children: dict[str, list[Verdict]] = {}
     for e in edges:
-        children.setdefault(e["from"], []).append(e)
-    callees = {e["to"] for e in edges}
+        children.setdefault(e.caller, []).append(e)
+    callees = {e.callee for e in edges}
     lines: list[str] = []
     shown: set[str] = set()
 
     def walk(name: str, depth: int) -> None:
         for e in children.get(name, []):
-            notes = [e.get("label") or ""]
-            if e.get("via"):
-                notes.append("via " + " -> ".join(e["via"]))
-            if e["status"] == DISPATCH and e.get("served_by"):
-                notes.append(f"= {e['served_by']}()")
-            if MARK.get(e["status"]):
-                notes.append(MARK[e["status"]])
+            notes = [e.label or ""]
+            if e.via:
+                notes.append("via " + " -> ".join(e.via))
+            if e.status == DISPATCH and e.served_by:
+                notes.append(f"= {e.served_by}()")
+            if MARK.get(e.status):
+                notes.append(MARK[e.status])
             text = "; ".join(n for n in notes if n)
-            lines.append("    " * depth + f"->{e['to']}" + (f"\t/* {text} */" if text else ""))
-            if e["to"] not in shown:
-                shown.add(e["to"])
-                walk(e["to"], depth + 1)
+            lines.append("    " * depth + f"->{e.callee}" + (f"\t/* {text} */" if text else ""))
+            if e.callee not in shown:
+                shown.add(e.callee)
+                walk(e.callee, depth + 1)
 
     for root in [n for n in children if n not in callees] or list(children)[:1]:
         lines.append(root)
@@ -203,9 +204,9 @@ def _listing(path: InitPath, trace: Trace) -> list[str]:
     return lines
 
 
-def _origin(path: InitPath, e: dict) -> str:
+def _origin(path: InitPath, e: Verdict) -> str:
     for pe in path.edges:
-        if pe.caller == e["from"] and pe.callee == e["to"]:
+        if pe.caller == e.caller and pe.callee == e.callee:
             return pe.origin
     return "graph"
 

@@ -8,7 +8,7 @@ caller and its documented callee (`via`) drawn in grey.
 from __future__ import annotations
 
 from ..model.initpath import InitPath
-from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, SEEN, UNKNOWN
+from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, SEEN, UNKNOWN, Verdict
 
 STYLE = {
     OBSERVED: {"color": "#1a7f37", "penwidth": "2.2", "style": "solid"},
@@ -37,7 +37,7 @@ def _node_home(path: InitPath) -> dict[str, str | None]:
 CHANGED = {"color": "#8250df", "penwidth": "4", "style": "solid"}
 
 
-def build(path: InitPath, edges: list[dict], title: str = "",
+def build(path: InitPath, edges: list[Verdict], title: str = "",
           changed: dict[tuple[str, str], str] | None = None):
     """The graph; `changed` maps (from, to) to a note ("observed -> absent")
     for edges drawn highlighted (a diff of two traces)."""
@@ -51,8 +51,8 @@ def build(path: InitPath, edges: list[dict], title: str = "",
                    "shape": "record", "height": "0.25"},
         edge_attr={"fontname": FONT, "fontsize": "9"})
     home = _node_home(path)
-    seen_nodes = {n for e in edges if e["status"] in SEEN
-                  for n in (e["from"], e["to"])}
+    seen_nodes = {n for e in edges if e.status in SEEN
+                  for n in (e.caller, e.callee)}
 
     def node_attrs(n: str) -> dict:
         attrs: dict[str, str] = {}
@@ -78,21 +78,21 @@ def build(path: InitPath, edges: list[dict], title: str = "",
 
     via_nodes: set[str] = set()
     for e in edges:
-        label = e.get("label") or ""
-        if e.get("english") and e["english"] != label:
-            label = f"{label}\n{e['english']}" if label else e["english"]
-        if e["status"] == DISPATCH and e.get("served_by"):
-            label = (label + "\n" if label else "") + f"= {e['served_by']}()"
-        attrs = dict(STYLE.get(e["status"], {}))
-        attrs["tooltip"] = f"{e['status']}: {e.get('note') or ''}"
-        note = changed.get((e["from"], e["to"]))
+        label = e.label or ""
+        if e.english and e.english != label:
+            label = f"{label}\n{e.english}" if label else e.english
+        if e.status == DISPATCH and e.served_by:
+            label = (label + "\n" if label else "") + f"= {e.served_by}()"
+        attrs = dict(STYLE.get(e.status, {}))
+        attrs["tooltip"] = f"{e.status}: {e.note or ''}"
+        note = changed.get((e.caller, e.callee))
         if note is not None:
             attrs.update(CHANGED, fontcolor=CHANGED["color"], tooltip=f"changed: {note}")
             label = (label + "\n" if label else "") + f"changed: {note}"
-        g.edge(e["from"], e["to"], label=label, **attrs)
-        via = e.get("via") or []
-        if e["status"] == OBSERVED and via:
-            chain = [e["from"], *(f"via__{v}" for v in via), e["to"]]
+        g.edge(e.caller, e.callee, label=label, **attrs)
+        via = e.via or []
+        if e.status == OBSERVED and via:
+            chain = [e.caller, *(f"via__{v}" for v in via), e.callee]
             for v in via:
                 if f"via__{v}" not in via_nodes:
                     via_nodes.add(f"via__{v}")
@@ -111,7 +111,7 @@ def build(path: InitPath, edges: list[dict], title: str = "",
     return g
 
 
-def render(path: InitPath, edges: list[dict], fmt: str, title: str = "",
+def render(path: InitPath, edges: list[Verdict], fmt: str, title: str = "",
            changed: dict[tuple[str, str], str] | None = None) -> bytes:
     """DOT source (fmt "dot") or the picture made by Debian's `dot`."""
     g = build(path, edges, title, changed)

@@ -20,6 +20,7 @@ from .hang import format_diagnosis
 from .summary import edge_counts, summarize
 from ..model.initpath import InitPath
 from ..model.trace import Trace
+from ..model.verdicts import Verdict, edges_of
 
 STYLE = """
 body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:1.5em;color:#1f2328;max-width:1400px}
@@ -91,22 +92,22 @@ def _select(ident: str, label: str, values: list[str]) -> str:
             f"{opts}</select></label>")
 
 
-def verdict_table(edges: list[dict]) -> str:
-    clusters = list(dict.fromkeys(e.get("cluster", "") for e in edges))
-    statuses = list(dict.fromkeys(e.get("status", "") for e in edges))
+def verdict_table(edges: list[Verdict]) -> str:
+    clusters = list(dict.fromkeys(e.cluster for e in edges))
+    statuses = list(dict.fromkeys(e.status for e in edges))
     rows = []
     for e in edges:
-        label = e.get("label") or ""
-        if e.get("english"):
-            label += f" ({e['english']})" if label else e["english"]
+        label = e.label or ""
+        if e.english:
+            label += f" ({e.english})" if label else e.english
         rows.append(
-            f'<tr data-cluster="{escape(e.get("cluster", ""))}" '
-            f'data-status="{escape(e.get("status", ""))}">'
-            f'<td>{escape(e.get("cluster", ""))}</td><td>{escape(e.get("from", ""))}</td>'
-            f'<td>{escape(e.get("to", ""))}</td>'
-            f'<td class="{escape(e.get("status", ""))}">{escape(e.get("status", ""))}</td>'
-            f"<td>{escape(label)}</td><td>{escape(' -> '.join(e.get('via') or []))}</td>"
-            f"<td>{escape(e.get('note') or '')}</td></tr>")
+            f'<tr data-cluster="{escape(e.cluster)}" '
+            f'data-status="{escape(e.status)}">'
+            f'<td>{escape(e.cluster)}</td><td>{escape(e.caller)}</td>'
+            f'<td>{escape(e.callee)}</td>'
+            f'<td class="{escape(e.status)}">{escape(e.status)}</td>'
+            f"<td>{escape(label)}</td><td>{escape(' -> '.join(e.via or []))}</td>"
+            f"<td>{escape(e.note or '')}</td></tr>")
     return ('<div class="filters">' + _select("filter-cluster", "cluster", clusters)
             + _select("filter-status", "status", statuses)
             + '<span id="shown"></span></div>'
@@ -154,7 +155,7 @@ def page(title: str, sections: list[tuple[str, str, str]]) -> str:
 
 def render(path: InitPath, trace: Trace) -> bytes:
     q = trace.qemu
-    edges = trace.extra.get("edges", [])
+    edges = edges_of(trace)
     argv = q.get("argv") or []
     facts = (f"<p>QEMU {escape(str(q.get('version', '?')))} "
              f"(<code>{escape(str(q.get('binary', '?')))}</code>): "
@@ -218,7 +219,7 @@ def render_diff(path: InitPath, a: Trace, b: Trace, d: dict) -> bytes:
     table = ("<table id=\"changed\"><thead><tr><th>cluster</th><th>from</th><th>to</th>"
              "<th>A</th><th>B</th><th>via A</th><th>via B</th></tr></thead><tbody>"
              + rows + "</tbody></table>") if rows else "<p>No edge changed.</p>"
-    svg = render_graph.render(path, b.extra.get("edges", []), "svg",
+    svg = render_graph.render(path, edges_of(b), "svg",
                               title="B, with the edges whose verdict changed since A",
                               changed=changed_edges(d))
     head = "".join(f"<p><b>{k}</b>: QEMU {escape(str(d[k.lower()]['version']))} "

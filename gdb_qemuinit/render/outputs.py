@@ -10,6 +10,7 @@ from typing import NamedTuple
 from ..model.initpath import InitPath
 from ..files import check_writable, write_atomic
 from ..model.trace import Trace, dumps
+from ..model.verdicts import edges_of
 
 FORMATS = ("text", "json", "dot", "svg", "png", "timeline", "sequence", "html")
 
@@ -57,7 +58,7 @@ def render(path: InitPath, trace: Trace, fmt: str, color: bool = False) -> bytes
     from . import graph as render_graph
     title = (f"QEMU {trace.qemu.get('version', '?')}: {trace.outcome.state}\n"
              + " ".join(trace.qemu.get("argv", [])[1:]))
-    return render_graph.render(path, trace.extra.get("edges", []), fmt, title=title)
+    return render_graph.render(path, edges_of(trace), fmt, title=title)
 
 
 def write(path: InitPath, trace: Trace, outs: Outputs) -> None:

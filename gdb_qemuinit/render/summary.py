@@ -6,6 +6,7 @@ from collections import Counter
 
 from ..analysis.summary import chain
 from ..model.trace import EXITED, Trace
+from ..model.verdicts import edges_of
 
 
 NO_DEBUG_INFO_HINT = """\
@@ -44,7 +45,7 @@ def summarize(trace: Trace) -> str:
 
 
 def edge_counts(trace: Trace) -> str:
-    counts = Counter(e["status"] for e in trace.extra.get("edges", []))
+    counts = Counter(e.status for e in edges_of(trace))
     if not counts:
         return ""
     return "  documented edges: " + ", ".join(f"{n} {s}" for s, n in counts.items())

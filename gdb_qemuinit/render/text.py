@@ -10,14 +10,14 @@ from .vhostuser import format_section
 from ..analysis.timeline import backends_of
 from ..model.initpath import InitPath
 from ..model.trace import Trace
-from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, UNKNOWN
+from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, UNKNOWN, Verdict, edges_of
 
 MARK = {OBSERVED: "+", DISPATCH: "*", NOT_EXERCISED: "-", ABSENT: "!", UNKNOWN: "?"}
 
 
 def _tokens(path: InitPath, trace: Trace):
     """(token type name, text) pairs; the type names are pygments' tokens."""
-    edges = trace.extra.get("edges", [])
+    edges = edges_of(trace)
     yield "Generic.Heading", summarize(trace) + "\n"
     first = format_first_error(trace.extra.get("first_error"))
     if first:
@@ -26,7 +26,7 @@ def _tokens(path: InitPath, trace: Trace):
     if counts:
         yield "Generic.Strong", f"\n{counts}\n"
     for cluster in path.clusters:
-        mine = [e for e in edges if e["cluster"] == cluster.id]
+        mine = [e for e in edges if e.cluster == cluster.id]
         if not mine:
             continue
         title = cluster.label + (f"  ({cluster.english})" if cluster.english else "")
@@ -97,25 +97,24 @@ STATUS_TOKEN = {OBSERVED: "Generic.Inserted", DISPATCH: "Name.Builtin",
                 UNKNOWN: "Generic.Deleted"}
 
 
-def _edge_tokens(e: dict):
-    status = e["status"]
+def _edge_tokens(e: Verdict):
+    status = e.status
     yield STATUS_TOKEN.get(status, "Text"), f"  {MARK.get(status, ' ')} {status:<13} "
-    yield "Name.Function", e["from"]
+    yield "Name.Function", e.caller
     yield "Operator", " -> "
-    yield "Name.Function", e["to"]
-    if e.get("label"):
-        label = e["label"] + (f" = {e['english']}" if e.get("english") else "")
+    yield "Name.Function", e.callee
+    if e.label:
+        label = e.label + (f" = {e.english}" if e.english else "")
         yield "Literal.String", f"  [{label}]"
     yield "Text", "\n"
-    if e.get("via"):
-        yield "Comment", f"      via {' -> '.join(e['via'])}\n"
-    if e.get("caller_at"):
-        yield "Literal.String", (f"      call at {e['caller_at']}"
-                                 + (f", callee at {e['callee_at']}" if e.get("callee_at")
-                                    else "")
-                                 + (f" (hit #{e['hit']})" if e.get("hit") else "") + "\n")
-    if e.get("note"):
-        yield "Comment", f"      {e['note']}\n"
+    if e.via:
+        yield "Comment", f"      via {' -> '.join(e.via)}\n"
+    if e.caller_at:
+        yield "Literal.String", (f"      call at {e.caller_at}"
+                                 + (f", callee at {e.callee_at}" if e.callee_at else "")
+                                 + (f" (hit #{e.hit})" if e.hit else "") + "\n")
+    if e.note:
+        yield "Comment", f"      {e.note}\n"
 
 
 def render(path: InitPath, trace: Trace, color: bool = False) -> str:

@@ -2,6 +2,7 @@
 
 from gdb_qemuinit.analysis import annotate as analysis
 from gdb_qemuinit.model.trace import dumps
+from gdb_qemuinit.model.verdicts import OBSERVED, Verdict
 
 from conftest import trace_of
 from vhost_hits import PATH, WAIT, hit, make, negotiation
@@ -30,9 +31,8 @@ ROUND_STARTS = "qemu_chr_fe_wait_connected"
 
 def noted(rounds):
     t = trace_of([])
-    t.extra["edges"] = [{"from": "net_vhost_user_init", "to": ROUND_STARTS, "status": "observed",
-                         "note": ""},
-                        {"from": "main", "to": "qemu_init", "status": "observed", "note": ""}]
+    t.extra["edges"] = [Verdict("net_vhost_user_init", ROUND_STARTS, "vhost", OBSERVED).to_json(),
+                        Verdict("main", "qemu_init", "main", OBSERVED).to_json()]
     analysis._note_restart(t, ROUND_STARTS, rounds)
     return [e["note"] for e in t.extra["edges"]]
 
