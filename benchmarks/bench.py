@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from gdb_qemuinit.qemu import scenario  # noqa: E402
 from gdb_qemuinit.qemu.elf import INDEX_SECTIONS, section_names  # noqa: E402
 from gdb_qemuinit.qemu.binary import default_binary  # noqa: E402
+from gdb_qemuinit.qemu.cmdline import QemuCommandLine  # noqa: E402
 from gdb_qemuinit.runner import plan_backends  # noqa: E402
 
 BASE = ["-machine", "q35", "-nodefaults", "-display", "none", "-S"]
@@ -106,7 +107,7 @@ def run_once(cmd, qemu, vhost: bool) -> tuple[float, int]:
     backends = []
     try:
         if vhost:
-            backends = plan_backends(argv, [], "dpdk-testpmd", private)
+            backends = plan_backends(QemuCommandLine.parse(argv), [], "dpdk-testpmd", private)
             for b in backends:      # the listening ones first, the others wait for QEMU
                 b.start(60)
         start = time.monotonic()

@@ -23,7 +23,7 @@ from .analysis import vhostuser
 from .qemu.backend import Backend
 from .errors import CliError
 from .qemu.binary import check_binary, default_binary, index_advice
-from .qemu.cmdline import Chardev, CommandLineError, QemuCommandLine
+from .qemu.cmdline import Chardev, QemuCommandLine
 from .model.trace import INTERRUPTED, REACHED, Trace
 
 if TYPE_CHECKING:
@@ -128,7 +128,8 @@ def prepare_run(opts, private: str) -> Run:
         if opts.scenario:
             raise CliError("--scenario and a QEMU command after -- exclude each other")
         argv = check_qemu(opts.qemu)
-        command_line = parse_command_line(argv)
+        # a malformed option (bad JSON) is the user's error, said before anything runs
+        command_line = QemuCommandLine.parse(argv)
         _warn_open_socket_dirs(command_line)
         builtin = BUILTIN_BACKEND if getattr(opts, "testpmd", False) else ""
     else:
@@ -139,10 +140,11 @@ def prepare_run(opts, private: str) -> Run:
                            "scripts/setup.sh (or scripts/build-qemu.sh), or pass "
                            "'-- QEMU-BINARY ARGS...'")
         argv = check_qemu([str(binary)] + sc.qemu_args(sock, private))
+        command_line = QemuCommandLine.parse(argv)
         builtin = sc.backend
         drop_first = sc.drop_first
     backends = [] if opts.no_backend else plan_backends(
-        argv, list(opts.backend or []), builtin, private, drop_first)
+        command_line, list(opts.backend or []), builtin, private, drop_first)
     relay = None
     if getattr(opts, "cut_after", None):
         # the first backend that connects to a socket QEMU serves goes
@@ -194,12 +196,12 @@ def assign_backends(commands: list[str], ids: list[str]) -> dict[str, str]:
     return named
 
 
-def plan_backends(argv: list[str], commands: list[str], builtin: str, private: str,
-                  drop_first: bool = False) -> list[Backend]:
+def plan_backends(command_line: QemuCommandLine, commands: list[str], builtin: str,
+                  private: str, drop_first: bool = False) -> list[Backend]:
     """One backend per vhost-user chardev that has a command: in the role
     its chardev needs (QEMU's server: connects once QEMU listens; QEMU's
     client: listens first), each with its own DPDK file prefix and log."""
-    sockets = backend_sockets(parse_command_line(argv))
+    sockets = backend_sockets(command_line)
     if commands and not sockets:
         raise CliError("--backend needs a -netdev vhost-user with a -chardev "
                        "socket,path=... (or a -chardev socket,path=...,server=on)")
@@ -232,21 +234,10 @@ def plan_backends(argv: list[str], commands: list[str], builtin: str, private: s
 def _relay(opts, sock: str, private: str):
     """--cut-after REQUEST: the backend connects through a relay that cuts
     its first connection right after that request (relay.py)."""
-    if not getattr(opts, "cut_after", None):
-        return None
     from .qemu import relay
-    number = relay.request_number(opts.cut_after, vhostuser.load_spec().requests)
-    return relay.Relay(sock, os.path.join(private, "relay.sock"), number,
-                       vhostuser.load_spec().name(number))
-
-
-def parse_command_line(argv: list[str]) -> QemuCommandLine:
-    """The model of the user's QEMU command line; a malformed option (bad
-    JSON) is the user's error, said before anything runs."""
-    try:
-        return QemuCommandLine.parse(argv)
-    except CommandLineError as exc:
-        raise CliError(str(exc)) from None
+    spec = vhostuser.load_spec()
+    number = relay.request_number(opts.cut_after, spec.requests)
+    return relay.Relay(sock, os.path.join(private, "relay.sock"), number, spec.name(number))
 
 
 def _warn_open_socket_dirs(command_line: QemuCommandLine) -> None:

@@ -12,6 +12,7 @@ import pytest
 from gdb_qemuinit.qemu import scenario
 from gdb_qemuinit.qemu import backend
 from gdb_qemuinit.qemu.backend import Backend, listening
+from gdb_qemuinit.qemu.cmdline import QemuCommandLine
 
 
 
@@ -32,7 +33,8 @@ def test_one_backend_per_vhost_user_chardev_in_its_role(tmp_path):
     argv = ["q"] + scenario.load("vhost-user-two-roles").qemu_args(
         str(tmp_path / "s.sock"), str(tmp_path))
     argv += ["-chardev", "socket,id=mon,path=/m.sock,server=on,wait=off"]   # not vhost-user
-    backends = plan_backends(argv, [f"chr1={sys.executable} -c pass {{socket}} {{queues}}"],
+    cl = QemuCommandLine.parse(argv)
+    backends = plan_backends(cl, [f"chr1={sys.executable} -c pass {{socket}} {{queues}}"],
                              "dpdk-testpmd", str(tmp_path), drop_first=True)
     assert [(b.chardev, b.qemu_role, b.listens_first) for b in backends] == [
         ("chr0", "server", False), ("chr1", "client", True)]
@@ -41,7 +43,7 @@ def test_one_backend_per_vhost_user_chardev_in_its_role(tmp_path):
     assert backends[0].drop_first and not backends[1].drop_first
     assert len({b.dpdk_prefix for b in backends}) == 2
     assert len({b.log_path for b in backends}) == 2
-    assert plan_backends(argv, [], "", str(tmp_path)) == []
+    assert plan_backends(cl, [], "", str(tmp_path)) == []
 
 
 def test_listening_reads_proc_net_unix(tmp_path):
