@@ -97,10 +97,7 @@ def cmd_report(opts) -> int:
     except Exception as exc:
         raise CliError(f"cannot render {opts.format}: {exc}") from None
     if opts.output:
-        try:
-            write_atomic(opts.output, data)
-        except OSError as exc:
-            raise CliError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
+        _write(opts.output, data)
     elif opts.format in ("png", "svg", "sequence", "html") and sys.stdout.isatty():
         raise CliError(f"{opts.format} is binary or long: give -o FILE")
     else:
@@ -172,15 +169,20 @@ def cmd_path_export(opts) -> int:
     return EXIT_OK
 
 
-def _write_or_print(output: str | None, text: str) -> None:
-    """`text` into the file `output` (whole, or a one-line error), else to stdout."""
-    if not output:
-        sys.stdout.write(text)
-        return
+def _write(output: str, data: str | bytes) -> None:
+    """A whole file, or a one-line error."""
     try:
-        write_atomic(output, text)
+        write_atomic(output, data)
     except OSError as exc:
         raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def _write_or_print(output: str | None, text: str) -> None:
+    """`text` into the file `output`, else to stdout."""
+    if output:
+        _write(output, text)
+    else:
+        sys.stdout.write(text)
 
 
 def _path_parser(action: str) -> argparse.ArgumentParser:
