@@ -13,6 +13,7 @@ from . import where
 from ..model.initpath import InitPath
 from ..model.trace import Trace
 from ..model.verdicts import OBSERVED, edges_of
+from ..qemu.cmdline import QemuCommandLine
 
 
 def annotate(path: InitPath, trace: Trace) -> Trace:
@@ -41,7 +42,7 @@ def annotate(path: InitPath, trace: Trace) -> Trace:
 def trace_findings(trace: Trace) -> list[dict]:
     """Set-ups that cannot work or will surprise: from the command line, the
     backend's replies and how QEMU ended."""
-    cl = blocking.command_line(trace.qemu.get("argv", []))
+    cl = QemuCommandLine.of_recorded(trace.qemu.get("argv"))
     if cl is None:
         return []
     o = trace.outcome

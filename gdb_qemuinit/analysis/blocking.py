@@ -4,7 +4,7 @@ flight, and what would unblock it (data/vhost-user.toml [[blocking]])."""
 
 from __future__ import annotations
 
-from ..qemu.cmdline import Chardev, CommandLineError, QemuCommandLine
+from ..qemu.cmdline import Chardev, QemuCommandLine
 from .summary import chain
 from ..model.trace import CUT_SHORT, Frame, Hit, Trace
 from .vhostuser import Spec, load_spec
@@ -19,13 +19,6 @@ def match(spec: Spec, stack: list[str]) -> dict | None:
     names = set(stack)
     return next((b for b in spec.blocking if b["function"] in names
                  and all(a in names for a in b.get("also", ()))), None)
-
-
-def command_line(argv: list[str]) -> QemuCommandLine | None:
-    try:
-        return QemuCommandLine.parse(argv) if argv else None
-    except CommandLineError:
-        return None
 
 
 def describe_wait(spec: Spec, frames: list[Frame], reads: dict, argv: list[str]) -> dict:
@@ -94,7 +87,7 @@ def diagnosis(trace: Trace, spec: Spec | None = None) -> dict | None:
 def socket_of(argv: list[str], chardev: str | None) -> Chardev | None:
     """The socket of `chardev` (read where QEMU blocks), or else the only
     vhost-user (or unix-socket) chardev there is."""
-    cl = command_line(argv)
+    cl = QemuCommandLine.of_recorded(argv)
     if cl is None:
         return None
     dev = cl.chardev(chardev)

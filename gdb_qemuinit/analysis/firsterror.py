@@ -12,7 +12,7 @@ import os
 
 from .summary import chain
 from ..model.trace import EXITED, Trace
-from ..qemu.cmdline import CommandLineError, QemuCommandLine
+from ..qemu.cmdline import QemuCommandLine
 
 QUIET = (": info: ", ": warning: ")
 
@@ -42,10 +42,8 @@ def _cut_of(trace: Trace, chardev: str | None) -> dict | None:
     cut = fault.get("cut")
     if not cut or not fault.get("socket") or chardev is None:
         return cut
-    try:
-        ch = QemuCommandLine.parse(trace.qemu.get("argv") or []).chardev(chardev)
-    except CommandLineError:
-        return cut
+    cl = QemuCommandLine.of_recorded(trace.qemu.get("argv"))
+    ch = cl.chardev(chardev) if cl else None
     return cut if ch is None or ch.path == fault["socket"] else None
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from . import blocking
 from . import findings
 from ..qemu import peers
+from ..qemu.cmdline import QemuCommandLine
 from .summary import chain
 from ..model.trace import Frame
 from .vhostuser import Spec, load_spec
@@ -61,7 +62,7 @@ def diagnose(pid: int, argv: list[str], threads: list[dict], attached: bool,
                        "frames": [f._asdict() for f in t["frames"]]} for t in threads]
     peer = peers.at_path(hang["socket"], pid) if hang.get("socket") else None
     doc["peer"] = peer
-    cl = blocking.command_line(argv)
+    cl = QemuCommandLine.of_recorded(argv)
     found = findings.from_command_line(cl) if cl else []
     found += findings.from_peers(hang.get("role"), hang.get("socket"), peer)
     doc["findings"] = found

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 
 from ..model.initpath import Edge, InitPath, facts_match
-from ..qemu.cmdline import CommandLineError, QemuCommandLine
+from ..qemu.cmdline import QemuCommandLine
 from .summary import chain_text
 from ..model.trace import REACHED, Hit, Trace
 from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, STATUSES, UNKNOWN, Verdict
@@ -289,14 +289,10 @@ class Verifier:
 def command_line_facts(trace: Trace) -> frozenset[str] | None:
     """The facts of the command line QEMU ran with (None: unknown, or a
     -readconfig file may add anything)."""
-    argv = trace.qemu.get("argv")
-    if not argv:
+    command_line = QemuCommandLine.of_recorded(trace.qemu.get("argv"))
+    if command_line is None or command_line.readconfig:
         return None
-    try:
-        command_line = QemuCommandLine.parse(argv)
-    except CommandLineError:
-        return None
-    return None if command_line.readconfig else command_line.facts()
+    return command_line.facts()
 
 
 def verify(path: InitPath, trace: Trace) -> tuple[list[Verdict], list[dict]]:

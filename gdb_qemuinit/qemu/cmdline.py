@@ -214,6 +214,16 @@ class QemuCommandLine:
     def parse(cls, argv: list[str]) -> "QemuCommandLine":
         return cls(argv)
 
+    @classmethod
+    def of_recorded(cls, argv: list[str] | None) -> "QemuCommandLine | None":
+        """The model of the argv a trace recorded, or None when it has none or
+        QEMU would refuse it (the analysis of a run never fails on its
+        command line: QEMU said what was wrong)."""
+        try:
+            return cls(argv) if argv else None
+        except CommandLineError:
+            return None
+
     # -- parsing ----------------------------------------------------------
     def _parse(self) -> None:
         args, i = self.argv[1:], 0

@@ -180,3 +180,11 @@ def test_needs_match_facts_by_name_or_glob_as_in_the_path_file():
     cl = QemuCommandLine.parse(["qemu", "-device", "virtio-net-pci"])
     assert cl.satisfies("device:virtio-net*") and cl.satisfies(["netdev", "device"])
     assert not cl.satisfies("device:e1000*")
+
+
+def test_a_recorded_argv_that_qemu_refused_or_none_has_no_model():
+    assert QemuCommandLine.of_recorded(None) is None
+    assert QemuCommandLine.of_recorded([]) is None
+    assert QemuCommandLine.of_recorded(["qemu", "-netdev", "{bad"]) is None
+    cl = QemuCommandLine.of_recorded(["qemu", "-netdev", "user,id=n0"])
+    assert cl is not None and "netdev:user" in cl.facts()
