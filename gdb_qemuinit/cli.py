@@ -23,7 +23,7 @@ from .qemu import scenario
 from .options import DEFAULT_TIMEOUT
 from .errors import CliError, QemuinitError
 from .runner import Run, add_run_facts, prepare_run, run_gdb
-from .files import write_atomic
+from .files import write_atomic, write_output
 from .model.trace import INIT_COMPLETE, Trace, TraceError, load, save
 from .model.verdicts import edges_of
 
@@ -97,7 +97,7 @@ def cmd_report(opts) -> int:
     except Exception as exc:
         raise CliError(f"cannot render {opts.format}: {exc}") from None
     if opts.output:
-        _write(opts.output, data)
+        write_output(opts.output, data)
     elif opts.format in ("png", "svg", "sequence", "html") and sys.stdout.isatty():
         raise CliError(f"{opts.format} is binary or long: give -o FILE")
     else:
@@ -169,18 +169,10 @@ def cmd_path_export(opts) -> int:
     return EXIT_OK
 
 
-def _write(output: str, data: str | bytes) -> None:
-    """A whole file, or a one-line error."""
-    try:
-        write_atomic(output, data)
-    except OSError as exc:
-        raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
-
-
 def _write_or_print(output: str | None, text: str) -> None:
     """`text` into the file `output`, else to stdout."""
     if output:
-        _write(output, text)
+        write_output(output, text)
     else:
         sys.stdout.write(text)
 

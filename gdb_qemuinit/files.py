@@ -57,3 +57,12 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def write_output(path: str | os.PathLike, data: str | bytes) -> None:
+    """An output the user asked for, written whole; a failure is one line
+    (OutputError), the same from the shell and in gdb."""
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -40,14 +40,11 @@ def parse(parser: ArgumentParser, arg: str):
 
 
 def write_or_show(output: str | None, text: str, quiet: bool = False) -> None:
-    """`text` into the file `output` (whole, or a one-line error), else shown
-    unless `quiet`."""
-    from ..files import write_atomic
+    """`text` into the file `output` (whole, or a one-line error: the
+    command's user_errors says it), else shown unless `quiet`."""
+    from ..files import write_output
     if output:
-        try:
-            write_atomic(output, text)
-        except OSError as exc:
-            raise gdb.GdbError(f"cannot write {output}: {exc.strerror or exc}") from None
+        write_output(output, text)
     elif not quiet:
         gdb.write(text)
 
