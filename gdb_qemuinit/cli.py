@@ -23,7 +23,7 @@ from .qemu import scenario
 from .options import DEFAULT_TIMEOUT
 from .errors import CliError, QemuinitError
 from .runner import Run, add_run_facts, prepare_run, run_gdb
-from .files import write_atomic, write_output
+from .files import to_stdout, write_output
 from .model.trace import INIT_COMPLETE, Trace, TraceError, load, save
 from .model.verdicts import edges_of
 
@@ -77,7 +77,9 @@ def cmd_trace(opts) -> int:
 
     args = ["trace"] + (["--path", os.path.abspath(opts.path_file)] if opts.path_file else [])
     trace = _run_qinit(opts, args, "trace.json", read)
-    print(session.finish(path, trace, outs, full=opts.full, color=_color(opts)), end="")
+    text_out = sys.stderr if outs.to_stdout() else sys.stdout
+    print(session.finish(path, trace, outs, full=opts.full,
+                         color=_color(opts) and text_out is sys.stdout), end="", file=text_out)
     return EXIT_OK if trace.outcome.state == INIT_COMPLETE else EXIT_FAILED
 
 
@@ -108,28 +110,30 @@ def cmd_report(opts) -> int:
 
 def cmd_diff(opts) -> int:
     path = _load_path(opts)
-    for target in (opts.svg, opts.html):
-        if target:
-            outputs.Outputs(svg=target).check()      # before anything is read
+    pictures = outputs.Outputs(svg=opts.svg, html=opts.html)
+    pictures.check()      # before anything is read
     a, b = _load_trace(opts.a, path), _load_trace(opts.b, path)
     d = tracediff.diff(a, b)
     try:
         if opts.svg:
             from .render.graph import render as render_graph
             from .render.html import changed_edges
-            write_atomic(opts.svg, render_graph(
+            write_output(opts.svg, render_graph(
                 path, edges_of(b), "svg",
                 title=f"B ({opts.b}), with the edges whose verdict changed since A ({opts.a})",
                 changed=changed_edges(d)))
         if opts.html:
             from .render.html import render_diff
-            write_atomic(opts.html, render_diff(path, a, b, d))
+            write_output(opts.html, render_diff(path, a, b, d))
+    except QemuinitError:
+        raise
     except Exception as exc:
         raise CliError(f"cannot write the diff's pictures: {exc}") from None
+    text_out = sys.stderr if pictures.to_stdout() else sys.stdout
     if opts.json:
-        print(json.dumps(d, indent=1, ensure_ascii=False))
+        print(json.dumps(d, indent=1, ensure_ascii=False), file=text_out)
     else:
-        print(format_diff(d))
+        print(format_diff(d), file=text_out)
     return EXIT_OK
 
 
@@ -156,8 +160,9 @@ def cmd_path_import(opts) -> int:
     result = path_import.build(notes, facts, opts.hot)
     _write_or_print(opts.output, result.toml)
     # the summary goes where it does not mix with the path file
-    print(path_import.summary(result, opts.output or "the path file to stdout"),
-          file=sys.stdout if opts.output else sys.stderr)
+    into_file = opts.output and not to_stdout([opts.output])
+    print(path_import.summary(result, opts.output if into_file else "the path file to stdout"),
+          file=sys.stdout if into_file else sys.stderr)
     return EXIT_OK
 
 
@@ -231,7 +236,8 @@ def cmd_where(opts) -> int:
                      "where.json", _gdb_json("answer"))
     if opts.json:
         save(res, opts.json)
-    print(render_where.format_result(res, opts.device, q))
+    print(render_where.format_result(res, opts.device, q),
+          file=sys.stderr if to_stdout([opts.json]) else sys.stdout)
     return EXIT_OK if res["answers"] else EXIT_FAILED
 
 
@@ -262,7 +268,7 @@ def cmd_hang(opts) -> int:
                            + (f": {said[-1]}" if said else "")) from None
     if opts.json:
         save(doc, opts.json)
-    print(format_hang(doc), end="")
+    print(format_hang(doc), end="", file=sys.stderr if to_stdout([opts.json]) else sys.stdout)
     return EXIT_OK
 
 

@@ -1,11 +1,27 @@
-"""Writing files whole or not at all, and saying before QEMU runs that one
-cannot be written: every output qemuinit writes goes through here."""
+"""Writing outputs, and saying before QEMU runs that one cannot be written:
+every file qemuinit writes goes through here.
+
+What a user points an output at decides how it is written:
+- a regular file, or a name that does not exist yet: whole or not at all
+  (a temp file beside it, then a rename onto it);
+- a symlink: the file it names, by the same rules (the link stays a link);
+- a character device (/dev/null, /dev/stdout, a terminal) or a FIFO:
+  written through, as a shell's `>` would; never replaced;
+- `-`: standard output.
+A directory, a socket or a block device is refused with one line."""
 
 from __future__ import annotations
 
 import os
+import stat
+import sys
 
 from .errors import OutputError
+
+STDOUT = "-"
+
+# How a target is written (output_kind's answers).
+KIND_STDOUT, KIND_FILE, KIND_STREAM = "stdout", "file", "stream"
 
 
 def _exclusive_temp(directory: str, prefix: str) -> tuple[int, str]:
@@ -20,37 +36,57 @@ def _exclusive_temp(directory: str, prefix: str) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name in {directory}")
 
 
+def output_kind(path: str | os.PathLike) -> tuple[str, str]:
+    """(kind, where): how `path` is written and the path written (a
+    symlink's final target).  OutputError for what cannot take an output."""
+    name = os.fspath(path)
+    if name == STDOUT:
+        return KIND_STDOUT, name
+    real = os.path.realpath(os.path.expanduser(name))
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        return KIND_FILE, real
+    except OSError as exc:
+        raise OutputError(f"cannot write {name}: {exc.strerror}") from None
+    if stat.S_ISREG(mode):
+        return KIND_FILE, real
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return KIND_STREAM, real
+    what = ("a directory" if stat.S_ISDIR(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "not a file")
+    raise OutputError(f"cannot write {name}: it is {what}")
+
+
 def check_writable(path: str | os.PathLike) -> None:
-    """Raise OutputError (an OSError) now if `path` cannot be written later
-    (before QEMU runs)."""
-    parent = os.path.dirname(os.path.realpath(os.path.expanduser(path)))
+    """Raise OutputError now if `path` cannot be written later (before QEMU
+    runs).  Nothing is created, opened for long or replaced to find out."""
+    kind, real = output_kind(path)
+    if kind == KIND_STDOUT:
+        return
+    if kind == KIND_STREAM:
+        if not os.access(real, os.W_OK):
+            raise OutputError(f"cannot write {path}: permission denied")
+        return
+    parent = os.path.dirname(real)
     if not os.path.isdir(parent):
         raise OutputError(f"cannot write {path}: directory {parent} does not exist")
-    # Create and remove a file there, as the atomic writer will: os.access
-    # says yes to root even in a read-only place.
-    try:
-        fd, probe = _exclusive_temp(parent, ".qemuinit-probe-")
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: directory {parent} is not writable "
-                      f"({exc.strerror})") from None
-    os.close(fd)
-    os.unlink(probe)
+    # os.access says yes to root even on a read-only mount: ask the mount too.
+    if (not os.access(parent, os.W_OK | os.X_OK)
+            or os.statvfs(parent).f_flag & os.ST_RDONLY
+            or (os.path.exists(real) and not os.access(real, os.W_OK))):
+        raise OutputError(f"cannot write {path}: directory {parent} is not writable")
 
 
-def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
-    """Write a whole file or nothing: a temp file beside it, then rename."""
-    path = os.path.expanduser(path)
-    fd, tmp = _exclusive_temp(os.path.dirname(os.path.realpath(path)),
-                              f".{os.path.basename(path)}.")
+def _replace_whole(real: str, data: bytes) -> None:
+    """A regular file written whole or not at all: a temp file beside it,
+    then a rename onto it."""
+    fd, tmp = _exclusive_temp(os.path.dirname(real), f".{os.path.basename(real)}.")
     try:
-        if isinstance(data, bytes):
-            with os.fdopen(fd, "wb") as fb:
-                fb.write(data)
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8") as ft:
-                ft.write(data)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        os.replace(tmp, real)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -59,10 +95,63 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
         raise
 
 
+def _write_through(real: str, data: bytes) -> None:
+    """A device or a FIFO: opened for writing (a FIFO waits for its reader,
+    as a shell's `>` does), never created, truncated or replaced."""
+    fd = os.open(real, os.O_WRONLY | os.O_NOCTTY)
+    try:
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _to_stdout(data: bytes) -> None:
+    """Standard output, after what was printed to it already (gdb's stdout
+    has no binary buffer: its file descriptor is written)."""
+    out = sys.stdout
+    out.flush()
+    buffer = getattr(out, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:
+        _write_all(1, data)
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write `data` to `path` as the module's rules say (a regular file
+    whole or not at all).  OSError on failure."""
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    kind, real = output_kind(path)
+    if kind == KIND_STDOUT:
+        _to_stdout(raw)
+    elif kind == KIND_STREAM:
+        _write_through(real, raw)
+    else:
+        _replace_whole(real, raw)
+
+
 def write_output(path: str | os.PathLike, data: str | bytes) -> None:
-    """An output the user asked for, written whole; a failure is one line
-    (OutputError), the same from the shell and in gdb."""
+    """An output the user asked for; a failure is one line (OutputError),
+    the same from the shell and in gdb."""
     try:
         write_atomic(path, data)
+    except OutputError:
+        raise
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def to_stdout(paths) -> bool:
+    """Is one of these outputs standard output?  (Then what a command would
+    print goes to standard error.)  More than one `-` is a user error."""
+    n = sum(1 for p in paths if p is not None and os.fspath(p) == STDOUT)
+    if n > 1:
+        raise OutputError("only one output can be '-' (standard output)")
+    return n == 1

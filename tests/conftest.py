@@ -6,8 +6,10 @@ from __future__ import annotations
 import functools
 import json
 import os
+import stat
 import subprocess
 import sys
+import threading
 import tempfile
 import time
 import uuid
@@ -311,3 +313,49 @@ def assert_rounds_follow_the_command_line(doc):
     rounds = doc["vhost_user"]["rounds"]
     assert {(r["chardev"], r["netdev"]) for r in rounds} == pairs
     assert all(r["result"] == "negotiated" for r in rounds), rounds
+
+
+
+# ---------------------------------------------------------------- output targets
+AS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
+
+
+def own_null(directory) -> str:
+    """A character device 1:3 (what /dev/null is) of the test's own."""
+    node = os.path.join(directory, "mynull")
+    os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    return node
+
+
+def is_null_device(path) -> bool:
+    st = os.lstat(path)
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3)
+
+
+class FifoReader:
+    """Reads a FIFO to its end in a thread, as `cat FIFO` would."""
+
+    def __init__(self, path):
+        self.data = b""
+        self.thread = threading.Thread(target=self._read, args=(path,), daemon=True)
+        self.thread.start()
+
+    def _read(self, path):
+        with open(path, "rb") as f:
+            self.data = f.read()
+
+    def result(self) -> bytes:
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "nothing was written to the FIFO"
+        return self.data
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The suite fails if anything it ran left the machine's /dev/null other
+    than the character device 1:3 (an output renamed onto it once did)."""
+    import stat
+    st = os.lstat(os.devnull)
+    if not (stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3)):
+        sys.stderr.write(f"\nFAILED: {os.devnull} is no longer the null device "
+                         f"(mode {stat.filemode(st.st_mode)}): a test replaced it\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

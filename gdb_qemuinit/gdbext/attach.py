@@ -82,7 +82,7 @@ a QEMU gdb started stays stopped where it is."""
         from ..files import check_writable
         from ..model.trace import save
         from ..render.hang import format_hang
-        from .commands import parse
+        from .commands import parse, show
         opts = parse(self.parser, arg)
         pid = gdb.selected_inferior().pid
         if not pid:
@@ -98,5 +98,4 @@ a QEMU gdb started stays stopped where it is."""
             detach()
         if opts.json:
             save(doc, opts.json)
-        if not opts.quiet:
-            gdb.write(format_hang(doc))
+        show(format_hang(doc), opts.json, quiet=opts.quiet)

@@ -49,6 +49,15 @@ def write_or_show(output: str | None, text: str, quiet: bool = False) -> None:
         gdb.write(text)
 
 
+def show(text: str, *outputs: str | None, quiet: bool = False) -> None:
+    """What a command prints, unless `quiet`: to gdb's standard error when
+    one of the command's outputs is `-` (standard output), so the two do
+    not mix."""
+    from ..files import to_stdout
+    if not quiet:
+        gdb.write(text, gdb.STDERR if to_stdout(outputs) else gdb.STDOUT)
+
+
 def qemu_under_gdb() -> dict:
     """The program gdb was given, checked to be QEMU before anything runs."""
     from ..qemu.binary import check_binary, index_advice
@@ -207,8 +216,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         trace = record(qemu, todo, opts.timeout or settings.timeout(), opts.kill)
         LAST.update(trace=trace, path=path)
         text = session.finish(path, trace, outs)
-        if not opts.quiet:
-            gdb.write(text)
+        show(text, *outs.paths(), quiet=opts.quiet)
         if trace.outcome.state == INIT_COMPLETE and gdb.selected_inferior().pid:
             gdb.write("QEMU is stopped at qemu_main_loop; 'continue' runs it, "
                       "'qinit report' shows every edge.\n")
@@ -270,8 +278,8 @@ works as a question (qinit where vhost_dev_init)."""
         res = where.result(q, trace)
         if opts.json:
             save(res, opts.json)
-        if not opts.quiet:
-            gdb.write(render_where.format_result(res, opts.device, q) + "\n")
+        show(render_where.format_result(res, opts.device, q) + "\n", opts.json,
+             quiet=opts.quiet)
 
 
 # The last trace of this gdb session, for 'qinit report'.
@@ -365,11 +373,12 @@ hot.  --json writes what gdb found."""
     @user_errors
     def invoke(self, arg, from_tty):
         from ..notes import importer as path_import
-        from ..files import check_writable
+        from ..files import check_writable, to_stdout
         from ..model.trace import save
         opts = parse(self.parser, arg)
         hot = opts.hot or path_import.HOT_THRESHOLD
         notes = path_import.read(opts.notes)
+        to_stdout((opts.output, opts.json))        # at most one '-'
         for out in (opts.output, opts.json):
             if out:
                 check_writable(out)
@@ -382,8 +391,9 @@ hot.  --json writes what gdb found."""
                 save(facts, opts.json)
         result = path_import.build(notes, facts, hot)
         write_or_show(opts.output, result.toml, opts.quiet)
-        if opts.output and not opts.quiet:
-            gdb.write(path_import.summary(result, opts.output) + "\n")
+        if opts.output:
+            show(path_import.summary(result, opts.output) + "\n", opts.output, opts.json,
+                 quiet=opts.quiet)
 
 
 class QinitPathExport(QinitCommand):

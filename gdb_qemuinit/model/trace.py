@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from ..datafile import read_text
 from ..errors import QemuinitError
-from ..files import write_atomic
+from ..files import write_output
 
 SCHEMA = "qemuinit.trace/1"
 
@@ -209,7 +209,7 @@ def dumps(trace: Trace | dict) -> str:
 
 
 def save(trace: Trace | dict, path: str | os.PathLike) -> None:
-    write_atomic(path, dumps(trace))
+    write_output(path, dumps(trace))
 
 
 def load(path: str | os.PathLike) -> Trace:

@@ -9,11 +9,14 @@ import fcntl
 import os
 import re
 import shutil
+import stat
 import tempfile
 
 from .backend import dpdk_runtime_dirs
 
-_PRIVATE = re.compile(r"qemuinit-(\d+)-")
+# Exactly the names we make: tempfile's eight random characters after the
+# prefix, and DPDK's directory for a --file-prefix of ours.
+_PRIVATE = re.compile(r"qemuinit-(\d+)-[a-z0-9_]{8}$")
 _DPDK = re.compile(r"qemuinit-(\d+)(-\d+)?$")     # one per backend: -N
 LOCK = ".lock"
 
@@ -84,12 +87,16 @@ def remove_stale() -> list[str]:
             path = os.path.join(base, name)
             if not m or int(m.group(1)) == os.getpid() or not _gone(int(m.group(1))):
                 continue
-            if _in_use(path, lock_file, lock):
-                continue
+            # Only a real directory of ours that has the file we (or DPDK)
+            # put there: never a link, a file or a look-alike of someone else's.
             try:
-                if os.lstat(path).st_uid != os.getuid():
+                st = os.lstat(path)
+                if (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid()
+                        or not stat.S_ISREG(os.lstat(os.path.join(path, lock_file)).st_mode)):
                     continue
             except OSError:
+                continue
+            if _in_use(path, lock_file, lock):
                 continue
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)

@@ -1,14 +1,15 @@
 """Writing what a trace produced: JSON, text report, DOT/SVG/PNG, the
 timeline (Chrome trace-event JSON), the negotiation's sequence diagram
 and the HTML report.  Shared by the gdb commands and the shell CLI; every
-file is written atomically."""
+output is written as files.write_output says (a regular file whole, a
+device or FIFO through, `-` to standard output)."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
 from ..model.initpath import InitPath
-from ..files import check_writable, write_atomic
+from ..files import check_writable, to_stdout, write_output
 from ..model.trace import Trace, dumps
 from ..model.verdicts import edges_of
 
@@ -36,8 +37,14 @@ class Outputs(NamedTuple):
 
     def check(self) -> None:
         """Fail before QEMU starts when an output cannot be written."""
+        self.to_stdout()
         for p in self.paths():
             check_writable(p)
+
+    def to_stdout(self) -> bool:
+        """Does one output go to standard output (`-`)?  Then the text a
+        command prints goes to standard error."""
+        return to_stdout(self.paths())
 
 
 def render(path: InitPath, trace: Trace, fmt: str, color: bool = False) -> bytes:
@@ -63,4 +70,4 @@ def render(path: InitPath, trace: Trace, fmt: str, color: bool = False) -> bytes
 
 def write(path: InitPath, trace: Trace, outs: Outputs) -> None:
     for fmt, target in outs.targets():
-        write_atomic(target, render(path, trace, fmt))
+        write_output(target, render(path, trace, fmt))

@@ -88,7 +88,7 @@ def wait_for(predicate, what: str, seconds: float = 60):
 def blocked_in(pid: int, function: str) -> bool:
     """Is QEMU's main thread in `function` yet?  (Read with gdb by the
     diagnosis itself: here, wait until its stack has it.)"""
-    r = run_cli("hang", str(pid), "--json", os.devnull)
+    r = run_cli("hang", str(pid))
     return r.returncode == 0 and function in r.stdout
 
 

@@ -5,6 +5,7 @@ the killed one left."""
 
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -67,15 +68,25 @@ def test_only_the_directories_of_runs_that_are_gone_are_removed(tmp_path, monkey
     monkeypatch.setattr("tempfile.tempdir", None)
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
-    stale, alive = tmp_path / f"qemuinit-{gone}-abc", tmp_path / f"qemuinit-{os.getppid()}-abc"
-    stale.mkdir()
-    alive.mkdir()
+    stale = tmp_path / f"qemuinit-{gone}-abc_1234"
+    alive = tmp_path / f"qemuinit-{os.getppid()}-abc_1234"
+    for d in (stale, alive):
+        d.mkdir()
+        (d / leftovers.LOCK).touch()
+    # Look-alikes of a gone PID that qemuinit did not make: kept.
+    notes = tmp_path / f"qemuinit-{gone}-notes.txt"
+    notes.write_text("a user's file")
+    no_lock = tmp_path / f"qemuinit-{gone}-abcd1234"
+    no_lock.mkdir()
+    link = tmp_path / f"qemuinit-{gone}-link1234"
+    link.symlink_to(alive)
     with leftovers.private_dir() as mine:
         assert os.path.basename(mine).startswith(f"qemuinit-{os.getpid()}-")
         removed = leftovers.remove_stale()
-        assert str(stale) in removed and os.path.isdir(mine)
+        assert removed == [str(stale)] and os.path.isdir(mine)
     assert not stale.exists() and alive.exists()
-    alive.rmdir()
+    assert notes.read_text() == "a user's file" and no_lock.is_dir() and link.is_symlink()
+    shutil.rmtree(alive)
 
 
 def test_a_directory_whose_lock_is_held_is_kept_even_if_its_pid_looks_gone(
@@ -86,7 +97,7 @@ def test_a_directory_whose_lock_is_held_is_kept_even_if_its_pid_looks_gone(
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
     with leftovers.private_dir() as held:
-        other = tmp_path / f"qemuinit-{gone}-xyz"
+        other = tmp_path / f"qemuinit-{gone}-xyz_5678"
         os.rename(held, other)
         assert leftovers.remove_stale() == [] and other.exists()
         os.rename(other, held)
