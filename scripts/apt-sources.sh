@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by setup-system.sh, build-qemu.sh and debian-chroot.sh: what this
 # machine's apt knows, read from its own configuration (no mirror or release
 # name is written into the scripts).  APT_ETC and OS_RELEASE (default
@@ -7,8 +8,10 @@ OS_RELEASE=${OS_RELEASE:-/etc/os-release}
 
 # The running release's code name (bookworm, trixie, ...).
 release_codename() {
-    local VERSION_CODENAME= VERSION_ID= ID=
-    # shellcheck disable=SC1091
+    # Locals, so that reading os-release sets no global of the caller's.
+    # shellcheck disable=SC2034
+    local VERSION_CODENAME='' VERSION_ID='' ID=''
+    # shellcheck source=/dev/null
     . "$OS_RELEASE"
     if [ -n "$VERSION_CODENAME" ]; then
         echo "$VERSION_CODENAME"
@@ -85,9 +88,9 @@ deb_sources() {
 # archive has no -updates/-security for (sid) gets its main stanza only.
 # Each stanza keeps the machine's URI and Signed-By.
 deb_src_stanzas() {
-    local suite=$1 release uri s comps signed
+    local suite=$1 release uri s signed
     release=$(release_codename)
-    while IFS=$'\t' read -r uri s comps signed; do
+    while IFS=$'\t' read -r uri s _ signed; do
         local target=
         case "$s" in
         "$release") target=$suite ;;

@@ -8,24 +8,36 @@
 #
 #   QEMUINIT_CACHE   cache root (default: ${XDG_CACHE_HOME:-~/.cache}/qemuinit)
 #
-# The default build is <cache>/qemu-<version>/build, and <cache>/default-qemu
-# names its binary (what qemuinit runs when QEMUINIT_QEMU is not set).
-# Another suite's build is <cache>/suite-<suite>/qemu-<version>/build; its
-# source comes through a private apt configuration (<cache>/apt-<suite>: own
-# sources list, lists and cache), so the system's apt sources are never
-# changed.  A QEMU newer than the release's meson is configured with a newer
-# meson from PyPI, installed in a venv inside the cache (<cache>/build-venv),
-# never in the system.  A build is reused once finished (its stamp file).
+#   scripts/build-qemu.sh --dry-run      say whether a build would be reused or made, and where
+#
+# The default build is <cache>/qemu-<version>/build-<recipe>, and
+# <cache>/default-qemu names its binary (what qemuinit runs when
+# QEMUINIT_QEMU is not set).  Another suite's build is
+# <cache>/suite-<suite>/qemu-<version>/build-<recipe>; its source comes
+# through a private apt configuration (<cache>/apt-<suite>: own sources list,
+# lists and cache), so the system's apt sources are never changed.  A QEMU
+# newer than the release's meson is configured with a newer meson from PyPI,
+# installed in a venv inside the cache (<cache>/build-venv), never in the
+# system.
+#
+# <recipe> is a hash of how the build is made: the configure arguments, the
+# build steps (the functions below, as bash reads them: comments do not
+# count) and the meson used.  A finished build (its stamp file) is reused
+# only under the same recipe, so a change to this script's build rebuilds
+# on every machine, CI included; builds of an older recipe are removed once
+# the new one is finished.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/apt-sources.sh
 . "$HERE/apt-sources.sh"
 
 SUITE=
+DRY_RUN=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --suite) SUITE=${2:?--suite needs a suite name}; shift 2 ;;
     --suite=*) SUITE=${1#--suite=}; shift ;;
+    --dry-run) DRY_RUN=1; shift ;;
     -h|--help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-qemu: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -89,7 +101,7 @@ fetch_source() {  # fetch_source VERSION TOP: unpack the source into TOP/src
 TOP=
 for v in "${VERSIONS[@]}"; do
     t=$(top_of "$v")
-    if [ -f "$t/build/.qemuinit-complete" ] || fetch_source "$v" "$t"; then
+    if fetch_source "$v" "$t"; then
         TOP=$t
         break
     fi
@@ -99,15 +111,53 @@ if [ -z "$TOP" ]; then
     echo "build-qemu: no qemu source package could be fetched${SUITE:+ for $SUITE}" >&2
     exit 1
 fi
-BIN="$TOP/build/qemu-system-x86_64"
-STAMP="$TOP/build/.qemuinit-complete"
+TAG=$(basename "$TOP")
+
+# QEMU's configure says which meson it needs (meson.build's
+# meson_version); if the system's is older, a build-only venv in the cache
+# gets one from PyPI.  configure then runs on that venv's Python (--python),
+# and QEMU's own build venv inherits its packages.  With the system's meson
+# no --python is given: QEMU 7.2's configure takes an explicit --python to
+# mean its embedded meson, which Debian's source does not ship.
+PYTHON_ARGS=()
+need=$(sed -n "s/.*meson_version: *'>=\([0-9.]*\)'.*/\1/p" "$TOP/src/meson.build" | head -n1)
+MESON_USED="system $(meson --version 2>/dev/null || echo 0)"
+version_below() {  # version_below NEED HAVE: HAVE is older than NEED
+    [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" != "$1" ]
+}
+if [ -n "$need" ] && version_below "$need" "${MESON_USED#system }"; then
+    VENV="$CACHE/build-venv"
+    vhave=$("$VENV/bin/meson" --version 2>/dev/null || echo 0)
+    if version_below "$need" "$vhave" && [ "$DRY_RUN" = 0 ]; then
+        echo "build-qemu: $TAG needs meson >= $need (the system has ${MESON_USED#system }): installing it in $VENV" >&2
+        [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV" >&2
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade "meson>=$need" >&2
+        vhave=$("$VENV/bin/meson" --version)
+    fi
+    MESON_USED="venv $vhave"
+    PYTHON_ARGS=(--python="$VENV/bin/python")
+fi
+
+# Only what qemuinit traces: one target, debug info, vhost-user and vhost-net,
+# slirp for -netdev user.  Everything else off to keep the build short.
+CONFIGURE_ARGS=(
+    "${PYTHON_ARGS[@]}"
+    --target-list=x86_64-softmmu
+    --enable-debug
+    --disable-docs --disable-werror --disable-install-blobs
+    --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
+    --enable-slirp
+    --enable-vhost-user --enable-vhost-net --enable-vhost-kernel
+    --disable-gtk --disable-sdl --disable-vnc --disable-opengl --disable-spice
+    --disable-curses --disable-xen --disable-tools --disable-guest-agent
+)
 
 # A QEMU run from its build tree looks for firmware under build/qemu-bundle/
 # (the configured --firmwarepath relocated there), not in /usr: point those
 # directories at Debian's seabios, ipxe-qemu and qemu-system-data (option
 # ROMs such as kvmvapic.bin) so no -L is needed.
 link_firmware() {
-    local bundle="$TOP/build/qemu-bundle"
+    local bundle="$BUILD/qemu-bundle"
     mkdir -p "$bundle/usr/share" "$bundle/usr/lib/ipxe"
     ln -sfn /usr/share/qemu "$bundle/usr/share/qemu"
     ln -sfn /usr/share/seabios "$bundle/usr/share/seabios"
@@ -133,54 +183,41 @@ add_gdb_index() {
     rm -rf "$tmp"
 }
 
-finish() {
-    link_firmware
-    add_gdb_index
-    touch "$STAMP"
-    [ -n "$SUITE" ] || echo "$BIN" >"$CACHE/default-qemu"
-    echo "$BIN"
+# Built in place (debug info names sources relative to this directory);
+# the stamp marks a finished build, so an interrupted one starts over.
+compile_qemu() {
+    rm -rf "$BUILD"
+    mkdir -p "$BUILD"
+    (cd "$BUILD" && "$TOP/src/configure" "${CONFIGURE_ARGS[@]}" >&2 &&
+        ninja -j"$(nproc)" qemu-system-x86_64 >&2)
 }
 
-if [ -x "$BIN" ] && [ -f "$STAMP" ]; then
-    finish
+# The recipe: everything above that decides what the build is.  The venv's
+# path is the cache's, so only the meson version counts, not where it is.
+RECIPE=$( {
+    printf '%s\n' "${CONFIGURE_ARGS[@]}" | sed "s|^--python=.*|--python=build-venv|"
+    echo "meson: $MESON_USED"
+    declare -f compile_qemu link_firmware add_gdb_index
+} | sha256sum | cut -c1-12)
+BUILD="$TOP/build-$RECIPE"
+BIN="$BUILD/qemu-system-x86_64"
+STAMP="$BUILD/.qemuinit-complete"
+
+if [ "$DRY_RUN" = 1 ]; then
+    if [ -x "$BIN" ] && [ -f "$STAMP" ]; then echo "reuse $BUILD"; else echo "build $BUILD"; fi
     exit 0
 fi
 
-# QEMU's configure says which meson it needs (meson.build's
-# meson_version); if the system's is older, a build-only venv in the cache
-# gets one from PyPI.  configure then runs on that venv's Python, and QEMU's
-# own build venv inherits its packages.
-PYTHON=python3
-need=$(sed -n "s/.*meson_version: *'>=\([0-9.]*\)'.*/\1/p" "$TOP/src/meson.build" | head -n1)
-have=$(meson --version 2>/dev/null || echo 0)
-if [ -n "$need" ] && [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1)" != "$need" ]; then
-    VENV="$CACHE/build-venv"
-    vhave=$("$VENV/bin/meson" --version 2>/dev/null || echo 0)
-    if [ "$(printf '%s\n%s\n' "$need" "$vhave" | sort -V | head -n1)" != "$need" ]; then
-        echo "build-qemu: QEMU $TAG needs meson >= $need (the system has $have): installing it in $VENV" >&2
-        [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV" >&2
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade "meson>=$need" >&2
-    fi
-    PYTHON="$VENV/bin/python"
+if ! [ -x "$BIN" ] || ! [ -f "$STAMP" ]; then
+    echo "build-qemu: building $TAG (recipe $RECIPE) in $BUILD" >&2
+    compile_qemu
 fi
-
-# Built in place (debug info names sources relative to this directory);
-# the stamp marks a finished build, so an interrupted one starts over.
-rm -rf "$TOP/build"
-mkdir -p "$TOP/build"
-cd "$TOP/build"
-# Only what qemuinit traces: one target, debug info, vhost-user and vhost-net,
-# slirp for -netdev user.  Everything else off to keep the build short.
-"$TOP/src/configure" \
-    --python="$PYTHON" \
-    --target-list=x86_64-softmmu \
-    --enable-debug \
-    --disable-docs --disable-werror --disable-install-blobs \
-    --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu \
-    --enable-slirp \
-    --enable-vhost-user --enable-vhost-net --enable-vhost-kernel \
-    --disable-gtk --disable-sdl --disable-vnc --disable-opengl --disable-spice \
-    --disable-curses --disable-xen --disable-tools --disable-guest-agent \
-    >&2
-ninja -j"$(nproc)" qemu-system-x86_64 >&2
-finish
+link_firmware
+add_gdb_index
+touch "$STAMP"
+# Builds of other recipes of this version are stale.
+for old in "$TOP"/build "$TOP"/build-*; do
+    [ -d "$old" ] && [ "$old" != "$BUILD" ] && rm -rf "$old"
+done
+[ -n "$SUITE" ] || echo "$BIN" >"$CACHE/default-qemu"
+echo "$BIN"

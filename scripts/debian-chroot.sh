@@ -69,7 +69,8 @@ MOUNTS=()
 cleanup() {
     local rc=$? pid i
     # Nothing may go on running inside the root.
-    for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+    for pid in /proc/[0-9]*; do
+        pid=${pid#/proc/}
         [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$ROOT" ] || continue
         echo "debian-chroot: stopping process $pid left in the root: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" >&2
         kill -KILL "$pid" 2>/dev/null || true
@@ -77,7 +78,7 @@ cleanup() {
     for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
         umount "${MOUNTS[$i]}" 2>/dev/null || umount -l "${MOUNTS[$i]}" || true
     done
-    if ! grep -q " $ROOT[/ ]" /proc/self/mounts; then
+    if ! grep -q " ${ROOT}[/ ]" /proc/self/mounts; then
         rm -rf "$ROOT"
     else
         echo "debian-chroot: $ROOT still has mounts; left in place" >&2

@@ -23,6 +23,7 @@ PACKAGES=(
     dpdk-dev
     qemu-system-x86     # Debian's own stripped QEMU: the tests trace it (degraded mode)
     chromium            # HTML reports are checked in headless chromium
+    shellcheck          # scripts/lint.sh checks the shell scripts
 )
 
 RELEASE=$(release_codename)

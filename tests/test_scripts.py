@@ -1,7 +1,11 @@
-"""The set-up scripts read the release and its archive from the machine:
-scripts/apt-sources.sh on sample apt configurations."""
+"""The set-up scripts read the release and its archive from the machine
+(scripts/apt-sources.sh on sample apt configurations); the QEMU build is
+cached under a key of how it is made."""
 
+import os
 import subprocess
+
+import pytest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,3 +76,34 @@ def test_one_line_sources_of_a_debian_12_machine(tmp_path):
     assert [(s["URIs"], s["Suites"], s.get("Signed-By")) for s in trixie] == [
         ("http://m.example/debian", "trixie", "/k.gpg"),
         ("http://s.example/debian-security", "trixie-security", None)]
+
+
+# ---------------------------------------------------------------- the QEMU build's cache key
+def build_qemu(script: Path, *args: str) -> str:
+    r = subprocess.run(["bash", str(script), *args], capture_output=True, text=True,
+                       timeout=300, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+@pytest.mark.qemu       # needs the build set-up made
+def test_a_changed_build_recipe_is_built_again_not_taken_from_the_cache(tmp_path):
+    """The cached build set-up made is reused by the same recipe; a copy of
+    the script with one configure argument changed finds no build to reuse
+    (and a comment changed is the same recipe)."""
+    scripts = ROOT / "scripts"
+    assert build_qemu(scripts / "build-qemu.sh", "--dry-run").startswith("reuse ")
+    reused = build_qemu(scripts / "build-qemu.sh", "--dry-run").split(" ", 1)[1]
+    text = (scripts / "build-qemu.sh").read_text()
+    for name, change, expect in (
+            ("comment", ("# Only what qemuinit traces", "# Only what we trace"), "reuse"),
+            ("argument", ("--disable-xen ", "--disable-xen --disable-bpf "), "build")):
+        copy = tmp_path / name
+        copy.mkdir()
+        (copy / "apt-sources.sh").write_text((scripts / "apt-sources.sh").read_text())
+        assert text.count(change[0]) == 1
+        (copy / "build-qemu.sh").write_text(text.replace(*change))
+        verb, where = build_qemu(copy / "build-qemu.sh", "--dry-run").split(" ", 1)
+        assert verb == expect, name
+        assert (where == reused) == (expect == "reuse")
+        assert os.path.dirname(where) == os.path.dirname(reused)    # same source version

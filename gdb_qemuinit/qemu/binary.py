@@ -19,7 +19,7 @@ class QemuError(QemuinitError, RuntimeError):
 def default_binary() -> str | None:
     """$QEMUINIT_QEMU, else the running release's own debug build: the
     binary named by <cache>/default-qemu (written by scripts/build-qemu.sh),
-    else the newest finished build in <cache>/qemu-*/build; or None."""
+    else the newest finished build in <cache>/qemu-*/build-*; or None."""
     import glob
     env = os.environ.get("QEMUINIT_QEMU")
     if env:
@@ -32,7 +32,7 @@ def default_binary() -> str | None:
     if named and os.path.isfile(named):
         return named
     builds = sorted(glob.glob(os.path.join(glob.escape(cache_dir()),
-                                           "qemu-*", "build", ".qemuinit-complete")))
+                                           "qemu-*", "build-*", ".qemuinit-complete")))
     return os.path.join(os.path.dirname(builds[-1]), "qemu-system-x86_64") if builds else None
 
 
