@@ -230,15 +230,17 @@ def cmd_where(opts) -> int:
     if not opts.question:
         raise CliError("where needs a QUESTION or a function name (--list shows them)")
     q = where.resolve(opts.question)
+    where.check_device(q, opts.device)
     if opts.json:
         outputs.Outputs(json=opts.json).check()      # before QEMU runs
-    res = _run_qinit(opts, ["where", q.name] + (["--all"] if opts.all else []),
+    res = _run_qinit(opts, ["where", q.name] + (["--all"] if opts.all else [])
+                     + (["--device", opts.device] if opts.device else []),
                      "where.json", _gdb_json("answer"))
     if opts.json:
         save(res, opts.json)
     print(render_where.format_result(res, opts.device, q),
           file=sys.stderr if to_stdout([opts.json]) else sys.stdout)
-    return EXIT_OK if res["answers"] else EXIT_FAILED
+    return EXIT_OK if render_where.answers_for(res, opts.device) else EXIT_FAILED
 
 
 def cmd_hang(opts) -> int:
@@ -317,7 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     options.add(p, "a", "b", "diff-json", "diff-svg", "diff-html", "path")
     p.set_defaults(func=cmd_diff)
 
-    p = sub.add_parser("where", help="answer a question (pci-config, ...) from a live run")
+    p = sub.add_parser("where", help="answer a question (pci-config, ...) from a live run",
+                       description="Answer a question about init from a live QEMU: where "
+                       "it happens, the chain from main, and the facts a developer wants.",
+                       epilog=options.WHERE_DEVICES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     options.add(p, "question", "list", "all", "device", "where-json",
                 all={"note": "default: the first answer; QEMU is killed there"})
     _run_options(p)

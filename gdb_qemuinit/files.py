@@ -12,6 +12,7 @@ A directory, a socket or a block device is refused with one line."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -60,7 +61,8 @@ def output_kind(path: str | os.PathLike) -> tuple[str, str]:
 
 def check_writable(path: str | os.PathLike) -> None:
     """Raise OutputError now if `path` cannot be written later (before QEMU
-    runs).  Nothing is created, opened for long or replaced to find out."""
+    runs).  Nothing is replaced, and no file shows in a directory, to find
+    out."""
     kind, real = output_kind(path)
     if kind == KIND_STDOUT:
         return
@@ -71,11 +73,28 @@ def check_writable(path: str | os.PathLike) -> None:
     parent = os.path.dirname(real)
     if not os.path.isdir(parent):
         raise OutputError(f"cannot write {path}: directory {parent} does not exist")
-    # os.access says yes to root even on a read-only mount: ask the mount too.
-    if (not os.access(parent, os.W_OK | os.X_OK)
-            or os.statvfs(parent).f_flag & os.ST_RDONLY
-            or (os.path.exists(real) and not os.access(real, os.W_OK))):
-        raise OutputError(f"cannot write {path}: directory {parent} is not writable")
+    try:
+        _try_create_in(parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: directory {parent} is not writable "
+                          f"({exc.strerror})") from None
+
+
+def _try_create_in(directory: str) -> None:
+    """Create a file in `directory` as the writer will, and drop it: an
+    unnamed one (O_TMPFILE) that no one sees and that goes with its close;
+    where the file system has none (sysfs, some network ones), a named one
+    removed at once.  (os.access says yes to root even where a write fails:
+    a read-only mount, sysfs.)"""
+    try:
+        os.close(os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o600))
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            raise
+    fd, probe = _exclusive_temp(directory, ".qemuinit-probe-")
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _replace_whole(real: str, data: bytes) -> None:

@@ -12,6 +12,17 @@ from typing import Any, NamedTuple
 # gdb's `set qinit timeout` both start here.
 DEFAULT_TIMEOUT = 30
 
+# Which devices a `where` answer covers: the help of `qinit where` and of
+# `qemuinit where` both say it.
+WHERE_DEVICES = """\
+Which devices it answers for: a question about devices (pci-config,
+virtio-net-instance, device-realize) answers for the devices of the
+command line (-device, -nic) first, each answer saying so (from: the
+command line); the board's own devices (host bridge, LPC bridge, ...) that
+QEMU made before them come after them, and every one of them with --all.
+Without --all QEMU is stopped at the first answer about a device of the
+command line, or with --device TYPE|ID at that device's."""
+
 
 def positive_seconds(text: str) -> float:
     try:
@@ -69,8 +80,11 @@ OPTIONS = {
     "question": Option(("question",), "a question (--list shows them) or any function "
                        "name", "QUESTION|FUNCTION", nargs="?"),
     "list": Option(("--list",), "list the questions"),
-    "all": Option(("--all",), "collect every answer: QEMU runs to the end of init"),
-    "device": Option(("--device",), "only this device's answer", "TYPE|ID"),
+    "all": Option(("--all",), "collect every answer, the board's devices too: QEMU runs "
+                  "to the end of init"),
+    "device": Option(("--device",), "stop at this device's answer (a device's type, e.g. "
+                     "virtio-net-pci, or its id=), and show only it; questions about "
+                     "devices", "TYPE|ID"),
     "where-json": Option(("--json",), "write the answers (schema qemuinit.where/1) to FILE",
                          "FILE"),
     "scenario": Option(("--scenario",), "a built-in QEMU command line and backend; not "

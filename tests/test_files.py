@@ -105,9 +105,11 @@ def test_a_directory_or_a_socket_is_refused_in_one_line_before_anything_runs(tmp
 def test_check_writable_creates_nothing_and_says_why(tmp_path):
     ro = tmp_path / "ro"
     ro.mkdir()
-    before = listing(tmp_path)
+    os.utime(tmp_path, ns=(10**18, 10**18))      # a file made now would change it
+    before, mtime = listing(tmp_path), os.stat(tmp_path).st_mtime_ns
     files.check_writable(tmp_path / "new.json")
-    assert listing(tmp_path) == before
+    # not even a file made and removed: the directory did not change
+    assert listing(tmp_path) == before and os.stat(tmp_path).st_mtime_ns == mtime
     with pytest.raises(OutputError, match="does not exist"):
         files.check_writable(tmp_path / "missing" / "x")
     if os.geteuid() != 0:                       # root writes a mode-0500 directory
@@ -127,6 +129,15 @@ def test_dash_is_standard_output_and_only_one_output_may_be_it():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(files.__file__)))
     assert out.stdout == b'first\n{"k": 1}\n' + b"after\n"
+
+
+def test_checking_a_new_file_in_dev_leaves_dev_as_it_was():
+    mtime = os.stat("/dev").st_mtime_ns
+    if os.access("/dev", os.W_OK):
+        files.check_writable(f"/dev/qemuinit-check-{os.getpid()}")
+    files.check_writable(os.devnull)
+    assert os.stat("/dev").st_mtime_ns == mtime
+    assert not os.path.exists(f"/dev/qemuinit-check-{os.getpid()}")
 
 
 def test_the_machines_dev_null_is_still_the_null_device():

@@ -19,6 +19,7 @@ from ..errors import QemuinitError
 from . import fields as answer_fields
 from .fields import Field, ShowLine
 from .summary import format_frame
+from ..model import origins
 from ..model.throwaway import throwaway_functions, throwaway_key
 from ..model.trace import Hit, Trace
 
@@ -47,6 +48,7 @@ class Question(NamedTuple):
     final_fields: dict[str, Field] = {}
     show: list[ShowLine] = []
     hide: list[str] = []
+    devices: bool = False       # its answers are about devices (see model/origins)
 
     @property
     def answer_stop(self) -> str:
@@ -86,7 +88,7 @@ def question_from(name: str, q: dict) -> Question:
                         answer=answer, fields=fields,
                         final_fields=_fields(q.get("final_fields", {})),
                         show=[answer_fields.parse_show(s) for s in q.get("show", [])],
-                        hide=list(q.get("hide", [])))
+                        hide=list(q.get("hide", [])), devices=bool(q.get("devices", False)))
     except (AttributeError, TypeError, ValueError) as exc:   # a table where a list goes...
         raise QuestionError(f"{QUESTIONS_FILE}: question {name}: {exc}") from None
 
@@ -146,6 +148,17 @@ def resolve(name: str) -> Question:
                         f"shows them; a function name works too)")
 
 
+def device_questions() -> list[str]:
+    return [n for n, q in load_questions().items() if q.devices]
+
+
+def check_device(q: Question, device: str | None) -> None:
+    """--device TYPE|ID goes with a question about devices."""
+    if device is not None and not q.devices:
+        raise QuestionError(f"--device works with the questions about devices "
+                            f"({', '.join(device_questions())}), not with {q.name}")
+
+
 def listing() -> str:
     qs = load_questions()
     width = max(len(n) for n in qs)
@@ -178,7 +191,7 @@ def answers(q: Question, trace: Trace) -> list[dict]:
                        throwaway=throwaway_note(h, throwaway))
             _add_hit(q, ans, h)
             out.append(ans)
-        return _users_first(out)
+        return _users_first(q, out)
     by_key: dict[object, dict] = {}
     for h in hits:
         key = (h.reads or {}).get(q.key)
@@ -195,7 +208,7 @@ def answers(q: Question, trace: Trace) -> list[dict]:
         finals = trace.extra.get("final_reads", {})
         for key, ans in by_key.items():
             answer_fields.add_fields(ans, q.final_fields, finals.get(str(key)) or {})
-    return _users_first([a for a in by_key.values() if a["function"]])
+    return _users_first(q, [a for a in by_key.values() if a["function"]])
 
 
 def _add_hit(q: Question, ans: dict, h: Hit) -> None:
@@ -207,9 +220,18 @@ def _add_hit(q: Question, ans: dict, h: Hit) -> None:
         ans.update(h.reads or {})
 
 
-def _users_first(answers: list[dict]) -> list[dict]:
-    """The user's objects first, throwaway ones after (each in run order)."""
-    return sorted(answers, key=lambda a: a["throwaway"] is not None)
+def _users_first(q: Question, answers: list[dict]) -> list[dict]:
+    """The user's objects first, throwaway ones last (each in run order);
+    of a question about devices, the command line's devices before the
+    board's, each answer saying which (its origin)."""
+    if q.devices:
+        command_line = origins.command_line_functions()
+        for a in answers:
+            stack = [f["function"] for f in a.get("chain") or []]
+            a["origin"] = None if a["throwaway"] else origins.origin(stack, command_line)
+    rank: dict[object, int] = {origins.COMMAND_LINE: 0, origins.BOARD: 1}
+    return sorted(answers, key=lambda a: (a["throwaway"] is not None,
+                                          rank.get(a.get("origin"), 0)))
 
 
 def result(q: Question, trace: Trace) -> dict:

@@ -167,7 +167,8 @@ class QinitCommand(gdb.Command):
     def __init__(self):
         self.parser = ArgumentParser(self.NAME)
         options.add(self.parser, *self.OPTIONS, **self.EXTRAS)
-        self.__doc__ = self.parser.help_for(type(self).__doc__)
+        self.__doc__ = self.parser.help_for(type(self).__doc__).replace(
+            "{devices}", options.WHERE_DEVICES)
         super().__init__(self.NAME, gdb.COMMAND_USER, prefix=self.PREFIX)
 
     def complete(self, text, word):
@@ -233,11 +234,13 @@ from main that led there, and the facts a developer wants.
                capability is added
   ...          'qinit where --list' shows every question
 
-At the prompt QEMU stops at the first answer so you can look around; with
---all every answer is collected and QEMU stops at the end of init; --kill
-kills it there.  An object QEMU makes and frees again (QEMU 9.0+ builds one
-of each NIC model while the board is built) is marked throwaway, listed
-after the others, and never the answer QEMU stops at.  Any function name
+{devices}
+
+At the prompt QEMU stays stopped at that answer so you can look around;
+with --all every answer is collected and QEMU stops at the end of init;
+--kill kills it there.  An object QEMU makes and frees again (QEMU 9.0+
+builds one of each NIC model while the board is built) is marked throwaway,
+listed after the others, and never the answer QEMU stops at.  Any function name
 works as a question (qinit where vhost_dev_init)."""
 
     NAME = "qinit where"
@@ -266,9 +269,10 @@ works as a question (qinit where vhost_dev_init)."""
             raise gdb.GdbError("usage: qinit where QUESTION|FUNCTION [--all] ... "
                                "('qinit where --list' shows the questions)")
         q = where.resolve(opts.question)
+        where.check_device(q, opts.device)
         if opts.json:
             check_writable(opts.json)
-        todo = recording.for_question(q, collect=opts.all)
+        todo = recording.for_question(q, collect=opts.all, device=opts.device)
         trace = record(qemu_under_gdb(), todo, opts.timeout or settings.timeout(), opts.kill)
         missing = [fn for fn in q.stops if fn in trace.missing_symbols]
         if missing == q.stops:

@@ -13,7 +13,6 @@ import time
 
 import gdb
 
-from ..model.throwaway import throwaway_key
 from ..planning.recording import Recording
 from ..model.trace import (ANSWERED, ERROR, EXITED, INIT_COMPLETE, INTERRUPTED, SIGNALED, TIMEOUT,
                            Frame, Hit, Outcome, Trace, clock_section)
@@ -47,8 +46,6 @@ class Recorder:
         self.planner = recording.plan_for
         self.argv: list[str] | None = None
         self.timeout = timeout
-        # A question's answer is no throwaway object, made under these.
-        self.throwaway = frozenset(recording.throwaway)
         self.hits: list[Hit] = []
         self.roots = SourceRoots()
         self._bps: list[gdb.Breakpoint] = []
@@ -131,13 +128,13 @@ class Recorder:
         return frames
 
     def is_answer(self, function: str) -> bool:
-        """The hit just recorded is a question's answer: a stop point, and
-        no throwaway object (the NIC models made to list them)."""
-        if function not in self.recording.stop_at or not self.hits:
+        """The hit just recorded is the question's answer to stop at (the
+        recording's stop rule chooses it)."""
+        rule = self.recording.stop_rule
+        if rule is None or not self.hits:
             return False
         hit = self.hits[-1]
-        return hit.function == function and throwaway_key(
-            [f.function or "" for f in hit.frames], self.throwaway) is None
+        return hit.function == function and rule.chooses(hit)
 
     def wants_real_stop(self) -> bool:
         """A hit's backtrace ran into a library gdb has not read: stop for

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import plan as planning
+from ..model.origins import StopRule
 from ..qemu.cmdline import CommandLineError, QemuCommandLine
 
 if TYPE_CHECKING:
@@ -38,13 +39,12 @@ class Recording(NamedTuple):
     # message `pointer` names at its entry), with its return value
     replies: dict[str, dict] = {}
     blocking_reads: Reads = {}          # read where QEMU's main thread blocks
-    stop_at: tuple[str, ...] = ()       # record the hit, then really stop
+    # Record the hit, then really stop, at the first hit this rule chooses.
+    stop_rule: StopRule | None = None
     # Read once init is complete, for each value of the `key` read
     # ($key stands for it): what a recorded object ended up as.
     final: dict[str, str] = {}
     key: str | None = None
-    # A stop point's hit under one of these is no answer (a throwaway object).
-    throwaway: tuple[str, ...] = ()
     # name -> {"types", "prefix", "skip", "near"}: enums read from the debug
     # info after the run, if a hit needs them (vhost-user request names)
     enums: dict[str, dict] = {}
@@ -74,10 +74,17 @@ def trace_plan(path: InitPath, spec: Spec, naive: bool, argv: list[str]) -> plan
     return planning.make_plan(path, extra=extra, command_line=command_line)
 
 
-def for_question(q: Question, collect: bool) -> Recording:
-    """`qinit where`: the question's stop points and reads; stop at the
-    first answer (no throwaway object) unless every answer is collected."""
+def for_question(q: Question, collect: bool, device: str | None = None) -> Recording:
+    """`qinit where`: the question's stop points and reads.  Unless every
+    answer is collected, QEMU stops at the first answer (no throwaway
+    object, and of a question about devices, a device of the command line)
+    or, with `device`, at that device's (origins.StopRule)."""
+    from ..model import origins
     from ..model.throwaway import throwaway_functions
-    return Recording(planning.stops_plan(q.stops), reads=q.reads,
-                     stop_at=() if collect else (q.answer_stop,), final=q.final, key=q.key,
-                     throwaway=tuple(throwaway_functions()))
+    rule = None if collect else StopRule(
+        functions=(q.answer_stop,), within=q.within,
+        throwaway=tuple(throwaway_functions()),
+        command_line=origins.command_line_functions() if q.devices and device is None else (),
+        device=device, names=origins.device_reads())
+    return Recording(planning.stops_plan(q.stops), reads=q.reads, stop_rule=rule,
+                     final=q.final, key=q.key)

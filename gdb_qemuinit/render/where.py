@@ -6,6 +6,7 @@ from main."""
 from __future__ import annotations
 
 from ..analysis import where
+from ..model import origins
 
 # Fields every answer has that the text shows in its own way.
 _OWN_LINES = ("function", "chain", "steps")
@@ -20,13 +21,13 @@ def format_result(res: dict, device: str | None = None,
     show = layout.show + (q.show if q else [])
     listed = set(_OWN_LINES) | set(layout.head) | set(q.hide if q else ())
     listed.update(name for line in show for name in line.names())
-    ans = res["answers"]
-    if device:
-        ans = [a for a in ans if device in (a.get("device"), a.get("id"))]
+    ans = answers_for(res, device)
     lines = [f"qinit where {res['question']}: {res['summary']}",
              f"  QEMU {res['qemu'].get('version', '?')}: {res['outcome']['state']}"]
     if not ans:
         lines.append(f"  no answer: {res['none'] or f'no device {device!r}'}")
+    elif q and q.devices and not device and ans[0].get("origin") == origins.BOARD:
+        lines.append("  no device of the command line has an answer; the board's follow")
     for i, a in enumerate(ans, 1):
         head = [a["function"]] + [f"{k}={a[k]}" for k in layout.head if a.get(k)]
         lines.append(f"\n[{i}] " + "  ".join(head))
@@ -39,6 +40,13 @@ def format_result(res: dict, device: str | None = None,
                 at = f" ({f['file']}:{f['line']})" if f.get("file") else ""
                 lines.append(f"      {f['function'] or '??'}{at}")
     return "\n".join(lines)
+
+
+def answers_for(res: dict, device: str | None) -> list[dict]:
+    """The result's answers about `device` (a type or an id), or all."""
+    if not device:
+        return res["answers"]
+    return [a for a in res["answers"] if device in (a.get("device"), a.get("id"))]
 
 
 def _question(name: str) -> where.Question | None:

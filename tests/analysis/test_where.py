@@ -146,8 +146,8 @@ def test_pci_config_reasons_and_the_outermost_capability_call():
     assert rp["pcie_cap_added"] == "pcie_endpoint_cap_init from rp_realize (hw/pci/pci.c:101)"
     # no final reads (QEMU stopped at the first answer): the final state is unknown
     assert rp["express"] is None and "had not finished" in rp["express_note"]
-    assert list(rp)[:8] == ["function", "device", "id", "bdf", "config_size", "express",
-                            "chain", "throwaway"]
+    assert list(rp)[:9] == ["function", "device", "id", "origin", "bdf", "config_size",
+                            "express", "chain", "throwaway"]
 
 
 def test_a_question_made_of_data_answers_with_its_fields_in_order():
@@ -188,3 +188,26 @@ def test_the_shipped_questions_load_and_pci_config_answers_at_the_allocation():
         assert set(q.fields) <= set(q.stops)
     layout = where.answer_layout()
     assert layout.keys[0] == "function" and "throwaway" in layout.keys
+
+
+def test_device_answers_say_their_origin_and_the_command_lines_come_first():
+    board_alloc = ("main", "qemu_init", "qemu_init_board", "pc_q35_init", "pci_new",
+                   "pci_config_alloc")
+    user_alloc = ("main", "qemu_init", "qemu_create_cli_devices", "qmp_device_add",
+                  "qdev_device_add_from_qdict", "pci_config_alloc")
+    mch = hit(1, board_alloc, "mch")
+    mch.reads["pci_dev"] = 1
+    nic = hit(2, user_alloc, "virtio-net-pci")
+    nic.reads["pci_dev"] = 2
+    res = where.result(where.resolve("pci-config"), trace_of(mch, nic))
+    assert [(a["device"], a["origin"]) for a in res["answers"]] == [
+        ("virtio-net-pci", "command line"), ("mch", "board")]
+    text = render_where.format_result(res)
+    assert "from: the command line" in text and "from: the board" in text
+    assert "no device of the command line" not in text
+    only_board = where.result(where.resolve("pci-config"), trace_of(mch))
+    assert "no device of the command line has an answer" in render_where.format_result(
+        only_board)
+    # a question not about devices has no origin
+    assert where.result(where.resolve("board-init"), trace_of(
+        hit(1, ("main", "qemu_init_board"), "pc-q35")))["answers"][0]["origin"] is None

@@ -4,17 +4,17 @@ import json
 
 import pytest
 
-from conftest import (BREAKPOINTS, SELECTED_FRAME, breakpoints_left, run_cli, run_gdb,
-                      selected_frame)
+from conftest import (BREAKPOINTS, SELECTED_FRAME, _state_line, breakpoints_left, run_cli,
+                      run_gdb, selected_frame)
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
 
 BASE = ["-nodefaults", "-display", "none", "-S", "-netdev", "user,id=n0"]
 
 
-def where(qemu_binary, tmp_path, machine, *devices, question="pci-config"):
+def where(qemu_binary, tmp_path, machine, *devices, question="pci-config", options=("--all",)):
     out = tmp_path / "w.json"
-    r = run_cli("where", question, "--all", "--json", str(out), "--", qemu_binary,
+    r = run_cli("where", question, *options, "--json", str(out), "--", qemu_binary,
                 "-machine", machine, *BASE, *devices)
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads(out.read_text())
@@ -114,3 +114,66 @@ def test_the_first_answer_is_the_users_nic_and_throwaway_ones_are_marked(qemu_bi
         for a in doc["answers"]:
             board = "qemu_get_nic_models" in [f["function"] for f in a["chain"]]
             assert (a["throwaway"] is not None) == board, a
+
+
+ROOT_PORT = ("-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1",
+             "-device", "virtio-net-pci,netdev=n0,bus=rp1,id=nic1")
+
+
+def test_without_all_the_answer_is_the_command_lines_device_not_the_host_bridge(
+        qemu_binary, tmp_path):
+    for machine, bus in (("q35", "pcie.0:"), ("pc", "pci.0:")):
+        doc, out = where(qemu_binary, tmp_path, machine,
+                         "-device", "virtio-net-pci,netdev=n0,id=nic0", options=())
+        assert doc["outcome"]["state"] == "answered"
+        first = doc["answers"][0]
+        assert (first["device"], first["id"], first["origin"]) == (
+            "virtio-net-pci", "nic0", "command line")
+        assert first["bdf"].startswith(bus)
+        # the board's devices QEMU made before it come after it, marked
+        rest = doc["answers"][1:]
+        assert rest and all(a["origin"] == "board" for a in rest)
+        assert out.index("device=virtio-net-pci") < out.index("from: the board")
+
+
+def test_device_chooses_where_qemu_stops_by_type_or_id(qemu_binary, tmp_path):
+    for chosen, expect in (("virtio-net-pci", "nic1"), ("nic1", "nic1"), ("rp1", "rp1")):
+        doc, out = where(qemu_binary, tmp_path, "q35", *ROOT_PORT,
+                         options=("--device", chosen))
+        assert doc["outcome"]["state"] == "answered", chosen
+        # QEMU stopped at the chosen device's allocation: the last one made
+        alloc = {a["id"] or a["device"]: min(s["hit"] for s in a["steps"]
+                                             if s["function"] == "pci_config_alloc")
+                 for a in doc["answers"]}
+        assert max(alloc, key=alloc.get) == expect, alloc
+        assert f"id={expect}" in out and out.count("\n[") == 1      # only it is shown
+    # a board device by type, and one that is not there
+    doc, out = where(qemu_binary, tmp_path, "q35", *ROOT_PORT, options=("--device", "mch"))
+    assert "device=mch" in out and "from: the board" in out
+    out_file = tmp_path / "none.json"
+    r = run_cli("where", "pci-config", "--device", "e1000", "--json", str(out_file), "--",
+                qemu_binary, "-machine", "q35", *BASE, *ROOT_PORT)
+    assert r.returncode == 1 and "no device 'e1000'" in r.stdout
+    assert json.loads(out_file.read_text())["outcome"]["state"] == "init-complete"
+    r = run_cli("where", "board-init", "--device", "mch", "--", qemu_binary)
+    assert r.returncode == 2 and "--device works with" in r.stderr
+
+
+def test_device_realize_answers_the_first_device_without_all(qemu_binary, tmp_path):
+    doc, out = where(qemu_binary, tmp_path, "q35", *ROOT_PORT, question="device-realize",
+                     options=())
+    assert doc["outcome"]["state"] == "answered"
+    assert [(a["device"], a["id"]) for a in doc["answers"]] == [("pcie-root-port", "rp1")]
+
+
+def test_prompt_device_stops_qemu_at_that_devices_allocation(qemu_binary):
+    argv = [qemu_binary, "-machine", "q35", *BASE, *ROOT_PORT]
+    device_id = ('python import json; print("QINIT-TEST-ID", json.dumps(gdb.parse_and_eval('
+                 '"((DeviceState *) pci_dev)->id").string()))')
+    r = run_gdb(argv, "qinit where pci-config --device nic1", SELECTED_FRAME, device_id,
+                BREAKPOINTS, "kill")
+    out = r.stdout + r.stderr
+    assert "Traceback" not in out
+    assert selected_frame(out) == "pci_config_alloc"
+    assert _state_line(out, "QINIT-TEST-ID") == "nic1"
+    assert breakpoints_left(out) == []

@@ -2,6 +2,7 @@
 
 import pytest
 
+from conftest import stack_hit
 from gdb_qemuinit.model import initpath
 from gdb_qemuinit.planning import recording
 from gdb_qemuinit.analysis import vhostuser
@@ -33,7 +34,7 @@ def test_vhost_user_messages_are_read_only_when_the_command_line_can_send_them(p
     assert {sent, reply} <= set(vhost_plan.functions)
     assert vhost.replies[reply]["pointer"] and sent in vhost.reads
     # a trace never stops early and looks up every documented function
-    assert vhost.stop_at == () and set(vhost.documented) == set(path.functions())
+    assert vhost.stop_rule is None and set(vhost.documented) == set(path.functions())
     assert set(vhost.blocking_reads) == {b["function"] for b in spec.blocking}
 
 
@@ -49,8 +50,53 @@ def test_a_question_stops_at_its_first_answer_unless_collecting():
     q = where.resolve("pci-config")
     first = recording.for_question(q, collect=False)
     every = recording.for_question(q, collect=True)
-    assert first.stop_at == (q.stops[0],) and every.stop_at == ()
+    assert first.stop_rule.functions == (q.stops[0],) and every.stop_rule is None
     assert first.plan.functions == tuple(q.stops)
     assert first.key == q.key and first.final == q.final and first.reads == q.reads
     assert first.documented == () and first.plan_for is None
-    assert "qemu_get_nic_models" in first.throwaway
+    assert "qemu_get_nic_models" in first.stop_rule.throwaway
+
+
+BOARD_ALLOC = ("main", "qemu_init", "qemu_init_board", "pc_q35_init", "pci_new",
+               "pci_qdev_realize", "do_pci_register_device", "pci_config_alloc")
+USER_ALLOC = ("main", "qemu_init", "qemu_create_cli_devices", "qdev_device_add_from_qdict",
+              "qdev_realize", "pci_qdev_realize", "do_pci_register_device", "pci_config_alloc")
+
+
+def alloc(seq, stack, device, ident=None):
+    h = stack_hit(seq, *stack)
+    h.reads = {"device": device, "id": ident, "pci_dev": seq}
+    return h
+
+
+def test_a_device_question_stops_at_the_command_lines_device_or_the_one_named():
+    q = where.resolve("pci-config")
+    mch = alloc(1, BOARD_ALLOC, "mch")
+    port = alloc(2, USER_ALLOC, "pcie-root-port", "rp1")
+    nic = alloc(3, USER_ALLOC, "virtio-net-pci", "nic0")
+    rule = recording.for_question(q, collect=False).stop_rule
+    assert [rule.chooses(h) for h in (mch, port, nic)] == [False, True, True]
+    for device, chosen in (("virtio-net-pci", nic), ("nic0", nic), ("mch", mch),
+                           ("rp1", port)):
+        rule = recording.for_question(q, collect=False, device=device).stop_rule
+        assert [h for h in (mch, port, nic) if rule.chooses(h)] == [chosen], device
+    # a question not about devices stops at its first hit, board or not
+    board = recording.for_question(where.resolve("board-init"), collect=False).stop_rule
+    assert board.command_line == () and board.chooses(stack_hit(1, "main", "qemu_init_board"))
+
+
+def test_within_is_part_of_the_stop_rule():
+    """device-realize keeps -device realizes: the board's earlier ones are
+    no answer, so QEMU must not stop at them."""
+    q = where.resolve("device-realize")
+    rule = recording.for_question(q, collect=False).stop_rule
+    board = stack_hit(1, "main", "qemu_init_board", "qdev_realize")
+    user = stack_hit(2, "main", "qemu_create_cli_devices", "qdev_device_add_from_qdict",
+                     "qdev_realize")
+    assert not rule.chooses(board) and rule.chooses(user)
+
+
+def test_device_goes_only_with_a_question_about_devices():
+    with pytest.raises(where.QuestionError, match="--device works with .*pci-config"):
+        where.check_device(where.resolve("board-init"), "mch")
+    where.check_device(where.resolve("pci-config"), "mch")
