@@ -181,7 +181,9 @@ def render(path: InitPath, trace: Trace) -> bytes:
         sequence += (f"<p>{escape(who)} log "
                      f"{'agrees' if check.get('requests_agree') else 'DISAGREES'}"
                      f": it received {check.get('backend_received')} requests, QEMU sent "
-                     f"{check.get('qemu_sent')}</p>")
+                     f"{check.get('qemu_sent')}"
+                     + (f"; {escape(check['first_difference'])}"
+                        if check.get("first_difference") else "") + "</p>")
     stderr = "".join(f"<li><code>{escape(str(ln.get('t')))} s</code> {escape(ln.get('line', ''))}</li>"
                      for ln in trace.extra.get("qemu_stderr") or [])
     clock = trace.extra.get("clock")

@@ -75,7 +75,9 @@ def brief(trace: Trace) -> str:
         who = f"backend of chardev {check['chardev']}" if check.get("chardev") else "backend"
         parts.append(f"  {who}: log " + ("agrees" if check["requests_agree"] else
                                          "DISAGREES") + " with the decoded requests"
-                     f" ({check['backend_received']} received, {check['qemu_sent']} sent)")
+                     f" ({check['backend_received']} received, {check['qemu_sent']} sent)"
+                     + (f": {check['first_difference']}" if check.get("first_difference")
+                        else ""))
     if trace.outcome.error_line:
         parts.append(f"  QEMU said: {trace.outcome.error_line}")
     for backend in backends_of(trace):
