@@ -85,6 +85,10 @@ class Spec(NamedTuple):
         return {r["sent"]: dict(r["sent_reads"]), r["round_starts"]: dict(r["round_reads"]),
                 r["negotiation_starts"]: dict(r.get("negotiation_reads", {}))}
 
+    def writes(self) -> dict[str, str]:
+        r = self.record
+        return {r["sent"]: r["written_by"]} if r.get("written_by") else {}
+
     def replies(self) -> dict[str, dict]:
         r = self.record
         return {r["reply"]: {"pointer": r["reply_pointer"], "reads": dict(r["reply_reads"])}}
@@ -169,7 +173,8 @@ def _step_of(path: InitPath, hit: Hit, caller: str) -> tuple[int | None, str | N
 step_of = _step_of
 
 
-def _message(spec: Spec, path: InitPath, hit: Hit, documented: set[str]) -> dict:
+def _message(spec: Spec, path: InitPath, hit: Hit, documented: set[str],
+             writes_watched: bool) -> dict:
     reads = hit.reads or {}
     request = reads.get("request")
     name = spec.name(request)
@@ -179,12 +184,23 @@ def _message(spec: Spec, path: InitPath, hit: Hit, documented: set[str]) -> dict
     msg = {"seq": hit.seq, "request": request, "name": name, "step": step,
            "sent_by": hit.frames[1].function if len(hit.frames) > 1 else None,
            "under": under, "chardev": reads.get("chardev"), "vq_index": reads.get("vq_index")}
-    if reads.get("vq_index") and request in spec.per_device():
-        # vhost_user_write returns before writing it: not this queue pair's
+    per_device = bool(reads.get("vq_index")) and request in spec.per_device()
+    if writes_watched:
+        # What QEMU did: did this call of the sent function call the writer?
+        if not reads.get("written"):
+            msg["sent"] = False
+            msg["not_sent_why"] = (
+                f"{spec.record['sent']} returned without calling "
+                f"{spec.record['written_by']}"
+                + (f": a per-device request, and vq_index {reads['vq_index']} is not the "
+                   f"first queue pair's" if per_device else ""))
+    elif per_device:
+        # No call site found in this binary: the releases' list decides.
         msg["sent"] = False
         msg["not_sent_why"] = (f"per-device request, vq_index {reads['vq_index']} != 0: "
                                f"{spec.record.get('per_device_decided_by', spec.record['sent'])} "
-                               f"sends it for the first queue pair only")
+                               f"sends it for the first queue pair only (from the list "
+                               f"of per-device requests: the write call was not watched)")
     if spec.payload.get(name) and name.startswith("SET_"):
         msg["payload"] = decode(spec, name, reads.get("u64"))
     if (reads.get("flags") or 0) & spec.record.get("need_reply_flag", 0):
@@ -239,6 +255,7 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
     latest: dict = {}               # chardev -> its latest round
     last_sent: dict = {}            # chardev -> the last message sent on it
     documented = set(path.functions())
+    watched = rec["sent"] in (trace.extra.get("writes_watched") or [])
 
     def new_round(h: Hit, chardev=None, trigger=None) -> dict:
         rnd = {"round": len(rounds) + 1, "connection": connection_of.get(chardev, connection),
@@ -278,7 +295,7 @@ def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | No
             current[(chardev, reads.get("vq_index"))] = rnd
             latest[chardev] = rnd
         elif h.function == rec["sent"]:
-            msg = _message(spec, path, h, documented)
+            msg = _message(spec, path, h, documented, watched)
             round_for(msg["chardev"], msg["vq_index"], h)["messages"].append(msg)
             last_sent[msg["chardev"]] = msg
         elif h.function == rec["reply"]:

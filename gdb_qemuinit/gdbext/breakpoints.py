@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 # What a breakpoint reports to Recorder.on_hit: a function's entry, one of
 # its return instructions, its finish breakpoint, or that one going out of
 # scope (the frame was left without a return, by longjmp or an exit).
-ENTRY, RETURN, FINISH, LOST = "entry", "return", "finish", "lost"
+ENTRY, RETURN, FINISH, LOST, CALL = "entry", "return", "finish", "lost", "call"
 
 
 class RecordingBreakpoint(gdb.Breakpoint):
@@ -87,6 +87,31 @@ def function_instructions(bp: gdb.Breakpoint) -> list[dict]:
         return arch.disassemble(block.start, block.end - 1)
     except (gdb.error, AttributeError, IndexError, RuntimeError):
         return []
+
+
+class CallSiteBreakpoint(gdb.Breakpoint):
+    """On an instruction that calls a given function from the function
+    being watched (vhost_user_write calling qemu_chr_fe_write_all): that
+    call was made in this invocation."""
+
+    def __init__(self, address: int, recorder: "Recorder", function: str):
+        super().__init__(f"*{address:#x}", type=gdb.BP_BREAKPOINT, internal=True)
+        self.silent = True
+        self.recorder = recorder
+        self.function = function
+
+    def stop(self):
+        return self.recorder.on_hit(self.function, CALL)
+
+
+def call_sites(bp: gdb.Breakpoint, callee: str) -> list[int]:
+    """The instructions of the function `bp` is on that call `callee`
+    directly, as gdb disassembles them (`call 0x... <callee>`)."""
+    import re
+    target = re.compile(r"<" + re.escape(callee) + r"(@plt)?>$")
+    return [i["addr"] for i in function_instructions(bp)
+            if i["asm"].split()[:1] in (["call"], ["callq"], ["bl"])
+            and target.search(i["asm"].strip())]
 
 
 def return_addresses(bp: gdb.Breakpoint) -> list[int]:

@@ -18,8 +18,9 @@ from ..model.trace import (ANSWERED, ERROR, EXITED, INIT_COMPLETE, INTERRUPTED, 
                            Frame, Hit, Outcome, Trace, clock_section)
 from ..qemu.peers import argv_of
 from ..qemu.sources import SourceRoots
-from .breakpoints import (ENTRY, FINISH, LOST, RETURN, EndBreakpoint, RecordingBreakpoint,
-                          ReplyFinish, ReturnBreakpoint, return_addresses)
+from .breakpoints import (CALL, ENTRY, FINISH, LOST, RETURN, CallSiteBreakpoint,
+                          EndBreakpoint, RecordingBreakpoint, ReplyFinish, ReturnBreakpoint,
+                          call_sites, return_addresses)
 from .quiet import NoStderr, PendingOn, Quiet
 from .enums import block_of, enum_names
 from .frames import read_values, walk_frames
@@ -68,6 +69,7 @@ class Recorder:
         self.symbols = LibrarySymbols()
         self.lazy_libraries = lazy_libraries
         self.wanted_libraries: set[str] = set()   # seen in a backtrace, not read yet
+        self.writes_watched: list[str] = []       # whose write call has breakpoints
 
     # -- called from stop(): no stepping, no breakpoint changes -------------
     def on_hit(self, function: str, at: str = ENTRY, ret: int | None = None) -> bool:
@@ -87,6 +89,9 @@ class Recorder:
         if at == RETURN:
             self.record_return(function, ret)
             return self.wants_real_stop()
+        if at == CALL:
+            self.record_call(function)
+            return False
         self.record_hit(function)
         if function in self.recording.replies:
             self.open_reply(function)
@@ -140,6 +145,16 @@ class Recorder:
         """A hit's backtrace ran into a library gdb has not read: stop for
         real, so that it can be read and the backtrace walked again."""
         return bool(self.wanted_libraries)
+
+    def record_call(self, function: str) -> None:
+        """The watched call (recording.writes) was made by `function`'s
+        latest hit on this thread: it wrote its message."""
+        thread = gdb.selected_thread()
+        num = thread.num if thread else 0
+        for hit in reversed(self.hits):
+            if hit.function == function and hit.thread == num:
+                hit.reads = {**(hit.reads or {}), "written": True}
+                return
 
     def record_return(self, function: str, ret: int | None) -> None:
         """At a return instruction of a reply function: its hit, the reply
@@ -229,6 +244,11 @@ class Recorder:
                         self._unplanted.append(fn)
                         bp.delete()
                         continue
+                if fn in self.recording.writes:
+                    sites = call_sites(bp, self.recording.writes[fn])
+                    self._bps += [CallSiteBreakpoint(a, self, fn) for a in sites]
+                    if sites:
+                        self.writes_watched.append(fn)
                 if fn in self.recording.replies:
                     returns = return_addresses(bp)
                     if returns:
@@ -341,6 +361,8 @@ class Recorder:
         enums = self._read_enums()
         if enums:
             trace.extra["enums"] = enums
+        if self.writes_watched:
+            trace.extra["writes_watched"] = self.writes_watched
         near = {fn: names_near(fn) for fn in missing if fn in self.recording.documented}
         if near and trace.debug_info:
             trace.extra["symbols_near"] = near

@@ -38,6 +38,9 @@ class Recording(NamedTuple):
     # function -> {"pointer", "reads"}: read when it returns ($msg is the
     # message `pointer` names at its entry), with its return value
     replies: dict[str, dict] = {}
+    # function -> the callee whose call in it puts its message on the wire:
+    # a hit's "written" read says whether this invocation made that call
+    writes: dict[str, str] = {}
     blocking_reads: Reads = {}          # read where QEMU's main thread blocks
     # Record the hit, then really stop, at the first hit this rule chooses.
     stop_rule: StopRule | None = None
@@ -57,7 +60,8 @@ def for_trace(path: InitPath, spec: Spec, naive: bool = False) -> Recording:
     return Recording(planning.Plan(()),
                      plan_for=functools.partial(trace_plan, path, spec, naive),
                      documented=tuple(path.functions()), reads=spec.reads(),
-                     replies=spec.replies(), blocking_reads=spec.blocking_reads(),
+                     replies=spec.replies(), writes=spec.writes(),
+                     blocking_reads=spec.blocking_reads(),
                      enums=spec.enums())
 
 

@@ -69,7 +69,7 @@ def brief(trace: Trace) -> str:
         parts.append(f"  vhost-user round {rnd['round']} (connection {rnd['connection']}"
                      f"{where}): {len(sent)} requests, {rnd['result']}"
                      + (f" at {rnd['failed_at']}" if rnd.get("failed_at") else "")
-                     + (f"; {len(rnd['messages']) - len(sent)} per-device requests not sent"
+                     + (f"; {len(rnd['messages']) - len(sent)} requests not sent"
                         if len(sent) < len(rnd["messages"]) else ""))
     for check in (trace.extra.get("vhost_user") or {}).get("backend_checks", []):
         who = f"backend of chardev {check['chardev']}" if check.get("chardev") else "backend"

@@ -31,7 +31,7 @@ def format_section(doc: dict | None) -> str:
             if not m.get("step") and m.get("under"):
                 text += f" (in {m['under']})"
             if not m.get("sent", True):
-                lines.append(text + "  not sent: per-device request, first queue pair only")
+                lines.append(text + f"  not sent: {m.get('not_sent_why') or 'per-device request'}")
                 continue
             if m.get("payload"):
                 text += "  " + _payload_text(m["payload"])

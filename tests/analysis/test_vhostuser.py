@@ -241,3 +241,25 @@ def test_a_client_backends_reconnections_after_qemu_is_gone_are_not_compared():
     check = check_of(t, TESTPMD_CONNECTION + logged(*NEGOTIATED))
     assert not check["requests_agree"]
     assert check["first_difference"] == "the backend logged 2 connections, QEMU made 1"
+
+
+def test_not_sent_is_what_qemu_did_at_the_call_when_the_write_was_watched():
+    pair0 = [on("chr0", 0, h) for h in [hit(1, WAIT)] + negotiation(2)]
+    pair1 = [on("chr0", 2, h) for h in negotiation(10)]
+    for h in pair0 + pair1:
+        if h.function == "vhost_user_write":
+            # written unless QEMU skipped it: here SET_OWNER (3) of the second
+            # pair, and, against the releases' list, GET_FEATURES (1) too
+            skipped = h.reads["vq_index"] and h.reads["request"] in (1, 3)
+            if not skipped:
+                h.reads["written"] = True
+    t = make(pair0 + pair1)
+    t.extra["writes_watched"] = ["vhost_user_write"]
+    doc = vhostuser.section(PATH, t)
+    r1 = doc["rounds"][1]
+    not_sent = {m["name"]: m["not_sent_why"] for m in r1["messages"] if m.get("sent") is False}
+    assert set(not_sent) == {"GET_FEATURES", "SET_OWNER"}
+    assert "per-device" in not_sent["SET_OWNER"]
+    assert not_sent["GET_FEATURES"] == ("vhost_user_write returned without calling "
+                                        "qemu_chr_fe_write_all")
+    assert all(m.get("sent", True) for m in doc["rounds"][0]["messages"])

@@ -115,7 +115,9 @@ def assert_json_options_took_the_json_way(doc):
 
 def assert_multiqueue_rounds(doc, argv):
     """A round per queue pair on one connection; the later pairs leave out
-    the per-device requests, and only those."""
+    the per-device requests, and only those: decided by what QEMU did (a
+    breakpoint on vhost_user_write's call of qemu_chr_fe_write_all)."""
+    assert doc["writes_watched"] == ["vhost_user_write"]
     for netdev, queues in queue_pairs(argv).items():
         rounds = [r for r in doc["vhost_user"]["rounds"] if r["netdev"] == netdev]
         assert sorted(r["vq_index"] or 0 for r in rounds) == list(range(0, 2 * queues, 2))
