@@ -245,27 +245,38 @@ def cmd_where(opts) -> int:
 
 def cmd_hang(opts) -> int:
     """Attach gdb to a running QEMU, diagnose, detach."""
-    import subprocess
+    from .attached_gdb import run_attached_gdb, tracer_of
+    from .qemu.binary import check_binary
     from .render.hang import format_hang
     from .runner import gdb_attach_command
     if not os.path.exists(f"/proc/{opts.pid}"):
         raise CliError(f"no process {opts.pid}")
+    try:
+        exe = os.readlink(f"/proc/{opts.pid}/exe")
+    except OSError as exc:
+        raise CliError(f"cannot read what PID {opts.pid} runs: {exc.strerror}") from None
+    try:
+        check_binary(exe)
+    except QemuinitError:
+        raise CliError(f"PID {opts.pid} runs {exe}, which is not QEMU") from None
     if opts.json:
         outputs.Outputs(json=opts.json).check()      # before gdb attaches
     leftovers.remove_stale()
     with leftovers.private_dir() as private:
         json_path = os.path.join(private, "hang.json")
         cmd = gdb_attach_command(opts.pid, ["hang", "--quiet", "--json", json_path])
-        try:
-            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, timeout=120)
-        except subprocess.TimeoutExpired:
-            raise CliError("gdb did not finish attaching; it was stopped") from None
+        gdb = run_attached_gdb(cmd, opts.timeout)
+        if gdb.limit_hit:
+            left = tracer_of(opts.pid)
+            state = ("QEMU goes on as before" if not left else
+                     f"QEMU is still traced by PID {left}")
+            raise CliError(f"gdb did not finish within {opts.timeout:g} s: it was "
+                           f"{gdb.how_ended}, detaching from QEMU; {state}")
         try:
             with open(json_path, encoding="utf-8") as f:
                 doc = json.load(f)
         except (OSError, ValueError):
-            said = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+            said = [ln for ln in gdb.stderr.splitlines() if ln.strip()]
             raise CliError(f"could not diagnose PID {opts.pid}"
                            + (f": {said[-1]}" if said else "")) from None
     if opts.json:
@@ -335,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Attach gdb to a running QEMU (started by anyone), "
                        "say at once why it hangs (threads, stage, socket, role, peer, "
                        "request in flight, findings) and detach: QEMU goes on as before.")
-    options.add(p, "pid", "hang-json")
+    options.add(p, "pid", "hang-json", "hang-timeout", hang_timeout={"default": 120.0})
     p.set_defaults(func=cmd_hang)
 
     p = sub.add_parser("path", help="print the documented path as a call tree; "

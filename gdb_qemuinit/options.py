@@ -107,6 +107,9 @@ OPTIONS = {
     "hang-json": Option(("--json",), "write the diagnosis (schema qemuinit.hang/1) to FILE",
                         "FILE"),
     "pid": Option(("pid",), "the running QEMU's process id", "PID", type=int),
+    "hang-timeout": Option(("--timeout",), "give gdb SECONDS to attach, read and detach; "
+                           "past them gdb is ended, detaching first: QEMU goes on "
+                           "(default 120)", "SECONDS", type=positive_seconds, dest="timeout"),
     "no-backend": Option(("--no-backend",), "start no backend (QEMU waits for one: see "
                          "the hang report)"),
     "trace-file": Option(("trace",), "a trace qemuinit wrote", "TRACE.json"),

@@ -57,7 +57,11 @@ class Spec(NamedTuple):
     def for_trace(self, trace: Trace) -> "Spec":
         """This spec with the names the traced binary gives its requests and
         protocol features (trace "enums", read from its debug info)."""
-        enums = trace.extra.get("enums") or {}
+        return self.with_names(trace.extra.get("enums") or {})
+
+    def with_names(self, enums: dict) -> "Spec":
+        """This spec with a binary's own names ({"requests": {"N": name},
+        "protocol_features": ...}, as enums() asks them read)."""
         req = enums.get("requests")
         proto = enums.get("protocol_features")
         if not req and not proto:

@@ -8,6 +8,7 @@ import gdb
 
 from ..qemu.peers import argv_of
 from ..qemu.sources import SourceRoots
+from .enums import read_enums
 from .frames import read_values, walk_frames
 from .commands import QinitCommand, user_errors
 
@@ -92,8 +93,12 @@ a QEMU gdb started stays stopped where it is."""
         was_attached = attached()
         try:
             spec = hang.load_spec()
+            # the binary's own request names, as a trace reads them
+            names = read_enums(spec.enums())
             doc = hang.diagnose(pid, proc_argv(pid), threads(hang.wait_reads(spec)),
-                                attached=was_attached, spec=spec)
+                                attached=was_attached, spec=spec.with_names(names))
+            if names:
+                doc["enums"] = names
         finally:
             detach()
         if opts.json:

@@ -51,3 +51,20 @@ def block_of(function: str):
         return sym.symtab.static_block()
     except (gdb.error, RuntimeError, AttributeError):
         return None
+
+
+def read_enums(wanted: dict[str, dict], used: set[str] | None = None) -> dict:
+    """The binary's own names for each enum `wanted` describes ({name:
+    {"types", "prefix", "skip", "near"}}, as Spec.enums() gives them), as
+    {name: {"N": enumerator}}; with `used`, only those whose "near"
+    function is in it (the run used them)."""
+    out = {}
+    for name, spec in wanted.items():
+        near = spec.get("near")
+        if used is not None and near and near not in used:
+            continue
+        values = enum_names(list(spec["types"]), spec.get("prefix", ""),
+                            tuple(spec.get("skip", ())), block_of(near) if near else None)
+        if values:
+            out[name] = {str(k): v for k, v in sorted(values.items())}
+    return out

@@ -22,7 +22,7 @@ from .breakpoints import (CALL, ENTRY, FINISH, LOST, RETURN, CallSiteBreakpoint,
                           EndBreakpoint, RecordingBreakpoint, ReplyFinish, ReturnBreakpoint,
                           call_sites, return_addresses)
 from .quiet import NoStderr, PendingOn, Quiet
-from .enums import block_of, enum_names
+from .enums import read_enums
 from .frames import read_values, walk_frames
 from .outcomes import CRASH_SIGNALS, died, exited
 from .symbols import LibrarySymbols, has_debug_info, names_near, without_symbol
@@ -439,17 +439,7 @@ class Recorder:
     def _read_enums(self) -> dict:
         """The binary's own names for the enums asked for, read once the run
         is over (types do not change; only when the run used them)."""
-        out = {}
-        hit_functions = {h.function for h in self.hits}
-        for name, spec in self.recording.enums.items():
-            near = spec.get("near")
-            if near and near not in hit_functions:
-                continue
-            values = enum_names(list(spec["types"]), spec.get("prefix", ""),
-                                tuple(spec.get("skip", ())), block_of(near) if near else None)
-            if values:
-                out[name] = {str(k): v for k, v in sorted(values.items())}
-        return out
+        return read_enums(self.recording.enums, {h.function for h in self.hits})
 
     def _final_reads(self) -> dict:
         """What each recorded object ended up as, read once init is done."""

@@ -5,6 +5,7 @@ the diagnosis the same QEMU goes on, and a real backend lets it finish init
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -200,6 +201,9 @@ def test_a_silent_backend_names_the_blocked_request_and_its_step(
     assert h["kind"] == "backend-silent" and h["role"] == "client"
     req = h["request"]
     assert (req["name"], req["request"], req["step"]) == ("GET_FEATURES", 1, step)
+    # the name is the binary's own, read from its debug info as a trace does
+    assert doc["enums"]["requests"][str(req["request"])] == req["name"]
+    assert len(doc["enums"]["requests"]) > 30
     # The server read exactly the requests up to the blocked one.
     (conn,) = doc["peer"]["connections"]
     assert [p["pid"] for p in conn["server"]] == [server.pid]
@@ -260,3 +264,45 @@ def test_qinit_where_on_an_attached_qemu_times_out_and_detaches(
     assert doc["outcome"]["state"] == "timeout" and doc["answers"] == []
     assert still_running_untraced(proc.pid)
     assert finishes_init(started, sock, qmp)
+
+
+def test_out_of_time_gdb_is_interrupted_detaches_and_qemu_goes_on(started, qemu_binary, tmp_path):
+    """gdb held up while it has QEMU attached and stopped (SIGSTOP by the
+    test): qemuinit's time limit interrupts it, it detaches and ends; QEMU
+    is neither killed nor left traced, and finishes init with a backend."""
+    from conftest import CLI_PIDS
+    from gdb_qemuinit.attached_gdb import tracer_of
+    proc, sock, qmp = waiting_for_a_client(started, qemu_binary, tmp_path)
+    for _ in range(5):
+        cli = subprocess.Popen([sys.executable, "-m", "gdb_qemuinit.cli", "hang", str(proc.pid),
+                                "--timeout", "3"], cwd=ROOT, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        CLI_PIDS.append(cli.pid)
+        deadline = time.monotonic() + 30
+        while not tracer_of(proc.pid) and cli.poll() is None:
+            assert time.monotonic() < deadline, "gdb never attached"
+            time.sleep(0.005)
+        gdb = tracer_of(proc.pid)
+        held = False
+        if gdb:
+            os.kill(gdb, signal.SIGSTOP)            # gdb is the CLI's child: ours
+            held = tracer_of(proc.pid) == gdb
+            if not held:
+                os.kill(gdb, signal.SIGCONT)
+        out, err = cli.communicate(timeout=90)
+        if held:
+            break
+    assert held, "gdb never stayed attached long enough to be held up"
+    assert cli.returncode == 2, out + err
+    assert "did not finish within 3 s" in err and "QEMU goes on as before" in err
+    assert "Traceback" not in err
+    assert still_running_untraced(proc.pid), (proc.wait(), proc.stdout.read()[-600:])
+    assert finishes_init(started, sock, qmp)
+    assert proc.poll() is None
+
+
+def test_hang_of_a_process_that_is_not_qemu_is_refused(started):
+    sleeper = started.start(["sleep", "60"])
+    r = run_cli("hang", str(sleeper.pid))
+    assert r.returncode == 2 and "which is not QEMU" in r.stderr
+    assert sleeper.poll() is None and still_running_untraced(sleeper.pid)

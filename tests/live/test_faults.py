@@ -1,6 +1,7 @@
 """Integration: every fault ends in a clear answer, a complete trace and no
 process left behind (the no_leftovers fixture checks the last part)."""
 
+import glob
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import pytest
 
 from conftest import ROOT, pids, run_cli
 from gdb_qemuinit.model import initpath
+from gdb_qemuinit.qemu.backend import listening
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
 
@@ -88,10 +90,17 @@ def _start_hanging_trace(tmp_path, *extra):
                              "--json", str(out), *extra],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, text=True)
-    # QEMU says where it waits, on stderr, once it listens.
-    line = proc.stderr.readline()
-    assert "QEMU waiting for connection" in line, line
-    return proc, out, line.split("unix:")[1].split(",")[0]
+    # Once QEMU listens on the run's socket (the kernel's socket list says
+    # so, not QEMU's wording), it waits there.
+    pattern = os.path.join(glob.escape(os.environ["TMPDIR"]), f"qemuinit-{proc.pid}-*",
+                           "vhost-user.sock")
+    deadline = time.monotonic() + 60
+    while True:
+        found = [s for s in glob.glob(pattern) if listening(s)]
+        if found:
+            return proc, out, found[0]
+        assert proc.poll() is None and time.monotonic() < deadline, "QEMU never listened"
+        time.sleep(0.05)
 
 
 def _qemu_pid(socket_path: str) -> int:
