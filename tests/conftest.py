@@ -359,3 +359,12 @@ def pytest_sessionfinish(session, exitstatus):
         sys.stderr.write(f"\nFAILED: {os.devnull} is no longer the null device "
                          f"(mode {stat.filemode(st.st_mode)}): a test replaced it\n")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many inputs each reader of user input got (test_bad_input)."""
+    module = sys.modules.get("test_bad_input")
+    counts = getattr(module, "INPUTS", None)
+    if counts:
+        terminalreporter.write_line("bad input tried: " + ", ".join(
+            f"{reader} {n}" for reader, n in sorted(counts.items())))

@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from ..model import shapes
+
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 _VALUE = re.compile(r"\{(\w+)(?:\s*(>>|&)\s*(\d+))?(?::([^{}]*))?\}")
 _CONDITIONS = ("if_true", "if_false", "if_null", "if_on_stack")
@@ -130,6 +132,13 @@ class Field(NamedTuple):
         return bool(value) if self.as_bool and value is not None else value
 
 
+# The shapes of a field's table, a rule and a line to show (model/shapes.py).
+_FIELD_TABLE = shapes.Record({}, {"read": str, "as": str, "format": str, "needs": [str],
+                                  "first": bool})
+_RULE = shapes.Record({"text": str}, {c: str for c in _CONDITIONS})
+_SHOW = shapes.Record({"text": str}, {"if_set": str, "words": shapes.Map(shapes.Map(str))})
+
+
 def parse_field(spec: object) -> Field:
     """A field as questions.toml writes it: a read's name, a table (read,
     as, format, needs, first), or an array of rule tables.  ValueError if it
@@ -144,6 +153,7 @@ def parse_field(spec: object) -> Field:
     if unknown:
         raise ValueError(f"unknown key {', '.join(sorted(unknown))} "
                          f"(a field takes {', '.join(sorted(_FIELD_KEYS))})")
+    shapes.check(spec, _FIELD_TABLE, "a field")
     if ("read" in spec) == ("format" in spec):
         raise ValueError("a field has either read or format")
     if spec.get("as", "bool") != "bool":
@@ -159,6 +169,7 @@ def parse_rule(spec: object) -> Rule:
     if unknown:
         raise ValueError(f"unknown key {', '.join(sorted(unknown))} in a rule "
                          f"(its conditions: {', '.join(_CONDITIONS)})")
+    shapes.check(spec, _RULE, "a rule")
     return Rule(**spec)
 
 
@@ -203,4 +214,5 @@ def parse_show(spec: object) -> ShowLine:
     if unknown:
         raise ValueError(f"unknown key {', '.join(sorted(unknown))} in a line to show "
                          f"(it takes {', '.join(sorted(_SHOW_KEYS))})")
+    shapes.check(spec, _SHOW, "a line to show")
     return ShowLine(**spec)

@@ -19,7 +19,7 @@ from ..errors import QemuinitError
 from . import fields as answer_fields
 from .fields import Field, ShowLine
 from .summary import format_frame
-from ..model import origins
+from ..model import origins, shapes
 from ..model.throwaway import throwaway_functions, throwaway_key
 from ..model.trace import Hit, Trace
 
@@ -67,12 +67,23 @@ def load_questions() -> dict[str, Question]:
     return {name: question_from(name, q) for name, q in doc.get("question", {}).items()}
 
 
+# A question's table (shapes.py); fields and show lines are parsed by
+# analysis/fields.py, which says what is wrong in them.
+_READ = shapes.OneOf((str, [str]))
+QUESTION = shapes.Record({"stops": [str]}, {
+    "summary": str, "key": str, "answer": str, "within": str, "none": str, "devices": bool,
+    "read": shapes.Map(shapes.Map(_READ)), "final": shapes.Map(str),
+    "fields": shapes.Map(shapes.Map(shapes.ANY)), "final_fields": shapes.Map(shapes.ANY),
+    "show": [shapes.ANY], "hide": [str]})
+
+
 def question_from(name: str, q: dict) -> Question:
     """A question from its table in questions.toml; QuestionError says what
     in it is wrong."""
     try:
-        if not isinstance(q.get("stops"), list):
+        if not isinstance(q, dict) or not isinstance(q.get("stops"), list):
             raise ValueError("stops = [FUNCTION, ...] is missing")
+        shapes.check(q, QUESTION, "the question")
         stops = list(q["stops"])
         answer = q.get("answer", "")
         if answer and answer not in stops:

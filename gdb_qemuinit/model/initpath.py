@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from ..datafile import DataFileError, data_file, read_toml
 from ..errors import QemuinitError
+from . import shapes
 
 DEFAULT_PATH_FILE = data_file("init-path.toml")
 
@@ -171,7 +172,33 @@ def parse(text: str) -> InitPath:
     return from_doc(doc)
 
 
+# The file's shape (model/shapes.py): checked before it is read, so a
+# mistyped file is one error naming the place.
+_STRS = [str]
+PATH_FILE = shapes.Record({}, {
+    "cluster": [shapes.Record({"id": str}, {
+        "label": str, "english": str, "boxed": bool, "origin": str, "chains": _STRS,
+        "edge": [shapes.Record({"from": str, "to": str}, {
+            "label": shapes.OneOf((str, int)), "english": str, "step": shapes.Opt(int),
+            "origin": str})]})],
+    "dispatch": shapes.Map(shapes.Record({}, {
+        "member": str, "implementations": _STRS, "probes": _STRS, "also_function": bool,
+        "through": _STRS})),
+    "sequence": shapes.Record({}, {"edges": _STRS}),
+    "hot": shapes.Record({}, {"functions": _STRS}),
+    "always": shapes.Record({}, {"edges": _STRS}),
+    "library": shapes.Record({}, {"functions": _STRS, "symbols": _STRS}),
+    "needs": shapes.Map(_STRS),
+    "exercise": shapes.Map(shapes.Record({"note": str}, {"lacks": _STRS})),
+    "unseen": [shapes.Record({"edges": _STRS, "note": str}, {
+        "facts": _STRS, "lacks": _STRS, "seen": _STRS, "chain": _STRS})]})
+
+
 def from_doc(doc: dict) -> InitPath:
+    try:
+        shapes.check(doc, PATH_FILE, "the documented path")
+    except shapes.ShapeError as exc:
+        raise InitPathError(str(exc)) from None
     exercise = {}
     for key, entry in doc.get("exercise", {}).items():
         if not (isinstance(entry, dict) and isinstance(entry.get("note"), str)

@@ -20,6 +20,8 @@ from typing import NamedTuple
 from ..datafile import read_text
 from ..errors import QemuinitError
 from ..files import write_output
+from . import shapes
+from .shapes import ANY, Map, OneOf, Opt, Record
 
 SCHEMA = "qemuinit.trace/1"
 
@@ -36,6 +38,53 @@ STATES = (INIT_COMPLETE, ANSWERED, EXITED, SIGNALED, TIMEOUT, INTERRUPTED, ERROR
 REACHED = (INIT_COMPLETE, ANSWERED)
 # Interrupted before the main loop, so still running: where does it block?
 CUT_SHORT = (TIMEOUT, INTERRUPTED)
+
+
+# What a run records, as shapes (model/shapes.py): checked where a trace is
+# read.  A read the analysis uses by name has its type; any other read is
+# a scalar (a question's reads are data).
+_SCALAR = OneOf((type(None), bool, int, float, str))
+_READS = Opt(Record({}, {"request": Opt(int), "flags": Opt(int), "size": Opt(int),
+                         "u64": Opt(int), "fds": Opt(int), "vq_index": Opt(int),
+                         "ret": Opt(int), "chardev": Opt(str), "netdev": Opt(str),
+                         "written": Opt(bool), "lost": Opt(bool), "device": Opt(str),
+                         "id": Opt(str), "arg": Opt(int)}))
+_FRAME = Record({"function": Opt(str)}, {"file": Opt(str), "line": Opt(int)})
+_LOG = Record({}, {"requests": [str], "protocol_features": [int],
+                   "connections": [Record({}, {"requests": [str],
+                                               "protocol_features": [int]})]})
+_BACKEND = Record({}, {"chardev": Opt(str), "socket": Opt(str), "qemu_role": Opt(str),
+                       "argv": [str], "pid": Opt(int), "started": Opt(bool),
+                       "dropped_first": Opt(bool), "problem": Opt(str),
+                       "times": Map(Opt(float)), "log": _LOG})
+RECORDED = Record(
+    {"schema": str,
+     "qemu": Record({}, {"binary": Opt(str), "version": Opt(str), "argv": [str],
+                         "clock_start": Opt(float), "seconds": float}),
+     "outcome": Record({"state": str}, {
+         "detail": Opt(str), "exit_code": Opt(int), "signal": Opt(str),
+         "frames": Opt([_FRAME]), "last_stage": Opt(str), "error_line": Opt(str),
+         "t": Opt(float), "reads": Opt(Map(_READS))}),
+     "hits": [Record({"seq": int, "function": str, "thread": int, "frames": [_FRAME]},
+                     {"reads": _READS, "t": Opt(float), "err": Opt(int)})]},
+    {"planted": [str],
+     "symbols": Record({}, {"debug_info": bool, "missing": [str]}),
+     "clock": Map(ANY),
+     "enums": Map(Map(str)),
+     "writes_watched": Opt([str]),
+     "final_reads": Map(Map(_SCALAR)),
+     "symbols_near": ANY,
+     "qemu_stderr": [Record({"line": str}, {"t": Opt(float), "at": Opt(int)})],
+     "backends": [_BACKEND],
+     "backend": _BACKEND,                         # a trace from before several backends
+     "backend_log": _LOG,
+     "fault": Opt(Record({}, {"cut_after": Opt(str), "connections": Opt(int),
+                              "socket": Opt(str),
+                              "cut": Opt(Record({"after": str, "request": int,
+                                                 "connection": int},
+                                                {"t": Opt(float)}))}))})
+# Made by the analysis from the above: left out when read, made again.
+ANALYSED = ("edges", "steps", "vhost_user", "hang", "throwaway", "first_error", "findings")
 
 
 class TraceError(QemuinitError, ValueError):
@@ -129,6 +178,10 @@ class Trace:
 
     @classmethod
     def from_json(cls, doc: object) -> "Trace":
+        """A trace from its JSON document, checked against the shape of
+        what a run records (TraceError names the first place that is not);
+        the sections the analysis makes from it are left out, to be made
+        again (analysis.annotate)."""
         if not isinstance(doc, dict):
             raise TraceError("not a qemuinit trace (the top level is not a JSON object)")
         schema = doc.get("schema")
@@ -138,6 +191,11 @@ class Trace:
                                  f"(this qemuinit reads {SCHEMA!r})")
             raise TraceError(f"not a qemuinit trace (schema is {schema!r}, "
                              f"expected {SCHEMA!r})")
+        try:
+            shapes.check(doc, RECORDED, "trace")
+        except shapes.ShapeError as exc:
+            raise TraceError(f"malformed trace: {exc}") from None
+        doc = {k: v for k, v in doc.items() if k not in ANALYSED}
         try:
             out = doc["outcome"]
             outcome = Outcome(state=out["state"], detail=out.get("detail", ""),
@@ -223,4 +281,9 @@ def load(path: str | os.PathLike) -> Trace:
         what = "truncated" if cut else "not valid JSON"
         raise TraceError(f"{path} is not a qemuinit trace ({what}: {exc.msg} "
                          f"at line {exc.lineno})") from None
+    try:     # a \udcXX escape in the JSON is no character: nothing could print it
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise TraceError(f"{path} is not a qemuinit trace (a string holds "
+                         f"{exc.object[exc.start:exc.end]!r}, which is no character)") from None
     return Trace.from_json(doc)

@@ -93,7 +93,8 @@ def test_defaults_and_config_files_widen_the_plan():
 
 def test_bad_needs_entry_is_a_clear_error():
     import pytest
-    with pytest.raises(initpath.InitPathError, match="list of command-line facts"):
+    with pytest.raises(initpath.InitPathError,
+                       match=r"needs.chardev_init: expected a list, found .-chardev."):
         initpath.parse('[needs]\nchardev_init = "-chardev"\n')
 
 
