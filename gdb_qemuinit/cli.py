@@ -21,7 +21,7 @@ from .render import outputs
 from .render import text as render_text
 from .qemu import scenario
 from .options import DEFAULT_TIMEOUT
-from .errors import CliError, QemuinitError
+from .errors import ERROR_SCHEMA, CliError, QemuinitError
 from .runner import Run, add_run_facts, prepare_run, run_gdb
 from .files import to_stdout, write_output
 from .model.trace import INIT_COMPLETE, Trace, TraceError, load, save
@@ -46,7 +46,19 @@ def _run_qinit(opts, qinit_args: list[str], json_name: str, read):
         json_path = os.path.join(private, json_name)
         run_gdb(run, qinit_args + ["--kill", "--quiet", "--json", json_path,
                                    "--timeout", str(opts.timeout)], opts.timeout)
+        said_by_gdb(json_path)
         return read(json_path, run)
+
+
+def said_by_gdb(json_path: str) -> None:
+    """A user error gdb handed back in place of its JSON: said as ours."""
+    try:
+        with open(json_path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return
+    if isinstance(doc, dict) and doc.get("schema") == ERROR_SCHEMA:
+        raise CliError(str(doc.get("error")))
 
 
 def _gdb_json(what: str):
@@ -272,6 +284,7 @@ def cmd_hang(opts) -> int:
                      f"QEMU is still traced by PID {left}")
             raise CliError(f"gdb did not finish within {opts.timeout:g} s: it was "
                            f"{gdb.how_ended}, detaching from QEMU; {state}")
+        said_by_gdb(json_path)
         try:
             with open(json_path, encoding="utf-8") as f:
                 doc = json.load(f)

@@ -18,3 +18,8 @@ class CliError(QemuinitError):
 
 class OutputError(QemuinitError, OSError):
     """An output file that cannot be written (checked before QEMU starts)."""
+
+
+# A user error gdb hands back to the shell front end, in place of the JSON
+# document it was to write: {"schema": ERROR_SCHEMA, "error": "..."}.
+ERROR_SCHEMA = "qemuinit.error/1"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gdb
 
+from ..errors import QemuinitError
 from ..qemu.peers import argv_of
 from ..qemu.sources import SourceRoots
 from .enums import read_enums
@@ -87,7 +88,7 @@ a QEMU gdb started stays stopped where it is."""
         opts = parse(self.parser, arg)
         pid = gdb.selected_inferior().pid
         if not pid:
-            raise gdb.GdbError("no running QEMU: attach to it (gdb -p PID) or run it first")
+            raise QemuinitError("no running QEMU: attach to it (gdb -p PID) or run it first")
         if opts.json:
             check_writable(opts.json)
         was_attached = attached()

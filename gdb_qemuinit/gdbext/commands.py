@@ -23,16 +23,38 @@ if TYPE_CHECKING:
     from ..model.trace import Trace
 
 
+# Set when the shell front end (qemuinit) runs this gdb: a user error then
+# goes into the JSON file the command was to write, for qemuinit to say.
+FOR_THE_SHELL = False
+
+
 def user_errors(invoke):
     """A command's invoke() with qemuinit's user errors (QemuinitError) turned
-    into gdb.GdbError: one line, no Python traceback."""
+    into gdb.GdbError: one line, no Python traceback.  Run by the shell,
+    the error is written where the command's JSON was to go instead."""
     def run(self, arg, from_tty):
         try:
             return invoke(self, arg, from_tty)
         except QemuinitError as exc:
-            raise gdb.GdbError(str(exc)) from None
+            if not (FOR_THE_SHELL and _hand_to_shell(self, arg, str(exc))):
+                raise gdb.GdbError(str(exc)) from None
     run.__doc__ = invoke.__doc__
     return run
+
+
+def _hand_to_shell(command, arg: str, message: str) -> bool:
+    """Write the error as the command's --json document; False if it has none."""
+    import json
+    from ..errors import ERROR_SCHEMA
+    from ..files import write_output
+    try:
+        target = getattr(command.parser.parse_args(gdb.string_to_argv(arg)), "json", None)
+    except QemuinitError:
+        return False
+    if not target:
+        return False
+    write_output(target, json.dumps({"schema": ERROR_SCHEMA, "error": message}) + "\n")
+    return True
 
 
 def parse(parser: ArgumentParser, arg: str):
@@ -63,7 +85,7 @@ def qemu_under_gdb() -> dict:
     from ..qemu.binary import check_binary, index_advice
     binary = gdb.current_progspace().filename
     if not binary:
-        raise gdb.GdbError("no program to trace: start gdb as "
+        raise QemuinitError("no program to trace: start gdb as "
                            "'gdb --args QEMU-BINARY QEMU-ARGS...' or use 'file'")
     version = check_binary(binary)
     advice = index_advice(binary)
@@ -266,7 +288,7 @@ works as a question (qinit where vhost_dev_init)."""
             gdb.write(where.listing() + "\n")
             return
         if not opts.question:
-            raise gdb.GdbError("usage: qinit where QUESTION|FUNCTION [--all] ... "
+            raise QemuinitError("usage: qinit where QUESTION|FUNCTION [--all] ... "
                                "('qinit where --list' shows the questions)")
         q = where.resolve(opts.question)
         where.check_device(q, opts.device)
@@ -276,9 +298,12 @@ works as a question (qinit where vhost_dev_init)."""
         trace = record(qemu_under_gdb(), todo, opts.timeout or settings.timeout(), opts.kill)
         missing = [fn for fn in q.stops if fn in trace.missing_symbols]
         if missing == q.stops:
-            raise gdb.GdbError(f"no function {', '.join(missing)} in this QEMU"
-                               + ("" if trace.debug_info else
-                                  "\n" + summary.NO_DEBUG_INFO_HINT))
+            from .symbols import names_near
+            near = sorted({n for fn in missing for n in names_near(fn)})
+            raise QemuinitError(f"no function {', '.join(missing)} in this QEMU"
+                                + (f"; did you mean {', '.join(near)}?" if near else "")
+                                + ("" if trace.debug_info else
+                                   "\n" + summary.NO_DEBUG_INFO_HINT))
         res = where.result(q, trace)
         if opts.json:
             save(res, opts.json)
@@ -293,7 +318,7 @@ LAST: dict = {}
 def last_trace():
     """The documented path and the trace of this session's last 'qinit trace'."""
     if not LAST:
-        raise gdb.GdbError("no trace yet in this session: run 'qinit trace' first")
+        raise QemuinitError("no trace yet in this session: run 'qinit trace' first")
     return LAST["path"], LAST["trace"]
 
 
@@ -428,7 +453,10 @@ are in the title."""
 COMMANDS: dict[str, gdb.Command] = {}
 
 
-def register() -> None:
+def register(for_the_shell: bool = False) -> None:
+    """Register the commands; `for_the_shell` when qemuinit runs this gdb."""
+    global FOR_THE_SHELL
+    FOR_THE_SHELL = for_the_shell
     from .attach import QinitHang
     settings.register()
     Qinit()

@@ -177,3 +177,16 @@ def test_prompt_device_stops_qemu_at_that_devices_allocation(qemu_binary):
     assert selected_frame(out) == "pci_config_alloc"
     assert _state_line(out, "QINIT-TEST-ID") == "nic1"
     assert breakpoints_left(out) == []
+
+
+def test_a_mistyped_function_is_one_line_with_the_names_near_it(qemu_argv):
+    r = run_cli("where", "vhost_dev_inti", "--", *qemu_argv)
+    assert r.returncode == 2
+    (line,) = [ln for ln in r.stderr.splitlines() if ln.startswith("qemuinit:")]
+    assert line == ("qemuinit: no function vhost_dev_inti in this QEMU; did you mean "
+                    + line.split("did you mean ")[1])
+    assert "vhost_dev_init" in line.split("did you mean ")[1]
+    assert "where.json" not in r.stderr and "Errno" not in r.stderr
+    # at the gdb prompt: the same words as a gdb error, no traceback
+    r = run_gdb(qemu_argv, "qinit where vhost_dev_inti --kill")
+    assert "did you mean" in r.stderr and "Traceback" not in r.stderr
