@@ -46,16 +46,25 @@ class ReplyFinish(gdb.FinishBreakpoint):
         self.recorder.on_hit(self.function, LOST)
 
 
-class ReturnBreakpoint(gdb.Breakpoint):
-    """On a return instruction of a reply function: the reply is filled in,
-    the return value is in its register; record the hit with both and go
-    on, no real stop."""
+class InstructionBreakpoint(gdb.Breakpoint):
+    """On one instruction of a recorded function: reports `AT` for that
+    function, and QEMU goes on."""
+    AT = ""
 
     def __init__(self, address: int, recorder: "Recorder", function: str):
         super().__init__(f"*{address:#x}", type=gdb.BP_BREAKPOINT, internal=True)
         self.silent = True
         self.recorder = recorder
         self.function = function
+
+    def stop(self):
+        return self.recorder.on_hit(self.function, self.AT)
+
+
+class ReturnBreakpoint(InstructionBreakpoint):
+    """On a return instruction of a reply function: the reply is filled in,
+    the return value is in its register; record the hit with both and go
+    on, no real stop."""
 
     def stop(self):
         return self.recorder.on_hit(self.function, RETURN, return_register())
@@ -89,19 +98,11 @@ def function_instructions(bp: gdb.Breakpoint) -> list[dict]:
         return []
 
 
-class CallSiteBreakpoint(gdb.Breakpoint):
+class CallSiteBreakpoint(InstructionBreakpoint):
     """On an instruction that calls a given function from the function
     being watched (vhost_user_write calling qemu_chr_fe_write_all): that
     call was made in this invocation."""
-
-    def __init__(self, address: int, recorder: "Recorder", function: str):
-        super().__init__(f"*{address:#x}", type=gdb.BP_BREAKPOINT, internal=True)
-        self.silent = True
-        self.recorder = recorder
-        self.function = function
-
-    def stop(self):
-        return self.recorder.on_hit(self.function, CALL)
+    AT = CALL
 
 
 def call_sites(bp: gdb.Breakpoint, callee: str) -> list[int]:
