@@ -390,7 +390,7 @@ def add_run_facts(trace: Trace, run: Run) -> None:
     errors = [ln["line"] for ln in lines if ": info: " not in ln["line"]
               and ": warning: " not in ln["line"]]
     if run.interrupted and trace.outcome.state == INTERRUPTED:
-        trace.outcome.detail = f"interrupted: qemuinit received {run.interrupted}"
+        trace.outcome.detail = f"qemuinit received {run.interrupted}"
     if errors and trace.outcome.state not in REACHED:
         trace.outcome.error_line = errors[-1]
     if run.relay:

@@ -457,7 +457,7 @@ class Recorder:
                            detail=f"QEMU did not reach {self.plan.end} within "
                                   f"{self.timeout:g} s")
         return Outcome(state=INTERRUPTED, frames=frames, reads=reads or None,
-                       detail="interrupted by the user (SIGINT)")
+                       detail="by the user (SIGINT)")
 
     def _main_thread_frames(self) -> tuple[list[Frame], dict]:
         """Where QEMU's main thread is (the one that runs init), and the

@@ -28,12 +28,12 @@ def summarize(trace: Trace) -> str:
     if o.exit_code is not None and o.state == EXITED:
         lines.append(f"  exit code {o.exit_code}")
     if o.last_stage:
-        lines.append(f"  last documented function reached: {o.last_stage}")
+        lines.append(f"  last documented function hit: {o.last_stage}")
     if o.frames:
         lines.append("  stopped in: " + chain(o.frames, limit=12))
     counts = Counter(h.function for h in trace.hits)
     if counts:
-        lines.append("  functions hit (in order): " + ", ".join(
+        lines.append("  functions hit (in the order of their first hit): " + ", ".join(
             f"{fn}" + (f" x{counts[fn]}" if counts[fn] > 1 else "")
             for fn in trace.functions_hit()))
     if trace.missing_symbols:

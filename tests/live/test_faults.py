@@ -131,7 +131,7 @@ def test_interrupting_qemuinit_writes_an_interrupted_trace(tmp_path, sig):
     assert doc["outcome"]["state"] == "interrupted"
     assert sig.name in doc["outcome"]["detail"]
     assert doc["hang"]["socket"] == sock and doc["outcome"]["frames"]
-    assert "interrupted" in stdout
+    assert f"qemuinit: interrupted: qemuinit received {sig.name}" in stdout
 
 
 def test_qemu_crashing_on_a_signal_is_signaled_with_its_thread_backtrace(tmp_path):

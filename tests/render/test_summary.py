@@ -11,7 +11,7 @@ def test_summary_counts_hits_and_names_what_is_missing():
     t.outcome.detail = "QEMU reached qemu_main_loop"
     text = summary.summarize(t)
     assert text.startswith("qemuinit: init-complete: QEMU reached qemu_main_loop")
-    assert "3 hits" in text and "functions hit (in order): a x2, b" in text
+    assert "3 hits" in text and "functions hit (in the order of their first hit): a x2, b" in text
     assert "1 planned functions: gone_fn" in text
     assert summary.NO_DEBUG_INFO_HINT not in text
     assert summary.NO_DEBUG_INFO_HINT in summary.summarize(trace_of([], debug_info=False))
