@@ -146,6 +146,8 @@ def prepare_run(opts, private: str) -> Run:
         drop_first = sc.drop_first
     backends = [] if opts.no_backend else plan_backends(
         command_line, list(opts.backend or []), builtin, private, drop_first)
+    if not opts.no_backend:
+        _say_chardevs_without_backend(command_line, backends)
     relay = None
     if getattr(opts, "cut_after", None):
         # the first backend that connects to a socket QEMU serves goes
@@ -239,6 +241,20 @@ def _relay(opts, sock: str, private: str):
     spec = vhostuser.load_spec()
     number = relay.request_number(opts.cut_after, spec.requests)
     return relay.Relay(sock, os.path.join(private, "relay.sock"), number, spec.name(number))
+
+
+def _say_chardevs_without_backend(command_line: QemuCommandLine,
+                                  backends: list[Backend]) -> None:
+    """Before QEMU starts: a vhost-user chardev no backend will serve makes
+    QEMU wait for one until the timeout; say so, and what would serve it."""
+    served = {b.chardev for b in backends}
+    for chardev, _ in backend_sockets(command_line):
+        if chardev.id not in served:
+            print(f"qemuinit: nothing is started for vhost-user chardev {chardev.id} "
+                  f"({chardev.path}): QEMU will wait for a backend there until the "
+                  f"timeout; --testpmd starts dpdk-testpmd for it, --backend "
+                  f"'{chardev.id}=CMD' your own, --no-backend says you start one",
+                  file=sys.stderr)
 
 
 def _warn_open_socket_dirs(command_line: QemuCommandLine) -> None:
