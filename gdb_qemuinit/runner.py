@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .qemu import scenario
-from .analysis import vhostuser
+from .analysis import backendlog, vhostuser
 from .qemu.backend import Backend
 from .errors import CliError
 from .qemu.binary import check_binary, default_binary, index_advice
@@ -418,6 +418,6 @@ def add_run_facts(trace: Trace, run: Run) -> None:
             doc = b.summary(start)
             log = b.log_text()
             if log:
-                doc["log"] = vhostuser.parse_backend_log(log, patterns)
+                doc["log"] = backendlog.parse_backend_log(log, patterns)
             backends.append(doc)
         trace.extra["backends"] = backends

@@ -1,9 +1,7 @@
 """The vhost-user section: decoding, rounds per chardev and queue pair, replies, the backend log."""
 
 
-
 from gdb_qemuinit.analysis import annotate as analysis
-from gdb_qemuinit.qemu import scenario
 from gdb_qemuinit.analysis import vhostuser
 
 from vhost_hits import SPEC, PATH, WAIT, INIT, hit, sent, negotiation, make, on
@@ -92,25 +90,6 @@ def test_a_failed_reply_and_a_second_negotiation_on_one_connection():
     assert doc["notes"] and "2 times on connection 1" in doc["notes"][0]
 
 
-def test_backend_log_is_parsed_and_compared():
-    log = ("VHOST_CONFIG: (s) read message VHOST_USER_GET_FEATURES\n"
-           "VHOST_CONFIG: (s) read message VHOST_USER_SET_PROTOCOL_FEATURES\n"
-           "VHOST_CONFIG: (s) negotiated Vhost-user protocol features: 0x9\n"
-           "VHOST_CONFIG: (s) read message VHOST_USER_SET_OWNER\n"
-           "VHOST_CONFIG: (s) read message VHOST_USER_SET_VRING_CALL\n")
-    parsed = vhostuser.parse_backend_log(log, scenario.backend_log_patterns())
-    requests = ["GET_FEATURES", "SET_PROTOCOL_FEATURES", "SET_OWNER", "SET_VRING_CALL"]
-    assert parsed == {"requests": requests, "protocol_features": [9],
-                      "connections": [{"requests": requests, "protocol_features": [9]}]}
-    t = make([hit(1, WAIT)] + negotiation(2))
-    t.extra["backends"] = [{"chardev": None, "log": parsed}]
-    (check,) = vhostuser.section(PATH, t)["backend_checks"]
-    assert check["requests_agree"] and check["protocol_features_agree"]
-    parsed["connections"][0]["requests"][1] = "GET_QUEUE_NUM"
-    (check,) = vhostuser.section(PATH, t)["backend_checks"]
-    assert not check["requests_agree"] and "#2" in check["first_difference"]
-
-
 def test_messages_of_two_netdevs_go_to_their_own_chardev_whatever_the_order():
     # chr0 negotiates, chr1 negotiates, then QEMU enables chr0's rings (the
     # device is realized after every netdev): those belong to chr0's round.
@@ -178,69 +157,6 @@ def test_a_wait_whose_chardev_could_not_be_read_joins_the_next_negotiation():
     hits = [hit(1, WAIT, {"chardev": None})] + [on("chr0", 0, h, "net0") for h in negotiation(2)]
     (rnd,) = vhostuser.section(PATH, make(hits))["rounds"]
     assert (rnd["chardev"], rnd["connection"], rnd["result"]) == ("chr0", 1, "negotiated")
-
-
-TESTPMD_CONNECTION = "VHOST_CONFIG: (s) new device, handle is 0\n"
-
-
-def logged(*names, features=()):
-    return (TESTPMD_CONNECTION
-            + "".join(f"VHOST_CONFIG: (s) read message VHOST_USER_{n}\n" for n in names)
-            + "".join(f"VHOST_CONFIG: (s) negotiated Vhost-user protocol features: {f:#x}\n"
-                      for f in features))
-
-
-def check_of(t, log_text):
-    t.extra["backends"] = [{"chardev": None, "log": vhostuser.parse_backend_log(
-        log_text, scenario.backend_log_patterns())}]
-    (check,) = vhostuser.section(PATH, t)["backend_checks"]
-    return check
-
-
-NEGOTIATED = ["GET_FEATURES", "SET_PROTOCOL_FEATURES", "SET_OWNER", "SET_VRING_CALL"]
-
-
-def test_a_decoded_request_the_backend_never_received_makes_it_disagree():
-    t = make([hit(1, WAIT)] + negotiation(2))
-    assert check_of(t, logged(*NEGOTIATED))["requests_agree"]
-    # the backend never received the first request QEMU is said to have sent:
-    # comparing the tail would agree, the whole connection does not
-    check = check_of(t, logged(*NEGOTIATED[1:]))
-    assert not check["requests_agree"]
-    assert check["first_difference"] == ("connection 1, #1: QEMU sent GET_FEATURES (1), "
-                                         "backend logged SET_PROTOCOL_FEATURES (16)")
-    check = check_of(t, logged(*NEGOTIATED[:-1]))
-    assert check["first_difference"].endswith(
-        "#4: QEMU sent SET_VRING_CALL (13), the backend logged nothing more")
-
-
-def test_each_connection_is_compared_with_the_backends_own():
-    """A restart: QEMU's first connection went to a client that left, the
-    backend made the second; with two backend connections both are compared."""
-    hits = [hit(1, WAIT)] + negotiation(2) + [hit(10, WAIT)] + negotiation(11)
-    t = make(hits)
-    check = check_of(t, logged(*NEGOTIATED))
-    assert check["requests_agree"] and [c["connection"] for c in check["connections"]] == [2]
-    assert "connection 1 went to another peer" in check["compared"]
-    check = check_of(t, logged(*NEGOTIATED) + logged(*NEGOTIATED))
-    assert check["requests_agree"] and [c["connection"] for c in check["connections"]] == [1, 2]
-    # the second connection lost a request: named, with its connection
-    check = check_of(t, logged(*NEGOTIATED) + logged(*NEGOTIATED[:2], NEGOTIATED[3]))
-    assert not check["requests_agree"]
-    assert check["first_difference"].startswith("connection 2, #3: QEMU sent SET_OWNER")
-    check = check_of(t, logged("GET_FEATURES") * 3)
-    assert not check["requests_agree"]
-    assert check["first_difference"] == "the backend logged 3 connections, QEMU made 2"
-
-
-def test_a_client_backends_reconnections_after_qemu_is_gone_are_not_compared():
-    t = make([hit(1, WAIT)] + negotiation(2))
-    check = check_of(t, logged(*NEGOTIATED) + TESTPMD_CONNECTION * 5)
-    assert check["requests_agree"] and len(check["connections"]) == 1
-    # but an empty connection before one that carried requests is compared
-    check = check_of(t, TESTPMD_CONNECTION + logged(*NEGOTIATED))
-    assert not check["requests_agree"]
-    assert check["first_difference"] == "the backend logged 2 connections, QEMU made 1"
 
 
 def test_not_sent_is_what_qemu_did_at_the_call_when_the_write_was_watched():

@@ -1,0 +1,152 @@
+"""What each vhost-user backend logged receiving, and whether it is what
+QEMU sent (as the vhost_user section decoded it), connection by connection.
+The log's lines are read with [backend_log] of scenarios.toml."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..model.trace import Trace
+
+if TYPE_CHECKING:
+    from .vhostuser import Spec
+
+
+def checks(spec: "Spec", rounds: list[dict], trace: Trace) -> list[dict]:
+    """One check per backend that logged what it received, against the
+    rounds of its chardev."""
+    return [dict(check_against_backend(spec, [r for r in rounds if b.get("chardev") is None
+                                              or r["chardev"] == b["chardev"]], b["log"]),
+                 chardev=b.get("chardev"))
+            for b in _backend_logs(trace)]
+
+
+def _backend_logs(trace: Trace) -> list[dict]:
+    """What each backend logged receiving, with its chardev (None: a trace
+    from before backends had chardevs, one backend for everything)."""
+    out = [{"chardev": b.get("chardev"), "log": b["log"]}
+           for b in trace.extra.get("backends", []) if b.get("log")]
+    if not out and trace.extra.get("backend_log"):
+        out = [{"chardev": None, "log": trace.extra["backend_log"]}]
+    return out
+
+
+def parse_backend_log(text: str, patterns: dict[str, str]) -> dict:
+    """Requests and protocol features the backend says it received, in all
+    and per connection it took (a line matching `connection` starts one;
+    what comes before any is a connection of its own)."""
+    req = re.compile(patterns["request"])
+    proto = re.compile(patterns["protocol_features"])
+    conn = re.compile(patterns["connection"]) if patterns.get("connection") else None
+    out: dict = {"requests": [], "protocol_features": [], "connections": []}
+    current: dict | None = None
+    for line in text.splitlines():
+        if conn is not None and conn.search(line):
+            current = {"requests": [], "protocol_features": []}
+            out["connections"].append(current)
+            continue
+        if m := req.search(line):
+            key, value = "requests", m.group(1)
+        elif m := proto.search(line):
+            key, value = "protocol_features", int(m.group(1), 16)
+        else:
+            continue
+        if current is None:
+            current = {"requests": [], "protocol_features": []}
+            out["connections"].append(current)
+        current[key].append(value)
+        out[key].append(value)
+    return out
+
+
+def _backend_connections(log: dict) -> list[dict]:
+    """The backend's connections; a log read before they were told apart is
+    one connection."""
+    if "connections" in log:
+        return log["connections"]
+    return [{"requests": log.get("requests", []),
+             "protocol_features": log.get("protocol_features", [])}]
+
+
+def _qemu_connections(rounds: list[dict]) -> list[tuple[int, list[dict]]]:
+    """QEMU's connections of these rounds, in the order they began, each with
+    the requests it put on the wire to the backend (in wire order): not
+    those it decided not to write, nor those a cut connection never
+    delivered."""
+    by_connection: dict[int, list[dict]] = {}
+    for rnd in sorted(rounds, key=lambda r: r["hit"]):
+        msgs = by_connection.setdefault(rnd["connection"], [])
+        msgs += [m for m in rnd["messages"] if m.get("sent", True) and m.get("delivered", True)]
+    return [(c, sorted(msgs, key=lambda m: m["seq"])) for c, msgs in by_connection.items()]
+
+
+def _without_trailing_empty(connections: list, requests) -> list:
+    """Connections up to the last one that carried a request: a client
+    backend goes on reconnecting once QEMU is gone, and QEMU may wait on a
+    connection it never used."""
+    n = len(connections)
+    while n and not requests(connections[n - 1]):
+        n -= 1
+    return connections[:n]
+
+
+def _first_difference(spec: "Spec", sent: list[int], names: list[str]) -> str | None:
+    """Where two request sequences part, by number (a backend may spell a
+    request otherwise); None if they are the same."""
+    got = [spec.number(n) for n in names]
+    for i, (a, b) in enumerate(zip(sent, got)):
+        if a != b:
+            return (f"#{i + 1}: QEMU sent {spec.name(a)} ({a}), backend logged {names[i]}"
+                    + (f" ({b})" if b is not None else ""))
+    if len(sent) > len(got):
+        return (f"#{len(got) + 1}: QEMU sent {spec.name(sent[len(got)])} "
+                f"({sent[len(got)]}), the backend logged nothing more")
+    if len(got) > len(sent):
+        return f"#{len(sent) + 1}: the backend logged {names[len(sent)]}, QEMU sent nothing more"
+    return None
+
+
+def check_against_backend(spec: "Spec", rounds: list[dict], log: dict) -> dict:
+    """Does what QEMU sent (seen by gdb) match what its backend logged
+    receiving, connection by connection?  The backend's connections are
+    QEMU's last ones on the chardev, in order (earlier ones went to others:
+    a client that connected and left, a backend before a restart); each is
+    compared whole, request by request, by number.  Connections after the
+    last one either side carried a request on are not compared."""
+    qemu = _without_trailing_empty(_qemu_connections(rounds), lambda c: c[1])
+    backend = _without_trailing_empty(_backend_connections(log), lambda c: c["requests"])
+    pairs = list(zip(qemu[len(qemu) - len(backend):] if len(backend) <= len(qemu) else [],
+                     backend))
+    connections = []
+    for (number, sent), got in pairs:
+        acked = [int(m["payload"]["hex"], 16) for m in sent
+                 if m["name"] == "SET_PROTOCOL_FEATURES" and m.get("payload")]
+        diff = _first_difference(spec, [m["request"] for m in sent], got["requests"])
+        connections.append({"connection": number, "qemu_sent": len(sent),
+                            "backend_received": len(got["requests"]),
+                            "requests_agree": diff is None,
+                            "protocol_features_agree": acked == got["protocol_features"],
+                            **({"first_difference": diff} if diff else {})})
+    left_out = qemu[:len(qemu) - len(backend)] if len(backend) <= len(qemu) else []
+    out = {"backend_received": sum(len(c["requests"]) for c in backend),
+           "qemu_sent": sum(len(sent) for _, sent in qemu),
+           "compared": (f"connection by connection: QEMU's last {len(backend)} of "
+                        f"{len(qemu)}" + (f" (connection {', '.join(str(c) for c, _ in left_out)}"
+                                          f" went to another peer)" if left_out else "")),
+           "connections": connections,
+           "requests_agree": bool(connections) and all(c["requests_agree"]
+                                                       for c in connections),
+           "protocol_features_agree": bool(connections)
+           and any(c["protocol_features"] for c in backend)
+           and all(c["protocol_features_agree"] for c in connections)}
+    if len(backend) > len(qemu):
+        out["first_difference"] = (f"the backend logged {len(backend)} connections, "
+                                   f"QEMU made {len(qemu)}")
+    elif not connections:
+        out["first_difference"] = "the backend logged no connection"
+    else:
+        bad = next((c for c in connections if not c["requests_agree"]), None)
+        if bad is not None:
+            out["first_difference"] = f"connection {bad['connection']}, {bad['first_difference']}"
+    return out
