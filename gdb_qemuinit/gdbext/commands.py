@@ -91,6 +91,8 @@ def qemu_under_gdb() -> dict:
     advice = index_advice(binary)
     if advice:
         gdb.write(advice + "\n", gdb.STDERR)
+    from . import starting
+    starting.ready()            # a QEMU whose init is over is started again
     from .attach import attached, proc_argv
     pid = gdb.selected_inferior().pid
     # Attached (gdb -p), gdb has no program arguments: the kernel has them.
@@ -148,6 +150,8 @@ def record(qemu: dict, recording: Recording, timeout: float | None, kill: bool) 
             recorder.restore_libraries(qemu_alive=bool(gdb.selected_inferior().pid))
         except gdb.error:
             pass
+        from . import starting
+        starting.left()
     return trace
 
 
@@ -237,7 +241,9 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         qemu = qemu_under_gdb()
         todo = recording.for_trace(path, vhostuser.load_spec(), naive=opts.naive)
         trace = record(qemu, todo, opts.timeout or settings.timeout(), opts.kill)
-        LAST.update(trace=trace, path=path)
+        import time
+        LAST.update(trace=trace, path=path, number=LAST.get("number", 0) + 1,
+                    when=time.strftime("%H:%M:%S"))
         text = session.finish(path, trace, outs)
         show(text, *outs.paths(), quiet=opts.quiet)
         if trace.outcome.state == INIT_COMPLETE and gdb.selected_inferior().pid:
@@ -339,6 +345,8 @@ Coloured on a terminal unless 'set qinit color off' or --no-color."""
         opts = parse(self.parser, arg)
         path, trace = last_trace()
         color = settings.color_wanted() and not opts.no_color
+        gdb.write(f"qinit report: trace {LAST['number']} of this gdb session, ended "
+                  f"{LAST['when']} ({trace.outcome.state})\n")
         gdb.write(render_text.render(path, trace, color=color))
 
 

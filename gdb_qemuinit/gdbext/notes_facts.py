@@ -306,3 +306,5 @@ def collect(qemu: dict, request: dict, keep: int, timeout: float | None,
             rec.symbols.restore(qemu_alive=bool(gdb.selected_inferior().pid))
         except gdb.error:
             pass
+        from . import starting
+        starting.left()
