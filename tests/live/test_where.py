@@ -190,3 +190,21 @@ def test_a_mistyped_function_is_one_line_with_the_names_near_it(qemu_argv):
     # at the gdb prompt: the same words as a gdb error, no traceback
     r = run_gdb(qemu_argv, "qinit where vhost_dev_inti --kill")
     assert "did you mean" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.vhost
+def test_every_question_answers_on_two_vhost_user_nics_without_all(tmp_path):
+    """The seed's two-role line (two NICs, a testpmd each): no question says
+    'none', and an answer names what it is about."""
+    from gdb_qemuinit.analysis import where as where_questions
+    for name, q in where_questions.load_questions().items():
+        out = tmp_path / f"{name}.json"
+        r = run_cli("where", name, "--scenario", "vhost-user-two-roles", "--json", str(out))
+        assert r.returncode == 0, (name, r.stdout, r.stderr)
+        first = json.loads(out.read_text())["answers"][0]
+        named = {k for k in ("device", "id", "netdev", "chardev") if first.get(k)}
+        assert named, (name, first)
+        if name == "vhost-user-negotiation":
+            assert {"netdev", "chardev"} <= named
+        if q.devices:
+            assert first["origin"] == "command line", (name, first)
