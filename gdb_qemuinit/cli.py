@@ -151,8 +151,7 @@ def cmd_diff(opts) -> int:
 
 def cmd_path(opts) -> int:
     path = _load_path(opts)
-    path.check_cluster(opts.cluster)
-    print(render_text.path_tree(path, opts.cluster), end="")
+    print(render_text.path_tree(path, path.check_cluster(opts.cluster)), end="")
     return EXIT_OK
 
 

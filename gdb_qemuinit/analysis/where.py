@@ -20,6 +20,7 @@ from . import fields as answer_fields
 from .fields import Field, ShowLine
 from .summary import format_frame
 from ..model import origins, shapes
+from ..model.initpath import same_name
 from ..model.throwaway import throwaway_functions, throwaway_key
 from ..model.trace import Hit, Trace
 
@@ -149,6 +150,9 @@ def resolve(name: str) -> Question:
     questions = load_questions()
     if name in questions:
         return questions[name]
+    alike = next((q for n, q in questions.items() if same_name(n, name)), None)
+    if alike is not None:
+        return alike
     if _C_NAME.match(name):
         return Question(name=name, summary=f"where {name} runs", stops=[name],
                         none=f"{name} never ran during init")

@@ -163,7 +163,7 @@ Subcommands:
                 point of the documented init path, and check every edge
   qinit report  the whole report of the last trace
   qinit path    the documented path as a call tree
-  qinit where   answer a question (pci-config, netdev-init, ...) from a live run
+  qinit where   answer a question (pci-config, netdev_init, ...) from a live run
   qinit hang    why a running QEMU hangs, at once (gdb -p PID), then detach
 
 The documented path is gdb_qemuinit/data/init-path.toml.  Settings: 'set qinit
@@ -358,7 +358,8 @@ class QinitPath(QinitCommand):
 Also 'qinit path import NOTES ...' and 'qinit path export ...': see their help.
 
 CLUSTER is one of the seed's clusters (netdev_init, chardev_init, ...); Tab
-completes them."""
+completes them.  The questions named after a cluster have its name
+(qinit where vhost_user_negotiation); - and _ are alike in both."""
 
     NAME = "qinit path"
     OPTIONS = ("cluster",)
@@ -374,8 +375,7 @@ completes them."""
         from ..render import text as render_text
         cluster = parse(self.parser, arg).cluster
         path = initpath.load()
-        path.check_cluster(cluster)
-        gdb.write(render_text.path_tree(path, cluster))
+        gdb.write(render_text.path_tree(path, path.check_cluster(cluster)))
 
 
 class QinitPathImport(QinitCommand):

@@ -38,6 +38,12 @@ class Edge(NamedTuple):
         return (self.caller, self.callee)
 
 
+def same_name(a: str, b: str) -> bool:
+    """A cluster's or a question's name, with - and _ alike (the old
+    spellings of the questions named after clusters still work)."""
+    return a.replace("-", "_") == b.replace("-", "_")
+
+
 def facts_match(patterns, facts) -> bool:
     """Is any of `patterns` (facts, globs allowed: device:virtio-net*) in `facts`?"""
     return any(p in facts or ("*" in p or "?" in p or "[" in p)
@@ -103,11 +109,17 @@ class InitPath(NamedTuple):
         """Documented names that are real functions."""
         return [n for n in self.nodes() if n not in self.dispatch]
 
-    def check_cluster(self, cid: str | None) -> None:
-        """Raise InitPathError naming the clusters if `cid` is not one."""
-        if cid is not None and cid not in self.cluster_ids():
+    def check_cluster(self, cid: str | None) -> str | None:
+        """The cluster `cid` names (- and _ alike: vhost-user-negotiation is
+        vhost_user_negotiation, as the question of that name); InitPathError
+        naming the clusters if it names none."""
+        if cid is None:
+            return None
+        found = next((c for c in self.cluster_ids() if same_name(c, cid)), None)
+        if found is None:
             raise InitPathError(f"no cluster {cid!r}; clusters: "
                                 + ", ".join(self.cluster_ids()))
+        return found
 
     def edges_of(self, cid: str) -> list[Edge]:
         return [e for e in self.edges if e.cluster == cid]

@@ -183,7 +183,7 @@ def test_a_mistyped_question_names_itself_and_what_is_wrong(table, says):
 def test_the_shipped_questions_load_and_pci_config_answers_at_the_allocation():
     questions = where.load_questions()
     assert questions["pci-config"].answer_stop == "pci_config_alloc"
-    assert questions["netdev-init"].answer_stop == "net_client_init1"
+    assert questions["netdev_init"].answer_stop == "net_client_init1"
     for q in questions.values():
         assert set(q.fields) <= set(q.stops)
     layout = where.answer_layout()
@@ -211,3 +211,13 @@ def test_device_answers_say_their_origin_and_the_command_lines_come_first():
     # a question not about devices has no origin
     assert where.result(where.resolve("board-init"), trace_of(
         hit(1, ("main", "qemu_init_board"), "pc-q35")))["answers"][0]["origin"] is None
+
+
+def test_a_question_named_after_a_cluster_has_its_name_and_the_old_spelling_works(path):
+    for cluster in ("vhost_user_negotiation", "vdpa_restart", "netdev_init"):
+        assert cluster in path.cluster_ids() and cluster in where.load_questions()
+        old = cluster.replace("_", "-")
+        assert where.resolve(old).name == cluster
+        assert path.check_cluster(old) == cluster
+    assert where.resolve("pci_config").name == "pci-config"
+    assert where.resolve("vhost_dev_init").stops == ["vhost_dev_init"]     # a function

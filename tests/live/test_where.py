@@ -77,8 +77,8 @@ def test_question_with_no_answer_says_so(qemu_binary, tmp_path):
 
 def test_list_unknown_and_function_names(qemu_binary, tmp_path):
     r = run_cli("where", "--list")
-    for q in ("pci-config", "netdev-init", "chardev-wait", "vhost-user-negotiation",
-              "virtio-net-instance", "device-realize", "board-init", "vdpa-restart"):
+    for q in ("pci-config", "netdev_init", "chardev-wait", "vhost_user_negotiation",
+              "virtio-net-instance", "device-realize", "board-init", "vdpa_restart"):
         assert q in r.stdout
     r = run_cli("where", "pci-confg")
     assert r.returncode == 2 and "did you mean pci-config" in r.stderr
@@ -204,7 +204,7 @@ def test_every_question_answers_on_two_vhost_user_nics_without_all(tmp_path):
         first = json.loads(out.read_text())["answers"][0]
         named = {k for k in ("device", "id", "netdev", "chardev") if first.get(k)}
         assert named, (name, first)
-        if name == "vhost-user-negotiation":
+        if name == "vhost_user_negotiation":
             assert {"netdev", "chardev"} <= named
         if q.devices:
             assert first["origin"] == "command line", (name, first)

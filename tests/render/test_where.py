@@ -54,11 +54,11 @@ def test_other_fields_are_listed_unless_hidden_and_a_device_filters():
     assert "bus_is_express" not in text and "steps" not in text
     netdev = dict.fromkeys(where.answer_layout().keys)
     netdev.update(function="net_client_init1", id="n0", type="USER", chain=[])
-    text = render_where.format_result(result("netdev-init", netdev))
+    text = render_where.format_result(result("netdev_init", netdev))
     assert "[1] net_client_init1  id=n0\n    type: USER" in text and "chain" not in text
     assert "no answer: no device 'n1'" in render_where.format_result(
-        result("netdev-init", netdev), device="n1")
-    assert "[1]" in render_where.format_result(result("netdev-init", netdev), device="n0")
+        result("netdev_init", netdev), device="n1")
+    assert "[1]" in render_where.format_result(result("netdev_init", netdev), device="n0")
 
 
 def test_a_question_s_own_lines_and_an_unknown_question():
