@@ -116,6 +116,7 @@ class Run:
     private: str = ""                          # the run's private directory
     stderr: list[tuple[float, str, int]] = field(default_factory=list)   # QEMU's lines
     interrupted: str | None = None             # SIGINT or SIGTERM, when one arrived
+    backend_gone: str | None = None            # a backend exited by itself: why
     relay: Relay | None = None                # relay.Relay, cutting the backend's connection
 
 
@@ -306,13 +307,21 @@ def _pass_stdout(stream) -> None:
     when QEMU stops on a signal (qinit's own interrupt, a SIGPIPE it passes
     on): the summary says what matters."""
     skip = 0
+    held = b""                  # a blank line: gdb prints one before the banner
     for raw in iter(stream.readline, b""):
         if re.search(rb"^Thread \d+ .* received signal SIG\w+, ", raw):
-            skip = 2            # the banner, then the frame line
+            skip, held = 2, b""     # the banner, then the frame line
         if skip:
             skip -= 1
             continue
-        sys.stdout.buffer.write(raw)
+        if not raw.strip():
+            held += raw
+            continue
+        sys.stdout.buffer.write(held + raw)
+        held = b""
+        sys.stdout.flush()
+    if held:
+        sys.stdout.buffer.write(held)
         sys.stdout.flush()
 
 
@@ -332,6 +341,8 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
         for b in run.backends:
             if b.listens_first:
                 b.start(timeout)
+                if b.problem:       # QEMU would only fail to connect: say why now
+                    raise CliError(f"chardev {b.chardev}: {b.problem}")
         with open(err_path, "wb") as err:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=err, start_new_session=True, env=env)
@@ -369,12 +380,7 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
         for b in run.backends:
             if not b.listens_first:
                 b.start(timeout)
-        try:
-            return proc.wait(timeout=timeout + 60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise CliError("gdb did not finish; it was stopped") from None
+        return _wait_for_gdb(proc, run, timeout + 60)
     finally:
         for b in run.backends:
             b.stop()
@@ -385,6 +391,31 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
             t.join(timeout=5)
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def _wait_for_gdb(proc: subprocess.Popen, run: Run, limit: float) -> int:
+    """gdb's exit code.  A backend that exits by itself meanwhile ends the
+    run at once: QEMU is interrupted (as Ctrl-C does), and the trace says
+    why, with the backend's own line."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            return proc.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            pass
+        if run.backend_gone is None:
+            run.backend_gone = next((why for why in (b.exited_early() for b in run.backends)
+                                     if why), None)
+            if run.backend_gone is not None:
+                for pid in child_pids(proc.pid):
+                    try:
+                        os.kill(pid, signal.SIGINT)
+                    except OSError:
+                        pass
+        if time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise CliError("gdb did not finish; it was stopped")
 
 
 def child_pids(pid: int) -> list[int]:
@@ -407,6 +438,8 @@ def add_run_facts(trace: Trace, run: Run) -> None:
               and ": warning: " not in ln["line"]]
     if run.interrupted and trace.outcome.state == INTERRUPTED:
         trace.outcome.detail = f"qemuinit received {run.interrupted}"
+    elif run.backend_gone and trace.outcome.state == INTERRUPTED:
+        trace.outcome.detail = run.backend_gone
     if errors and trace.outcome.state not in REACHED:
         trace.outcome.error_line = errors[-1]
     if run.relay:

@@ -199,6 +199,18 @@ class Backend:
         if self.dpdk_prefix:
             remove_dpdk_runtime(self.dpdk_prefix)
 
+    def exited_early(self) -> str | None:
+        """While the trace runs: if the backend has exited by itself, why
+        (its exit code and the telling line of its log); else None."""
+        proc = self.proc
+        if proc is None or self._done.is_set() or proc.poll() is None:
+            return None
+        said = _telling_line(self.log_text())
+        self.problem = (f"the backend of chardev {self.chardev} ({self.argv[0]}) exited "
+                        f"with code {proc.returncode} before QEMU finished its init"
+                        + (f"; it said: {said}" if said else ""))
+        return self.problem
+
     def log_text(self) -> str:
         try:
             with open(self.log_path, encoding="utf-8", errors="replace") as f:

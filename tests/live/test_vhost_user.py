@@ -237,3 +237,26 @@ def test_own_command_line_reconnecting_client_with_testpmd(tmp_path, qemu_binary
     assert_each_connection_matches_its_backend(doc)
     assert sorted(r["vq_index"] for r in doc["vhost_user"]["rounds"] if r["chardev"] == "b") \
         == [0, 2]
+
+
+def test_a_backend_that_exits_at_start_ends_the_run_at_once_with_its_own_line(tmp_path):
+    out = tmp_path / "t.json"
+    started = time.monotonic()
+    r = run_cli("trace", "--timeout", "60", "--json", str(out),
+                "--backend", "dpdk-testpmd --bogus-flag")
+    assert time.monotonic() - started < 20          # not the 60 s timeout
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    first = r.stdout.splitlines()[0]
+    assert first.startswith("qemuinit: interrupted: the backend of chardev chr0 "
+                            "(dpdk-testpmd) exited with code")
+    assert "--bogus-flag" in first                  # testpmd's own words, quoted
+    doc = json.loads(out.read_text())
+    assert doc["outcome"]["state"] == "interrupted" and doc["outcome"]["frames"]
+    assert doc["backends"][0]["problem"] == doc["outcome"]["detail"]
+    # QEMU as the client: the backend must listen first; it cannot, so QEMU
+    # never starts and the backend's line is the error
+    r = run_cli("trace", "--scenario", "vhost-user-client",
+                "--backend", "dpdk-testpmd --bogus-flag")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1].startswith(
+        "qemuinit: chardev chr0: the backend did not listen on")
