@@ -307,10 +307,11 @@ def _scenario_help() -> str:
 
 def _run_options(p: argparse.ArgumentParser) -> None:
     """Options of every subcommand that starts QEMU."""
-    options.add(p, "scenario", "backend", "testpmd", "no-backend", "cut-after", "timeout",
+    options.add(p, "scenario", "qemu-arg", "backend", "testpmd", "no-backend", "cut-after",
+                "timeout",
                 scenario={"choices": scenario.names(),
                           "note": f"default {scenario.default_name()}"},
-                backend={"action": "append"},
+                backend={"action": "append"}, qemu_arg={"action": "append"},
                 timeout={"default": float(DEFAULT_TIMEOUT),
                          "note": f"default {DEFAULT_TIMEOUT:g}"})
 

@@ -89,6 +89,9 @@ OPTIONS = {
                          "FILE"),
     "scenario": Option(("--scenario",), "a built-in QEMU command line and backend; not "
                        "with -- QEMU ...", "NAME"),
+    "qemu-arg": Option(("--qemu-arg",), "one more argument for the built-in scenario's "
+                       "QEMU, once per argument (--qemu-arg=-L --qemu-arg=/usr/share/seabios)",
+                       "ARG", dest="qemu_args"),
     "backend": Option(("--backend",), "a vhost-user backend to start instead of the "
                       "built-in one, once per vhost-user chardev: CHARDEV=CMD for that "
                       "chardev, a plain CMD for the next chardev without one, in "

@@ -126,9 +126,13 @@ def prepare_run(opts, private: str) -> Run:
     scenario's built-in one, or --testpmd)."""
     sock = os.path.join(private, "vhost-user.sock")
     drop_first = False
+    extra = list(getattr(opts, "qemu_args", None) or [])
     if opts.qemu:
         if opts.scenario:
             raise CliError("--scenario and a QEMU command after -- exclude each other")
+        if extra:
+            raise CliError("--qemu-arg adds to a built-in scenario; with -- QEMU ..., "
+                           "write the argument there")
         argv = check_qemu(opts.qemu)
         # a malformed option (bad JSON) is the user's error, said before anything runs
         command_line = QemuCommandLine.parse(argv)
@@ -141,7 +145,7 @@ def prepare_run(opts, private: str) -> Run:
             raise CliError("no QEMU given and no debug QEMU built yet: run "
                            "scripts/setup.sh (or scripts/build-qemu.sh), or pass "
                            "'-- QEMU-BINARY ARGS...'")
-        argv = check_qemu([str(binary)] + sc.qemu_args(sock, private))
+        argv = check_qemu([str(binary)] + sc.qemu_args(sock, private) + extra)
         command_line = QemuCommandLine.parse(argv)
         builtin = sc.backend
         drop_first = sc.drop_first

@@ -6,6 +6,7 @@ decoded negotiation and, for a live QEMU, who is at its socket."""
 from __future__ import annotations
 
 import functools
+import re
 
 from ..datafile import data_file, read_toml
 from ..qemu.cmdline import QemuCommandLine, _flag, parse_option_value
@@ -15,6 +16,11 @@ from ..model.trace import EXITED
 @functools.lru_cache(maxsize=1)
 def _data() -> dict:
     return read_toml(data_file("findings.toml"))
+
+
+def _exit_rules() -> list[dict]:
+    """[[exit]] of findings.toml: QEMU's last words, and what to change."""
+    return list(_data().get("exit", []))
 
 
 def finding(ident: str, seen: str, change: str, **evidence) -> dict:
@@ -128,9 +134,17 @@ def from_peers(role: str | None, socket: str | None, peers: dict | None) -> list
 
 
 def from_exit(cl: QemuCommandLine, state: str, error_line: str | None) -> list[dict]:
-    """QEMU exited at a client socket nothing listens on."""
+    """QEMU exited: at a client socket nothing listens on, or on a line
+    [[exit]] in findings.toml explains."""
     if state != EXITED:
         return []
+    if error_line:
+        for rule in _exit_rules():
+            m = re.search(rule["line"], error_line)
+            if m:
+                named = next((g for g in m.groups() if g), "")
+                return [finding(rule["id"], rule["seen"].format(line=error_line, file=named),
+                                rule["change"], qemu_line=error_line, file=named)]
     clients = [c for _, c in cl.vhost_user() if c is not None and not c.server]
     if not clients or not error_line or not any(c.path and c.path in error_line
                                                 for c in clients):

@@ -100,3 +100,16 @@ def test_queues_are_checked_against_each_netdevs_own_backend():
                        {"chardev": "b", "negotiated": {"backend_queues": 8}}]}
     fs = [f for f in found(*args, vhost_user=vu) if f["id"] == "queues-beyond-backend"]
     assert [f["evidence"]["netdev"] for f in fs] == ["na"]
+
+
+@pytest.mark.parametrize("line, file", [
+    ("qemu: could not load PC BIOS 'bios-256k.bin'", "bios-256k.bin"),
+    ('qemu-system-x86_64: -device virtio-net-pci,netdev=n0: failed to find romfile '
+     '"efi-virtio.rom"', "efi-virtio.rom"),
+])
+def test_a_missing_firmware_file_suggests_l_with_debians_directories(line, file):
+    from gdb_qemuinit.model.trace import EXITED
+    (f,) = findings.from_exit(QemuCommandLine.parse(["qemu"]), EXITED, line)
+    assert f["id"] == "firmware-not-found" and f["evidence"]["file"] == file
+    assert "-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu" in f["change"]
+    assert findings.from_exit(QemuCommandLine.parse(["qemu"]), EXITED, "other") == []

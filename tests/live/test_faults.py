@@ -181,3 +181,17 @@ def test_interrupting_stops_the_backend_too(tmp_path):
     (backend,) = doc["backends"]
     assert backend["started"] and backend["pid"]
     assert not os.path.exists(f"/proc/{backend['pid']}")
+
+
+def test_a_missing_firmware_file_is_a_finding_that_suggests_l(tmp_path):
+    """--qemu-arg adds to a built-in scenario; QEMU's own error names the
+    file, the finding says which -L directories Debian has."""
+    r, doc = traced(tmp_path, "--scenario", "user-netdev",
+                    "--qemu-arg=-bios", "--qemu-arg=no-such-bios.bin")
+    assert r.returncode == 1 and doc["outcome"]["state"] == "exited"
+    assert doc["qemu"]["argv"][-2:] == ["-bios", "no-such-bios.bin"]
+    (f,) = [f for f in doc["findings"] if f["id"] == "firmware-not-found"]
+    assert f["evidence"]["file"] == "no-such-bios.bin"
+    assert "-L /usr/share/seabios" in f["change"]
+    r = run_cli("trace", "--qemu-arg=-S", "--", "/bin/true")
+    assert r.returncode == 2 and "--qemu-arg adds to a built-in scenario" in r.stderr
