@@ -312,3 +312,22 @@ def test_hang_of_a_process_that_is_not_qemu_is_refused(started):
     r = run_cli("hang", str(sleeper.pid))
     assert r.returncode == 2 and "which is not QEMU" in r.stderr
     assert sleeper.poll() is None and still_running_untraced(sleeper.pid)
+
+
+def test_without_libcs_debug_info_every_thread_still_sits_somewhere(started, qemu_binary,
+                                                                    tmp_path):
+    """A machine without libc6-dbg: gdb names libc's functions by their
+    exported names (poll, not __GI___poll); [waits] knows both."""
+    qmp = str(tmp_path / "qmp.sock")
+    proc = started.start([qemu_binary, "-machine", "q35", "-nodefaults", "-display", "none",
+                          "-S", "-qmp", f"unix:{qmp},server=on,wait=off"])
+    assert "QMP" in qmp_greeting(qmp)
+    out = tmp_path / "hang.json"
+    r = subprocess.run(["gdb", "-nx", "-batch", "-iex", "set debug-file-directory /nonexistent",
+                        "-x", str(ROOT / "gdbinit.py"), "-ex", f"qinit hang --quiet --json {out}",
+                        "-p", str(proc.pid)], capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+    assert "Traceback" not in r.stderr
+    threads = json.loads(out.read_text())["threads"]
+    assert all(t["sits_in"] for t in threads), [(t["sits_in"], t["chain"]) for t in threads]
+    assert still_running_untraced(proc.pid)
