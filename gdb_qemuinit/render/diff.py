@@ -14,11 +14,35 @@ def format_diff(d: dict) -> str:
         if e["via_a"] != e["via_b"]:
             via = (f"  (via A: {' -> '.join(e['via_a']) or '-'}; "
                    f"B: {' -> '.join(e['via_b']) or '-'})")
-        lines.append(f"  [{e['cluster']}] {e['from']} -> {e['to']}: {e['a']} -> {e['b']}{via}")
+        what = (f"{e['a']} -> {e['b']}" if e["a"] != e["b"] else
+                f"{e['a']} in both, through other frames")
+        lines.append(f"  [{e['cluster']}] {e['from']} -> {e['to']}: {what}{via}")
     lines.append(f"\nchains that changed: {len(d['chains'])}")
     for c in d["chains"]:
         lines.append(f"  {c['function']}:\n    A: {' -> '.join(c['a'])}\n"
                      f"    B: {' -> '.join(c['b'])}")
     lines.append(f"\nfunctions only A hit: {', '.join(d['only_a']) or 'none'}")
     lines.append(f"functions only B hit: {', '.join(d['only_b']) or 'none'}")
+    t = d.get("throwaway") or {}
+    if t.get("a") or t.get("b"):
+        lines.append("throwaway objects (made and freed by QEMU, not the user's; kept "
+                     f"apart above): A in {', '.join(t['a']) or 'none'}; "
+                     f"B in {', '.join(t['b']) or 'none'}")
+    if d.get("negotiation") is not None:
+        lines.extend(negotiation_lines(d["negotiation"]))
     return "\n".join(lines)
+
+
+def negotiation_lines(chardevs: list[dict]) -> list[str]:
+    lines = [f"\nvhost-user negotiation: {len(chardevs)} chardevs differ"
+             if chardevs else "\nvhost-user negotiation: the same on every chardev"]
+    for c in chardevs:
+        name = c["chardev_a"] if c["chardev_a"] == c["chardev_b"] else \
+            f"{c['chardev_a']} / {c['chardev_b']}"
+        lines.append(f"  chardev {name}:")
+        for key, title in (("renamed", "renamed"), ("added", "only B sent"),
+                           ("removed", "only A sent"), ("replies", "replies differ"),
+                           ("features", "features")):
+            for item in c[key]:
+                lines.append(f"    {title}: {item}")
+    return lines

@@ -230,12 +230,22 @@ def render_diff(path: InitPath, a: Trace, b: Trace, d: dict) -> bytes:
                    for k in ("A", "B"))
     chains = "".join(f"<li>{escape(c['function'])}<br>A: {escape(' -> '.join(c['a']))}"
                      f"<br>B: {escape(' -> '.join(c['b']))}</li>" for c in d["chains"])
+    from .diff import negotiation_lines
+    negotiation = ("<pre>" + escape("\n".join(negotiation_lines(d["negotiation"])).strip())
+                   + "</pre>") if d.get("negotiation") is not None else ""
+    t = d.get("throwaway") or {}
+    throwaway = (f"<p>Made and freed by QEMU, not the user's (kept apart from the chains): "
+                 f"A in {escape(', '.join(t.get('a') or []) or 'none')}; "
+                 f"B in {escape(', '.join(t.get('b') or []) or 'none')}</p>"
+                 if t.get("a") or t.get("b") else "")
     return page("qemuinit diff", [
         ("runs", "The two runs", head),
         ("graph", "B's graph, changes highlighted",
          f'<div class="figure" id="graph">{inline_svg(svg, fit=True)}</div>'),
         ("changed", f"Edges whose verdict changed: {len(d['edges'])}", table),
         ("chains", "Chains that changed", f"<ul>{chains}</ul>" if chains else ""),
+        ("throwaway", "Throwaway objects", throwaway),
+        ("negotiation", "vhost-user negotiation", negotiation),
     ]).encode("utf-8")
 
 
