@@ -309,10 +309,13 @@ def _follow_stderr(path: str, run: Run, prefix: tuple[str, ...], done: threading
 def _pass_stdout(stream) -> None:
     """Pass gdb's stdout (and QEMU's) through, without the banner gdb prints
     when QEMU stops on a signal (qinit's own interrupt, a SIGPIPE it passes
-    on): the summary says what matters."""
+    on) or its line on how QEMU ended: the summary says what matters."""
     skip = 0
     held = b""                  # a blank line: gdb prints one before the banner
     for raw in iter(stream.readline, b""):
+        if re.search(rb"^\[Inferior \d+ \(process \d+\) (exited|killed)", raw):
+            held = b""          # the summary says how QEMU ended
+            continue
         if re.search(rb"^Thread \d+ .* received signal SIG\w+, ", raw):
             skip, held = 2, b""     # the banner, then the frame line
         if skip:

@@ -12,7 +12,11 @@ from ..model.initpath import Edge, InitPath, facts_match
 from ..qemu.cmdline import QemuCommandLine
 from .summary import chain_text
 from ..model.trace import REACHED, Hit, Trace
-from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, STATUSES, UNKNOWN, Verdict
+from ..model.verdicts import (ABSENT, DISPATCH, NOT_EXERCISED, NOT_REACHED, OBSERVED, STATUSES,
+                              UNKNOWN, Verdict)
+
+# _why_unseen's answer for a run that ended before init took the path.
+_NOT_REACHED = "not reached"
 
 __all__ = ["STATUSES", "Verdict", "Verifier", "add_verdicts", "verify"]
 
@@ -193,6 +197,11 @@ class Verifier:
             return v
         v.status = NOT_EXERCISED
         text = self._explain_dispatch(e) or self._why_unseen(e)
+        if text is _NOT_REACHED:
+            v.status = NOT_REACHED
+            text = (f"the run ended ({self.trace.outcome.state}) after "
+                    f"{self.trace.outcome.last_stage or 'no documented point'}, "
+                    f"before QEMU took this path")
         v.note = f"{v.note}; {text}" if keep_note and v.note else text
         return v
 
@@ -206,11 +215,8 @@ class Verifier:
         entry = self.path.exercise_entry(e)
         if entry and self.facts is not None and not facts_match(entry["lacks"], self.facts):
             return entry["note"]
-        state = self.trace.outcome.state
-        if state not in REACHED:
-            return (f"the run ended ({state}) after "
-                    f"{self.trace.outcome.last_stage or 'no documented point'}, "
-                    f"before QEMU took this path")
+        if self.trace.outcome.state not in REACHED:
+            return _NOT_REACHED
         if e.caller in self.seen and not self.path.is_dispatch(e.caller):
             text = f"{e.caller} ran, but {e.callee} was never seen below it"
             if e.callee in self.path.hot:

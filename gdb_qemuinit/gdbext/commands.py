@@ -210,7 +210,8 @@ Plants a breakpoint on the documented init path (only on functions that run a
 few times; hot ones are confirmed from deeper backtraces), runs the program gdb
 was given (or continues it), records the backtrace of every hit, and stops when
 QEMU reaches qemu_main_loop.  Then every documented edge gets a verdict
-(observed, dispatch, not-exercised, absent, unknown) and a summary is printed;
+(observed, dispatch, not-exercised, not-reached, absent, unknown) and a summary
+is printed;
 'qinit report' shows the whole report.
 
 Every breakpoint qinit planted is removed at the end; yours are untouched."""

@@ -4,6 +4,8 @@ spelled.
   observed       seen in a recorded backtrace
   dispatch       the callee is a function pointer; `note` names what served it
   not-exercised  both ends exist, this command line never took the path
+  not-reached    both ends exist, but the run ended (QEMU exited, crashed, hung)
+                 before init got there
   absent         no such function in this binary (renamed or removed)
   unknown        no symbol, but the binary has no debug info to tell
 """
@@ -18,9 +20,10 @@ if TYPE_CHECKING:
 OBSERVED = "observed"
 DISPATCH = "dispatch"
 NOT_EXERCISED = "not-exercised"
+NOT_REACHED = "not-reached"
 ABSENT = "absent"
 UNKNOWN = "unknown"
-STATUSES = (OBSERVED, DISPATCH, NOT_EXERCISED, ABSENT, UNKNOWN)
+STATUSES = (OBSERVED, DISPATCH, NOT_EXERCISED, NOT_REACHED, ABSENT, UNKNOWN)
 # Proven by a recorded stack: the edge's ends ran.
 SEEN = (OBSERVED, DISPATCH)
 

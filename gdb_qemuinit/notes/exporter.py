@@ -23,11 +23,11 @@ from ..model.initpath import InitPath
 from ..render.graph import FONT, STYLE
 from ..analysis.summary import chain_text
 from ..model.trace import Trace
-from ..model.verdicts import (ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, SEEN, UNKNOWN,
-                              Verdict, edges_of)
+from ..model.verdicts import (ABSENT, DISPATCH, NOT_EXERCISED, NOT_REACHED, OBSERVED, SEEN,
+                              UNKNOWN, Verdict, edges_of)
 
 FORMATS = ("dot", "md")
-MARK = {OBSERVED: "", DISPATCH: "", NOT_EXERCISED: "not exercised",
+MARK = {OBSERVED: "", DISPATCH: "", NOT_EXERCISED: "not exercised", NOT_REACHED: "not reached",
         ABSENT: "not in this QEMU", UNKNOWN: "unknown"}
 
 

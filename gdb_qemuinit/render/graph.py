@@ -8,12 +8,14 @@ caller and its documented callee (`via`) drawn in grey.
 from __future__ import annotations
 
 from ..model.initpath import InitPath
-from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, SEEN, UNKNOWN, Verdict
+from ..model.verdicts import (ABSENT, DISPATCH, NOT_EXERCISED, NOT_REACHED, OBSERVED, SEEN,
+                              UNKNOWN, Verdict)
 
 STYLE = {
     OBSERVED: {"color": "#1a7f37", "penwidth": "2.2", "style": "solid"},
     DISPATCH: {"color": "#0550ae", "penwidth": "2.2", "style": "dashed"},
     NOT_EXERCISED: {"color": "#8c959f", "penwidth": "1", "style": "dotted"},
+    NOT_REACHED: {"color": "#c4cad0", "penwidth": "1", "style": "dotted"},
     ABSENT: {"color": "#cf222e", "penwidth": "2", "style": "dashed"},
     UNKNOWN: {"color": "#bf8700", "penwidth": "1.5", "style": "dotted"},
 }

@@ -31,8 +31,9 @@ th,td{border:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align
 th{background:#f6f8fa}.figure{overflow:auto;border:1px solid #d0d7de}
 .figure svg{max-width:none}
 td.observed{color:#1a7f37}td.dispatch{color:#0550ae}td.not-exercised{color:#6e7781}
+td.not-reached{color:#8c959f}
 td.absent{color:#cf222e;font-weight:bold}td.unknown{color:#bf8700}td.changed{color:#8250df}
-td.observed,td.dispatch,td.not-exercised,td.absent,td.unknown{white-space:nowrap}
+td.observed,td.dispatch,td.not-exercised,td.not-reached,td.absent,td.unknown{white-space:nowrap}
 .filters{margin:.5em 0}.filters label{margin-right:1em}
 """
 

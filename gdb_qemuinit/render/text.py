@@ -10,9 +10,11 @@ from .vhostuser import format_section
 from ..analysis.timeline import backends_of
 from ..model.initpath import InitPath
 from ..model.trace import Trace
-from ..model.verdicts import ABSENT, DISPATCH, NOT_EXERCISED, OBSERVED, UNKNOWN, Verdict, edges_of
+from ..model.verdicts import (ABSENT, DISPATCH, NOT_EXERCISED, NOT_REACHED, OBSERVED, UNKNOWN,
+                              Verdict, edges_of)
 
-MARK = {OBSERVED: "+", DISPATCH: "*", NOT_EXERCISED: "-", ABSENT: "!", UNKNOWN: "?"}
+MARK = {OBSERVED: "+", DISPATCH: "*", NOT_EXERCISED: "-", NOT_REACHED: ".", ABSENT: "!",
+        UNKNOWN: "?"}
 
 
 def _tokens(path: InitPath, trace: Trace):
@@ -78,7 +80,8 @@ def brief(trace: Trace) -> str:
                      f" ({check['backend_received']} received, {check['qemu_sent']} sent)"
                      + (f": {check['first_difference']}" if check.get("first_difference")
                         else ""))
-    if trace.outcome.error_line:
+    said_first = (trace.extra.get("first_error") or {}).get("first_line")
+    if trace.outcome.error_line and trace.outcome.error_line != said_first:
         parts.append(f"  QEMU said: {trace.outcome.error_line}")
     for backend in backends_of(trace):
         if backend.get("problem"):
@@ -95,7 +98,7 @@ def brief(trace: Trace) -> str:
 
 
 STATUS_TOKEN = {OBSERVED: "Generic.Inserted", DISPATCH: "Name.Builtin",
-                NOT_EXERCISED: "Comment", ABSENT: "Generic.Error",
+                NOT_EXERCISED: "Comment", NOT_REACHED: "Comment", ABSENT: "Generic.Error",
                 UNKNOWN: "Generic.Deleted"}
 
 

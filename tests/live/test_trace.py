@@ -135,6 +135,18 @@ def test_qemu_exiting_during_init_is_reported(qemu_argv, tmp_path):
     doc = json.loads(out.read_text())
     assert doc["outcome"]["state"] == "exited" and doc["outcome"]["exit_code"] == 1
     assert doc["outcome"]["last_stage"]
+    # what gdb says of the exit and a repeated QEMU line stay out of the summary
+    assert "[Inferior" not in r.stdout
+    assert r.stdout.count(doc["outcome"]["error_line"]) == 1
+    # a bad -device before the NIC's: the NIC's edges are not reached, not
+    # 'not exercised' (this command line takes them)
+    r = run_cli("trace", "--json", str(out), "--", qemu_argv[0], "-machine", "q35",
+                "-nodefaults", "-display", "none", "-S", "-device", "no-such-device",
+                "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0")
+    status = {(e["from"], e["to"]): e for e in json.loads(out.read_text())["edges"]}
+    nic = status[("object_new", "virtio_net_pci_instance_init")]
+    assert nic["status"] == "not-reached" and "the run ended (exited)" in nic["note"]
+    assert "not-reached" in r.stdout
 
 
 def test_not_qemu_and_unwritable_outputs_fail_before_running(tmp_path):

@@ -5,8 +5,8 @@ from gdb_qemuinit.model.trace import Outcome, Trace
 from gdb_qemuinit.model.verdicts import OBSERVED, Verdict
 
 
-def test_the_five_names_are_distinct_and_seen_ones_among_them():
-    assert len(set(verdicts.STATUSES)) == 5
+def test_the_six_names_are_distinct_and_seen_ones_among_them():
+    assert len(set(verdicts.STATUSES)) == 6
     assert set(verdicts.SEEN) <= set(verdicts.STATUSES)
 
 
