@@ -64,7 +64,9 @@ def test_qemu_exiting_during_init_gives_code_its_own_line_and_stage(tmp_path, qe
     assert o["state"] == "exited" and o["exit_code"] == 1
     # QEMU's own last line on stderr, as it wrote it, and shown to the user
     assert o["error_line"] == doc["qemu_stderr"][-1]["line"]
-    assert said in o["error_line"] and "QEMU said: " + o["error_line"] in r.stdout
+    assert said in o["error_line"]
+    assert "QEMU said first: " + o["error_line"] in r.stdout
+    assert "QEMU said: " + o["error_line"] not in r.stdout       # said once
     assert o["last_stage"] in initpath.load().functions()
 
 
