@@ -4,6 +4,7 @@ that QEMU."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from typing import NamedTuple
@@ -39,16 +40,37 @@ def run_attached_gdb(cmd: list[str], limit: float, grace: float = 10) -> Attache
     return AttachedGdb(proc.returncode, text, how != "finished", how)
 
 
-def tracer_of(pid: int) -> int | None:
-    """The PID tracing `pid` (0: none); None if it is gone."""
+def stopped(pid: int) -> bool:
+    """Is `pid` stopped (a stop signal, not a tracer's stop)?"""
+    return _status(pid).get("State", "").startswith("T")
+
+
+def resume_if_left_stopped(pid: int, was_stopped: bool) -> bool:
+    """A gdb ended in the middle of attaching can leave the QEMU stopped by
+    the SIGSTOP attaching sends, with no tracer left to take it back: then
+    continue it (SIGCONT undoes only that stop; a QEMU that was stopped
+    before qemuinit came is left so).  True if it was continued."""
+    if was_stopped or not stopped(pid) or tracer_of(pid):
+        return False
+    try:
+        os.kill(pid, signal.SIGCONT)
+    except OSError:
+        return False
+    return True
+
+
+def _status(pid: int) -> dict[str, str]:
     try:
         with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("TracerPid:"):
-                    return int(line.split()[1])
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
     except OSError:
-        return None
-    return 0
+        return {}
+
+
+def tracer_of(pid: int) -> int | None:
+    """The PID tracing `pid` (0: none); None if it is gone."""
+    status = _status(pid)
+    return int(status.get("TracerPid", "0").strip() or 0) if status else None
 
 
 def _end(proc: subprocess.Popen, grace: float) -> str:

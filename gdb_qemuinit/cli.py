@@ -256,7 +256,7 @@ def cmd_where(opts) -> int:
 
 def cmd_hang(opts) -> int:
     """Attach gdb to a running QEMU, diagnose, detach."""
-    from .attached_gdb import run_attached_gdb, tracer_of
+    from .attached_gdb import resume_if_left_stopped, run_attached_gdb, stopped, tracer_of
     from .qemu.binary import check_binary
     from .render.hang import format_hang
     from .runner import gdb_attach_command
@@ -276,11 +276,15 @@ def cmd_hang(opts) -> int:
     with leftovers.private_dir() as private:
         json_path = os.path.join(private, "hang.json")
         cmd = gdb_attach_command(opts.pid, ["hang", "--quiet", "--json", json_path])
+        was_stopped = stopped(opts.pid)
         gdb = run_attached_gdb(cmd, opts.timeout)
+        resumed = resume_if_left_stopped(opts.pid, was_stopped)
         if gdb.limit_hit:
             left = tracer_of(opts.pid)
-            state = ("QEMU goes on as before" if not left else
-                     f"QEMU is still traced by PID {left}")
+            state = (f"QEMU is still traced by PID {left}" if left else
+                     "QEMU goes on as before"
+                     + (" (gdb's attach had left it stopped: qemuinit continued it)"
+                        if resumed else ""))
             raise CliError(f"gdb did not finish within {opts.timeout:g} s: it was "
                            f"{gdb.how_ended}, detaching from QEMU; {state}")
         said_by_gdb(json_path)
