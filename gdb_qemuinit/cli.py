@@ -37,58 +37,53 @@ def _load_path(opts) -> initpath.InitPath:
     return initpath.load(getattr(opts, "path_file", None))
 
 
-def _run_qinit(opts, qinit_args: list[str], json_name: str, read):
+def _run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None):
     """Run `qinit ...` under gdb on this run's QEMU (and backend), its JSON
-    written in a private directory (mode 0700) and read there by `read`."""
+    written in a private directory (mode 0700) and read once there: the
+    document, or `read(document, run)` (inside the private directory)."""
     leftovers.remove_stale()
     with leftovers.private_dir() as private:
         run = prepare_run(opts, private)
         json_path = os.path.join(private, json_name)
         run_gdb(run, qinit_args + ["--kill", "--quiet", "--json", json_path,
                                    "--timeout", str(opts.timeout)], opts.timeout)
-        said_by_gdb(json_path)
-        return read(json_path, run)
+        doc = gdb_document(json_path)
+        if doc is None:
+            if run.interrupted:
+                raise CliError("interrupted before QEMU ran: nothing was recorded")
+            raise CliError(f"gdb wrote no {what}")
+        return read(doc, run) if read else doc
 
 
-def said_by_gdb(json_path: str) -> None:
-    """A user error gdb handed back in place of its JSON: said as ours."""
+def gdb_document(json_path: str) -> dict | None:
+    """The JSON document gdb wrote (None if none); a user error gdb handed
+    back in its place is said as ours (CliError)."""
     try:
         with open(json_path, encoding="utf-8") as f:
             doc = json.load(f)
     except (OSError, ValueError):
-        return
-    if isinstance(doc, dict) and doc.get("schema") == ERROR_SCHEMA:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    if doc.get("schema") == ERROR_SCHEMA:
         raise CliError(str(doc.get("error")))
-
-
-def _gdb_json(what: str):
-    """A `read` for _run_qinit: the JSON document gdb wrote, or a CliError
-    saying gdb wrote no `what`."""
-    def read(json_path: str, run: Run) -> dict:
-        try:
-            with open(json_path, encoding="utf-8") as f:
-                return json.load(f)
-        except (OSError, ValueError) as exc:
-            raise CliError(f"gdb wrote no {what} ({exc})") from None
-    return read
+    return doc
 
 
 def cmd_trace(opts) -> int:
     outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg, png=opts.png,
                            report=opts.report, timeline=opts.timeline, html=opts.html)
     path = session.prepare(opts.path_file, outs)
-    def read(json_path: str, run: Run) -> Trace:
+    def read(doc: dict, run: Run) -> Trace:
         try:
-            trace = load(json_path)
+            trace = Trace.from_json(doc)
         except TraceError as exc:
-            if run.interrupted:
-                raise CliError("interrupted before QEMU ran: nothing was recorded") from None
             raise CliError(f"gdb wrote no trace ({exc})") from None
         add_run_facts(trace, run)      # reads the backend's log: inside `private`
         return trace
 
     args = ["trace"] + (["--path", os.path.abspath(opts.path_file)] if opts.path_file else [])
-    trace = _run_qinit(opts, args, "trace.json", read)
+    trace = _run_qinit(opts, args, "trace.json", "trace", read)
     text_out = sys.stderr if outs.to_stdout() else sys.stdout
     print(session.finish(path, trace, outs, full=opts.full,
                          color=_color(opts) and text_out is sys.stdout), end="", file=text_out)
@@ -163,7 +158,7 @@ def cmd_path_import(opts) -> int:
     facts = None
     if opts.qemu or opts.scenario:
         facts = _run_qinit(opts, ["path import", os.path.abspath(opts.notes),
-                                  "--hot", str(opts.hot)], "facts.json", _gdb_json("facts"))
+                                  "--hot", str(opts.hot)], "facts.json", "facts")
         state = facts.get("outcome", {})
         if state.get("state") != "init-complete":
             raise CliError(f"the counting run did not reach qemu_main_loop "
@@ -246,7 +241,7 @@ def cmd_where(opts) -> int:
         outputs.Outputs(json=opts.json).check()      # before QEMU runs
     res = _run_qinit(opts, ["where", q.name] + (["--all"] if opts.all else [])
                      + (["--device", opts.device] if opts.device else []),
-                     "where.json", _gdb_json("answer"))
+                     "where.json", "answer")
     if opts.json:
         save(res, opts.json)
     print(render_where.format_result(res, opts.device, q),
@@ -287,11 +282,8 @@ def cmd_hang(opts) -> int:
                         if resumed else ""))
             raise CliError(f"gdb did not finish within {opts.timeout:g} s: it was "
                            f"{gdb.how_ended}, detaching from QEMU; {state}")
-        said_by_gdb(json_path)
-        try:
-            with open(json_path, encoding="utf-8") as f:
-                doc = json.load(f)
-        except (OSError, ValueError):
+        doc = gdb_document(json_path)
+        if doc is None:
             said = [ln for ln in gdb.stderr.splitlines() if ln.strip()]
             raise CliError(f"could not diagnose PID {opts.pid}"
                            + (f": {said[-1]}" if said else "")) from None

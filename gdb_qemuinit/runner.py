@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .qemu import scenario
@@ -25,77 +24,10 @@ from .errors import CliError
 from .qemu.binary import check_binary, default_binary, index_advice
 from .qemu.cmdline import Chardev, QemuCommandLine
 from .model.trace import INTERRUPTED, REACHED, Trace
+from .gdbcommand import gdb_command, gdb_environment, write_argv
 
 if TYPE_CHECKING:
     from .qemu.relay import Relay
-
-PACKAGE_PARENT = Path(__file__).resolve().parent.parent
-GDB = os.environ.get("QEMUINIT_GDB", "gdb")
-
-
-def _python_paths() -> list[str]:
-    """This interpreter's paths (the venv's site-packages), for gdb's Python,
-    which is the same Python the venv was made from."""
-    return [str(PACKAGE_PARENT)] + [p for p in sys.path if p.endswith("site-packages")]
-
-
-LAUNCHER = Path(__file__).resolve().parent / "qemu" / "launcher.py"
-
-
-def gdb_command(qemu_argv: list[str], qinit_args: list[str]) -> list[str]:
-    """The gdb invocation.  gdb starts QEMU the way it always does (through
-    its "shell", see gdb_environment), and is given QEMU's argv with --args
-    so that `show args` tells the truth; what QEMU receives comes from the
-    argv file, byte for byte."""
-    load = ("python import sys; sys.path[:0] = [p for p in %r if p not in sys.path]; "
-            "from gdb_qemuinit.gdbext import commands, guard; "
-            "commands.register(for_the_shell=True); "
-            "guard.watch_parent(%d)" % (_python_paths(), os.getpid()))
-    qinit = " ".join(["qinit", qinit_args[0]] + [_quote_gdb(a) for a in qinit_args[1:]])
-    debug = ["-iex", "set python print-stack full"] if os.environ.get("QEMUINIT_DEBUG") else []
-    return [GDB, "-nx", "-q", "-batch", *debug,
-            "-iex", "set pagination off",
-            "-iex", "set print thread-events off",
-            "-iex", "set print inferior-events off",
-            "-ex", load, "-ex", qinit, "--args", *qemu_argv]
-
-
-def gdb_attach_command(pid: int, qinit_args: list[str]) -> list[str]:
-    """gdb attaching to a running process (-p) instead of starting one."""
-    cmd = gdb_command([], qinit_args)
-    assert cmd[-1] == "--args"
-    return cmd[:-1] + ["-p", str(pid)]
-
-
-def write_argv(qemu_argv: list[str], private: str) -> str:
-    """QEMU's argv, NUL-separated, in the run's private directory: what the
-    launcher execs."""
-    path = os.path.join(private, "qemu.argv")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(b"".join(os.fsencode(a) + b"\0" for a in qemu_argv))
-    return path
-
-
-def gdb_environment(argv_file: str) -> dict[str, str]:
-    """gdb's environment: its "shell" is qemuinit's launcher, which execs
-    QEMU with the argv in `argv_file` and never runs a shell.  (With
-    startup-with-shell off instead, gdb splits the argument string on white
-    space and keeps the backslashes --args adds: JSON options arrive
-    mangled.)  The user's SHELL is handed back to QEMU by the launcher."""
-    if not os.access(LAUNCHER, os.X_OK):
-        raise CliError(f"{LAUNCHER} is not executable (chmod +x it)")
-    env = dict(os.environ, SHELL=str(LAUNCHER), QEMUINIT_ARGV=argv_file)
-    env.pop("QEMUINIT_SHELL", None)
-    if "SHELL" in os.environ:
-        env["QEMUINIT_SHELL"] = os.environ["SHELL"]
-    return env
-
-
-def _quote_gdb(arg: str) -> str:
-    """Quote one argument for gdb.string_to_argv."""
-    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
 
 def check_qemu(argv: list[str]) -> list[str]:
     """`argv` with its binary found on PATH and checked to be QEMU."""
@@ -361,28 +293,7 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
         for t in tees:
             t.start()
 
-        interrupts = []
-
-        def forward(signum, frame):
-            # Ctrl-C or SIGTERM: interrupt QEMU (gdb's child), as the timeout
-            # does; gdb then records "interrupted", kills QEMU and writes the
-            # trace.  A second one stops gdb itself (QEMU, its tracee, dies
-            # with it).
-            interrupts.append(signum)
-            run.interrupted = run.interrupted or signal.Signals(signum).name
-            children = child_pids(proc.pid) if len(interrupts) == 1 else []
-            for pid in children:
-                try:
-                    os.kill(pid, signal.SIGINT)
-                except OSError:
-                    pass
-            if not children:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except OSError:
-                    pass
-
-        old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+        old = _forward_interrupts(proc, run)
         # These connect to QEMU: each waits until QEMU listens.
         for b in run.backends:
             if not b.listens_first:
@@ -398,6 +309,31 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float) -> int:
             t.join(timeout=5)
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def _forward_interrupts(proc: subprocess.Popen, run: Run) -> dict:
+    """Ctrl-C or SIGTERM: interrupt QEMU (gdb's child), as the timeout does;
+    gdb then records "interrupted", kills QEMU and writes the trace.  A
+    second one stops gdb itself (QEMU, its tracee, dies with it).  Returns
+    the handlers it replaced."""
+    interrupts = []
+
+    def forward(signum, frame):
+        interrupts.append(signum)
+        run.interrupted = run.interrupted or signal.Signals(signum).name
+        children = child_pids(proc.pid) if len(interrupts) == 1 else []
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except OSError:
+                pass
+        if not children:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    return {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _wait_for_gdb(proc: subprocess.Popen, run: Run, limit: float) -> int:

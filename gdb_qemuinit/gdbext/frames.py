@@ -3,6 +3,8 @@ expressions as plain JSON values (reads only; nothing runs in QEMU)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import gdb
 
 from ..model.trace import Frame
@@ -22,6 +24,36 @@ def _frame(f: "gdb.Frame", name: str | None, roots: SourceRoots) -> Frame:
     return Frame(function=name, file=_FILE_OF[path], line=sal.line or None)
 
 
+def stack(frame=None):
+    """The frames of the selected thread, newest first (`frame` and older),
+    by walking frame objects; ends where gdb cannot unwind further."""
+    try:
+        f = frame or gdb.newest_frame()
+        while f is not None:
+            yield f
+            f = f.older()
+    except gdb.error:
+        return
+
+
+def function_names(frame=None) -> list[str]:
+    """The names of the functions on the stack, newest first ("" where gdb
+    has none)."""
+    return [f.name() or "" for f in stack(frame)]
+
+
+@contextmanager
+def on_thread(thread):
+    """Select `thread` for the block; the thread selected before comes back."""
+    current = gdb.selected_thread()
+    try:
+        thread.switch()
+        yield thread
+    finally:
+        if current is not None and current.is_valid():
+            current.switch()
+
+
 def walk_frames(roots: SourceRoots, frame=None, anchors: dict | None = None,
                 nameless: list | None = None) -> list[Frame]:
     """Innermost first, by walking frame objects (much cheaper than 'bt').
@@ -33,10 +65,9 @@ def walk_frames(roots: SourceRoots, frame=None, anchors: dict | None = None,
     unwinding them again is most of a deep stack's cost.  The addresses of
     frames gdb has no name for go to `nameless` (a library whose symbols
     are not read yet: see symbols.py)."""
-    frames = []
-    f = frame or gdb.newest_frame()
-    while f is not None:
-        try:
+    frames: list[Frame] = []
+    try:
+        for f in stack(frame):
             name = f.name()
             if name is None and nameless is not None:
                 nameless.append(f.pc())
@@ -45,10 +76,21 @@ def walk_frames(roots: SourceRoots, frame=None, anchors: dict | None = None,
                 if known is not None and known[0] == int(f.read_register("sp")):
                     return frames + [_frame(f, name, roots)] + known[1][1:]
             frames.append(_frame(f, name, roots))
-            f = f.older()
-        except gdb.error:
-            break
+    except gdb.error:
+        pass
     return frames
+
+
+def reads_on_stack(reads: dict[str, dict]) -> dict[str, dict]:
+    """At the newest frame of each function named in `reads`, on the
+    selected thread's stack: those expressions (reads only)."""
+    got: dict[str, dict] = {}
+    for f in stack():
+        name = f.name()
+        if name in reads and name not in got:
+            f.select()
+            got[name] = read_values(reads[name])
+    return got
 
 
 def _py(value):

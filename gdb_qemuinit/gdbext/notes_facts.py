@@ -19,13 +19,14 @@ import re
 
 import gdb
 
+from ..model.trace import Outcome
 from ..notes.importer import on_path
-from ..planning.plan import MAIN_LOOP, Plan
-from ..planning.recording import Recording
+from ..planning.plan import MAIN_LOOP
 from ..qemu.sources import SourceRoots
-from .breakpoints import EndBreakpoint, function_instructions
+from .breakpoints import function_instructions
+from .frames import function_names
+from .qemurun import QemuRun
 from .quiet import NoStderr, PendingOn, Quiet
-from .recorder import Recorder
 
 
 class _Counts:
@@ -50,14 +51,7 @@ class CountingBreakpoint(gdb.Breakpoint):
         if self.count == 1:
             self.first = _Counts.seq
         if self.count <= self.keep:
-            try:
-                f = gdb.newest_frame().older()
-                while f is not None:
-                    if f.name():
-                        self.above.add(f.name())
-                    f = f.older()
-            except gdb.error:
-                pass
+            self.above.update(n for n in function_names()[1:] if n)
         return False
 
 
@@ -96,16 +90,7 @@ class IndirectCallBreakpoint(gdb.Breakpoint):
         return False
 
     def _documented_above(self) -> list[str]:
-        found = []
-        try:
-            f = gdb.newest_frame()
-            while f is not None:
-                if f.name() in self.documented:
-                    found.append(f.name())
-                f = f.older()
-        except gdb.error:
-            pass
-        return found
+        return [n for n in function_names() if n in self.documented]
 
 
 def function_at(address: int) -> str | None:
@@ -215,23 +200,31 @@ def _member_called(text: str, member: str) -> bool:
     return bool(re.search(rf"(->|\.)\s*{m}\s*\(|\b{m}\s*\[|\(\s*\*\s*{m}\s*\)", text))
 
 
-class FactsRecorder(Recorder):
-    """A Recorder whose breakpoints count instead of taking backtraces."""
+class CountingRecorder:
+    """The recorder of a counting run (qemurun.RunRecorder): its breakpoints
+    count and note callers instead of taking backtraces."""
 
-    def __init__(self, names: list[str], edges: list[list[str]], keep: int,
-                 timeout: float | None):
-        super().__init__(Recording(Plan(functions=tuple(names), end=MAIN_LOOP)), timeout=timeout,
-                         lazy_libraries=False)
+    def __init__(self, names: list[str], edges: list[list[str]], keep: int):
         self.names = names
         self.edges = edges
         self.keep = keep
+        self.breakpoints: list[gdb.Breakpoint] = []
         self.counting: dict[str, CountingBreakpoint] = {}
         self.sites: list[IndirectCallBreakpoint] = []
         self.libraries: dict[str, str] = {}
         self.tables: dict[str, list[str]] = {}
         _Counts.seq = 0
 
-    def plant(self) -> None:
+    def at_main(self) -> None:
+        pass
+
+    def before_resume(self) -> None:
+        pass
+
+    def on_stop(self, breakpoints: list) -> Outcome | None:
+        return None     # counting breakpoints never stop QEMU
+
+    def plant(self, qemu: dict) -> None:
         with PendingOn(), Quiet(), NoStderr():
             for name in self.names:
                 if not re.fullmatch(r"[A-Za-z_]\w*", name):
@@ -241,7 +234,7 @@ class FactsRecorder(Recorder):
                     bp.delete()
                     continue
                 self.counting[name] = bp
-                self._bps.append(bp)
+                self.breakpoints.append(bp)
                 lib = gdb.solib_name(bp.locations[0].address) if bp.locations else None
                 if lib:
                     self.libraries[name] = lib
@@ -262,10 +255,9 @@ class FactsRecorder(Recorder):
                         site = IndirectCallBreakpoint(address, caller, callee, expr, at,
                                                       text, documented, edges)
                         self.sites.append(site)
-                        self._bps.append(site)
-        self._end = EndBreakpoint(self.plan.end)
+                        self.breakpoints.append(site)
 
-    def facts(self, trace) -> dict:
+    def facts(self, qemu: dict, outcome: Outcome) -> dict:
         functions = {}
         for name in self.names:
             bp = self.counting.get(name)
@@ -275,8 +267,8 @@ class FactsRecorder(Recorder):
                                    "library": self.libraries.get(name)}
         missing = [n for n in self.names
                    if n not in self.counting and n not in self.tables]
-        return {"schema": "qemuinit.notes-facts/1", "qemu": trace.qemu,
-                "outcome": trace.outcome.to_json(), "functions": functions,
+        return {"schema": "qemuinit.notes-facts/1", "qemu": qemu,
+                "outcome": outcome.to_json(), "functions": functions,
                 "missing": missing, "tables": self.tables,
                 "sites": [{"caller": s.function, "callee": s.callee, "at": s.at,
                            "text": s.text, "targets": s.targets, "depth": s.depth}
@@ -287,24 +279,8 @@ def collect(qemu: dict, request: dict, keep: int, timeout: float | None,
             kill: bool) -> dict:
     """Run the program gdb was given (or continue it) to qemu_main_loop with
     counting breakpoints on the names of `request` (path_import.gdb_request);
-    every breakpoint is removed afterwards, QEMU killed when asked (or when
-    it timed out)."""
-    rec = FactsRecorder(request["names"], request["edges"], keep, timeout)
-    facts = None
-    try:
-        facts = rec.facts(rec.run(qemu))
-        return facts
-    finally:
-        rec.remove()
-        over = facts is None or facts["outcome"]["state"] in ("timeout", "error")
-        if (kill or over) and gdb.selected_inferior().pid:
-            try:
-                gdb.execute("kill", to_string=True)
-            except gdb.error:
-                pass
-        try:
-            rec.symbols.restore(qemu_alive=bool(gdb.selected_inferior().pid))
-        except gdb.error:
-            pass
-        from . import starting
-        starting.left()
+    the run ends as every qinit run does (qemurun.QemuRun.finish)."""
+    run = QemuRun(MAIN_LOOP, timeout, lazy_libraries=False)
+    counter = CountingRecorder(request["names"], request["edges"], keep)
+    return run.carry_out(qemu, counter, kill,
+                         lambda outcome: counter.facts(run.facts(qemu), outcome))

@@ -1,8 +1,10 @@
-"""Run QEMU under gdb with a breakpoint plan and record a Trace.
+"""Record a Trace: the recorder a QemuRun (qemurun.py) runs for `qinit
+trace` and `qinit where`.
 
 Each planned breakpoint records the backtrace in its ``stop()`` and returns
 False, so QEMU never really stops there.  Only the end point
-(``qemu_main_loop``), a crash, or our own timeout interrupt stop it.
+(``qemu_main_loop``), a question's answer, a crash, or the run's own timeout
+interrupt stop it.
 """
 
 from __future__ import annotations
@@ -14,19 +16,17 @@ import time
 import gdb
 
 from ..planning.recording import Recording
-from ..model.trace import (ANSWERED, ERROR, EXITED, INIT_COMPLETE, INTERRUPTED, SIGNALED, TIMEOUT,
-                           Frame, Hit, Outcome, Trace, clock_section)
+from ..model.trace import ANSWERED, INIT_COMPLETE, Frame, Hit, Outcome, Trace, clock_section
 from ..qemu.peers import argv_of
-from ..qemu.sources import SourceRoots
 from .breakpoints import (CALL, ENTRY, FINISH, LOST, RETURN, CallSiteBreakpoint,
-                          EndBreakpoint, RecordingBreakpoint, ReplyFinish, ReturnBreakpoint,
+                          RecordingBreakpoint, ReplyFinish, ReturnBreakpoint,
                           call_sites, return_addresses)
 from .quiet import NoStderr, PendingOn, Quiet
 from .enums import read_enums
 from .frames import read_values, walk_frames
-from .outcomes import CRASH_SIGNALS, died, exited
-from .symbols import LibrarySymbols, has_debug_info, names_near, without_symbol
-from .watchdog import Watchdog
+from .qemurun import QemuRun
+from .symbols import has_debug_info, names_near, without_symbol
+
 
 def qemu_argv(pid: int) -> list[str] | None:
     """The argv QEMU received (None before it exists)."""
@@ -35,39 +35,28 @@ def qemu_argv(pid: int) -> list[str] | None:
 
 class Recorder:
     """Executes a Recording (what to plant, read and when, decided by
-    recording.py): plants its plan, runs or continues the inferior, returns
-    a Trace.  Breakpoints report to it through on_hit() only."""
+    recording.py) in a QemuRun: plants its plan, records every hit, makes
+    the Trace.  Breakpoints report to it through on_hit() only."""
 
-    def __init__(self, recording: Recording, timeout: float | None = None,
-                 lazy_libraries: bool = True):
+    def __init__(self, recording: Recording, run: QemuRun):
         self.recording = recording
+        self.run = run
         self.plan = recording.plan
         # argv -> Plan: the plan is made at main, from the argv QEMU really
         # received (its /proc/PID/cmdline), not from gdb's argument string.
         self.planner = recording.plan_for
         self.argv: list[str] | None = None
-        self.timeout = timeout
         self.hits: list[Hit] = []
-        self.roots = SourceRoots()
-        self._bps: list[gdb.Breakpoint] = []
+        self.breakpoints: list[gdb.Breakpoint] = []
         self._unplanted: list[str] = []
         self.needs_finish: set[str] = set()
-        self.stops = 0                    # every breakpoint stop, ours
         self._anchors: dict[int, dict] = {}   # thread -> function -> (sp, frames)
         # stderr a file (qemuinit from a shell): note its size at each hit,
         # which places QEMU's error lines between hits exactly.
         self._stderr_is_file = stat.S_ISREG(os.fstat(2).st_mode)
-        self._open: dict[str, list[tuple[Hit, str]]] = {}   # replies being read
-        self.started = 0.0                # time.monotonic() when run() began
+        self._open: dict[str, list[tuple[Hit, str | None]]] = {}   # replies being read
         self.recording_seconds = 0.0      # spent in stop() recording hits
-        self._end: gdb.Breakpoint | None = None
-        self._start: gdb.Breakpoint | None = None
-        self._last_stop = None
-        self._exited = None
-        self._timer: Watchdog | None = None
-        self.pid = 0
-        self.symbols = LibrarySymbols()
-        self.lazy_libraries = lazy_libraries
+        self._first_hit_of_stop = 0       # the hits of the coming stop start here
         self.wanted_libraries: set[str] = set()   # seen in a backtrace, not read yet
         self.writes_watched: list[str] = []       # whose write call has breakpoints
 
@@ -82,7 +71,7 @@ class Recorder:
         if at == LOST:
             self.close_reply(function, None, lost=True)
             return False
-        self.stops += 1
+        self.run.stops += 1
         if at == FINISH:
             self.close_reply(function, ret)
             return False
@@ -113,7 +102,7 @@ class Recorder:
         hit = Hit(seq=len(self.hits) + 1, function=function, thread=num,
                   frames=self._walk(function, num),
                   reads=read_values(exprs) if exprs else None,
-                  t=round(now - self.started, 6),
+                  t=round(now - self.run.started, 6),
                   err=os.fstat(2).st_size if self._stderr_is_file else None)
         self.hits.append(hit)
         self.recording_seconds += time.monotonic() - now
@@ -125,9 +114,9 @@ class Recorder:
         anchors = self._anchors.setdefault(thread, {})
         nameless: list[int] = []
         newest = gdb.newest_frame()     # each call rebuilds it: once per hit
-        frames = walk_frames(self.roots, frame=newest, anchors=anchors, nameless=nameless)
+        frames = walk_frames(self.run.roots, frame=newest, anchors=anchors, nameless=nameless)
         if nameless:
-            self.wanted_libraries |= self.symbols.unread(nameless)
+            self.wanted_libraries |= self.run.symbols.unread(nameless)
         if len(frames) > 1:
             anchors[function] = (int(newest.read_register("sp")), frames)
         return frames
@@ -201,24 +190,8 @@ class Recorder:
         hit, pointer = stack.pop()
         hit.reads = self._reply_reads(function, ret, None if lost else pointer)
 
-    # -- events ---------------------------------------------------------------
-    def _on_stop(self, event):
-        self._last_stop = event
-
-    def _on_exit(self, event):
-        self._exited = event
-
-    def _on_new_thread(self, event):
-        # The first thread of a new QEMU: now its pid is known, start the clock.
-        if self.timeout and self._timer is None:
-            self.pid = event.inferior_thread.ptid[0]
-            self._start_timer()
-
-    def _start_timer(self) -> None:
-        self._timer = Watchdog(self.timeout, self._interrupt_after_timeout)
-
     # -- set up / tear down ---------------------------------------------------
-    def plant(self) -> None:
+    def plant(self, qemu: dict) -> None:
         """One breakpoint per planned function.  Called once QEMU is at main:
         its libraries are loaded, so a breakpoint that stays pending has no
         symbol and is dropped (library ones stay, for a library loaded
@@ -227,16 +200,16 @@ class Recorder:
         re-setting every breakpoint at each of QEMU's ~40 library loads."""
         self.argv = qemu_argv(gdb.selected_inferior().pid)
         if self.planner is not None:     # before QEMU exists: gdb's idea of it
-            self.plan = self.planner(self.argv or self._given_argv)
+            self.plan = self.planner(self.argv or qemu.get("argv") or [])
         fallback = self.plan.fallback or {}
         todo = list(self.plan.functions)
         with PendingOn(), Quiet(), NoStderr():
-            self.symbols.read(self.plan.library_symbols)
+            self.run.symbols.read(self.plan.library_symbols)
             while todo:
                 fn = todo.pop(0)
                 bp = RecordingBreakpoint(fn, self)
                 if bp.pending and fn in self.plan.library:
-                    self.symbols.read_all()   # in a library not named?
+                    self.run.symbols.read_all()   # in a library not named?
                 if bp.pending:
                     # No symbol: the callers left to its backtraces need their own.
                     todo += [f for f in fallback.get(fn, ()) if f not in todo]
@@ -246,7 +219,7 @@ class Recorder:
                         continue
                 if fn in self.recording.writes:
                     sites = call_sites(bp, self.recording.writes[fn])
-                    self._bps += [CallSiteBreakpoint(a, self, fn) for a in sites]
+                    self.breakpoints += [CallSiteBreakpoint(a, self, fn) for a in sites]
                     if sites:
                         self.writes_watched.append(fn)
                 if fn in self.recording.replies:
@@ -254,11 +227,10 @@ class Recorder:
                     if returns:
                         # Recorded at its return instructions only: no entry stop.
                         bp.delete()
-                        self._bps += [ReturnBreakpoint(a, self, fn) for a in returns]
+                        self.breakpoints += [ReturnBreakpoint(a, self, fn) for a in returns]
                         continue
                     self.needs_finish.add(fn)
-                self._bps.append(bp)
-        self._end = EndBreakpoint(self.plan.end)
+                self.breakpoints.append(bp)
 
     def _unseen_without_symbol(self, binary: str) -> list[str]:
         """Documented functions without a breakpoint (hot ones) that no
@@ -272,89 +244,48 @@ class Recorder:
         return without_symbol(binary, todo) if todo else []
 
     def missing_symbols(self) -> list[str]:
-        return self._unplanted + [bp.function for bp in self._bps
+        return self._unplanted + [bp.function for bp in self.breakpoints
                                   if bp.is_valid() and bp.pending]
 
-    def restore_libraries(self, qemu_alive: bool) -> None:
-        """The user's library settings back; a QEMU left alive gets every
-        library's symbols read, as in a plain gdb."""
-        self.symbols.restore(qemu_alive=qemu_alive)
+    # -- the run's hooks (qemurun.RunRecorder) ---------------------------------
+    def at_main(self) -> None:
+        """The run stopped at main anyway: record it when it is planned."""
+        if "main" in self.plan.functions or "main" in self.recording.documented:
+            self.record_hit("main")
 
-    def remove(self) -> None:
-        # gdb warns for each breakpoint it cannot lift from a dead process.
-        with NoStderr():
-            for bp in self._bps + [b for b in (self._end, self._start) if b]:
-                if bp.is_valid():
-                    try:
-                        bp.delete()
-                    except gdb.error:
-                        pass
-        self._bps.clear()
-        self._end = None
+    def before_resume(self) -> None:
+        self._first_hit_of_stop = len(self.hits)
 
-    def _interrupt_after_timeout(self) -> None:
-        import signal
-        try:
-            os.kill(self.pid, signal.SIGINT)
-        except OSError:
-            pass
+    def on_stop(self, breakpoints: list) -> Outcome | None:
+        """A real stop at some of ours: read the libraries a backtrace ran
+        into, plant a reply's finish breakpoint, or end at the answer."""
+        if self.wanted_libraries:
+            self._read_wanted_libraries(self._first_hit_of_stop)
+        for bp in breakpoints:
+            if bp.function in self.needs_finish:
+                ReplyFinish(self, bp.function)
+        answer = [b for b in breakpoints if self.is_answer(b.function)]
+        if answer:
+            return Outcome(state=ANSWERED, detail=f"QEMU is stopped at {answer[0].function}")
+        return None
 
-    # -- the run --------------------------------------------------------------
-    def run(self, qemu: dict) -> Trace:
-        handlers = ((gdb.events.stop, self._on_stop), (gdb.events.exited, self._on_exit),
-                    (gdb.events.new_thread, self._on_new_thread))
-        for registry, handler in handlers:
-            registry.connect(handler)
-        self.started = time.monotonic()
-        self._given_argv = qemu.get("argv") or []
-        try:
-            self.pid = gdb.selected_inferior().pid
-            if self.pid:        # already running (at the prompt): plant now
-                self.plant()
-                if self.timeout:
-                    self._start_timer()
-            else:               # plant at main, once the libraries are loaded
-                if self.lazy_libraries:
-                    self.symbols.defer()
-                with PendingOn():
-                    self._start = gdb.Breakpoint("main", internal=True, temporary=True)
-                    self._start.silent = True
-                if self._start.pending:
-                    self._start.delete()
-                    self._start = None
-                    self.plant()
-            outcome = self._continue_until_done("continue" if self.pid else "run")
-        except gdb.error as exc:
-            # QEMU killed from outside while gdb held it stopped: gdb cannot
-            # resume it, the kernel has its exit status.
-            outcome = (died(self.pid, self.plan.end)
-                       or Outcome(state=ERROR, detail=str(exc)))
-            if outcome.state != ERROR:
-                try:        # let gdb reap it: nothing more to insert there
-                    gdb.execute("kill", to_string=True)
-                except gdb.error:
-                    pass
-        finally:
-            if self._timer:
-                self._timer.cancel()
-            for registry, handler in handlers:
-                registry.disconnect(handler)
-        outcome.t = round(time.monotonic() - self.started, 6)
+    # -- the trace ---------------------------------------------------------------
+    def trace(self, outcome: Outcome, qemu: dict) -> Trace:
+        """The Trace of the run that ended with `outcome` (QEMU still as the
+        run left it: what it ended up as is read here)."""
         documented = self.recording.documented
         stages = [h.function for h in self.hits
                   if not documented or h.function in documented]
         outcome.last_stage = stages[-1] if stages else None
-        # clock_start lines up other logs (QEMU's stderr) with the hits' t.
         if self.argv:       # what QEMU received, byte for byte
             qemu = dict(qemu, argv=self.argv)
-        qemu = dict(qemu, seconds=round(time.monotonic() - self.started, 3),
-                    clock_start=self.started, breakpoint_stops=self.stops)
+        qemu = self.run.facts(qemu)
         missing = list(dict.fromkeys(self.missing_symbols()
                                      + self._unseen_without_symbol(qemu["binary"])))
         trace = Trace(qemu=qemu, outcome=outcome, hits=self.hits,
-                      planted=list(dict.fromkeys(bp.function for bp in self._bps)),
+                      planted=list(dict.fromkeys(bp.function for bp in self.breakpoints)),
                       missing_symbols=missing, debug_info=has_debug_info())
-        trace.extra["clock"] = clock_section(self.started, self.stops,
+        trace.extra["clock"] = clock_section(self.run.started, self.run.stops,
                                              self.recording_seconds)
         if outcome.state == INIT_COMPLETE and self.recording.final and self.recording.key:
             trace.extra["final_reads"] = self._final_reads()
@@ -368,71 +299,11 @@ class Recorder:
             trace.extra["symbols_near"] = near
         return trace
 
-    def _continue_until_done(self, command: str) -> Outcome:
-        while True:
-            self._last_stop = None
-            self._exited = None
-            first_hit = len(self.hits)      # the hits of the coming stop start here
-            with Quiet():      # gdb prints stops even with to_string
-                gdb.execute(command, to_string=True)
-            command = "continue"
-            if self._exited is not None:
-                return exited(self._exited, self.plan.end)
-            ev = self._last_stop
-            if isinstance(ev, gdb.BreakpointEvent):
-                if self._start in ev.breakpoints or self._end in ev.breakpoints:
-                    self.stops += 1     # ours, with no stop() of their own
-                if self._start is not None and self._start in ev.breakpoints:
-                    self._start = None          # temporary: gdb deleted it
-                    if "main" in self.plan.functions or "main" in self.recording.documented:
-                        self.record_hit("main")     # a stop we make anyway
-                    self.plant()
-                    continue
-                if self._end in ev.breakpoints:
-                    return Outcome(state=INIT_COMPLETE,
-                                   detail=f"QEMU reached {self.plan.end}")
-                mine = [b for b in ev.breakpoints if b in self._bps]
-                if self.wanted_libraries:
-                    self._read_wanted_libraries(first_hit)
-                for bp in mine:
-                    if bp.function in self.needs_finish:
-                        ReplyFinish(self, bp.function)
-                answer = [b for b in mine if self.is_answer(b.function)]
-                if answer:
-                    return Outcome(state=ANSWERED,
-                                   detail=f"QEMU is stopped at {answer[0].function}")
-                continue   # a reply read, or someone else's breakpoint: keep going
-            if isinstance(ev, gdb.SignalEvent):
-                sig = ev.stop_signal
-                if sig == "SIGINT":
-                    return self._interrupted()
-                if sig in CRASH_SIGNALS:
-                    thread = gdb.selected_thread()
-                    named = f" ({thread.name})" if thread and thread.name else ""
-                    return Outcome(state=SIGNALED, signal=sig,
-                                   detail=f"QEMU received {sig} in thread "
-                                          f"{thread.num if thread else '?'}{named}",
-                                   frames=self._walk_reading_libraries())
-                continue
-            if ev is None and gdb.selected_inferior().pid == 0:
-                return Outcome(state=EXITED, detail="QEMU is gone")
-
-    def _walk_reading_libraries(self) -> list[Frame]:
-        """At a real stop: the backtrace, with the libraries it passes
-        through read first."""
-        nameless: list[int] = []
-        frames = walk_frames(self.roots, nameless=nameless)
-        libs = self.symbols.unread(nameless) if nameless else set()
-        if not libs:
-            return frames
-        self.symbols.read_files(libs)
-        return walk_frames(self.roots)
-
     def _read_wanted_libraries(self, first_hit: int) -> None:
         """At a real stop asked for by wants_real_stop: read the libraries
         and walk this stop's hits again (QEMU has not moved)."""
         libs, self.wanted_libraries = self.wanted_libraries, set()
-        self.symbols.read_files(libs)
+        self.run.symbols.read_files(libs)
         for hit in self.hits[first_hit:]:
             hit.frames = self._walk(hit.function, hit.thread)
 
@@ -450,37 +321,13 @@ class Recorder:
                                        for name, expr in self.recording.final.items()})
         return out
 
-    def _interrupted(self) -> Outcome:
-        frames, reads = self._main_thread_frames()
-        if self._timer is not None and self._timer.fired:
-            return Outcome(state=TIMEOUT, frames=frames, reads=reads or None,
-                           detail=f"QEMU did not reach {self.plan.end} within "
-                                  f"{self.timeout:g} s")
-        return Outcome(state=INTERRUPTED, frames=frames, reads=reads or None,
-                       detail="by the user (SIGINT)")
 
-    def _main_thread_frames(self) -> tuple[list[Frame], dict]:
-        """Where QEMU's main thread is (the one that runs init), and the
-        blocking reads of the frames on its stack that have some."""
-        current = gdb.selected_thread()
-        threads = sorted(gdb.selected_inferior().threads(), key=lambda t: t.num)
-        if not threads:
-            return [], {}
-        threads[0].switch()
-        frames: list[Frame] = []
-        try:
-            frames = self._walk_reading_libraries()
-            reads = {}
-            f = gdb.newest_frame()
-            while f is not None:
-                exprs = self.recording.blocking_reads.get(f.name())
-                if exprs and f.name() not in reads:
-                    f.select()
-                    reads[f.name()] = read_values(exprs)
-                f = f.older()
-            return frames, reads
-        except gdb.error:
-            return frames, {}
-        finally:
-            if current is not None and current.is_valid():
-                current.switch()
+def record(qemu: dict, recording: Recording, timeout: float | None, kill: bool,
+           lazy_libraries: bool = True) -> Trace:
+    """Execute `recording` on QEMU (starting.qemu_under_gdb()): plant (its
+    plan, or the one it makes at main from QEMU's real argv), run to its
+    main loop (or a question's first stop), then end the run as every qinit
+    run ends (QemuRun.finish)."""
+    run = QemuRun(recording.plan.end, timeout, lazy_libraries, recording.blocking_reads)
+    recorder = Recorder(recording, run)
+    return run.carry_out(qemu, recorder, kill, lambda outcome: recorder.trace(outcome, qemu))

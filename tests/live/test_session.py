@@ -66,3 +66,38 @@ def test_an_attached_qemu_past_init_is_refused_then_hang_works(qemu_binary, tmp_
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_path_imports_counting_run_on_an_attached_qemu_that_times_out_detaches(
+        qemu_binary, tmp_path):
+    """Every command that runs QEMU ends by one policy: an attached QEMU the
+    counting run of 'qinit path import' gave up on is detached, not killed."""
+    sock = tmp_path / "vu.sock"
+    proc = subprocess.Popen([qemu_binary, "-machine", "q35", "-nodefaults", "-display", "none",
+                             "-chardev", f"socket,id=chr0,path={sock},server=on,wait=on",
+                             "-netdev", "vhost-user,id=net0,chardev=chr0"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not sock.exists():      # QEMU listens: its init waits for a backend
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        from conftest import ROOT
+        notes = ROOT / "tests" / "data" / "netdev-notes.dot"
+        facts = tmp_path / "facts.json"
+        cmd = ["gdb", "-nx", "-batch", "-x", "gdbinit.py", "-ex",
+               f"qinit path import {notes} --quiet --timeout 3 --json {facts} -o {tmp_path}/p.toml",
+               "-p", str(proc.pid)]
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                           stdin=subprocess.DEVNULL)
+        assert "Traceback" not in r.stderr, r.stderr
+        assert json.loads(facts.read_text())["outcome"]["state"] == "timeout"
+        with open(f"/proc/{proc.pid}/status") as f:
+            status = dict(line.split(":", 1) for line in f if ":" in line)
+        assert proc.poll() is None, "the attached QEMU was killed"
+        assert status["TracerPid"].strip() == "0"
+        assert status["State"].split()[0] in ("S", "R")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

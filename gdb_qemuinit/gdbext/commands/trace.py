@@ -1,0 +1,68 @@
+"""qinit trace: the documented init path, checked on a live run."""
+
+from __future__ import annotations
+
+import gdb
+
+from ...gdbargs import complete_options, last_word
+from .. import settings
+from .base import GDB_TIMEOUT, QinitCommand, Shell, parse, show, user_errors
+
+
+class QinitTrace(QinitCommand):
+    """Trace QEMU's initialization and check it against the documented path.
+
+{options}
+
+Plants a breakpoint on the documented init path (only on functions that run a
+few times; hot ones are confirmed from deeper backtraces), runs the program gdb
+was given (or continues it), records the backtrace of every hit, and stops when
+QEMU reaches qemu_main_loop.  Then every documented edge gets a verdict
+(observed, dispatch, not-exercised, not-reached, absent, unknown) and a summary
+is printed;
+'qinit report' shows the whole report.
+
+Every breakpoint qinit planted is removed at the end; yours are untouched."""
+
+    NAME = "qinit trace"
+    OPTIONS = ("json", "svg", "png", "dot", "report", "timeline", "html",
+               "timeout", "kill", "path", "quiet", "naive")
+    EXTRAS = {"timeout": GDB_TIMEOUT}
+
+    def complete(self, text, word):
+        last = last_word(text)
+        if last and not last.startswith("-"):
+            return gdb.COMPLETE_FILENAME
+        return complete_options(self.parser, text, word)
+
+    @user_errors
+    def invoke(self, arg, from_tty):
+        from ... import session
+        from ...render import outputs
+        from ...planning import recording
+        from ...analysis import vhostuser
+        from ...model.trace import INIT_COMPLETE, save
+        from ..recorder import record
+        from ..starting import qemu_under_gdb
+        from .lasttrace import remember
+        opts = parse(self.parser, arg)
+        outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
+                               png=opts.png, report=opts.report,
+                               timeline=opts.timeline, html=opts.html)
+        path = session.prepare(opts.path_file, outs)
+        qemu = qemu_under_gdb()
+        todo = recording.for_trace(path, vhostuser.load_spec(), naive=opts.naive)
+        trace = record(qemu, todo, opts.timeout or settings.timeout(), opts.kill,
+                       settings.lazy_libraries())
+        if Shell.running_gdb:
+            # The shell adds what only it saw, then analyses: once, there.
+            save(trace, opts.json)
+            return
+        remember(path, trace)
+        text = session.finish(path, trace, outs)
+        show(text, *outs.paths(), quiet=opts.quiet)
+        if trace.outcome.state == INIT_COMPLETE and gdb.selected_inferior().pid:
+            gdb.write("QEMU is stopped at qemu_main_loop; 'continue' runs it, "
+                      "'qinit report' shows every edge.\n")
+
+
