@@ -152,7 +152,8 @@ def cmd_path(opts) -> int:
 
 def cmd_path_import(opts) -> int:
     from .notes import importer as path_import
-    notes = path_import.read(opts.notes)
+    from .notes import reader as notes_reader
+    notes = notes_reader.read(opts.notes)
     if opts.output:
         outputs.Outputs(json=opts.output).check()
     facts = None

@@ -116,10 +116,10 @@ def test_call_listings_are_read_or_refused(text):
 @given(st.lists(st.one_of(st.just("```dot\n"), st.just("```graphviz\n"), st.just("```\n"),
                           dot_text, listing_text, st.just("\n")), max_size=10).map("".join))
 def test_markdown_notes_are_imported_or_refused(text):
-    from gdb_qemuinit.notes import importer
+    from gdb_qemuinit.notes import importer, reader
 
     def import_and_build(t):
-        notes = importer.parse(t, "notes.md")
+        notes = reader.parse(t, "notes.md")
         return importer.build(notes, None)
     read_or_user_error("markdown notes (import)", import_and_build, text)
 

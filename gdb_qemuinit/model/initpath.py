@@ -206,11 +206,8 @@ PATH_FILE = shapes.Record({}, {
         "facts": _STRS, "lacks": _STRS, "seen": _STRS, "chain": _STRS})]})
 
 
-def from_doc(doc: dict) -> InitPath:
-    try:
-        shapes.check(doc, PATH_FILE, "the documented path")
-    except shapes.ShapeError as exc:
-        raise InitPathError(str(exc)) from None
+def _exercise(doc: dict) -> dict[str, dict]:
+    """[exercise]: per edge key, the facts a command line lacks and the note."""
     exercise = {}
     for key, entry in doc.get("exercise", {}).items():
         if not (isinstance(entry, dict) and isinstance(entry.get("note"), str)
@@ -218,15 +215,33 @@ def from_doc(doc: dict) -> InitPath:
             raise InitPathError(f"[exercise] {key!r}: a table with a note and the "
                                 f"facts it lacks")
         exercise[key] = {"lacks": tuple(entry.get("lacks", ())), "note": entry["note"]}
+    return exercise
+
+
+def _unseen(doc: dict) -> tuple[dict, ...]:
+    """[[unseen]], in file order: every list a tuple, and the note."""
     unseen = []
     for n, entry in enumerate(doc.get("unseen", []), 1):
         if not (isinstance(entry.get("note"), str) and entry.get("edges")):
             raise InitPathError(f"[[unseen]] entry {n}: needs edges and a note")
         keys = ("edges", "facts", "lacks", "seen", "chain")
         unseen.append({k: tuple(entry.get(k, ())) for k in keys} | {"note": entry["note"]})
+    return tuple(unseen)
+
+
+def _sequence(doc: dict) -> set[tuple[str, str]]:
+    """[sequence]'s chains: the edges whose callee runs after its caller
+    returned ("then", not "calls")."""
     sequence = set()
     for chain in doc.get("sequence", {}).get("edges", []):
         sequence.update(_chain_edges(chain))
+    return sequence
+
+
+def _clusters(doc: dict, sequence: set[tuple[str, str]]) -> tuple[list[Cluster], list[Edge]]:
+    """The [[cluster]] tables and their edges, chains first then the labelled
+    [[cluster.edge]]s, each edge once (the first place it is written wins);
+    an edge in `sequence` is "then", not "calls"."""
     clusters: list[Cluster] = []
     edges: list[Edge] = []
     seen: set[tuple[str, str]] = set()
@@ -252,6 +267,42 @@ def from_doc(doc: dict) -> InitPath:
             add(Edge(a, b, cid, label=str(e.get("label", "")),
                      english=e.get("english", ""), step=e.get("step"),
                      origin=e.get("origin", origin), sequence=(a, b) in sequence))
+    return clusters, edges
+
+
+def _always(doc: dict) -> dict[str, tuple[str, ...]]:
+    """[always]'s chains as caller -> the callees it calls every time."""
+    always: dict[str, tuple[str, ...]] = {}
+    for chain in doc.get("always", {}).get("edges", []):
+        for a, b in _chain_edges(chain):
+            always[a] = always.get(a, ()) + (b,)
+    return always
+
+
+def _needs(doc: dict) -> dict[str, tuple[str, ...]]:
+    """[needs]: per cluster or function, the command-line facts (globs) one
+    of which a command line must have to take it."""
+    needs = {}
+    for key, facts in doc.get("needs", {}).items():
+        if not (isinstance(facts, list) and all(isinstance(f, str) for f in facts)):
+            raise InitPathError(f"[needs] {key}: a list of command-line facts, such as "
+                                f'["netdev:vhost-user"]')
+        needs[key] = tuple(facts)
+    return needs
+
+
+def from_doc(doc: dict) -> InitPath:
+    """The documented path in `doc` (the file's TOML, parsed), its shape
+    checked first; InitPathError saying what is wrong."""
+    try:
+        shapes.check(doc, PATH_FILE, "the documented path")
+    except shapes.ShapeError as exc:
+        raise InitPathError(str(exc)) from None
+    # Table by table; of two mistakes in a file, the one in the table read
+    # first is the one reported.
+    exercise = _exercise(doc)
+    unseen = _unseen(doc)
+    clusters, edges = _clusters(doc, _sequence(doc))
     dispatch = {name: _parse_dispatch(name, d)
                 for name, d in doc.get("dispatch", {}).items()}
     hot = frozenset(doc.get("hot", {}).get("functions", []))
@@ -259,20 +310,12 @@ def from_doc(doc: dict) -> InitPath:
         raise InitPathError(f"{name!r} is both hot and a dispatch point")
     library = frozenset(doc.get("library", {}).get("functions", []))
     library_symbols = tuple(doc.get("library", {}).get("symbols", []))
-    always: dict[str, tuple[str, ...]] = {}
-    for chain in doc.get("always", {}).get("edges", []):
-        for a, b in _chain_edges(chain):
-            always[a] = always.get(a, ()) + (b,)
-    needs = {}
-    for key, facts in doc.get("needs", {}).items():
-        if not (isinstance(facts, list) and all(isinstance(f, str) for f in facts)):
-            raise InitPathError(f"[needs] {key}: a list of command-line facts, such as "
-                                f'["netdev:vhost-user"]')
-        needs[key] = tuple(facts)
+    always = _always(doc)
+    needs = _needs(doc)
     return InitPath(clusters=clusters, edges=edges, dispatch=dispatch, hot=hot,
                     library=library, library_symbols=library_symbols,
                     always=always, needs=needs,
-                    exercise=exercise, unseen=tuple(unseen))
+                    exercise=exercise, unseen=unseen)
 
 
 def load(path: str | os.PathLike | None = None) -> InitPath:

@@ -39,19 +39,20 @@ def _node_home(path: InitPath) -> dict[str, str | None]:
 CHANGED = {"color": "#8250df", "penwidth": "4", "style": "solid"}
 
 
-def build(path: InitPath, edges: list[Verdict], title: str = "",
-          changed: dict[tuple[str, str], str] | None = None):
-    """The graph; `changed` maps (from, to) to a note ("observed -> absent")
-    for edges drawn highlighted (a diff of two traces)."""
+def _new_graph(title: str):
+    """An empty graph, top to bottom, in the CJK-first font."""
     import graphviz       # only when drawing
-    changed = changed or {}
-
-    g = graphviz.Digraph("qemu_init", graph_attr={
+    return graphviz.Digraph("qemu_init", graph_attr={
         "fontname": FONT, "label": title, "labelloc": "t",
         "fontsize": "14", "rankdir": "TB", "compound": "true"},
         node_attr={"fontname": FONT, "fontsize": "10",
                    "shape": "record", "height": "0.25"},
         edge_attr={"fontname": FONT, "fontsize": "9"})
+
+
+def _add_nodes(g, path: InitPath, edges: list[Verdict]) -> None:
+    """Every documented name, in its cluster's box or outside the boxes: a
+    dispatch point drawn dashed, a name the run saw in green."""
     home = _node_home(path)
     seen_nodes = {n for e in edges if e.status in SEEN
                   for n in (e.caller, e.callee)}
@@ -78,31 +79,42 @@ def build(path: InitPath, edges: list[Verdict], title: str = "",
         if h is None:
             g.node(n, n, **node_attrs(n))
 
-    via_nodes: set[str] = set()
-    for e in edges:
-        label = e.label or ""
-        if e.english and e.english != label:
-            label = f"{label}\n{e.english}" if label else e.english
-        if e.status == DISPATCH and e.served_by:
-            label = (label + "\n" if label else "") + f"= {e.served_by}()"
-        attrs = dict(STYLE.get(e.status, {}))
-        attrs["tooltip"] = f"{e.status}: {e.note or ''}"
-        note = changed.get((e.caller, e.callee))
-        if note is not None:
-            attrs.update(CHANGED, fontcolor=CHANGED["color"], tooltip=f"changed: {note}")
-            label = (label + "\n" if label else "") + f"changed: {note}"
-        g.edge(e.caller, e.callee, label=label, **attrs)
-        via = e.via or []
-        if e.status == OBSERVED and via:
-            chain = [e.caller, *(f"via__{v}" for v in via), e.callee]
-            for v in via:
-                if f"via__{v}" not in via_nodes:
-                    via_nodes.add(f"via__{v}")
-                    g.node(f"via__{v}", v, shape="plaintext", fontcolor="#6e7781",
-                           fontsize="8")
-            for a, b in zip(chain, chain[1:]):
-                g.edge(a, b, color="#afb8c1", style="solid", penwidth="0.8",
-                       arrowsize="0.5", constraint="false")
+
+def _add_edge(g, e: Verdict, note: str | None) -> None:
+    """A documented edge styled by its verdict: the seed's label, its
+    English, what served a dispatch point; `note` highlights a changed one."""
+    label = e.label or ""
+    if e.english and e.english != label:
+        label = f"{label}\n{e.english}" if label else e.english
+    if e.status == DISPATCH and e.served_by:
+        label = (label + "\n" if label else "") + f"= {e.served_by}()"
+    attrs = dict(STYLE.get(e.status, {}))
+    attrs["tooltip"] = f"{e.status}: {e.note or ''}"
+    if note is not None:
+        attrs.update(CHANGED, fontcolor=CHANGED["color"], tooltip=f"changed: {note}")
+        label = (label + "\n" if label else "") + f"changed: {note}"
+    g.edge(e.caller, e.callee, label=label, **attrs)
+
+
+def _add_via(g, e: Verdict, via_nodes: set[str]) -> None:
+    """The frames between an observed edge's caller and callee, in grey
+    beside it (each frame's node drawn once: `via_nodes`)."""
+    via = e.via or []
+    if e.status == OBSERVED and via:
+        chain = [e.caller, *(f"via__{v}" for v in via), e.callee]
+        for v in via:
+            if f"via__{v}" not in via_nodes:
+                via_nodes.add(f"via__{v}")
+                g.node(f"via__{v}", v, shape="plaintext", fontcolor="#6e7781",
+                       fontsize="8")
+        # constraint=false: the grey detour must not move the documented layout
+        for a, b in zip(chain, chain[1:]):
+            g.edge(a, b, color="#afb8c1", style="solid", penwidth="0.8",
+                   arrowsize="0.5", constraint="false")
+
+
+def _add_legend(g, changed: bool) -> None:
+    """One short sample edge per verdict (and "changed" in a diff)."""
     with g.subgraph(name="cluster_legend") as lg:
         lg.attr(label="legend", fontsize="9", color="#d0d7de")
         legend = dict(STYLE, **({"changed": CHANGED} if changed else {}))
@@ -110,6 +122,20 @@ def build(path: InitPath, edges: list[Verdict], title: str = "",
             lg.node(f"legend_{i}a", "", shape="point", width="0.05")
             lg.node(f"legend_{i}b", "", shape="point", width="0.05")
             lg.edge(f"legend_{i}a", f"legend_{i}b", label=status, **attrs)
+
+
+def build(path: InitPath, edges: list[Verdict], title: str = "",
+          changed: dict[tuple[str, str], str] | None = None):
+    """The graph; `changed` maps (from, to) to a note ("observed -> absent")
+    for edges drawn highlighted (a diff of two traces)."""
+    changed = changed or {}
+    g = _new_graph(title)
+    _add_nodes(g, path, edges)
+    via_nodes: set[str] = set()
+    for e in edges:
+        _add_edge(g, e, changed.get((e.caller, e.callee)))
+        _add_via(g, e, via_nodes)
+    _add_legend(g, bool(changed))
     return g
 
 

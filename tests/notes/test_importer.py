@@ -9,12 +9,13 @@ import pytest
 from conftest import run_cli, seed_file
 from gdb_qemuinit.model import initpath
 from gdb_qemuinit.notes import importer as path_import
+from gdb_qemuinit.notes import reader as notes_reader
 
 DATA = Path(__file__).parent.parent / "data"
 
 
 def imported(path, facts=None):
-    result = path_import.build(path_import.read(str(path)), facts)
+    result = path_import.build(notes_reader.read(str(path)), facts)
     return result, initpath.parse(result.toml)
 
 
@@ -70,27 +71,6 @@ def test_own_markdown_notes_with_a_dot_block_and_a_listing():
     assert {e.callee: e.step for e in p.edges if e.step} == {
         "qmp_chardev_open_socket_server": 1, "tcp_chr_accept_server_sync": 2}
     assert "cc->open" in p.dispatch
-
-
-@pytest.mark.parametrize("name,text,says", [
-    ("unclosed.dot", "\ndigraph {\n a -> b\n", "line 2: this '{' is never closed"),
-    ("nodot.md", "# notes\n\nno graph here, no listing\n", "nothing to import"),
-    ("fence.md", "```graphviz\ndigraph { a -> b }\n", "never closed"),
-    ("bad.md", "text\n\n```dot\ndigraph {\n  a -> ; \n}\n```\n", "line 5"),
-    ("binary.dot", b"\xff\xfe\x00digraph", "not UTF-8"),
-])
-def test_malformed_notes_one_clear_line_nothing_written(tmp_path, name, text, says):
-    notes = tmp_path / name
-    if isinstance(text, bytes):
-        notes.write_bytes(text)
-    else:
-        notes.write_text(text)
-    out = tmp_path / "out.toml"
-    r = run_cli("path", "import", str(notes), "-o", str(out))
-    assert r.returncode == 2
-    assert r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
-    assert says in r.stderr and str(notes) in r.stderr
-    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == [name]
 
 
 def test_import_prints_the_file_when_no_output_is_given():
@@ -244,3 +224,44 @@ def test_own_markdown_notes_imported_and_traced_on_the_seed_scenario(tmp_path):
     assert edges[("qio_net_listener_wait_client", "g_main_loop_run")]["label"] == \
         "blocks until a client connects"
     assert all(s["in_order"] for s in doc["steps"])
+
+
+def test_facts_of_a_counting_run_decide_dispatch_hot_library_then_and_missing():
+    notes = notes_reader.parse(
+        'digraph { a -> b -> "ops->x" -> impl\n a -> tab\n a -> hook\n b -> later\n'
+        ' a -> hot_fn\n a -> g_main_loop_run\n a -> gone }', "n.dot")
+
+    def fn(count, first, *above, library=None):
+        return {"count": count, "first": first, "above": list(above), "library": library}
+    facts = {
+        "qemu": {"version": "7.2.0", "argv": ["qemu-system-x86_64", "-S"]},
+        "outcome": {"state": "init-complete"},
+        "functions": {"a": fn(1, 1), "b": fn(1, 2, "a"), "impl": fn(3, 4, "a", "b"),
+                      "hook": fn(1, 5, "a"), "later": fn(1, 9, "a"), "hot_fn": fn(50, 3, "a"),
+                      "g_main_loop_run": fn(20, 6, "a", library="/lib/libglib-2.0.so.0.7400")},
+        "missing": ["gone"],
+        "tables": {"tab": ["t1", "t2"]},
+        "sites": [
+            {"callee": "ops->x", "at": "f.c:1", "text": "s->ops->x(s);",
+             "targets": {"impl": 3}, "depth": {"impl": 2}},
+            {"callee": "b", "at": "f.c:2", "text": "k->b(s);", "targets": {"other_b": 1}},
+            # a hook whose default is the function of that name: a plain function
+            {"callee": "hook", "at": "f.c:3", "text": "k->hook();", "targets": {"hook": 1}}]}
+    result = path_import.build(notes, facts)
+    assert list(result.dispatch) == ["b", "ops->x", "tab"]
+    assert result.dispatch["b"] == {
+        "member": "called through a pointer at f.c:2: k->b(s);",
+        "implementations": ["other_b"], "probes": ["other_b"], "observed": True,
+        "also_function": True}
+    assert result.dispatch["ops->x"]["implementations"] == ["impl"]
+    assert result.dispatch["tab"] == {
+        "member": "tab[], a table of function pointers in this QEMU",
+        "implementations": ["t1", "t2"], "probes": ["t1", "t2"]}
+    assert (result.hot, result.library, result.missing, result.sequence, result.fill_in) == (
+        ["hot_fn"], ["g_main_loop_run"], ["gone"], ["b -> later"], [])
+    assert "# Checked against QEMU 7.2.0: qemu-system-x86_64 -S" in result.toml
+    assert "# Not in this QEMU binary: gone" in result.toml
+    p = initpath.parse(result.toml)
+    assert p.hot == {"hot_fn"} and p.library_symbols == ("libglib-2.0.so",)
+    assert {e.key for e in p.edges if e.sequence} == {("b", "later")}
+    assert p.dispatch["b"].also_function and p.dispatch["tab"].probes == ("t1", "t2")

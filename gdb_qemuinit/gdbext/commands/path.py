@@ -71,11 +71,12 @@ hot.  --json writes what gdb found."""
     @user_errors
     def invoke(self, arg, from_tty):
         from ...notes import importer as path_import
+        from ...notes import reader as notes_reader
         from ...files import check_writable, to_stdout
         from ...model.trace import save
         opts = parse(self.parser, arg)
         hot = opts.hot or path_import.HOT_THRESHOLD
-        notes = path_import.read(opts.notes)
+        notes = notes_reader.read(opts.notes)
         to_stdout((opts.output, opts.json))        # at most one '-'
         for out in (opts.output, opts.json):
             if out:
