@@ -255,7 +255,7 @@ def cmd_hang(opts) -> int:
     from .attached_gdb import resume_if_left_stopped, run_attached_gdb, stopped, tracer_of
     from .qemu.binary import check_binary
     from .render.hang import format_hang
-    from .runner import gdb_attach_command
+    from .gdbcommand import gdb_attach_command
     if not os.path.exists(f"/proc/{opts.pid}"):
         raise CliError(f"no process {opts.pid}")
     try:

@@ -31,8 +31,8 @@ def gdb_command(qemu_argv: list[str], qinit_args: list[str]) -> list[str]:
     argv file, byte for byte."""
     load = ("python import sys; sys.path[:0] = [p for p in %r if p not in sys.path]; "
             "from gdb_qemuinit.gdbext import commands, guard; "
-            "commands.register(for_the_shell=True); "
-            "guard.watch_parent(%d)" % (_python_paths(), os.getpid()))
+            "commands.register(for_the_shell=True, only=%r); "
+            "guard.watch_parent(%d)" % (_python_paths(), qinit_args[0], os.getpid()))
     qinit = " ".join(["qinit", qinit_args[0]] + [_quote_gdb(a) for a in qinit_args[1:]])
     debug = ["-iex", "set python print-stack full"] if os.environ.get("QEMUINIT_DEBUG") else []
     return [GDB, "-nx", "-q", "-batch", *debug,

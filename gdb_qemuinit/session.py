@@ -4,13 +4,15 @@ finishes again with what only it saw)."""
 
 from __future__ import annotations
 
-from .analysis import annotate as analysis
+from typing import TYPE_CHECKING
+
 from .model import initpath
-from .render import outputs
-from .render import text as render_text
 from .errors import OutputError
-from .model.initpath import InitPath
-from .model.trace import Trace
+
+if TYPE_CHECKING:
+    from .model.initpath import InitPath
+    from .model.trace import Trace
+    from .render import outputs
 
 
 def prepare(path_file: str | None, outs: outputs.Outputs) -> InitPath:
@@ -25,6 +27,10 @@ def finish(path: InitPath, trace: Trace, outs: outputs.Outputs, full: bool = Fal
            color: bool = False) -> str:
     """Analyse the trace, write the outputs; the text to print: the whole
     report with `full`, else the summary."""
+    # Imported here: gdb run by the shell records only, and never needs them.
+    from .analysis import annotate as analysis
+    from .render import outputs
+    from .render import text as render_text
     analysis.annotate(path, trace)
     try:
         outputs.write(path, trace, outs)

@@ -47,12 +47,15 @@ color', 'set qinit timeout', 'set qinit lazy-libraries'."""
 COMMANDS: dict[str, gdb.Command] = {}
 
 
-def register(for_the_shell: bool = False) -> None:
-    """Register the commands; `for_the_shell` when qemuinit runs this gdb."""
+def register(for_the_shell: bool = False, only: str | None = None) -> None:
+    """Register the commands; `for_the_shell` when qemuinit runs this gdb,
+    which then needs only the command it runs (`only`, as in 'path import')."""
     Shell.running_gdb = for_the_shell
     settings.register()
     Qinit()
     for cls in (QinitTrace, QinitReport, QinitPath, QinitPathImport, QinitPathExport,
                 QinitWhere, QinitHang):
-        cmd = cls()
-        COMMANDS[cmd.parser.prog] = cmd
+        if only is None or cls.NAME == f"qinit {only}" or cls.PREFIX and only.startswith(
+                cls.NAME[len("qinit "):] + " "):
+            cmd = cls()
+            COMMANDS[cmd.parser.prog] = cmd

@@ -6,8 +6,6 @@ from __future__ import annotations
 import gdb
 
 from ...errors import QemuinitError
-from ..attach import attached, detach, proc_argv, threads
-from ..enums import read_enums
 from .base import QinitCommand, parse, show, user_errors
 
 
@@ -32,6 +30,8 @@ a QEMU gdb started stays stopped where it is."""
         from ...files import check_writable
         from ...model.trace import save
         from ...render.hang import format_hang
+        from ..attach import attached, detach, proc_argv, threads
+        from ..enums import read_enums
         opts = parse(self.parser, arg)
         pid = gdb.selected_inferior().pid
         if not pid:
