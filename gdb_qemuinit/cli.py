@@ -233,7 +233,7 @@ def _path_parser(action: str) -> argparse.ArgumentParser:
 
 
 def cmd_where(opts) -> int:
-    from .analysis import where
+    from .model import questions as where
     from .render import where as render_where
     if opts.list:
         print(where.listing())

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .qemu import scenario
-from .analysis import backendlog, vhostuser
+from .analysis import backendlog
+from .model import spec as vhostuser
 from .qemu.backend import Backend
 from .errors import CliError
 from .qemu.binary import check_binary, default_binary, index_advice

@@ -3,11 +3,11 @@
 
 
 from gdb_qemuinit.model import initpath
-from gdb_qemuinit.analysis import vhostuser
+from gdb_qemuinit.model.spec import load_spec
 from gdb_qemuinit.model.trace import Frame, Hit, Outcome, Trace
 
 
-SPEC = vhostuser.load_spec()
+SPEC = load_spec()
 
 
 PATH = initpath.load()

@@ -11,6 +11,7 @@ from . import verify
 from . import vhostuser
 from . import where
 from ..model.initpath import InitPath
+from ..model.spec import load_spec
 from ..model.trace import Trace
 from ..model.verdicts import OBSERVED, edges_of
 from ..qemu.cmdline import QemuCommandLine
@@ -20,7 +21,7 @@ def annotate(path: InitPath, trace: Trace) -> Trace:
     """Add the "edges", "steps", "vhost_user", "hang", "throwaway", "first_error"
     and "findings" sections (again, if the trace has them: QEMU's stderr may
     have been added since); a section with nothing to say is left out."""
-    spec = vhostuser.load_spec()
+    spec = load_spec()
     verify.add_verdicts(path, trace)
     # in this order: first_error and findings read the vhost_user section
     sections = (("vhost_user", lambda: vhostuser.section(path, trace, spec)),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..model.trace import Trace
 
 if TYPE_CHECKING:
-    from .vhostuser import Spec
+    from ..model.spec import Spec
 
 
 def checks(spec: "Spec", rounds: list[dict], trace: Trace) -> list[dict]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..qemu.cmdline import Chardev, QemuCommandLine
 from .summary import chain
 from ..model.trace import CUT_SHORT, Frame, Hit, Trace
-from .vhostuser import Spec, load_spec
+from ..model.spec import Spec, load_spec
 
 ROLES = {"server": "server: QEMU listens, the backend must connect as a client",
          "client": "client: QEMU connects, the backend must listen as a server"}

@@ -21,7 +21,7 @@ from ..qemu import peers
 from ..qemu.cmdline import QemuCommandLine
 from .summary import chain
 from ..model.trace import Frame
-from .vhostuser import Spec, load_spec
+from ..model.spec import Spec, load_spec
 
 SCHEMA = "qemuinit.hang/1"
 

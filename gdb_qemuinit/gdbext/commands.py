@@ -232,7 +232,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         from .. import session
         from ..render import outputs
         from ..planning import recording
-        from ..analysis import vhostuser
+        from ..model import spec as vhostuser
         from ..model.trace import INIT_COMPLETE
         opts = parse(self.parser, arg)
         outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
@@ -277,7 +277,7 @@ works as a question (qinit where vhost_dev_init)."""
     EXTRAS = {"timeout": GDB_TIMEOUT}
 
     def complete(self, text, word):
-        from ..analysis import where
+        from ..model import questions as where
         if last_word(text).startswith("-"):
             return complete_options(self.parser, text, word)
         return [n for n in where.load_questions() if n.startswith(word or "")]

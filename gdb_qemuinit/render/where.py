@@ -5,7 +5,7 @@ from main."""
 
 from __future__ import annotations
 
-from ..analysis import where
+from ..model import questions as where
 from ..model import origins
 
 # Fields every answer has that the text shows in its own way.

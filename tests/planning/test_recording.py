@@ -5,8 +5,8 @@ import pytest
 from conftest import stack_hit
 from gdb_qemuinit.model import initpath
 from gdb_qemuinit.planning import recording
-from gdb_qemuinit.analysis import vhostuser
-from gdb_qemuinit.analysis import where
+from gdb_qemuinit.model import questions as where
+from gdb_qemuinit.model.spec import load_spec
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def path():
 
 @pytest.fixture(scope="module")
 def spec():
-    return vhostuser.load_spec()
+    return load_spec()
 
 
 USER = ["qemu-system-x86_64", "-machine", "q35", "-netdev", "user,id=n0", "-device",
