@@ -229,15 +229,15 @@ def _path_parser(action: str) -> argparse.ArgumentParser:
 
 
 def cmd_where(opts) -> int:
-    from .analysis import where
+    from .model import questions
     from .render import where as render_where
     if opts.list:
-        print(where.listing())
+        print(questions.listing())
         return EXIT_OK
     if not opts.question:
         raise CliError("where needs a QUESTION or a function name (--list shows them)")
-    q = where.resolve(opts.question)
-    where.check_device(q, opts.device)
+    q = questions.resolve(opts.question)
+    questions.check_device(q, opts.device)
     if opts.json:
         outputs.Outputs(json=opts.json).check()      # before QEMU runs
     res = _run_qinit(opts, ["where", q.name] + (["--all"] if opts.all else [])

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .qemu import scenario
-from .analysis import backendlog, vhostuser
+from .analysis import backendlog
+from .model import spec
 from .qemu.backend import Backend
 from .errors import CliError
 from .qemu.binary import check_binary, default_binary, index_advice
@@ -175,9 +176,10 @@ def _relay(opts, sock: str, private: str):
     """--cut-after REQUEST: the backend connects through a relay that cuts
     its first connection right after that request (relay.py)."""
     from .qemu import relay
-    spec = vhostuser.load_spec()
-    number = relay.request_number(opts.cut_after, spec.requests)
-    return relay.Relay(sock, os.path.join(private, "relay.sock"), number, spec.name(number))
+    vhost_user = spec.load_spec()
+    number = relay.request_number(opts.cut_after, vhost_user.requests)
+    return relay.Relay(sock, os.path.join(private, "relay.sock"), number,
+                       vhost_user.name(number))
 
 
 def _say_chardevs_without_backend(command_line: QemuCommandLine,

@@ -291,7 +291,7 @@ def assert_each_connection_matches_its_backend(doc):
     """Per chardev: the requests QEMU really sent (in wire order, without
     the ones it decided not to write) are, number for number, what that
     chardev's own backend logged receiving."""
-    from gdb_qemuinit.analysis.vhostuser import load_spec
+    from gdb_qemuinit.model.spec import load_spec
     from gdb_qemuinit.model.trace import Trace
     spec = load_spec().for_trace(Trace.from_json(doc))
     vu = doc["vhost_user"]

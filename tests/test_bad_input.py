@@ -305,10 +305,11 @@ question_table = st.fixed_dictionaries({}, optional={
 @given(st.one_of(question_table, json_value))
 def test_a_mistyped_question_is_read_or_refused(table):
     from gdb_qemuinit.analysis import where
+    from gdb_qemuinit.model import questions
     from gdb_qemuinit.render import where as render_where
 
     def load_and_answer(t):
-        q = where.question_from("q", t)
+        q = questions.question_from("q", t)
         res = where.result(q, _HAND_TRACE)
         return render_where.format_result(res, None, q)
     read_or_user_error("questions", load_and_answer, table)

@@ -11,14 +11,14 @@ from gdb_qemuinit.qemu import cmdline as qemu_cmdline
 from gdb_qemuinit.qemu import relay
 from gdb_qemuinit.qemu import scenario
 from gdb_qemuinit.model import trace
-from gdb_qemuinit.analysis import where
+from gdb_qemuinit.model import questions
 from gdb_qemuinit.cli import main
 
 
 @pytest.mark.parametrize("cls", [trace.TraceError, initpath.InitPathError,
                                  cmdline.UsageError, qemu.QemuError, errors.CliError,
                                  scenario.ScenarioError, datafile.DataFileError,
-                                 where.QuestionError, errors.OutputError,
+                                 questions.QuestionError, errors.OutputError,
                                  relay.RelayError, qemu_cmdline.CommandLineError])
 def test_every_user_error_is_a_qemuinit_error(cls):
     assert issubclass(cls, errors.QemuinitError)

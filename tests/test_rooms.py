@@ -91,4 +91,13 @@ def test_the_plan_and_the_recorder_run_without_the_analysis():
     for name in [n for n in mods if inside(n, "planning")] + ["gdb_qemuinit.gdbext.recorder"]:
         assert not [m for m in mods[name] if inside(m, "analysis", "render")], name
     # and the annotations are told apart from run-time imports
-    assert "gdb_qemuinit.analysis.vhostuser" in modules()["gdb_qemuinit.planning.recording"]
+    assert "gdb_qemuinit.model.spec" in modules()["gdb_qemuinit.planning.recording"]
+    assert "gdb_qemuinit.model.spec" not in modules(runtime_only=True)[
+        "gdb_qemuinit.planning.recording"]
+
+
+def test_planning_imports_nothing_of_the_analysis_even_for_annotations():
+    """Its inputs (the vhost-user spec, the questions) are model/'s."""
+    for name, imported in modules().items():
+        if inside(name, "planning"):
+            assert not [m for m in imported if inside(m, "analysis", "render")], name

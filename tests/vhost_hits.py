@@ -3,11 +3,11 @@
 
 
 from gdb_qemuinit.model import initpath
-from gdb_qemuinit.analysis import vhostuser
+from gdb_qemuinit.model.spec import load_spec
 from gdb_qemuinit.model.trace import Frame, Hit, Outcome, Trace
 
 
-SPEC = vhostuser.load_spec()
+SPEC = load_spec()
 
 
 PATH = initpath.load()
@@ -59,3 +59,17 @@ def on(chardev, vq_index, h, netdev=None):
     h.reads = dict(h.reads or {}, chardev=chardev, vq_index=vq_index,
                    **({"netdev": netdev} if netdev else {}))
     return h
+
+
+def decoded(trace):
+    """The "vhost_user" section of `trace`, as the trace's JSON has it (None:
+    there is none)."""
+    from gdb_qemuinit.analysis import vhostuser
+    doc = vhostuser.section(PATH, trace)
+    return doc.to_json() if doc else None
+
+
+def backend_log(requests, protocol_features):
+    """A backend's log of one connection, as parse_backend_log reads it."""
+    return {"requests": requests, "protocol_features": protocol_features,
+            "connections": [{"requests": requests, "protocol_features": protocol_features}]}

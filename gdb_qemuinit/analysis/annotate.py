@@ -11,6 +11,10 @@ from . import verify
 from . import vhostuser
 from . import where
 from ..model.initpath import InitPath
+from ..model.negotiation import FAILED, Round, rounds_of, vhost_user_of
+from ..model.problems import Finding
+from ..model.records import json_of
+from ..model.spec import load_spec
 from ..model.trace import Trace
 from ..model.verdicts import OBSERVED, edges_of
 from ..qemu.cmdline import QemuCommandLine
@@ -20,7 +24,7 @@ def annotate(path: InitPath, trace: Trace) -> Trace:
     """Add the "edges", "steps", "vhost_user", "hang", "throwaway", "first_error"
     and "findings" sections (again, if the trace has them: QEMU's stderr may
     have been added since); a section with nothing to say is left out."""
-    spec = vhostuser.load_spec()
+    spec = load_spec()
     verify.add_verdicts(path, trace)
     # in this order: first_error and findings read the vhost_user section
     sections = (("vhost_user", lambda: vhostuser.section(path, trace, spec)),
@@ -31,15 +35,14 @@ def annotate(path: InitPath, trace: Trace) -> Trace:
     for key, make in sections:
         value = make()
         if value:
-            trace.extra[key] = value
+            trace.extra[key] = json_of(value)       # records, as the trace's JSON has them
         else:
             trace.extra.pop(key, None)
-    rounds = (trace.extra.get("vhost_user") or {}).get("rounds", [])
-    _note_restart(trace, spec.record["round_starts"], rounds)
+    _note_restart(trace, spec.record["round_starts"], rounds_of(trace))
     return trace
 
 
-def trace_findings(trace: Trace) -> list[dict]:
+def trace_findings(trace: Trace) -> list[Finding]:
     """Set-ups that cannot work or will surprise: from the command line, the
     backend's replies and how QEMU ended."""
     cl = QemuCommandLine.of_recorded(trace.qemu.get("argv"))
@@ -49,26 +52,26 @@ def trace_findings(trace: Trace) -> list[dict]:
     errors = [ln["line"] for ln in trace.extra.get("qemu_stderr", [])
               if ": info: " not in ln["line"] and ": warning: " not in ln["line"]]
     return (findings.from_command_line(cl)
-            + findings.from_negotiation(cl, trace.extra.get("vhost_user"))
+            + findings.from_negotiation(cl, vhost_user_of(trace))
             + findings.from_exit(cl, o.state, errors[0] if errors else o.error_line))
 
 
-def _note_restart(trace: Trace, wait: str, rounds: list[dict]) -> None:
+def _note_restart(trace: Trace, wait: str, rounds: list[Round]) -> None:
     """The seed's restart edges: for each chardev QEMU waited on more than
     once (a new connection after a failed one), how many times, and why.
     Several NICs or queue pairs are not a restart: each chardev's
     connection counts once."""
     texts = []
-    for chardev in dict.fromkeys(r.get("chardev") for r in rounds):
-        own = [r for r in rounds if r.get("chardev") == chardev]
-        connections = {r.get("connection") for r in own}
+    for chardev in dict.fromkeys(r.chardev for r in rounds):
+        own = [r for r in rounds if r.chardev == chardev]
+        connections = {r.connection for r in own}
         if len(connections) < 2:
             continue
-        failed = [f"round {r['round']} failed at {r.get('failed_at', '?')}"
-                  for r in own if r["result"] == "failed"]
+        failed = [f"round {r.round} failed at {r.failed_at or '?'}"
+                  for r in own if r.result == FAILED]
         texts.append(f"QEMU waited for the backend of {chardev} {len(connections)} times: "
                      + "".join(f + "; " for f in failed)
-                     + f"round {own[-1]['round']}: {own[-1]['result']}")
+                     + f"round {own[-1].round}: {own[-1].result}")
     if not texts:
         return
     text = "; ".join(texts)

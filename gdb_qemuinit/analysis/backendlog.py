@@ -7,28 +7,26 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ..model.negotiation import BackendCheck, ConnectionCheck, Message, Round
+from ..model.records import ABSENT
 from ..model.trace import Trace
 
 if TYPE_CHECKING:
-    from .vhostuser import Spec
+    from ..model.spec import Spec
 
 
-def checks(spec: "Spec", rounds: list[dict], trace: Trace) -> list[dict]:
+def checks(spec: "Spec", rounds: list[Round], trace: Trace) -> list[BackendCheck]:
     """One check per backend that logged what it received, against the
-    rounds of its chardev."""
-    return [dict(check_against_backend(spec, [r for r in rounds if b.get("chardev") is None
-                                              or r["chardev"] == b["chardev"]], b["log"]),
-                 chardev=b.get("chardev"))
-            for b in _backend_logs(trace)]
-
-
-def _backend_logs(trace: Trace) -> list[dict]:
-    """What each backend logged receiving, with its chardev (None: a trace
-    from before backends had chardevs, one backend for everything)."""
-    out = [{"chardev": b.get("chardev"), "log": b["log"]}
-           for b in trace.extra.get("backends", []) if b.get("log")]
-    if not out and trace.extra.get("backend_log"):
-        out = [{"chardev": None, "log": trace.extra["backend_log"]}]
+    rounds of its chardev (a backend without a chardev: every round)."""
+    out = []
+    for b in trace.extra.get("backends", []):
+        if not b.get("log"):
+            continue
+        chardev = b.get("chardev")
+        check = check_against_backend(spec, [r for r in rounds if chardev is None
+                                             or r.chardev == chardev], b["log"])
+        check.chardev = chardev
+        out.append(check)
     return out
 
 
@@ -60,25 +58,16 @@ def parse_backend_log(text: str, patterns: dict[str, str]) -> dict:
     return out
 
 
-def _backend_connections(log: dict) -> list[dict]:
-    """The backend's connections; a log read before they were told apart is
-    one connection."""
-    if "connections" in log:
-        return log["connections"]
-    return [{"requests": log.get("requests", []),
-             "protocol_features": log.get("protocol_features", [])}]
-
-
-def _qemu_connections(rounds: list[dict]) -> list[tuple[int, list[dict]]]:
+def _qemu_connections(rounds: list[Round]) -> list[tuple[int, list[Message]]]:
     """QEMU's connections of these rounds, in the order they began, each with
     the requests it put on the wire to the backend (in wire order): not
     those it decided not to write, nor those a cut connection never
     delivered."""
-    by_connection: dict[int, list[dict]] = {}
-    for rnd in sorted(rounds, key=lambda r: r["hit"]):
-        msgs = by_connection.setdefault(rnd["connection"], [])
-        msgs += [m for m in rnd["messages"] if m.get("sent", True) and m.get("delivered", True)]
-    return [(c, sorted(msgs, key=lambda m: m["seq"])) for c, msgs in by_connection.items()]
+    by_connection: dict[int, list[Message]] = {}
+    for rnd in sorted(rounds, key=lambda r: r.hit):
+        msgs = by_connection.setdefault(rnd.connection, [])
+        msgs += [m for m in rnd.on_wire() if m.delivered]
+    return [(c, sorted(msgs, key=lambda m: m.seq)) for c, msgs in by_connection.items()]
 
 
 def _without_trailing_empty(connections: list, requests) -> list:
@@ -91,7 +80,7 @@ def _without_trailing_empty(connections: list, requests) -> list:
     return connections[:n]
 
 
-def _first_difference(spec: "Spec", sent: list[int], names: list[str]) -> str | None:
+def _first_difference(spec: "Spec", sent: list[int | None], names: list[str]) -> str | None:
     """Where two request sequences part, by number (a backend may spell a
     request otherwise); None if they are the same."""
     got = [spec.number(n) for n in names]
@@ -107,7 +96,7 @@ def _first_difference(spec: "Spec", sent: list[int], names: list[str]) -> str | 
     return None
 
 
-def check_against_backend(spec: "Spec", rounds: list[dict], log: dict) -> dict:
+def check_against_backend(spec: "Spec", rounds: list[Round], log: dict) -> BackendCheck:
     """Does what QEMU sent (seen by gdb) match what its backend logged
     receiving, connection by connection?  The backend's connections are
     QEMU's last ones on the chardev, in order (earlier ones went to others:
@@ -115,38 +104,42 @@ def check_against_backend(spec: "Spec", rounds: list[dict], log: dict) -> dict:
     compared whole, request by request, by number.  Connections after the
     last one either side carried a request on are not compared."""
     qemu = _without_trailing_empty(_qemu_connections(rounds), lambda c: c[1])
-    backend = _without_trailing_empty(_backend_connections(log), lambda c: c["requests"])
+    backend = _without_trailing_empty(log["connections"], lambda c: c["requests"])
     pairs = list(zip(qemu[len(qemu) - len(backend):] if len(backend) <= len(qemu) else [],
                      backend))
-    connections = []
-    for (number, sent), got in pairs:
-        acked = [int(m["payload"]["hex"], 16) for m in sent
-                 if m["name"] == "SET_PROTOCOL_FEATURES" and m.get("payload")]
-        diff = _first_difference(spec, [m["request"] for m in sent], got["requests"])
-        connections.append({"connection": number, "qemu_sent": len(sent),
-                            "backend_received": len(got["requests"]),
-                            "requests_agree": diff is None,
-                            "protocol_features_agree": acked == got["protocol_features"],
-                            **({"first_difference": diff} if diff else {})})
+    connections = [_connection_check(spec, number, sent, got) for (number, sent), got in pairs]
     left_out = qemu[:len(qemu) - len(backend)] if len(backend) <= len(qemu) else []
-    out = {"backend_received": sum(len(c["requests"]) for c in backend),
-           "qemu_sent": sum(len(sent) for _, sent in qemu),
-           "compared": (f"connection by connection: QEMU's last {len(backend)} of "
-                        f"{len(qemu)}" + (f" (connection {', '.join(str(c) for c, _ in left_out)}"
-                                          f" went to another peer)" if left_out else "")),
-           "connections": connections,
-           "requests_agree": bool(connections) and all(c["requests_agree"]
-                                                       for c in connections),
-           "protocol_features_agree": bool(connections)
-           and any(c["protocol_features"] for c in backend)
-           and all(c["protocol_features_agree"] for c in connections)}
+    out = BackendCheck(
+        backend_received=sum(len(c["requests"]) for c in backend),
+        qemu_sent=sum(len(sent) for _, sent in qemu),
+        compared=(f"connection by connection: QEMU's last {len(backend)} of "
+                  f"{len(qemu)}" + (f" (connection {', '.join(str(c) for c, _ in left_out)}"
+                                    f" went to another peer)" if left_out else "")),
+        connections=connections,
+        requests_agree=bool(connections) and all(c.requests_agree for c in connections),
+        protocol_features_agree=(bool(connections)
+                                 and any(c["protocol_features"] for c in backend)
+                                 and all(c.protocol_features_agree for c in connections)))
     if len(backend) > len(qemu):
-        out["first_difference"] = (f"the backend logged {len(backend)} connections, "
-                                   f"QEMU made {len(qemu)}")
+        out.first_difference = (f"the backend logged {len(backend)} connections, "
+                                f"QEMU made {len(qemu)}")
     elif not connections:
-        out["first_difference"] = "the backend logged no connection"
+        out.first_difference = "the backend logged no connection"
     else:
-        bad = next((c for c in connections if not c["requests_agree"]), None)
+        bad = next((c for c in connections if not c.requests_agree), None)
         if bad is not None:
-            out["first_difference"] = f"connection {bad['connection']}, {bad['first_difference']}"
+            out.first_difference = f"connection {bad.connection}, {bad.first_difference}"
     return out
+
+
+def _connection_check(spec: "Spec", number: int, sent: list[Message],
+                      got: dict) -> ConnectionCheck:
+    """One connection: QEMU's requests on the wire against the backend's log."""
+    acked = [m.payload.number() for m in sent
+             if m.name == "SET_PROTOCOL_FEATURES" and m.payload]
+    diff = _first_difference(spec, [m.request for m in sent], got["requests"])
+    return ConnectionCheck(connection=number, qemu_sent=len(sent),
+                           backend_received=len(got["requests"]),
+                           requests_agree=diff is None,
+                           protocol_features_agree=acked == got["protocol_features"],
+                           first_difference=diff if diff else ABSENT)

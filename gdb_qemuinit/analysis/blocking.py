@@ -4,10 +4,16 @@ flight, and what would unblock it (data/vhost-user.toml [[blocking]])."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from ..qemu.cmdline import Chardev, QemuCommandLine
 from .summary import chain
+from ..model.problems import OTHER, BlockedRequest, Hang
+from ..model.records import ABSENT, Absent
 from ..model.trace import CUT_SHORT, Frame, Hit, Trace
-from .vhostuser import Spec, load_spec
+from ..model.spec import Spec, load_spec
+
+T = TypeVar("T")
 
 ROLES = {"server": "server: QEMU listens, the backend must connect as a client",
          "client": "client: QEMU connects, the backend must listen as a server"}
@@ -21,47 +27,48 @@ def match(spec: Spec, stack: list[str]) -> dict | None:
                  and all(a in names for a in b.get("also", ()))), None)
 
 
-def describe_wait(spec: Spec, frames: list[Frame], reads: dict, argv: list[str]) -> dict:
+def describe_wait(spec: Spec, frames: list[Frame], reads: dict, argv: list[str]) -> Hang:
     """Where a thread blocks, as the report's "hang" section: `frames`
     innermost first, `reads` {function: {name: value}} at its frames."""
     stack = [f.function or "??" for f in frames]
     entry = match(spec, stack)
     innermost = stack[0] if stack else None
-    doc: dict = {"blocked_in": next((f.function for f in frames if f.file), innermost),
-                 "chain": chain(frames), "monitor": spec.monitor_note}
+    blocked_in = next((f.function for f in frames if f.file), innermost)
     if entry is None:
-        doc.update(kind="other", stage="not a documented wait: see the chain")
-        return doc
+        return Hang(blocked_in=blocked_in, chain=chain(frames), monitor=spec.monitor_note,
+                    kind=OTHER, stage="not a documented wait: see the chain")
     got = (reads or {}).get(entry["function"], {})
     chardev = got.get("chardev")
     dev = socket_of(argv, chardev)
-    path = dev.path if dev else None
     reconnect = got.get("reconnect")
     if reconnect is None and dev is not None:
         reconnect = dev.reconnect_seconds
     request = None
     if got.get("request") is not None:
-        request = {"request": got["request"], "name": spec.name(got["request"])}
-        request.update(_step(frames))
-    fill = {"socket": path or "the chardev's socket",
-            "request": request["name"] if request else "the request",
+        request = BlockedRequest(got["request"], spec.name(got["request"]), *_step(frames))
+    fill = {"socket": dev.path if dev and dev.path else "the chardev's socket",
+            "request": request.name if request else "the request",
             "reconnect": f"{reconnect:g}" if isinstance(reconnect, (int, float)) else "N"}
-    if entry.get("monitor"):
-        doc["monitor"] = entry["monitor"]
-    if entry.get("hang") is False:
-        doc["hanging"] = False
-    doc.update(kind=entry.get("kind"), function=entry["function"],
-               stage=entry["stage"].format(**fill),
-               chardev=chardev or (dev.id if dev else None),
-               socket=path, role=dev.role if dev else None,
-               role_means=ROLES.get(dev.role) if dev else None,
-               wait=dev.wait if dev else None,
-               reconnect_seconds=reconnect or None, request=request,
-               unblock=entry["unblock"].format(**fill) or None)
-    return {k: v for k, v in doc.items() if v is not None or k in ("wait",)}
+    return Hang(blocked_in=_given(blocked_in), chain=chain(frames),
+                monitor=entry.get("monitor") or spec.monitor_note,
+                hanging=False if entry.get("hang") is False else ABSENT,
+                kind=_given(entry.get("kind")), function=entry["function"],
+                stage=entry["stage"].format(**fill),
+                chardev=_given(chardev or (dev.id if dev else None)),
+                socket=_given(dev.path if dev else None),
+                role=_given(dev.role if dev else None),
+                role_means=_given(ROLES.get(dev.role) if dev else None),
+                wait=dev.wait if dev else None,
+                reconnect_seconds=_given(reconnect or None), request=_given(request),
+                unblock=_given(entry["unblock"].format(**fill) or None))
 
 
-def _step(frames: list[Frame]) -> dict:
+def _given(value: T | None) -> T | Absent:
+    """A key of the section is left out when it has nothing to say."""
+    return ABSENT if value is None else value
+
+
+def _step(frames: list[Frame]) -> tuple[int | None, str | None, str | None]:
     """The documented negotiation step a blocked request belongs to."""
     from ..model import initpath
     from . import vhostuser
@@ -72,10 +79,10 @@ def _step(frames: list[Frame]) -> dict:
     reader = load_spec().record["reply"]
     i = names.index(reader) if reader in names else -1
     sent_by = names[i + 1] if 0 <= i < len(names) - 1 else None
-    return {"step": step, "under": under, "sent_by": sent_by}
+    return step, under, sent_by
 
 
-def diagnosis(trace: Trace, spec: Spec | None = None) -> dict | None:
+def diagnosis(trace: Trace, spec: Spec | None = None) -> Hang | None:
     """None unless QEMU was interrupted (timeout, Ctrl-C) before its main loop."""
     o = trace.outcome
     if o.state not in CUT_SHORT or not o.frames:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import difflib
 
+from ..model.negotiation import FEATURE_SETS, Message, Negotiated, Payload, vhost_user_of
+from ..model.records import ABSENT
 from ..model.throwaway import throwaway_functions, throwaway_key
 from ..model.trace import Trace
+from ..model.tracediff import (UNDOCUMENTED, ChainChange, ChardevDiff, EdgeChange, RunFacts,
+                               Throwaway, TraceDiff)
 from ..model.verdicts import edges_of
-
-FEATURES = ("backend_features", "backend_protocol_features", "acked_protocol_features",
-            "acked_features")
 
 
 def _chains(trace: Trace) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -30,33 +31,37 @@ def _chains(trace: Trace) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
 
 
 def diff(a: Trace, b: Trace) -> dict:
+    """The diff as JSON (what `qemuinit diff --json` prints)."""
+    return compare(a, b).to_json()
+
+
+def compare(a: Trace, b: Trace) -> TraceDiff:
     ea = {(e.caller, e.callee): e for e in edges_of(a)}
     eb = {(e.caller, e.callee): e for e in edges_of(b)}
     edges = []
     for key in list(ea) + [k for k in eb if k not in ea]:
         in_a, in_b = ea.get(key), eb.get(key)
-        sa = in_a.status if in_a else "undocumented"
-        sb = in_b.status if in_b else "undocumented"
+        sa = in_a.status if in_a else UNDOCUMENTED
+        sb = in_b.status if in_b else UNDOCUMENTED
         va, vb = in_a.via if in_a else [], in_b.via if in_b else []
         if sa != sb or va != vb:
-            edges.append({"from": key[0], "to": key[1],
-                          "cluster": (in_a or eb[key]).cluster,
-                          "a": sa, "b": sb, "via_a": va, "via_b": vb})
+            edges.append(EdgeChange(key[0], key[1], (in_a or eb[key]).cluster,
+                                    a=sa, b=sb, via_a=va, via_b=vb))
     (ca, ta), (cb, tb) = _chains(a), _chains(b)
-    chains = [{"function": fn, "a": ca[fn], "b": cb[fn]}
-              for fn in ca if fn in cb and ca[fn] != cb[fn]]
-    return {"a": {"version": a.qemu.get("version"), "argv": a.qemu.get("argv"),
-                  "state": a.outcome.state},
-            "b": {"version": b.qemu.get("version"), "argv": b.qemu.get("argv"),
-                  "state": b.outcome.state},
-            "edges": edges, "chains": chains,
-            "only_a": [fn for fn in ca if fn not in cb],
-            "only_b": [fn for fn in cb if fn not in ca],
-            "throwaway": {"a": sorted(ta), "b": sorted(tb)},
-            "negotiation": negotiation(a, b)}
+    return TraceDiff(a=_facts(a), b=_facts(b), edges=edges,
+                     chains=[ChainChange(fn, ca[fn], cb[fn])
+                             for fn in ca if fn in cb and ca[fn] != cb[fn]],
+                     only_a=[fn for fn in ca if fn not in cb],
+                     only_b=[fn for fn in cb if fn not in ca],
+                     throwaway=Throwaway(sorted(ta), sorted(tb)),
+                     negotiation=negotiation(a, b))
 
 
-def negotiation(a: Trace, b: Trace) -> list[dict] | None:
+def _facts(t: Trace) -> RunFacts:
+    return RunFacts(t.qemu.get("version"), t.qemu.get("argv"), t.outcome.state)
+
+
+def negotiation(a: Trace, b: Trace) -> list[ChardevDiff] | None:
     """Per chardev (paired by id, else in order), what QEMU sent and the
     backend answered, A against B: requests by number (renamed when a
     number's name changed), replies that differ, feature bits.  The chardevs
@@ -70,36 +75,40 @@ def negotiation(a: Trace, b: Trace) -> list[dict] | None:
     out = []
     for ca, cb in pairs:
         (ma, fa), (mb, fb) = ra[ca], rb[cb]
-        entry = {"chardev_a": ca, "chardev_b": cb, **_requests(ma, mb),
-                 "features": _features(fa, fb)}
-        if any(entry[k] for k in ("added", "removed", "renamed", "replies", "features")):
+        entry = ChardevDiff(ca, cb, *_requests(ma, mb), features=_features(fa, fb))
+        if entry.differs():
             out.append(entry)
     return out
 
 
-def _by_chardev(trace: Trace) -> dict:
+def _by_chardev(trace: Trace) -> dict[str | None, tuple[list[Message], Negotiated]]:
     """chardev -> (the messages QEMU put on the wire, in order; what was
     negotiated)."""
-    vu = trace.extra.get("vhost_user") or {}
-    out: dict = {}
-    for rnd in vu.get("rounds", []):
-        msgs = out.setdefault(rnd.get("chardev"), ([], {}))[0]
-        msgs += [m for m in rnd.get("messages", []) if m.get("sent", True)]
-    for c in vu.get("chardevs", []):
-        if c.get("chardev") in out:
-            out[c["chardev"]] = (sorted(out[c["chardev"]][0], key=lambda m: m.get("seq", 0)),
-                                 c.get("negotiated") or {})
+    vu = vhost_user_of(trace)
+    out: dict[str | None, tuple[list[Message], Negotiated]] = {}
+    if vu is None:
+        return out
+    for rnd in vu.rounds:
+        out.setdefault(rnd.chardev, ([], Negotiated()))[0].extend(rnd.on_wire())
+    for c in vu.chardevs:
+        if c.chardev in out:
+            out[c.chardev] = (sorted(out[c.chardev][0], key=lambda m: m.seq), c.negotiated)
     return out
 
 
-def _name(m: dict) -> str:
-    return f"{m.get('name')} ({m.get('request')})"
+def _name(m: Message) -> str:
+    return f"{m.name} ({m.request})"
 
 
-def _requests(ma: list[dict], mb: list[dict]) -> dict:
-    added, removed, renamed, replies = [], [], [], []
-    matcher = difflib.SequenceMatcher(a=[m.get("request") for m in ma],
-                                      b=[m.get("request") for m in mb], autojunk=False)
+def _requests(ma: list[Message],
+              mb: list[Message]) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Requests only B sent, only A sent, renamed, and replies that differ."""
+    added: list[str] = []
+    removed: list[str] = []
+    renamed: list[str] = []
+    replies: list[str] = []
+    matcher = difflib.SequenceMatcher(a=[m.request for m in ma],
+                                      b=[m.request for m in mb], autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op in ("delete", "replace"):
             removed += [f"#{i + 1} {_name(ma[i])}" for i in range(i1, i2)]
@@ -109,48 +118,48 @@ def _requests(ma: list[dict], mb: list[dict]) -> dict:
             continue
         for i, j in zip(range(i1, i2), range(j1, j2)):
             x, y = ma[i], mb[j]
-            if x.get("name") != y.get("name"):
-                renamed.append(f"request {x.get('request')}: {x.get('name')} -> {y.get('name')}")
+            if x.name != y.name:
+                renamed.append(f"request {x.request}: {x.name} -> {y.name}")
             rx, ry = _reply(x), _reply(y)
             if rx != ry:
-                replies.append(f"#{j + 1} {y.get('name')}: A {rx}, B {ry}")
-    return {"added": added, "removed": removed,
-            "renamed": list(dict.fromkeys(renamed)), "replies": replies}
+                replies.append(f"#{j + 1} {y.name}: A {rx}, B {ry}")
+    return added, removed, list(dict.fromkeys(renamed)), replies
 
 
-def _reply(m: dict) -> str:
-    r = m.get("reply")
-    if r is None:
+def _reply(m: Message) -> str:
+    r = m.reply
+    if not r:
         return "no reply"
-    p = r.get("payload")
-    if isinstance(p, dict) and "hex" in p:
-        return p["hex"]
-    if isinstance(p, dict) and "value" in p:
-        return str(p["value"])
-    if r.get("ack") is not None:
-        return f"ack {r['ack']}"
-    return f"returned {r.get('ret')}"
+    p = r.payload
+    if p and p.hex:
+        return p.hex
+    if p and p.value is not ABSENT:
+        return str(p.value)
+    if r.ack is not None and r.ack is not ABSENT:
+        return f"ack {r.ack}"
+    return f"returned {r.ret}"
 
 
-def _bits(value: dict | None) -> dict[int, str]:
+def _bits(value: Payload | None) -> dict[int, str]:
     """Bit number -> name of a decoded feature set (names in bit order)."""
-    if not value or "hex" not in value:
+    n = value.number() if value else None
+    if value is None or n is None:
         return {}
-    n = int(value["hex"], 16)
     numbers = [b for b in range(64) if n >> b & 1]
-    return dict(zip(numbers, value.get("bits", [])))
+    return dict(zip(numbers, value.bits or []))
 
 
-def _features(fa: dict, fb: dict) -> list[str]:
+def _features(fa: Negotiated, fb: Negotiated) -> list[str]:
     out = []
-    for key in FEATURES:
-        ba, bb = _bits(fa.get(key)), _bits(fb.get(key))
+    for key in FEATURE_SETS:
+        pa, pb = fa.feature_set(key), fb.feature_set(key)
+        ba, bb = _bits(pa), _bits(pb)
         only_a = [f"{ba[n]} ({n})" for n in ba if n not in bb]
         only_b = [f"{bb[n]} ({n})" for n in bb if n not in ba]
         renamed = [f"bit {n}: {ba[n]} -> {bb[n]}" for n in ba if n in bb and ba[n] != bb[n]]
         if only_a or only_b or renamed:
-            out.append(f"{key}: {fa.get(key, {}).get('hex', '-')} -> "
-                       f"{fb.get(key, {}).get('hex', '-')}"
+            out.append(f"{key}: {pa.hex if pa and pa.hex else '-'} -> "
+                       f"{pb.hex if pb and pb.hex else '-'}"
                        + (f"; only A: {', '.join(only_a)}" if only_a else "")
                        + (f"; only B: {', '.join(only_b)}" if only_b else "")
                        + (f"; renamed: {', '.join(renamed)}" if renamed else ""))

@@ -10,6 +10,8 @@ import re
 
 from ..datafile import data_file, read_toml
 from ..qemu.cmdline import QemuCommandLine, _flag, parse_option_value
+from ..model.negotiation import VhostUser
+from ..model.problems import Finding
 from ..model.trace import EXITED
 
 
@@ -23,8 +25,8 @@ def _exit_rules() -> list[dict]:
     return list(_data().get("exit", []))
 
 
-def finding(ident: str, seen: str, change: str, **evidence) -> dict:
-    return {"id": ident, "seen": seen, "change": change, "evidence": evidence}
+def finding(ident: str, seen: str, change: str, **evidence) -> Finding:
+    return Finding(ident, seen, change, evidence)
 
 
 def guest_memory(cl: QemuCommandLine) -> list[dict]:
@@ -52,7 +54,7 @@ def guest_memory(cl: QemuCommandLine) -> list[dict]:
     return out
 
 
-def from_command_line(cl: QemuCommandLine) -> list[dict]:
+def from_command_line(cl: QemuCommandLine) -> list[Finding]:
     out = []
     netdevs = cl.vhost_user()
     if netdevs:
@@ -99,18 +101,18 @@ def from_command_line(cl: QemuCommandLine) -> list[dict]:
     return out
 
 
-def from_negotiation(cl: QemuCommandLine, vhost_user: dict | None) -> list[dict]:
+def from_negotiation(cl: QemuCommandLine, vhost_user: VhostUser | None) -> list[Finding]:
     """Queue pairs asked beyond what the netdev's own backend offers
-    (GET_QUEUE_NUM on its chardev; a trace without per-chardev sections has
+    (GET_QUEUE_NUM on its chardev; a section without per-chardev parts has
     one backend)."""
-    out: list[dict] = []
-    vu = vhost_user or {}
-    per_chardev = {c["chardev"]: (c.get("negotiated") or {}).get("backend_queues")
-                   for c in vu.get("chardevs") or []}
-    everyone = (vu.get("negotiated") or {}).get("backend_queues")
+    out: list[Finding] = []
+    if vhost_user is None:
+        return out
+    per_chardev = {c.chardev: c.negotiated.backend_queues for c in vhost_user.chardevs}
+    everyone = vhost_user.negotiated.backend_queues
     for n, ch in cl.vhost_user():
         offered = per_chardev.get(ch.id if ch else None) if per_chardev else everyone
-        if offered is not None and n.queues > offered:
+        if isinstance(offered, int) and n.queues > offered:
             out.append(finding(
                 "queues-beyond-backend",
                 f"-netdev {n.id}: queues={n.queues}, the backend's GET_QUEUE_NUM reply "
@@ -119,7 +121,7 @@ def from_negotiation(cl: QemuCommandLine, vhost_user: dict | None) -> list[dict]
     return out
 
 
-def from_peers(role: str | None, socket: str | None, peers: dict | None) -> list[dict]:
+def from_peers(role: str | None, socket: str | None, peers: dict | None) -> list[Finding]:
     """A live QEMU's socket: nobody at the other end."""
     if not socket or peers is None:
         return []
@@ -133,7 +135,7 @@ def from_peers(role: str | None, socket: str | None, peers: dict | None) -> list
     return []
 
 
-def from_exit(cl: QemuCommandLine, state: str, error_line: str | None) -> list[dict]:
+def from_exit(cl: QemuCommandLine, state: str, error_line: str | None) -> list[Finding]:
     """QEMU exited: at a client socket nothing listens on, or on a line
     [[exit]] in findings.toml explains."""
     if state != EXITED:

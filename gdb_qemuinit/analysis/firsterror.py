@@ -11,6 +11,8 @@ import errno
 import os
 
 from .summary import chain
+from ..model.negotiation import FAILED, Message, Round, rounds_of
+from ..model.problems import FirstError, SentRequest
 from ..model.trace import EXITED, Trace
 from ..qemu.cmdline import QemuCommandLine
 
@@ -22,17 +24,16 @@ def _errors(trace: Trace) -> list[str]:
             if not any(q in ln["line"] for q in QUIET)]
 
 
-def _failed_call(msg: dict) -> str:
-    reply = msg.get("reply") or {}
-    ret = reply.get("ret")
+def _failed_call(msg: Message) -> str:
+    ret = msg.reply.ret if msg.reply else None
     if isinstance(ret, int) and ret < 0:
-        return (f"reading the reply to {msg['name']}: vhost_user_read returned {ret}"
+        return (f"reading the reply to {msg.name}: vhost_user_read returned {ret}"
                 + (f" ({errno.errorcode[-ret]}: {os.strerror(-ret)})"
                    if -ret in errno.errorcode else ""))
-    if "reply" not in msg:
-        return (f"sending {msg['name']} or reading its reply: no reply was read "
+    if not msg.reply:
+        return (f"sending {msg.name} or reading its reply: no reply was read "
                 f"(the connection was gone)")
-    return f"after {msg['name']}"
+    return f"after {msg.name}"
 
 
 def _cut_of(trace: Trace, chardev: str | None) -> dict | None:
@@ -47,37 +48,39 @@ def _cut_of(trace: Trace, chardev: str | None) -> dict | None:
     return cut if ch is None or ch.path == fault["socket"] else None
 
 
-def first_error(trace: Trace) -> dict | None:
-    """{"round", "request", "call", "chain", "first_line", "consequences"} for
-    the first failed vhost-user round; for an init that exited without one,
-    QEMU's first error line and the last documented stage."""
-    rounds = (trace.extra.get("vhost_user") or {}).get("rounds", [])
-    failed = next((r for r in rounds if r["result"] == "failed"), None)
+def first_error(trace: Trace) -> FirstError | None:
+    """For the first failed vhost-user round: its request, the call that
+    failed, where it was sent from and QEMU's lines; for an init that exited
+    without one, QEMU's first error line and the last documented stage."""
+    rounds = rounds_of(trace)
+    failed = next((r for r in rounds if r.result == FAILED), None)
     if failed is not None:
-        name = failed.get("failed_at")
-        msg = next((m for m in reversed(failed["messages"]) if m["name"] == name),
-                   failed["messages"][-1])
-        hit = next((h for h in trace.hits if h.seq == msg["seq"]), None)
-        lines = failed.get("errors", [])
-        cut = _cut_of(trace, failed.get("chardev"))
-        # what QEMU did next on that chardev (others' rounds are theirs)
-        mine = [r for r in rounds if r.get("chardev") == failed.get("chardev")]
-        return {"injected": f"the backend's connection {cut['connection']} was cut right "
-                            f"after {cut['after']} (--cut-after)" if cut else None,
-                "round": failed["round"], "connection": failed["connection"],
-                "request": {k: msg.get(k) for k in ("name", "request", "step", "sent_by",
-                                                    "under")},
-                "call": _failed_call(msg),
-                "chain": chain(hit.frames) if hit else None,
-                "frames": [f._asdict() for f in hit.frames] if hit else [],
-                "first_line": lines[0] if lines else None,
-                "consequences": lines[1:],
-                "then": f"QEMU went on: round {mine[-1]['round']} "
-                        f"{mine[-1]['result']}" if mine[-1] is not failed else None}
+        return _failed_round(trace, rounds, failed)
     o = trace.outcome
     errors = _errors(trace)
     if o.state == EXITED and errors:
-        return {"round": None, "request": None, "call": None, "chain": None,
-                "frames": [], "stage": o.last_stage,
-                "first_line": errors[0], "consequences": errors[1:]}
+        return FirstError(round=None, request=None, call=None, chain=None, frames=[],
+                          stage=o.last_stage, first_line=errors[0], consequences=errors[1:])
     return None
+
+
+def _failed_round(trace: Trace, rounds: list[Round], failed: Round) -> FirstError:
+    msg = next((m for m in reversed(failed.messages) if m.name == failed.failed_at),
+               failed.messages[-1])
+    hit = next((h for h in trace.hits if h.seq == msg.seq), None)
+    lines = failed.errors
+    cut = _cut_of(trace, failed.chardev)
+    # what QEMU did next on that chardev (others' rounds are theirs)
+    mine = [r for r in rounds if r.chardev == failed.chardev]
+    return FirstError(
+        injected=(f"the backend's connection {cut['connection']} was cut right "
+                  f"after {cut['after']} (--cut-after)" if cut else None),
+        round=failed.round, connection=failed.connection,
+        request=SentRequest(msg.name, msg.request, msg.step, msg.sent_by, msg.under),
+        call=_failed_call(msg),
+        chain=chain(hit.frames) if hit else None,
+        frames=list(hit.frames) if hit else [],
+        first_line=lines[0] if lines else None,
+        consequences=lines[1:],
+        then=(f"QEMU went on: round {mine[-1].round} {mine[-1].result}"
+              if mine[-1] is not failed else None))

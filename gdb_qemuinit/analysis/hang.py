@@ -20,10 +20,11 @@ from . import findings
 from ..qemu import peers
 from ..qemu.cmdline import QemuCommandLine
 from .summary import chain
+from ..model.problems import HANG_SCHEMA, OTHER, Hang, HangReport, ThreadState
 from ..model.trace import Frame
-from .vhostuser import Spec, load_spec
+from ..model.spec import Spec, load_spec
 
-SCHEMA = "qemuinit.hang/1"
+SCHEMA = HANG_SCHEMA
 
 
 def sits_in(spec: Spec, frames: list[Frame], reads: dict) -> str | None:
@@ -49,21 +50,20 @@ def wait_reads(spec: Spec) -> dict[str, dict[str, str]]:
 
 def diagnose(pid: int, argv: list[str], threads: list[dict], attached: bool,
              spec: Spec | None = None) -> dict:
-    """`threads`: [{"num", "lwp", "name", "frames": [Frame], "reads"}]."""
+    """`threads`: [{"num", "lwp", "name", "frames": [Frame], "reads"}].  The
+    document as JSON (a HangReport's)."""
     spec = spec or load_spec()
     main = next((t for t in threads if t["lwp"] == pid), threads[0] if threads else None)
-    doc: dict = {"schema": SCHEMA, "pid": pid, "argv": argv, "attached": attached}
     hang = (blocking.describe_wait(spec, main["frames"], main["reads"], argv)
-            if main and main["frames"] else {"kind": "other", "stage": "no thread to read"})
-    doc["hang"] = hang
-    doc["threads"] = [{"num": t["num"], "lwp": t["lwp"], "name": t.get("name"),
-                       "main": t is main, "chain": chain(t["frames"]),
-                       "sits_in": sits_in(spec, t["frames"], t["reads"]),
-                       "frames": [f._asdict() for f in t["frames"]]} for t in threads]
-    peer = peers.at_path(hang["socket"], pid) if hang.get("socket") else None
-    doc["peer"] = peer
+            if main and main["frames"] else Hang(kind=OTHER, stage="no thread to read"))
+    peer = peers.at_path(hang.socket, pid) if hang.socket else None
     cl = QemuCommandLine.of_recorded(argv)
     found = findings.from_command_line(cl) if cl else []
-    found += findings.from_peers(hang.get("role"), hang.get("socket"), peer)
-    doc["findings"] = found
-    return doc
+    found += findings.from_peers(hang.role or None, hang.socket or None, peer)
+    return HangReport(
+        schema=SCHEMA, pid=pid, argv=argv, attached=attached, hang=hang,
+        threads=[ThreadState(num=t["num"], lwp=t["lwp"], name=t.get("name"), main=t is main,
+                             chain=chain(t["frames"]),
+                             sits_in=sits_in(spec, t["frames"], t["reads"]),
+                             frames=list(t["frames"])) for t in threads],
+        peer=peer, findings=found).to_json()

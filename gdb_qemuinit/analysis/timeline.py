@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..datafile import data_file, read_toml
+from ..model.negotiation import Round, rounds_of
+from ..model.records import ABSENT
 from ..model.trace import Hit, Trace
 
 
@@ -117,40 +119,42 @@ def vhost_spans(trace: Trace) -> tuple[list[Span], list[dict]]:
     reply), and each message and reply as an instant."""
     by_seq = {h.seq: h for h in trace.hits}
     spans, instants = [], []
-    for rnd in (trace.extra.get("vhost_user") or {}).get("rounds", []):
-        track = str(rnd.get("netdev") or rnd.get("chardev") or "vhost-user")
+    for rnd in rounds_of(trace):
+        track = str(rnd.netdev or rnd.chardev or "vhost-user")
         times = []
-        for m in rnd.get("messages", []):
-            h = by_seq.get(m.get("seq"))
+        for m in rnd.messages:
+            h = by_seq.get(m.seq)
             if h is None or h.t is None:
                 continue
             times.append(h.t)
-            sent = m.get("sent", True)
-            instants.append({"name": f"{m.get('name')} " + ("->" if sent else "(not sent)"),
+            instants.append({"name": f"{m.name} " + ("->" if m.sent else "(not sent)"),
                              "t": h.t, "track": track,
-                             "args": {"hit": h.seq, "step": m.get("step"),
-                                      "sent_by": m.get("sent_by")}})
-            if m.get("reply") is not None:
+                             "args": {"hit": h.seq, "step": m.step, "sent_by": m.sent_by}})
+            if m.reply:
                 r = _reply_hit(trace.hits, h.seq, (h.reads or {}).get("request"))
                 if r is not None and r.t is not None:
                     times.append(r.t)
-                    instants.append({"name": f"<- {m.get('name')} reply", "t": r.t,
+                    instants.append({"name": f"<- {m.name} reply", "t": r.t,
                                      "track": track, "args": {"hit": r.seq,
-                                                              "ret": m["reply"].get("ret")}})
-        start_hit = by_seq.get(rnd.get("hit"))
+                                                              "ret": m.reply.ret}})
+        start_hit = by_seq.get(rnd.hit)
         if not times and start_hit is not None and start_hit.t is not None:
             times = [start_hit.t]
-        if not times:
-            continue
-        args = {k: rnd.get(k) for k in ("round", "connection", "chardev", "netdev",
-                                        "vq_index", "trigger", "result", "failed_at", "why")
-                if rnd.get(k) is not None}
-        args["messages"] = len(rnd.get("messages", []))
-        if rnd.get("errors"):
-            args["errors"] = rnd["errors"]
-        spans.append(Span(f"round {rnd.get('round')}: {rnd.get('result')}",
-                          min(times), max(times), track, args))
+        if times:
+            spans.append(Span(f"round {rnd.round}: {rnd.result}",
+                              min(times), max(times), track, _round_args(rnd)))
     return spans, instants
+
+
+def _round_args(rnd: Round) -> dict:
+    """What a round's span says of it: the round's keys that are set."""
+    args = {k: v for k in ("round", "connection", "chardev", "netdev", "vq_index", "trigger",
+                           "result", "failed_at", "why")
+            if (v := getattr(rnd, k)) is not None and v is not ABSENT}
+    args["messages"] = len(rnd.messages)
+    if rnd.errors:
+        args["errors"] = rnd.errors
+    return args
 
 
 def stderr_instants(trace: Trace) -> list[dict]:
@@ -176,10 +180,8 @@ def stderr_instants(trace: Trace) -> list[dict]:
 
 
 def backends_of(trace: Trace) -> list[dict]:
-    """The backends qemuinit started, one per vhost-user chardev (a trace
-    from before that has one "backend")."""
-    return list(trace.extra.get("backends") or
-                ([trace.extra["backend"]] if trace.extra.get("backend") else []))
+    """The backends qemuinit started, one per vhost-user chardev."""
+    return list(trace.extra.get("backends") or [])
 
 
 def backend_instants(trace: Trace) -> list[dict]:

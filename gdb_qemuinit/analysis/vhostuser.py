@@ -6,128 +6,19 @@ bits by name.  The names, bits and the functions to record are data
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ..datafile import data_file, read_toml
 from . import backendlog
+from ..model.negotiation import (FAILED, INCOMPLETE, NEGOTIATED, NO_BACKEND, NO_MESSAGES,
+                                 ChardevSummary, Message, Negotiated, Payload, Reply, Round,
+                                 VhostUser)
+from ..model.records import ABSENT
+from ..model.spec import Spec, load_spec
 from ..model.trace import CUT_SHORT, Hit, Trace
 
 if TYPE_CHECKING:
     from ..model.initpath import InitPath
-    from ..qemu.cmdline import QemuCommandLine
-
-
-class Spec(NamedTuple):
-    record: dict
-    requests: dict[int, str]
-    payload: dict[str, str]
-    virtio_bits: dict[int, str]
-    protocol_bits: dict[int, str]
-    blocking: list[dict]
-    monitor_note: str
-    waits: dict[str, dict]       # what a thread sits in, by innermost function
-    names_from_binary: dict = {}
-    request_aliases: dict[str, int] = {}
-    # the data's names, kept when a binary's names replace them (for_trace)
-    data_requests: dict[int, str] = {}
-
-    def name(self, request: int | None) -> str:
-        if request is None:
-            return "?"
-        return self.requests.get(request, f"REQUEST_{request}")
-
-    def number(self, name: str) -> int | None:
-        """A request's number from any name it is known by: this binary's,
-        the data's, or an alias (another release's or a backend's spelling)."""
-        for table in (self.requests, self.data_requests):
-            for k, v in table.items():
-                if v == name:
-                    return k
-        n = self.request_aliases.get(name)
-        if n is None and name.startswith("REQUEST_") and name[8:].isdigit():
-            return int(name[8:])
-        return n
-
-    def per_device(self) -> set[int]:
-        """Requests vhost_user_write sends only for a netdev's first queue pair."""
-        return {n for n in (self.number(x) for x in self.record.get("per_device", ()))
-                if n is not None}
-
-    def for_trace(self, trace: Trace) -> "Spec":
-        """This spec with the names the traced binary gives its requests and
-        protocol features (trace "enums", read from its debug info)."""
-        return self.with_names(trace.extra.get("enums") or {})
-
-    def with_names(self, enums: dict) -> "Spec":
-        """This spec with a binary's own names ({"requests": {"N": name},
-        "protocol_features": ...}, as enums() asks them read)."""
-        req = enums.get("requests")
-        proto = enums.get("protocol_features")
-        if not req and not proto:
-            return self
-        # The binary's names win; the data names what this binary does not
-        # (a value it reserves, a later one).
-        return self._replace(
-            requests={**self.requests, **{int(k): v for k, v in (req or {}).items()}},
-            protocol_bits={**self.protocol_bits,
-                           **{int(k): v for k, v in (proto or {}).items()}},
-            data_requests=self.requests)
-
-    # -- what the recorder needs --------------------------------------------
-    def needed(self, command_line: QemuCommandLine | None) -> bool:
-        """Can this QEMU command line talk vhost-user at all?"""
-        needs = self.record.get("needs")
-        return command_line is None or not needs or command_line.satisfies(needs)
-
-    def functions(self) -> list[str]:
-        r = self.record
-        return [r["sent"], r["reply"], r["round_starts"], r["negotiation_starts"]]
-
-    def reads(self) -> dict[str, dict]:
-        r = self.record
-        return {r["sent"]: dict(r["sent_reads"]), r["round_starts"]: dict(r["round_reads"]),
-                r["negotiation_starts"]: dict(r.get("negotiation_reads", {}))}
-
-    def writes(self) -> dict[str, str]:
-        r = self.record
-        return {r["sent"]: r["written_by"]} if r.get("written_by") else {}
-
-    def replies(self) -> dict[str, dict]:
-        r = self.record
-        return {r["reply"]: {"pointer": r["reply_pointer"], "reads": dict(r["reply_reads"])}}
-
-    def blocking_reads(self) -> dict[str, dict[str, str]]:
-        return {b["function"]: dict(b.get("reads", {})) for b in self.blocking}
-
-    def enums(self) -> dict[str, dict]:
-        """The enums whose names the recorder reads from the binary."""
-        n = self.names_from_binary
-        if not n:
-            return {}
-        skip = list(n.get("skip", ()))
-        return {"requests": {"types": list(n["requests"]), "prefix": n.get("request_prefix", ""),
-                             "skip": skip, "near": self.record["sent"]},
-                "protocol_features": {"types": list(n["protocol_features"]),
-                                      "prefix": n.get("protocol_feature_prefix", ""),
-                                      "skip": skip, "near": self.record["sent"]}}
-
-
-@functools.lru_cache(maxsize=1)
-def load_spec() -> Spec:
-    """The vhost-user data, parsed once per process (plan, recorder and
-    analysis all ask for it)."""
-    d = read_toml(data_file("vhost-user.toml"))
-    ints = lambda table: {int(k): v for k, v in table.items()}   # noqa: E731
-    return Spec(record=d["record"], requests=ints(d["requests"]), payload=d["payload"],
-                virtio_bits=ints(d["virtio_features"]),
-                protocol_bits=ints(d["protocol_features"]),
-                blocking=list(d.get("blocking", [])),
-                monitor_note=d.get("monitor", {}).get("note", ""),
-                waits=dict(d.get("waits", {})),
-                names_from_binary=dict(d.get("names_from_binary", {})),
-                request_aliases={k: int(v) for k, v in d.get("request_aliases", {}).items()},
-                data_requests=ints(d["requests"]))
 
 
 def bits(value: int | None, names: dict[int, str]) -> list[str]:
@@ -137,19 +28,19 @@ def bits(value: int | None, names: dict[int, str]) -> list[str]:
     return [names.get(b, f"bit {b}") for b in range(64) if value >> b & 1]
 
 
-def decode(spec: Spec, name: str, u64: int | None) -> dict | None:
+def decode(spec: Spec, name: str, u64: int | None) -> Payload | None:
     """The meaning of a u64 payload, by the request's payload kind."""
     kind = spec.payload.get(name)
     if kind is None or u64 is None:
         return None
     if kind == "virtio-features":
-        return {"hex": f"{u64:#x}", "bits": bits(u64, spec.virtio_bits)}
+        return Payload(hex=f"{u64:#x}", bits=bits(u64, spec.virtio_bits))
     if kind == "protocol-features":
-        return {"hex": f"{u64:#x}", "bits": bits(u64, spec.protocol_bits)}
+        return Payload(hex=f"{u64:#x}", bits=bits(u64, spec.protocol_bits))
     if kind == "vring-fd":
         # vhost-user spec: bits 0-7 the vring index, bit 8 set when no fd is passed
-        return {"vring": u64 & 0xFF, "fd": not u64 & 0x100}
-    return {"value": u64}
+        return Payload(vring=u64 & 0xFF, fd=not u64 & 0x100)
+    return Payload(value=u64)
 
 
 def _step_of(path: InitPath, hit: Hit, caller: str) -> tuple[int | None, str | None]:
@@ -178,38 +69,59 @@ step_of = _step_of
 
 
 def _message(spec: Spec, path: InitPath, hit: Hit, documented: set[str],
-             writes_watched: bool) -> dict:
+             writes_watched: bool) -> Message:
     reads = hit.reads or {}
     request = reads.get("request")
     name = spec.name(request)
     step, under = _step_of(path, hit, spec.record["negotiation_starts"])
     if step is None:        # the innermost documented function it was sent under
         under = next((fn for fn in hit.stack()[1:] if fn in documented), None)
-    msg = {"seq": hit.seq, "request": request, "name": name, "step": step,
-           "sent_by": hit.frames[1].function if len(hit.frames) > 1 else None,
-           "under": under, "chardev": reads.get("chardev"), "vq_index": reads.get("vq_index")}
+    msg = Message(seq=hit.seq, request=request, name=name, step=step,
+                  sent_by=hit.frames[1].function if len(hit.frames) > 1 else None,
+                  under=under, chardev=reads.get("chardev"), vq_index=reads.get("vq_index"))
+    why = _not_sent_why(spec, reads, request, writes_watched)
+    if why is not None:
+        msg.sent, msg.not_sent_why = False, why
+    if spec.payload.get(name) and name.startswith("SET_"):
+        msg.payload = decode(spec, name, reads.get("u64"))
+    if (reads.get("flags") or 0) & spec.record.get("need_reply_flag", 0):
+        msg.need_reply = True
+    return msg
+
+
+def _not_sent_why(spec: Spec, reads: dict, request: int | None,
+                  writes_watched: bool) -> str | None:
+    """Why QEMU's sent function did not put this message on the wire (None:
+    it did, or nothing tells it did not)."""
+    rec = spec.record
     per_device = bool(reads.get("vq_index")) and request in spec.per_device()
     if writes_watched:
         # What QEMU did: did this call of the sent function call the writer?
-        if not reads.get("written"):
-            msg["sent"] = False
-            msg["not_sent_why"] = (
-                f"{spec.record['sent']} returned without calling "
-                f"{spec.record['written_by']}"
+        if reads.get("written"):
+            return None
+        return (f"{rec['sent']} returned without calling {rec['written_by']}"
                 + (f": a per-device request, and vq_index {reads['vq_index']} is not the "
                    f"first queue pair's" if per_device else ""))
-    elif per_device:
+    if per_device:
         # No call site found in this binary: the releases' list decides.
-        msg["sent"] = False
-        msg["not_sent_why"] = (f"per-device request, vq_index {reads['vq_index']} != 0: "
-                               f"{spec.record.get('per_device_decided_by', spec.record['sent'])} "
-                               f"sends it for the first queue pair only (from the list "
-                               f"of per-device requests: the write call was not watched)")
-    if spec.payload.get(name) and name.startswith("SET_"):
-        msg["payload"] = decode(spec, name, reads.get("u64"))
-    if (reads.get("flags") or 0) & spec.record.get("need_reply_flag", 0):
-        msg["need_reply"] = True
-    return msg
+        return (f"per-device request, vq_index {reads['vq_index']} != 0: "
+                f"{rec.get('per_device_decided_by', rec['sent'])} "
+                f"sends it for the first queue pair only (from the list "
+                f"of per-device requests: the write call was not watched)")
+    return None
+
+
+def _reply(spec: Spec, sent_msg: Message, reply: dict) -> Reply:
+    r = Reply(ret=reply.get("ret"))
+    if (reply.get("ret") or 0) >= 0 and reply.get("request") == sent_msg.request:
+        # a request sent with need_reply gets an ack, whatever its payload kind
+        r.payload = (None if sent_msg.need_reply
+                     else decode(spec, sent_msg.name, reply.get("u64")))
+        if r.payload is None:     # REPLY_ACK: 0 is success
+            r.ack = reply.get("u64")
+    elif reply.get("request") not in (None, sent_msg.request):
+        r.request = spec.name(reply.get("request"))
+    return r
 
 
 def _errors_between(lines: list[dict], start: Hit, end: Hit | None) -> list[str]:
@@ -237,183 +149,205 @@ def _trigger(spec: Spec, hit: Hit) -> str | None:
     return None
 
 
-def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> dict | None:
-    """The "vhost_user" section, or None when QEMU sent no vhost-user message
-    and never waited for a backend.  A round is one negotiation of one
+class _Rounds:
+    """The rounds, made hit by hit.  A round is one negotiation of one
     vhost_dev (a netdev's queue pair) on one chardev: a new one starts at
     each wait for a connection and at each vhost_dev_init.  Every message
     goes to the round of the chardev and queue pair QEMU sent it for (read
     from its vhost_dev), whatever the order in which messages of several
     netdevs interleave."""
-    spec = (spec or load_spec()).for_trace(trace)
-    rec = spec.record
-    starts = rec["negotiation_starts"]
-    last_step = max((e.step for e in path.edges if e.caller == starts and e.step),
-                    default=None)
-    rounds: list[dict] = []
-    begun: list[Hit] = []           # the hit that began each round
-    connection = 0
-    connection_of: dict = {}        # chardev -> its current connection
-    waiting: dict = {}              # chardev -> a round begun by a wait, no vhost_dev yet
-    current: dict = {}              # (chardev, vq_index) -> its latest round
-    latest: dict = {}               # chardev -> its latest round
-    last_sent: dict = {}            # chardev -> the last message sent on it
-    documented = set(path.functions())
-    watched = rec["sent"] in (trace.extra.get("writes_watched") or [])
 
-    def new_round(h: Hit, chardev=None, trigger=None) -> dict:
-        rnd = {"round": len(rounds) + 1, "connection": connection_of.get(chardev, connection),
-               "hit": h.seq, "t": h.t, "chardev": chardev, "netdev": None, "vq_index": None,
-               "trigger": trigger, "messages": []}
-        rounds.append(rnd)
-        begun.append(h)
-        latest[chardev] = rnd
+    def __init__(self, spec: Spec, path: InitPath, trace: Trace):
+        self.spec, self.path = spec, path
+        self.rounds: list[Round] = []
+        self.begun: list[Hit] = []                  # the hit that began each round
+        self.connection = 0                         # connections QEMU waited for
+        self.connection_of: dict[str | None, int] = {}   # chardev -> its current one
+        # chardev -> a round begun by a wait, no vhost_dev yet
+        self.waiting: dict[str | None, Round] = {}
+        self.current: dict[tuple, Round] = {}       # (chardev, vq_index) -> its latest round
+        self.latest: dict[str | None, Round] = {}   # chardev -> its latest round
+        self.last_sent: dict[str | None, Message] = {}  # chardev -> its last message
+        self.documented = set(path.functions())
+        self.watched = spec.record["sent"] in (trace.extra.get("writes_watched") or [])
+
+    def read(self, hits: list[Hit]) -> None:
+        rec = self.spec.record
+        handlers: dict[str, Callable[[Hit, dict], None]] = {}
+        for function, handler in ((rec["round_starts"], self._wait),
+                                  (rec["negotiation_starts"], self._negotiation),
+                                  (rec["sent"], self._sent), (rec["reply"], self._reply)):
+            handlers.setdefault(function, handler)
+        for h in hits:
+            if h.function in handlers:
+                handlers[h.function](h, h.reads or {})
+
+    def _new(self, h: Hit, chardev: str | None = None) -> Round:
+        rnd = Round(round=len(self.rounds) + 1,
+                    connection=self.connection_of.get(chardev, self.connection),
+                    hit=h.seq, t=h.t, chardev=chardev)
+        self.rounds.append(rnd)
+        self.begun.append(h)
+        self.latest[chardev] = rnd
         return rnd
 
-    def round_for(chardev, vq_index, h: Hit) -> dict:
-        if chardev is None and rounds:       # no debug info to tell: the latest
-            return rounds[-1]
-        rnd = current.get((chardev, vq_index)) or latest.get(chardev)
-        return rnd if rnd is not None else new_round(h, chardev)
+    def _wait(self, h: Hit, reads: dict) -> None:
+        self.connection += 1
+        chardev = reads.get("chardev")
+        self.connection_of[chardev] = self.connection
+        self.waiting[chardev] = self._new(h, chardev)
 
-    for h in trace.hits:
-        reads = h.reads or {}
-        if h.function == rec["round_starts"]:
-            connection += 1
-            chardev = reads.get("chardev")
-            connection_of[chardev] = connection
-            waiting[chardev] = new_round(h, chardev=chardev)
-        elif h.function == starts:
-            chardev = reads.get("chardev")
-            if chardev is None and rounds:
-                chardev = rounds[-1]["chardev"]
-            # a wait whose chardev could not be read is the one this joins
-            rnd = waiting.pop(chardev, None) or waiting.pop(None, None)
-            if rnd is None:
-                rnd = new_round(h, chardev=chardev)
-            elif rnd["chardev"] is None:
-                rnd["chardev"] = chardev
-                connection_of[chardev] = rnd["connection"]
-            rnd.update(netdev=reads.get("netdev"), vq_index=reads.get("vq_index"),
-                       trigger=_trigger(spec, h))
-            current[(chardev, reads.get("vq_index"))] = rnd
-            latest[chardev] = rnd
-        elif h.function == rec["sent"]:
-            msg = _message(spec, path, h, documented, watched)
-            round_for(msg["chardev"], msg["vq_index"], h)["messages"].append(msg)
-            last_sent[msg["chardev"]] = msg
-        elif h.function == rec["reply"]:
-            sent_msg = last_sent.get(reads.get("chardev"))
-            if sent_msg is None and reads.get("chardev") is None and last_sent:
-                sent_msg = list(last_sent.values())[-1]
-            if sent_msg is not None:
-                sent_msg["reply"] = _reply(spec, sent_msg, reads)
+    def _negotiation(self, h: Hit, reads: dict) -> None:
+        chardev = reads.get("chardev")
+        if chardev is None and self.rounds:
+            chardev = self.rounds[-1].chardev
+        # a wait whose chardev could not be read is the one this joins
+        rnd = self.waiting.pop(chardev, None) or self.waiting.pop(None, None)
+        if rnd is None:
+            rnd = self._new(h, chardev)
+        elif rnd.chardev is None:
+            rnd.chardev = chardev
+            self.connection_of[chardev] = rnd.connection
+        rnd.netdev, rnd.vq_index = reads.get("netdev"), reads.get("vq_index")
+        rnd.trigger = _trigger(self.spec, h)
+        self.current[(chardev, reads.get("vq_index"))] = rnd
+        self.latest[chardev] = rnd
+
+    def _sent(self, h: Hit, reads: dict) -> None:
+        msg = _message(self.spec, self.path, h, self.documented, self.watched)
+        self._round_for(msg.chardev, msg.vq_index, h).messages.append(msg)
+        self.last_sent[msg.chardev] = msg
+
+    def _round_for(self, chardev: str | None, vq_index: int | None, h: Hit) -> Round:
+        if chardev is None and self.rounds:       # no debug info to tell: the latest
+            return self.rounds[-1]
+        rnd = self.current.get((chardev, vq_index)) or self.latest.get(chardev)
+        return rnd if rnd is not None else self._new(h, chardev)
+
+    def _reply(self, h: Hit, reads: dict) -> None:
+        sent_msg = self.last_sent.get(reads.get("chardev"))
+        if sent_msg is None and reads.get("chardev") is None and self.last_sent:
+            sent_msg = list(self.last_sent.values())[-1]
+        if sent_msg is not None:
+            sent_msg.reply = _reply(self.spec, sent_msg, reads)
+
+    def judge(self, last_step: int | None, trace: Trace) -> None:
+        """Each round's QEMU lines (those written until the next round
+        began) and its result."""
+        stderr = [ln for ln in trace.extra.get("qemu_stderr", [])
+                  if ": info: " not in ln["line"]]
+        order = sorted(range(len(self.rounds)), key=lambda i: self.begun[i].seq)
+        for n, i in enumerate(order):
+            rnd = self.rounds[i]
+            end = self.begun[order[n + 1]] if n + 1 < len(order) else None
+            rnd.errors = _errors_between(stderr, self.begun[i], end)
+            _judge_round(rnd, last_step, last=self.latest.get(rnd.chardev) is rnd,
+                         state=trace.outcome.state)
+
+
+def section(path: InitPath, trace: Trace, spec: Spec | None = None) -> VhostUser | None:
+    """The "vhost_user" section, or None when QEMU sent no vhost-user message
+    and never waited for a backend (see _Rounds for what a round is)."""
+    spec = (spec or load_spec()).for_trace(trace)
+    made = _Rounds(spec, path, trace)
+    made.read(trace.hits)
+    rounds = made.rounds
     if not rounds:
         return None
-    stderr = [ln for ln in trace.extra.get("qemu_stderr", []) if ": info: " not in ln["line"]]
-    order = sorted(range(len(rounds)), key=lambda i: begun[i].seq)
-    for n, i in enumerate(order):
-        rnd = rounds[i]
-        end = begun[order[n + 1]] if n + 1 < len(order) else None
-        rnd["errors"] = _errors_between(stderr, begun[i], end)
-        _judge_round(rnd, last_step, last=latest.get(rnd["chardev"]) is rnd,
-                     state=trace.outcome.state)
-    negotiating: dict[tuple, list[int]] = {}    # (connection, vq_index) -> rounds
-    for rnd in rounds:
-        if any(m.get("sent", True) for m in rnd["messages"]):
-            negotiating.setdefault((rnd["connection"], rnd["vq_index"] or 0),
-                                   []).append(rnd["round"])
-    chardevs = list(dict.fromkeys(r["chardev"] for r in rounds))
-    doc = {"rounds": rounds, "connections": connection,
-           "negotiated": _negotiated(rounds),
-           "chardevs": [{"chardev": c,
-                         "netdev": next((r["netdev"] for r in rounds
-                                         if r["chardev"] == c and r["netdev"]), None),
-                         "queue_pairs": len({r["vq_index"] for r in rounds
-                                             if r["chardev"] == c and r["messages"]}),
-                         "negotiated": _negotiated([r for r in rounds if r["chardev"] == c])}
-                        for c in chardevs],
-           "notes": [f"QEMU negotiated {len(r)} times on connection {c}"
-                     + (f" for vq_index {v}" if v else "")
-                     + f" (rounds {', '.join(map(str, r))}): the chardev's OPENED event "
-                       f"reached net_vhost_user_event more than once"
-                     for (c, v), r in negotiating.items() if len(r) > 1]}
+    starts = spec.record["negotiation_starts"]
+    made.judge(max((e.step for e in path.edges if e.caller == starts and e.step),
+                   default=None), trace)
+    doc = VhostUser(rounds=rounds, connections=made.connection,
+                    negotiated=_negotiated(rounds), chardevs=_chardevs(rounds),
+                    notes=_renegotiations(rounds))
     _mark_undelivered(rounds, (trace.extra.get("fault") or {}).get("cut"))
     checks = backendlog.checks(spec, rounds, trace)
     if checks:
-        doc["backend_checks"] = checks
+        doc.backend_checks = checks
     return doc
 
 
-def _mark_undelivered(rounds: list[dict], cut: dict | None) -> None:
+def _chardevs(rounds: list[Round]) -> list[ChardevSummary]:
+    """Per chardev, in the order QEMU first used them: its netdev, queue
+    pairs and what was negotiated on it."""
+    out = []
+    for c in dict.fromkeys(r.chardev for r in rounds):
+        own = [r for r in rounds if r.chardev == c]
+        out.append(ChardevSummary(chardev=c,
+                                  netdev=next((r.netdev for r in own if r.netdev), None),
+                                  queue_pairs=len({r.vq_index for r in own if r.messages}),
+                                  negotiated=_negotiated(own)))
+    return out
+
+
+def _renegotiations(rounds: list[Round]) -> list[str]:
+    """A note per connection and queue pair QEMU negotiated more than once."""
+    negotiating: dict[tuple, list[int]] = {}    # (connection, vq_index) -> rounds
+    for rnd in rounds:
+        if rnd.on_wire():
+            negotiating.setdefault((rnd.connection, rnd.vq_index or 0), []).append(rnd.round)
+    return [f"QEMU negotiated {len(r)} times on connection {c}"
+            + (f" for vq_index {v}" if v else "")
+            + f" (rounds {', '.join(map(str, r))}): the chardev's OPENED event "
+              f"reached net_vhost_user_event more than once"
+            for (c, v), r in negotiating.items() if len(r) > 1]
+
+
+def _mark_undelivered(rounds: list[Round], cut: dict | None) -> None:
     """With a connection cut by the relay (--cut-after), what QEMU sent on it
     after the cut request never reached the backend."""
     if not cut:
         return
     after = False
-    on_it = sorted((m for rnd in rounds if rnd["connection"] == cut["connection"]
-                    for m in rnd["messages"] if m.get("sent", True)), key=lambda m: m["seq"])
+    on_it = sorted((m for rnd in rounds if rnd.connection == cut["connection"]
+                    for m in rnd.on_wire()), key=lambda m: m.seq)
     for m in on_it:
         if after:
-            m["delivered"] = False
-        after = after or m["request"] == cut["request"]
+            m.delivered = False
+        after = after or m.request == cut["request"]
 
 
-def _reply(spec: Spec, sent_msg: dict, reply: dict) -> dict:
-    r = {"ret": reply.get("ret")}
-    if (reply.get("ret") or 0) >= 0 and reply.get("request") == sent_msg["request"]:
-        # a request sent with need_reply gets an ack, whatever its payload kind
-        r["payload"] = (None if sent_msg.get("need_reply")
-                        else decode(spec, sent_msg["name"], reply.get("u64")))
-        if r["payload"] is None:     # REPLY_ACK: 0 is success
-            r["ack"] = reply.get("u64")
-    elif reply.get("request") not in (None, sent_msg["request"]):
-        r["request"] = spec.name(reply.get("request"))
-    return r
-
-
-def _judge_round(rnd: dict, last_step: int | None, last: bool, state: str) -> None:
-    msgs = [m for m in rnd["messages"] if m.get("sent", True)]
+def _judge_round(rnd: Round, last_step: int | None, last: bool, state: str) -> None:
+    msgs = rnd.on_wire()
+    cut_short = last and state in CUT_SHORT
     if not msgs:
-        rnd["result"] = ("no backend connected" if last and state in CUT_SHORT
-                         else "no messages")
+        rnd.result = NO_BACKEND if cut_short else NO_MESSAGES
         return
-    failed_reply = next((m for m in msgs if (m.get("reply") or {}).get("ret") is not None
-                         and m["reply"]["ret"] < 0), None)
-    complete = last_step is not None and any(m.get("step") == last_step for m in msgs)
-    if failed_reply is None and complete:
-        rnd["result"] = "negotiated"
+    failed = next((m for m in msgs if m.reply and m.reply.ret is not None and m.reply.ret < 0),
+                  None)
+    complete = last_step is not None and any(m.step == last_step for m in msgs)
+    if failed is None and complete:
+        rnd.result = NEGOTIATED
         return
-    culprit = failed_reply or msgs[-1]
-    rnd["result"] = "incomplete" if last and state in CUT_SHORT else "failed"
-    rnd["failed_at"] = culprit["name"]
-    rnd["why"] = (f"no reply to {culprit['name']} (vhost_user_read returned "
-                  f"{culprit['reply']['ret']})" if failed_reply else
-                  f"it ended at {culprit['name']}, the last request sent"
-                  + ("" if "reply" in culprit else ", which got no reply"))
+    culprit = failed or msgs[-1]
+    rnd.result = INCOMPLETE if cut_short else FAILED
+    rnd.failed_at = culprit.name
+    if failed is not None and failed.reply:
+        rnd.why = (f"no reply to {culprit.name} (vhost_user_read returned "
+                   f"{failed.reply.ret})")
+    else:
+        rnd.why = (f"it ended at {culprit.name}, the last request sent"
+                   + ("" if culprit.reply else ", which got no reply"))
 
 
-def _negotiated(rounds: list[dict]) -> dict:
+def _negotiated(rounds: list[Round]) -> Negotiated:
     """What the backend offered and QEMU acked, from the last round that got
     replies."""
-    out: dict = {}
-    for rnd in rounds:
-        for m in rnd["messages"]:
-            if not m.get("sent", True):
-                continue
-            p = (m.get("reply") or {}).get("payload")
-            if m["name"] == "GET_FEATURES" and p:
-                out["backend_features"] = p
-            elif m["name"] == "GET_PROTOCOL_FEATURES" and p:
-                out["backend_protocol_features"] = p
-            elif m["name"] == "SET_PROTOCOL_FEATURES" and m.get("payload"):
-                out["acked_protocol_features"] = m["payload"]
-            elif m["name"] == "SET_FEATURES" and m.get("payload"):
-                out["acked_features"] = m["payload"]
-            elif m["name"] == "GET_QUEUE_NUM" and p:
-                out["backend_queues"] = p.get("value")
-    if "acked_features" not in out and "backend_features" in out:
-        out["acked_features_note"] = ("QEMU acks virtio features with SET_FEATURES "
-                                      "when the guest driver starts the device "
-                                      "(vhost_dev_start), after init")
+    out = Negotiated()
+    for m in (m for rnd in rounds for m in rnd.on_wire()):
+        p = m.reply.payload if m.reply else None
+        if m.name == "GET_FEATURES" and p:
+            out.put("backend_features", p)
+        elif m.name == "GET_PROTOCOL_FEATURES" and p:
+            out.put("backend_protocol_features", p)
+        elif m.name == "SET_PROTOCOL_FEATURES" and m.payload:
+            out.put("acked_protocol_features", m.payload)
+        elif m.name == "SET_FEATURES" and m.payload:
+            out.put("acked_features", m.payload)
+        elif m.name == "GET_QUEUE_NUM" and p:
+            out.put("backend_queues", p.value if p.value is not ABSENT else None)
+    if "acked_features" not in out.order and "backend_features" in out.order:
+        out.put("acked_features_note", "QEMU acks virtio features with SET_FEATURES "
+                                       "when the guest driver starts the device "
+                                       "(vhost_dev_start), after init")
     return out

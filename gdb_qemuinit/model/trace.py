@@ -76,7 +76,7 @@ RECORDED = Record(
      "symbols_near": ANY,
      "qemu_stderr": [Record({"line": str}, {"t": Opt(float), "at": Opt(int)})],
      "backends": [_BACKEND],
-     "backend": _BACKEND,                         # a trace from before several backends
+     "backend": _BACKEND,       # before a backend per chardev (current_shape reads them)
      "backend_log": _LOG,
      "fault": Opt(Record({}, {"cut_after": Opt(str), "connections": Opt(int),
                               "socket": Opt(str),
@@ -195,7 +195,7 @@ class Trace:
             shapes.check(doc, RECORDED, "trace")
         except shapes.ShapeError as exc:
             raise TraceError(f"malformed trace: {exc}") from None
-        doc = {k: v for k, v in doc.items() if k not in ANALYSED}
+        doc = current_shape({k: v for k, v in doc.items() if k not in ANALYSED})
         try:
             out = doc["outcome"]
             outcome = Outcome(state=out["state"], detail=out.get("detail", ""),
@@ -219,6 +219,32 @@ class Trace:
                    missing_symbols=list(symbols.get("missing", [])),
                    debug_info=bool(symbols.get("debug_info", True)),
                    extra={k: v for k, v in doc.items() if k not in known})
+
+
+def current_shape(doc: dict) -> dict:
+    """A recorded trace in today's shape, whatever qemuinit wrote it, so
+    that nothing after the load copes with older shapes: one "backend" and
+    its "backend_log" (before a backend per chardev) become "backends", one
+    backend for every chardev; a backend's log from before its connections
+    were told apart is one connection."""
+    doc = dict(doc)
+    backend, log = doc.pop("backend", None), doc.pop("backend_log", None)
+    if "backends" not in doc and (backend or log):
+        one = dict(backend or {})
+        if log and not one.get("log"):
+            one["log"] = log
+        doc["backends"] = [one]
+    if "backends" in doc:
+        doc["backends"] = [dict(b, log=_log_with_connections(b["log"])) if b.get("log") else b
+                           for b in doc["backends"]]
+    return doc
+
+
+def _log_with_connections(log: dict) -> dict:
+    if "connections" in log:
+        return log
+    return dict(log, connections=[{"requests": log.get("requests", []),
+                                   "protocol_features": log.get("protocol_features", [])}])
 
 
 def clock_section(zero: float, stops: int, recording_seconds: float) -> dict:

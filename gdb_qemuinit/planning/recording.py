@@ -18,8 +18,8 @@ from ..qemu.cmdline import CommandLineError, QemuCommandLine
 
 if TYPE_CHECKING:
     from ..model.initpath import InitPath
-    from ..analysis.vhostuser import Spec
-    from ..analysis.where import Question
+    from ..model.spec import Spec
+    from ..model.questions import Question
 
 # function -> {name: gdb expression, or a list of them tried in order}
 Reads = Mapping[str, Mapping[str, str | list[str]]]

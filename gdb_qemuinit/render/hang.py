@@ -5,37 +5,39 @@
 from __future__ import annotations
 
 from .findings import format_findings
+from ..model.problems import Hang, HangReport
 
 
-def format_diagnosis(doc: dict | None) -> str:
-    if not doc:
+def format_diagnosis(section: Hang | dict | None) -> str:
+    """The trace's "hang" section (its JSON too) as text."""
+    if not section:
         return ""
-    lines = ["Where QEMU is" if doc.get("hanging") is False else "Why QEMU hangs"]
-    if doc.get("function"):
-        lines.append(f"  blocked in {doc['function']} (innermost frame: {doc['blocked_in']})")
+    doc = Hang.of(section)
+    lines = ["Where QEMU is" if doc.hanging is False else "Why QEMU hangs"]
+    if doc.function:
+        lines.append(f"  blocked in {doc.function} (innermost frame: {doc.blocked_in})")
     else:
-        lines.append(f"  blocked in {doc['blocked_in']}")
-    if doc.get("kind"):
-        lines.append(f"  kind: {doc['kind']}")
-    lines.append(f"  stage: {doc['stage']}")
-    r = doc.get("request")
+        lines.append(f"  blocked in {doc.blocked_in}")
+    if doc.kind:
+        lines.append(f"  kind: {doc.kind}")
+    lines.append(f"  stage: {doc.stage}")
+    r = doc.request
     if r:
-        lines.append(f"  request in flight: {r['name']} ({r['request']})"
-                     + (f", step {r['step']}" if r.get("step") else "")
-                     + (f" under {r['under']}" if r.get("under") else "")
-                     + (f", sent by {r['sent_by']}" if r.get("sent_by") else ""))
-    if doc.get("socket"):
-        extra = (f", reconnect={doc['reconnect_seconds']:g}"
-                 if doc.get("reconnect_seconds") else "")
-        wait = "" if doc.get("wait") is None or doc.get("role") == "client" \
-            else f", wait={'on' if doc.get('wait') else 'off'}"
-        lines.append(f"  socket: {doc['socket']} (chardev {doc.get('chardev') or '?'}"
+        lines.append(f"  request in flight: {r.name} ({r.request})"
+                     + (f", step {r.step}" if r.step else "")
+                     + (f" under {r.under}" if r.under else "")
+                     + (f", sent by {r.sent_by}" if r.sent_by else ""))
+    if doc.socket:
+        extra = f", reconnect={doc.reconnect_seconds:g}" if doc.reconnect_seconds else ""
+        wait = "" if not isinstance(doc.wait, bool) or doc.role == "client" \
+            else f", wait={'on' if doc.wait else 'off'}"
+        lines.append(f"  socket: {doc.socket} (chardev {doc.chardev or '?'}"
                      f"{wait}{extra})")
-        lines.append(f"  role: {doc.get('role_means') or doc.get('role')}")
-    lines.append(f"  chain: {doc['chain']}")
-    lines.append(f"  monitor: {doc['monitor']}")
-    if doc.get("unblock"):
-        lines.append(f"  unblocks it: {doc['unblock']}")
+        lines.append(f"  role: {doc.role_means or doc.role or None}")
+    lines.append(f"  chain: {doc.chain}")
+    lines.append(f"  monitor: {doc.monitor}")
+    if doc.unblock:
+        lines.append(f"  unblocks it: {doc.unblock}")
     return "\n".join(lines) + "\n"
 
 
@@ -69,22 +71,24 @@ def _peer_lines(peer: dict | None) -> list[str]:
     return lines
 
 
-def format_hang(doc: dict) -> str:
-    lines = [f"QEMU PID {doc['pid']}: " + " ".join(doc["argv"][:1]) +
-             (f" ({len(doc['argv']) - 1} arguments)" if doc["argv"] else "")]
-    lines.append(format_diagnosis(doc["hang"]).rstrip("\n"))
-    if doc.get("peer"):
-        lines.append(f"Who is at {doc['peer']['path']}")
-        lines += _peer_lines(doc["peer"])
+def format_hang(doc: HangReport | dict) -> str:
+    """`qemuinit hang`'s document (as JSON too: the CLI reads gdb's)."""
+    rep = HangReport.of(doc)
+    lines = [f"QEMU PID {rep.pid}: " + " ".join(rep.argv[:1]) +
+             (f" ({len(rep.argv) - 1} arguments)" if rep.argv else "")]
+    lines.append(format_diagnosis(rep.hang).rstrip("\n"))
+    if rep.peer:
+        lines.append(f"Who is at {rep.peer['path']}")
+        lines += _peer_lines(rep.peer)
     lines.append("Threads")
-    for t in doc["threads"]:
-        named = ", " + t["name"] if t.get("name") else ""
-        lines.append(f"  thread {t['num']} (LWP {t['lwp']}{named}"
-                     f"{', main' if t['main'] else ''}): "
-                     + (f"in {t['sits_in']}: " if t.get("sits_in") else "") + t["chain"])
-    found = format_findings(doc.get("findings", []))
+    for t in rep.threads:
+        named = ", " + t.name if t.name else ""
+        lines.append(f"  thread {t.num} (LWP {t.lwp}{named}"
+                     f"{', main' if t.main else ''}): "
+                     + (f"in {t.sits_in}: " if t.sits_in else "") + t.chain)
+    found = format_findings(rep.findings)
     if found:
         lines.append(found.rstrip("\n"))
-    if doc.get("attached"):
+    if rep.attached:
         lines.append("qemuinit detached: QEMU goes on as before.")
     return "\n".join(lines) + "\n"

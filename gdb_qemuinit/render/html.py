@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from html import escape
-from typing import Any
 
 from . import graph as render_graph
 from . import sequence as render_sequence
@@ -19,7 +18,11 @@ from .findings import format_first_error
 from .hang import format_diagnosis
 from .summary import edge_counts, summarize
 from ..model.initpath import InitPath
+from ..model.negotiation import vhost_user_of
+from ..model.problems import Finding, Hang, first_error_of, hang_of
+from ..model.records import ABSENT
 from ..model.trace import Trace
+from ..model.tracediff import TraceDiff
 from ..model.verdicts import Verdict, edges_of
 
 STYLE = """
@@ -118,12 +121,14 @@ def verdict_table(edges: list[Verdict]) -> str:
 
 
 def _findings(doc: object) -> str:
-    """Findings of any shape (a list of texts or of objects), as a list."""
+    """Findings of any shape (a list of texts or of objects: a hand-made
+    trace's, another qemuinit's), as a list."""
     items = doc if isinstance(doc, list) else [doc]
     out = []
     for item in items:
         if isinstance(item, dict) and {"id", "seen", "change"} <= item.keys():
-            text = f"{item['id']}: {item['seen']}; change: {item['change']}"
+            f = Finding.from_json(item)
+            text = f"{f.ident}: {f.seen}; change: {f.change}"
         elif isinstance(item, dict):
             text = "; ".join(f"{k}: {v}" for k, v in item.items())
         else:
@@ -132,17 +137,15 @@ def _findings(doc: object) -> str:
     return "<ul>" + "".join(out) + "</ul>"
 
 
-def _hang_text(doc: Any) -> str:
-    """The hang diagnosis as the text report says it; a diagnosis of
-    another shape (a newer or older qemuinit's) as its keys and values."""
-    if not doc:
+def _hang_text(hang: Hang | None) -> str:
+    """The hang diagnosis as the text report says it; one without what that
+    text needs (a hand-made trace's, another qemuinit's) as its keys and
+    values."""
+    if hang is None:
         return ""
-    try:
-        return format_diagnosis(doc)
-    except (KeyError, TypeError, AttributeError):
-        if isinstance(doc, dict):
-            return "\n".join(f"{k}: {v}" for k, v in doc.items())
-        return str(doc)
+    if ABSENT in (hang.blocked_in, hang.stage, hang.chain, hang.monitor):
+        return "\n".join(f"{k}: {v}" for k, v in hang.to_json().items())
+    return format_diagnosis(hang)
 
 
 def page(title: str, sections: list[tuple[str, str, str]]) -> str:
@@ -157,6 +160,37 @@ def page(title: str, sections: list[tuple[str, str, str]]) -> str:
 def render(path: InitPath, trace: Trace) -> bytes:
     q = trace.qemu
     edges = edges_of(trace)
+    graph = ""
+    if edges:
+        svg = render_graph.render(path, edges, "svg",
+                                  title=f"QEMU {q.get('version', '?')}: {trace.outcome.state}")
+        graph = f'<div class="figure" id="graph">{inline_svg(svg, fit=True)}</div>'
+    stderr = "".join(f"<li><code>{escape(str(ln.get('t')))} s</code> {escape(ln.get('line', ''))}</li>"
+                     for ln in trace.extra.get("qemu_stderr") or [])
+    clock = trace.extra.get("clock")
+    timeline = f'<div class="figure">{render_timeline.chart_svg(trace)}</div>'
+    if clock:
+        timeline += f"<p>Clock: {escape(clock.get('name', ''))}; {escape(clock.get('hit_t', ''))}.</p>"
+    hang = _hang_text(hang_of(trace))
+    first = format_first_error(first_error_of(trace))
+    findings = trace.extra.get("findings")
+    sequence = _negotiation(trace)
+    return page(f"qemuinit: QEMU {q.get('version', '?')}, {trace.outcome.state}", [
+        ("run", "The run", _facts(trace)),
+        ("first-error", "The first error", f"<pre>{escape(first)}</pre>" if first else ""),
+        ("hang", "Why QEMU hangs", f"<pre>{escape(hang)}</pre>" if hang else ""),
+        ("findings", "Findings", _findings(findings) if findings else ""),
+        ("graph", "The documented path, coloured by what happened", graph),
+        ("table", "Verdicts", verdict_table(edges) if edges else ""),
+        ("negotiation", "vhost-user negotiation", sequence),
+        ("timeline", "Timeline", timeline),
+        ("stderr", "QEMU's stderr", f"<ul>{stderr}</ul>" if stderr else ""),
+    ]).encode("utf-8")
+
+
+def _facts(trace: Trace) -> str:
+    """QEMU, its command line, the summary, and the backends qemuinit started."""
+    q = trace.qemu
     argv = q.get("argv") or []
     facts = (f"<p>QEMU {escape(str(q.get('version', '?')))} "
              f"(<code>{escape(str(q.get('binary', '?')))}</code>): "
@@ -169,89 +203,68 @@ def render(path: InitPath, trace: Trace) -> bytes:
                   + f": <code>{escape(' '.join(backend.get('argv') or []))}</code>"
                   + (f" — {escape(backend['problem'])}" if backend.get("problem") else "")
                   + "</p>")
-    graph = ""
-    if edges:
-        svg = render_graph.render(path, edges, "svg",
-                                  title=f"QEMU {q.get('version', '?')}: {trace.outcome.state}")
-        graph = f'<div class="figure" id="graph">{inline_svg(svg, fit=True)}</div>'
+    return facts
+
+
+def _negotiation(trace: Trace) -> str:
+    """The sequence diagrams, and whether each backend's log agrees."""
     sequence = "".join(f'<div class="figure">{d}</div>'
                        for d in render_sequence.diagrams(trace))
-    vu = trace.extra.get("vhost_user") or {}
-    for check in (vu.get("backend_checks") or []) if sequence else []:
-        who = f"backend of chardev {check['chardev']}" if check.get("chardev") else "backend"
+    vu = vhost_user_of(trace)
+    for check in (vu.backend_checks or []) if sequence and vu else []:
+        who = f"backend of chardev {check.chardev}" if check.chardev else "backend"
         sequence += (f"<p>{escape(who)} log "
-                     f"{'agrees' if check.get('requests_agree') else 'DISAGREES'}"
-                     f": it received {check.get('backend_received')} requests, QEMU sent "
-                     f"{check.get('qemu_sent')}"
-                     + (f"; {escape(check['first_difference'])}"
-                        if check.get("first_difference") else "") + "</p>")
-    stderr = "".join(f"<li><code>{escape(str(ln.get('t')))} s</code> {escape(ln.get('line', ''))}</li>"
-                     for ln in trace.extra.get("qemu_stderr") or [])
-    clock = trace.extra.get("clock")
-    timeline = f'<div class="figure">{render_timeline.chart_svg(trace)}</div>'
-    if clock:
-        timeline += f"<p>Clock: {escape(clock.get('name', ''))}; {escape(clock.get('hit_t', ''))}.</p>"
-    hang = _hang_text(trace.extra.get("hang"))
-    try:
-        first = format_first_error(trace.extra.get("first_error"))
-    except (KeyError, TypeError, AttributeError):      # another qemuinit's shape
-        first = str(trace.extra.get("first_error"))
-    findings = trace.extra.get("findings")
-    return page(f"qemuinit: QEMU {q.get('version', '?')}, {trace.outcome.state}", [
-        ("run", "The run", facts),
-        ("first-error", "The first error", f"<pre>{escape(first)}</pre>" if first else ""),
-        ("hang", "Why QEMU hangs", f"<pre>{escape(hang)}</pre>" if hang else ""),
-        ("findings", "Findings", _findings(findings) if findings else ""),
-        ("graph", "The documented path, coloured by what happened", graph),
-        ("table", "Verdicts", verdict_table(edges) if edges else ""),
-        ("negotiation", "vhost-user negotiation", sequence),
-        ("timeline", "Timeline", timeline),
-        ("stderr", "QEMU's stderr", f"<ul>{stderr}</ul>" if stderr else ""),
-    ]).encode("utf-8")
+                     f"{'agrees' if check.requests_agree else 'DISAGREES'}"
+                     f": it received {check.backend_received} requests, QEMU sent "
+                     f"{check.qemu_sent}"
+                     + (f"; {escape(check.first_difference)}"
+                        if check.first_difference else "") + "</p>")
+    return sequence
 
 
-def render_diff(path: InitPath, a: Trace, b: Trace, d: dict) -> bytes:
+def render_diff(path: InitPath, a: Trace, b: Trace, doc: TraceDiff | dict) -> bytes:
     """The diff of two traces: B's graph with the changed edges highlighted,
     and the table of what changed."""
+    d = TraceDiff.of(doc)
     rows = "".join(
-        f"<tr><td>{escape(e['cluster'])}</td><td>{escape(e['from'])}</td>"
-        f"<td>{escape(e['to'])}</td><td class=\"{escape(e['a'])}\">{escape(e['a'])}</td>"
-        f"<td class=\"{escape(e['b'])}\">{escape(e['b'])}</td>"
-        f"<td>{escape(' -> '.join(e.get('via_a') or []))}</td>"
-        f"<td>{escape(' -> '.join(e.get('via_b') or []))}</td></tr>" for e in d["edges"])
+        f"<tr><td>{escape(e.cluster)}</td><td>{escape(e.caller)}</td>"
+        f"<td>{escape(e.callee)}</td><td class=\"{escape(e.a)}\">{escape(e.a)}</td>"
+        f"<td class=\"{escape(e.b)}\">{escape(e.b)}</td>"
+        f"<td>{escape(' -> '.join(e.via_a))}</td>"
+        f"<td>{escape(' -> '.join(e.via_b))}</td></tr>" for e in d.edges)
     table = ("<table id=\"changed\"><thead><tr><th>cluster</th><th>from</th><th>to</th>"
              "<th>A</th><th>B</th><th>via A</th><th>via B</th></tr></thead><tbody>"
              + rows + "</tbody></table>") if rows else "<p>No edge changed.</p>"
     svg = render_graph.render(path, edges_of(b), "svg",
                               title="B, with the edges whose verdict changed since A",
                               changed=changed_edges(d))
-    head = "".join(f"<p><b>{k}</b>: QEMU {escape(str(d[k.lower()]['version']))} "
-                   f"({escape(str(d[k.lower()]['state']))})</p>"
-                   f"<pre>{escape(' '.join(d[k.lower()]['argv'] or []))}</pre>"
-                   for k in ("A", "B"))
-    chains = "".join(f"<li>{escape(c['function'])}<br>A: {escape(' -> '.join(c['a']))}"
-                     f"<br>B: {escape(' -> '.join(c['b']))}</li>" for c in d["chains"])
+    head = "".join(f"<p><b>{k}</b>: QEMU {escape(str(run.version))} "
+                   f"({escape(str(run.state))})</p>"
+                   f"<pre>{escape(' '.join(run.argv or []))}</pre>"
+                   for k, run in (("A", d.a), ("B", d.b)))
+    chains = "".join(f"<li>{escape(c.function)}<br>A: {escape(' -> '.join(c.a))}"
+                     f"<br>B: {escape(' -> '.join(c.b))}</li>" for c in d.chains)
     from .diff import negotiation_lines
-    negotiation = ("<pre>" + escape("\n".join(negotiation_lines(d["negotiation"])).strip())
-                   + "</pre>") if d.get("negotiation") is not None else ""
-    t = d.get("throwaway") or {}
+    negotiation = ("<pre>" + escape("\n".join(negotiation_lines(d.negotiation)).strip())
+                   + "</pre>") if d.negotiation is not None else ""
+    t = d.throwaway
     throwaway = (f"<p>Made and freed by QEMU, not the user's (kept apart from the chains): "
-                 f"A in {escape(', '.join(t.get('a') or []) or 'none')}; "
-                 f"B in {escape(', '.join(t.get('b') or []) or 'none')}</p>"
-                 if t.get("a") or t.get("b") else "")
+                 f"A in {escape(', '.join(t.a) or 'none')}; "
+                 f"B in {escape(', '.join(t.b) or 'none')}</p>"
+                 if t.a or t.b else "")
     return page("qemuinit diff", [
         ("runs", "The two runs", head),
         ("graph", "B's graph, changes highlighted",
          f'<div class="figure" id="graph">{inline_svg(svg, fit=True)}</div>'),
-        ("changed", f"Edges whose verdict changed: {len(d['edges'])}", table),
+        ("changed", f"Edges whose verdict changed: {len(d.edges)}", table),
         ("chains", "Chains that changed", f"<ul>{chains}</ul>" if chains else ""),
         ("throwaway", "Throwaway objects", throwaway),
         ("negotiation", "vhost-user negotiation", negotiation),
     ]).encode("utf-8")
 
 
-def changed_edges(d: dict) -> dict[tuple[str, str], str]:
+def changed_edges(doc: TraceDiff | dict) -> dict[tuple[str, str], str]:
     """A diff's changed edges, as render_graph highlights them."""
-    return {(e["from"], e["to"]): f"{e['a']} → {e['b']}"
-            + (" (via changed)" if e.get("via_a") != e.get("via_b") else "")
-            for e in d["edges"]}
+    return {(e.caller, e.callee): f"{e.a} → {e.b}" + (" (via changed)" if e.via_a != e.via_b
+                                                      else "")
+            for e in TraceDiff.of(doc).edges}

@@ -13,6 +13,8 @@ from __future__ import annotations
 from html import escape
 
 from ..analysis.timeline import backends_of
+from ..model.negotiation import FAILED, Message, Payload, Reply, Round, rounds_of
+from ..model.records import ABSENT, Absent
 from ..model.trace import Trace
 
 WIDTH = 780
@@ -22,39 +24,38 @@ TOP = 64
 FONT = "font-family:DejaVu Sans,Helvetica,Arial,sans-serif"
 
 
-def payload_text(p: object) -> tuple[str, list[str]]:
+def payload_text(p: Payload | None | Absent) -> tuple[str, list[str]]:
     """A payload in short, and the names behind it (feature bits)."""
-    if not isinstance(p, dict):
-        return (str(p), []) if p is not None else ("", [])
-    if "hex" in p:
-        bits = [str(b) for b in p.get("bits") or []]
-        return f"{p['hex']} ({len(bits)} features)", bits
-    if "vring" in p:
-        return f"vring {p['vring']}" + ("" if p.get("fd", True) else " (no fd)"), []
-    if "value" in p:
-        return str(p["value"]), []
-    return ", ".join(f"{k}={v}" for k, v in p.items()), []
+    if not p:
+        return "", []
+    if p.hex:
+        bits = [str(b) for b in p.bits or []]
+        return f"{p.hex} ({len(bits)} features)", bits
+    if p.vring is not ABSENT:
+        return f"vring {p.vring}" + ("" if p.fd is ABSENT or p.fd else " (no fd)"), []
+    if p.value is not ABSENT:
+        return str(p.value), []
+    return "", []
 
 
-def reply_text(r: dict) -> tuple[str, list[str]]:
-    if r.get("payload") is not None:
-        return payload_text(r["payload"])
-    ret = r.get("ret")
-    if isinstance(ret, int) and ret < 0:
-        return f"reply failed ({ret})", []
-    if r.get("ack") is not None:
-        return f"ack {r['ack']}", []
+def reply_text(r: Reply) -> tuple[str, list[str]]:
+    if r.payload:
+        return payload_text(r.payload)
+    if isinstance(r.ret, int) and r.ret < 0:
+        return f"reply failed ({r.ret})", []
+    if r.ack is not None and r.ack is not ABSENT:
+        return f"ack {r.ack}", []
     return "replied", []
 
 
-def connections(trace: Trace) -> dict[str, list[dict]]:
+def connections(trace: Trace) -> dict[str, list[Round]]:
     """The rounds of each connection, in order (keyed as the diagram's title)."""
-    out: dict[str, list[dict]] = {}
-    for rnd in (trace.extra.get("vhost_user") or {}).get("rounds", []):
-        key = f"connection {rnd.get('connection', '?')}"
-        for extra in ("netdev", "chardev"):
-            if rnd.get(extra):
-                key += f", {extra} {rnd[extra]}"
+    out: dict[str, list[Round]] = {}
+    for rnd in rounds_of(trace):
+        key = f"connection {rnd.connection}"
+        for name, value in (("netdev", rnd.netdev), ("chardev", rnd.chardev)):
+            if value:
+                key += f", {name} {value}"
         out.setdefault(key, []).append(rnd)
     return out
 
@@ -82,63 +83,13 @@ def _arrow(y: float, reply: bool, label: str, names: list[str], title: str,
             + "</g>")
 
 
-def diagram(title: str, rounds: list[dict], hits_t: dict[int, float],
+def diagram(title: str, rounds: list[Round], hits_t: dict[int, float],
             backend: str = "backend") -> str:
     """One connection's diagram, as an <svg> element."""
     body: list[str] = []
     y = TOP
     for rnd in rounds:
-        failed = rnd.get("result") == "failed"
-        head = f"round {rnd.get('round')}: {rnd.get('result')}"
-        if rnd.get("trigger"):
-            head += f" (OPENED event from {rnd['trigger']})"
-        color = "#cf222e" if failed else "#57606a"
-        body.append(f'<g class="round"><rect x="10" y="{y - 14}" width="{WIDTH - 20}" '
-                    f'height="20" fill="#f6f8fa" stroke="#d0d7de"/>'
-                    + _text(20, y, head, anchor="start", weight="bold", fill=color)
-                    + "</g>")
-        y += ROW
-        for m in rnd.get("messages", []):
-            if not m.get("sent", True):
-                continue        # QEMU decided not to write it: not on the wire
-            t = hits_t.get(m.get("seq"))
-            if t is not None:
-                body.append(_text(12, y + 4, f"{t * 1000:.2f} ms", anchor="start",
-                                  size=10, fill="#6e7781"))
-            step = f"step {m['step']}  " if m.get("step") else ""
-            text, names = payload_text(m.get("payload"))
-            label = f"{step}{m.get('name')}" + (f"  {text}" if text else "")
-            where = f"sent by {m.get('sent_by') or '?'}" + (
-                f" in {m['under']}" if m.get("under") else "")
-            body.append(_arrow(y, False, label, names, f"{m.get('name')}: {where}",
-                               "#0550ae"))
-            y += ROW
-            r = m.get("reply")
-            if r is not None:
-                text, names = reply_text(r)
-                bad = isinstance(r.get("ret"), int) and r["ret"] < 0
-                body.append(_arrow(y, True, f"{m.get('name')} reply: {text}", names,
-                                   f"reply to {m.get('name')}",
-                                   "#cf222e" if bad else "#1a7f37"))
-                y += ROW
-            elif failed and m.get("name") == rnd.get("failed_at"):
-                body.append(f'<g class="failure"><title>{escape(rnd.get("why") or "")}</title>'
-                            f'<path d="M{BACKEND_X - 6},{y - 6} l12,12 m0,-12 l-12,12" '
-                            f'stroke="#cf222e" stroke-width="2.5"/>'
-                            + _text(BACKEND_X - 14, y + 4, f"no reply to {m.get('name')}",
-                                    anchor="end", size=11, fill="#cf222e") + "</g>")
-                y += ROW
-        for line in rnd.get("errors") or []:
-            body.append(f'<g class="qemu-error"><rect x="{QEMU_X - 176}" y="{y - 14}" '
-                        f'width="{WIDTH - QEMU_X + 160}" height="20" fill="#ffebe9" '
-                        f'stroke="#cf222e"/>'
-                        + _text(QEMU_X - 170, y, "QEMU: " + _short(line), anchor="start",
-                                size=11, fill="#cf222e") + "</g>")
-            y += 24
-        if rnd.get("why") and failed:
-            body.append(_text(20, y, rnd["why"], anchor="start", size=11, fill="#cf222e"))
-            y += 22
-        y += 8
+        y = _round_rows(body, rnd, hits_t, y)
     height = y + 10
     heads = "".join(
         f'<rect x="{x - 70}" y="28" width="140" height="22" rx="4" fill="#ddf4ff" '
@@ -154,6 +105,62 @@ def diagram(title: str, rounds: list[dict], hits_t: dict[int, float],
             + heads + "".join(body) + "</svg>")
 
 
+def _round_rows(body: list[str], rnd: Round, hits_t: dict[int, float], y: int) -> int:
+    """A round's head, its messages and QEMU's lines, from `y` down; the
+    next row's y."""
+    failed = rnd.result == FAILED
+    head = f"round {rnd.round}: {rnd.result}"
+    if rnd.trigger:
+        head += f" (OPENED event from {rnd.trigger})"
+    color = "#cf222e" if failed else "#57606a"
+    body.append(f'<g class="round"><rect x="10" y="{y - 14}" width="{WIDTH - 20}" '
+                f'height="20" fill="#f6f8fa" stroke="#d0d7de"/>'
+                + _text(20, y, head, anchor="start", weight="bold", fill=color)
+                + "</g>")
+    y += ROW
+    for m in rnd.on_wire():     # one QEMU decided not to write is not on the wire
+        y = _message_rows(body, rnd, m, hits_t.get(m.seq), y)
+    for line in rnd.errors:
+        body.append(f'<g class="qemu-error"><rect x="{QEMU_X - 176}" y="{y - 14}" '
+                    f'width="{WIDTH - QEMU_X + 160}" height="20" fill="#ffebe9" '
+                    f'stroke="#cf222e"/>'
+                    + _text(QEMU_X - 170, y, "QEMU: " + _short(line), anchor="start",
+                            size=11, fill="#cf222e") + "</g>")
+        y += 24
+    if rnd.why and failed:
+        body.append(_text(20, y, rnd.why, anchor="start", size=11, fill="#cf222e"))
+        y += 22
+    return y + 8
+
+
+def _message_rows(body: list[str], rnd: Round, m: Message, t: float | None,
+                  y: int) -> int:
+    """A request's arrow, and its reply's (or where the round failed)."""
+    if t is not None:
+        body.append(_text(12, y + 4, f"{t * 1000:.2f} ms", anchor="start",
+                          size=10, fill="#6e7781"))
+    step = f"step {m.step}  " if m.step else ""
+    text, names = payload_text(m.payload)
+    label = f"{step}{m.name}" + (f"  {text}" if text else "")
+    where = f"sent by {m.sent_by or '?'}" + (f" in {m.under}" if m.under else "")
+    body.append(_arrow(y, False, label, names, f"{m.name}: {where}", "#0550ae"))
+    y += ROW
+    if m.reply:
+        text, names = reply_text(m.reply)
+        bad = isinstance(m.reply.ret, int) and m.reply.ret < 0
+        body.append(_arrow(y, True, f"{m.name} reply: {text}", names,
+                           f"reply to {m.name}", "#cf222e" if bad else "#1a7f37"))
+        y += ROW
+    elif rnd.result == FAILED and m.name == rnd.failed_at:
+        body.append(f'<g class="failure"><title>{escape(rnd.why or "")}</title>'
+                    f'<path d="M{BACKEND_X - 6},{y - 6} l12,12 m0,-12 l-12,12" '
+                    f'stroke="#cf222e" stroke-width="2.5"/>'
+                    + _text(BACKEND_X - 14, y + 4, f"no reply to {m.name}",
+                            anchor="end", size=11, fill="#cf222e") + "</g>")
+        y += ROW
+    return y
+
+
 def _short(line: str, limit: int = 110) -> str:
     """QEMU's line without the program name and option it repeats."""
     parts = line.split(": ", 2)
@@ -166,8 +173,8 @@ def diagrams(trace: Trace) -> list[str]:
     hits_t = {h.seq: h.t for h in trace.hits if h.t is not None}
     backends = backends_of(trace)
 
-    def backend_name(rounds: list[dict]) -> str:
-        chardev = rounds[0].get("chardev") if rounds else None
+    def backend_name(rounds: list[Round]) -> str:
+        chardev = rounds[0].chardev if rounds else None
         b = next((b for b in backends if b.get("chardev") in (chardev, None)), {})
         argv = b.get("argv") or []
         return argv[0].rsplit("/", 1)[-1] if argv else "backend"

@@ -9,6 +9,8 @@ from .summary import edge_counts, summarize
 from .vhostuser import format_section
 from ..analysis.timeline import backends_of
 from ..model.initpath import InitPath
+from ..model.negotiation import Round, vhost_user_of
+from ..model.problems import findings_of, first_error_of, hang_of
 from ..model.trace import Trace
 from ..model.verdicts import (ABSENT, DISPATCH, NOT_EXERCISED, NOT_REACHED, OBSERVED, UNKNOWN,
                               Verdict, edges_of)
@@ -21,7 +23,7 @@ def _tokens(path: InitPath, trace: Trace):
     """(token type name, text) pairs; the type names are pygments' tokens."""
     edges = edges_of(trace)
     yield "Generic.Heading", summarize(trace) + "\n"
-    first = format_first_error(trace.extra.get("first_error"))
+    first = format_first_error(first_error_of(trace))
     if first:
         yield "Generic.Error", "\n" + first
     counts = edge_counts(trace).strip()
@@ -45,13 +47,13 @@ def _tokens(path: InitPath, trace: Trace):
         yield "Generic.Subheading", "\nThrowaway objects (not the command line's)\n"
         for t in throwaway:
             yield "Comment", f"  hit #{t['hit']} {t['function']}: {t['note']}\n"
-    vhost = format_section(trace.extra.get("vhost_user"))
+    vhost = format_section(vhost_user_of(trace))
     if vhost:
         yield "Generic.Subheading", "\n" + vhost
-    hang = format_diagnosis(trace.extra.get("hang"))
+    hang = format_diagnosis(hang_of(trace))
     if hang:
         yield "Generic.Error", "\n" + hang
-    found = format_findings(trace.extra.get("findings", []))
+    found = format_findings(findings_of(trace))
     if found:
         yield "Generic.Strong", "\n" + found
 
@@ -60,27 +62,20 @@ def brief(trace: Trace) -> str:
     """What is printed after a run: the summary, the edge counts, one line
     per vhost-user round, and why QEMU hangs if it does."""
     parts = [summarize(trace)]
-    first = format_first_error(trace.extra.get("first_error"))
+    first_error = first_error_of(trace)
+    first = format_first_error(first_error)
     if first:
         parts.append(first.rstrip("\n"))
     parts.append(edge_counts(trace))
-    for rnd in (trace.extra.get("vhost_user") or {}).get("rounds", []):
-        sent = [m for m in rnd["messages"] if m.get("sent", True)]
-        where = "".join(f", {k} {rnd[k]}" for k in ("chardev", "netdev", "vq_index")
-                        if rnd.get(k))
-        parts.append(f"  vhost-user round {rnd['round']} (connection {rnd['connection']}"
-                     f"{where}): {len(sent)} requests, {rnd['result']}"
-                     + (f" at {rnd['failed_at']}" if rnd.get("failed_at") else "")
-                     + (f"; {len(rnd['messages']) - len(sent)} requests not sent"
-                        if len(sent) < len(rnd["messages"]) else ""))
-    for check in (trace.extra.get("vhost_user") or {}).get("backend_checks", []):
-        who = f"backend of chardev {check['chardev']}" if check.get("chardev") else "backend"
-        parts.append(f"  {who}: log " + ("agrees" if check["requests_agree"] else
+    vu = vhost_user_of(trace)
+    parts += [_round_line(rnd) for rnd in (vu.rounds if vu else [])]
+    for check in (vu.backend_checks or []) if vu else []:
+        who = f"backend of chardev {check.chardev}" if check.chardev else "backend"
+        parts.append(f"  {who}: log " + ("agrees" if check.requests_agree else
                                          "DISAGREES") + " with the decoded requests"
-                     f" ({check['backend_received']} received, {check['qemu_sent']} sent)"
-                     + (f": {check['first_difference']}" if check.get("first_difference")
-                        else ""))
-    said_first = (trace.extra.get("first_error") or {}).get("first_line")
+                     f" ({check.backend_received} received, {check.qemu_sent} sent)"
+                     + (f": {check.first_difference}" if check.first_difference else ""))
+    said_first = first_error.first_line if first_error else None
     if trace.outcome.error_line and trace.outcome.error_line != said_first:
         parts.append(f"  QEMU said: {trace.outcome.error_line}")
     for backend in backends_of(trace):
@@ -88,13 +83,25 @@ def brief(trace: Trace) -> str:
             parts.append(f"  backend {' '.join(backend['argv'][:1])}"
                          + (f" (chardev {backend['chardev']})" if backend.get("chardev") else "")
                          + f": {backend['problem']}")
-    hang = format_diagnosis(trace.extra.get("hang"))
+    hang = format_diagnosis(hang_of(trace))
     if hang:
         parts.append(hang.rstrip("\n"))
-    found = format_findings(trace.extra.get("findings", []))
+    found = format_findings(findings_of(trace))
     if found:
         parts.append(found.rstrip("\n"))
     return "\n".join(p for p in parts if p)
+
+
+def _round_line(rnd: Round) -> str:
+    """A round in one line, for the text printed after a run."""
+    sent = rnd.on_wire()
+    where = "".join(f", {k} {v}" for k, v in (("chardev", rnd.chardev), ("netdev", rnd.netdev),
+                                              ("vq_index", rnd.vq_index)) if v)
+    return (f"  vhost-user round {rnd.round} (connection {rnd.connection}"
+            f"{where}): {len(sent)} requests, {rnd.result}"
+            + (f" at {rnd.failed_at}" if rnd.failed_at else "")
+            + (f"; {len(rnd.messages) - len(sent)} requests not sent"
+               if len(sent) < len(rnd.messages) else ""))
 
 
 STATUS_TOKEN = {OBSERVED: "Generic.Inserted", DISPATCH: "Name.Builtin",

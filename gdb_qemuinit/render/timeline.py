@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..analysis.timeline import (Span, Stage, backend_instants, end_time, pack_lanes, stage_spans,
                        stderr_instants, vhost_spans)
+from ..model.negotiation import FAILED
 from ..model.trace import CUT_SHORT, Trace
 
 # Chrome trace "processes": one per kind of track.
@@ -95,24 +96,16 @@ def render(trace: Trace) -> bytes:
 
 
 # ---------------------------------------------------------------- a chart
+# A chart's row: label, start, end, colour, title
+Row = tuple[str, float, float, str, str]
+
+
 def chart_svg(trace: Trace, width: int = 960) -> str:
     """The same spans as a simple inline chart (for the HTML report): a row
     per stage activation and per vhost-user round, QEMU's stderr lines and
     the backend's events as ticks on rows of their own."""
     from html import escape
-    rows: list[tuple[str, float, float, str, str]] = []   # label, start, end, colour, title
-    stuck = trace.outcome.state in CUT_SHORT
-    for sp, _ in pack_lanes(stage_spans(trace)):
-        # Still on the stack when a blocked QEMU was stopped: where it hangs.
-        open_end = stuck and "to_hit" not in sp.args
-        rows.append((sp.name, sp.start, sp.end, "#bf8700" if open_end else "#0969da",
-                     f"{sp.name}: {sp.args['ended']}"
-                     + (f" ({trace.outcome.state})" if open_end else "")))
-    for sp in vhost_spans(trace)[0]:
-        bad = sp.args.get("result") == "failed"
-        rows.append((f"vhost-user {sp.name} ({sp.group})", sp.start, sp.end,
-                     "#cf222e" if bad else "#1a7f37",
-                     f"{sp.name}, {sp.args.get('messages')} messages"))
+    rows = _chart_rows(trace)
     ticks = [("QEMU stderr", i["t"], i["name"]) for i in stderr_instants(trace)]
     ticks += [("backend", i["t"], i["name"]) for i in backend_instants(trace)]
     end = end_time(trace)
@@ -159,6 +152,25 @@ def chart_svg(trace: Trace, width: int = 960) -> str:
         y += row_h
     out.append("</svg>")
     return "".join(out)
+
+
+def _chart_rows(trace: Trace) -> list[Row]:
+    """A row per stage activation (open at the end of a blocked QEMU: where
+    it hangs) and per vhost-user round (red when it failed)."""
+    rows: list[Row] = []
+    stuck = trace.outcome.state in CUT_SHORT
+    for sp, _ in pack_lanes(stage_spans(trace)):
+        # Still on the stack when a blocked QEMU was stopped: where it hangs.
+        open_end = stuck and "to_hit" not in sp.args
+        rows.append((sp.name, sp.start, sp.end, "#bf8700" if open_end else "#0969da",
+                     f"{sp.name}: {sp.args['ended']}"
+                     + (f" ({trace.outcome.state})" if open_end else "")))
+    for sp in vhost_spans(trace)[0]:
+        bad = sp.args.get("result") == FAILED
+        rows.append((f"vhost-user {sp.name} ({sp.group})", sp.start, sp.end,
+                     "#cf222e" if bad else "#1a7f37",
+                     f"{sp.name}, {sp.args.get('messages')} messages"))
+    return rows
 
 
 def _tick_step(span: float) -> float:

@@ -4,85 +4,102 @@ per chardev, and whether each backend's log agrees (the section
 
 from __future__ import annotations
 
+from ..model.negotiation import (BackendCheck, ChardevSummary, Message, Negotiated, Payload,
+                                 Round, VhostUser)
+from ..model.records import ABSENT
 
-def format_section(doc: dict | None) -> str:
-    """The report's vhost-user part."""
-    if not doc:
+FEATURE_TITLES = (("backend_features", "backend offered virtio features"),
+                  ("backend_protocol_features", "backend offered protocol features"),
+                  ("acked_protocol_features", "QEMU acked protocol features"),
+                  ("acked_features", "QEMU acked virtio features"))
+
+
+def format_section(section: VhostUser | dict | None) -> str:
+    """The report's vhost-user part (of the section's JSON too)."""
+    if not section:
         return ""
+    doc = VhostUser.of(section)
     lines = ["vhost-user negotiation (decoded from QEMU's messages)"]
-    for rnd in doc["rounds"]:
-        head = f"  round {rnd['round']} (connection {rnd['connection']}"
-        if rnd.get("chardev"):
-            head += f", chardev {rnd['chardev']}"
-        if rnd.get("netdev"):
-            head += f", netdev {rnd['netdev']}"
-        if rnd.get("vq_index"):
-            head += f", vq_index {rnd['vq_index']}"
-        if rnd.get("trigger"):
-            head += f", OPENED event from {rnd['trigger']}"
-        head += ")"
-        head += f": {rnd['result']}"
-        if rnd.get("why"):
-            head += f" ({rnd['why']})"
-        lines.append(head)
-        for m in rnd["messages"]:
-            step = f"step {m['step']}" if m.get("step") else "      "
-            text = f"    {step}  {m['name']:<22} from {m.get('sent_by') or '?'}"
-            if not m.get("step") and m.get("under"):
-                text += f" (in {m['under']})"
-            if not m.get("sent", True):
-                lines.append(text + f"  not sent: {m.get('not_sent_why') or 'per-device request'}")
-                continue
-            if m.get("payload"):
-                text += "  " + _payload_text(m["payload"])
-            r = m.get("reply")
-            if r is not None:
-                text += ("  -> " + _payload_text(r["payload"]) if r.get("payload")
-                         else f"  -> reply failed ({r.get('ret')})" if (r.get("ret") or 0) < 0
-                         else f"  -> ack {r['ack']}" if r.get("ack") is not None
-                         else "  -> replied")
-            lines.append(text)
-        for e in rnd.get("errors", []):
-            lines.append(f"    QEMU: {e}")
-    for note in doc.get("notes", []):
-        lines.append(f"  note: {note}")
-    per_chardev = (doc.get("chardevs")
-                   or [{"chardev": None, "negotiated": doc.get("negotiated", {})}])
+    for rnd in doc.rounds:
+        lines += round_lines(rnd)
+    lines += [f"  note: {note}" for note in doc.notes]
+    per_chardev = doc.chardevs or [ChardevSummary(None, None, 1, doc.negotiated)]
     for c in per_chardev:
-        indent = "  "
-        if len(per_chardev) > 1:
-            lines.append(f"  chardev {c['chardev']}"
-                         + (f" (netdev {c['netdev']})" if c.get("netdev") else "")
-                         + (f", {c['queue_pairs']} queue pairs" if c.get("queue_pairs", 1) > 1
-                            else ""))
-            indent = "    "
-        n = c.get("negotiated", {})
-        for key, title in (("backend_features", "backend offered virtio features"),
-                           ("backend_protocol_features", "backend offered protocol features"),
-                           ("acked_protocol_features", "QEMU acked protocol features"),
-                           ("acked_features", "QEMU acked virtio features")):
-            if key in n:
-                lines.append(f"{indent}{title}: {n[key]['hex']}")
-                lines.append(f"{indent}  " + ", ".join(n[key]["bits"]))
-        if "backend_queues" in n:
-            lines.append(f"{indent}backend queue pairs: {n['backend_queues']}")
-    note = (doc.get("negotiated") or {}).get("acked_features_note")
-    if note:
-        lines.append(f"  virtio features: {note}")
-    for c in doc.get("backend_checks", []):
-        verdict = "agrees" if c["requests_agree"] else "DISAGREES"
-        who = f"backend of chardev {c['chardev']}" if c.get("chardev") else "backend"
-        lines.append(f"  {who} log {verdict}: it received {c['backend_received']} "
-                     f"requests, QEMU sent {c['qemu_sent']}"
-                     + (f"; compared {c['compared']}" if c.get("compared") else "")
-                     + (f"; {c['first_difference']}" if c.get("first_difference") else "")
-                     + ("; protocol features agree" if c["protocol_features_agree"] else ""))
+        lines += _negotiated_lines(c, several=len(per_chardev) > 1)
+    if doc.negotiated.acked_features_note:
+        lines.append(f"  virtio features: {doc.negotiated.acked_features_note}")
+    lines += [check_line(c) for c in doc.backend_checks or []]
     return "\n".join(lines) + "\n"
 
 
-def _payload_text(p: dict) -> str:
-    if "hex" in p:
-        return f"{p['hex']} ({len(p['bits'])} bits)"
-    if "vring" in p:
-        return f"vring {p['vring']}" + ("" if p["fd"] else " (no fd)")
-    return str(p.get("value"))
+def round_lines(rnd: Round) -> list[str]:
+    """A round's head, a line per message, QEMU's lines meanwhile."""
+    head = f"  round {rnd.round} (connection {rnd.connection}"
+    if rnd.chardev:
+        head += f", chardev {rnd.chardev}"
+    if rnd.netdev:
+        head += f", netdev {rnd.netdev}"
+    if rnd.vq_index:
+        head += f", vq_index {rnd.vq_index}"
+    if rnd.trigger:
+        head += f", OPENED event from {rnd.trigger}"
+    head += f"): {rnd.result}"
+    if rnd.why:
+        head += f" ({rnd.why})"
+    return [head] + [_message_line(m) for m in rnd.messages] + [
+        f"    QEMU: {e}" for e in rnd.errors]
+
+
+def _message_line(m: Message) -> str:
+    step = f"step {m.step}" if m.step else "      "
+    text = f"    {step}  {m.name:<22} from {m.sent_by or '?'}"
+    if not m.step and m.under:
+        text += f" (in {m.under})"
+    if not m.sent:
+        return text + f"  not sent: {m.not_sent_why or 'per-device request'}"
+    if m.payload:
+        text += "  " + _payload_text(m.payload)
+    r = m.reply
+    if r:
+        text += ("  -> " + _payload_text(r.payload) if r.payload
+                 else f"  -> reply failed ({r.ret})" if r.failed
+                 else f"  -> ack {r.ack}" if r.ack is not None and r.ack is not ABSENT
+                 else "  -> replied")
+    return text
+
+
+def _negotiated_lines(c: ChardevSummary, several: bool) -> list[str]:
+    """What was negotiated on a chardev (headed by it when there are several)."""
+    lines, indent = [], "  "
+    if several:
+        lines.append(f"  chardev {c.chardev}"
+                     + (f" (netdev {c.netdev})" if c.netdev else "")
+                     + (f", {c.queue_pairs} queue pairs" if c.queue_pairs > 1 else ""))
+        indent = "    "
+    n: Negotiated = c.negotiated
+    for key, title in FEATURE_TITLES:
+        p = n.feature_set(key)
+        if p is not None:
+            lines.append(f"{indent}{title}: {p.hex}")
+            lines.append(f"{indent}  " + ", ".join(p.bits or []))
+    if "backend_queues" in n.order:
+        lines.append(f"{indent}backend queue pairs: {n.backend_queues}")
+    return lines
+
+
+def check_line(c: BackendCheck) -> str:
+    verdict = "agrees" if c.requests_agree else "DISAGREES"
+    who = f"backend of chardev {c.chardev}" if c.chardev else "backend"
+    return (f"  {who} log {verdict}: it received {c.backend_received} "
+            f"requests, QEMU sent {c.qemu_sent}"
+            + (f"; compared {c.compared}" if c.compared else "")
+            + (f"; {c.first_difference}" if c.first_difference else "")
+            + ("; protocol features agree" if c.protocol_features_agree else ""))
+
+
+def _payload_text(p: Payload) -> str:
+    if p.hex:
+        return f"{p.hex} ({len(p.bits or [])} bits)"
+    if p.vring is not ABSENT:
+        return f"vring {p.vring}" + ("" if p.fd else " (no fd)")
+    return str(p.value if p.value is not ABSENT else None)

@@ -5,7 +5,7 @@ from main."""
 
 from __future__ import annotations
 
-from ..analysis import where
+from ..model import questions
 from ..model import origins
 
 # Fields every answer has that the text shows in its own way.
@@ -13,11 +13,11 @@ _OWN_LINES = ("function", "chain", "steps")
 
 
 def format_result(res: dict, device: str | None = None,
-                  question: where.Question | None = None) -> str:
+                  question: questions.Question | None = None) -> str:
     """The result as text; `device` keeps the answers about that type or id.
     The question's lines come from `question`, else from its name."""
     q = question or _question(res["question"])
-    layout = where.answer_layout()
+    layout = questions.answer_layout()
     show = layout.show + (q.show if q else [])
     listed = set(_OWN_LINES) | set(layout.head) | set(q.hide if q else ())
     listed.update(name for line in show for name in line.names())
@@ -49,9 +49,9 @@ def answers_for(res: dict, device: str | None) -> list[dict]:
     return [a for a in res["answers"] if device in (a.get("device"), a.get("id"))]
 
 
-def _question(name: str) -> where.Question | None:
+def _question(name: str) -> questions.Question | None:
     """The question a result answers; None for one this qemuinit does not know."""
     try:
-        return where.resolve(name)
-    except where.QuestionError:
+        return questions.resolve(name)
+    except questions.QuestionError:
         return None

@@ -1,6 +1,7 @@
 """All the sections computed again from a trace, and the restart note."""
 
 from gdb_qemuinit.analysis import annotate as analysis
+from gdb_qemuinit.model.negotiation import NEGOTIATED, Round
 from gdb_qemuinit.model.trace import dumps
 from gdb_qemuinit.model.verdicts import OBSERVED, Verdict
 
@@ -37,9 +38,9 @@ def noted(rounds):
     return [e["note"] for e in t.extra["edges"]]
 
 
-def rnd(n, chardev, connection, result="negotiated", **more):
-    return {"round": n, "chardev": chardev, "connection": connection, "result": result,
-            **more}
+def rnd(n, chardev, connection, result=NEGOTIATED, **more):
+    return Round(round=n, connection=connection, hit=n, t=None, chardev=chardev,
+                 result=result, **more)
 
 
 def test_a_new_connection_on_one_chardev_is_a_restart_with_its_reason():

@@ -1,9 +1,9 @@
 """What a backend logged receiving, compared connection by connection with
 what QEMU sent (testpmd's log lines, as [backend_log] reads them)."""
 
-from gdb_qemuinit.analysis import backendlog, vhostuser
+from gdb_qemuinit.analysis import backendlog
 from gdb_qemuinit.qemu import scenario
-from vhost_hits import PATH, WAIT, hit, make, negotiation
+from vhost_hits import WAIT, decoded, hit, make, negotiation
 
 
 def test_backend_log_is_parsed_and_compared():
@@ -18,10 +18,10 @@ def test_backend_log_is_parsed_and_compared():
                       "connections": [{"requests": requests, "protocol_features": [9]}]}
     t = make([hit(1, WAIT)] + negotiation(2))
     t.extra["backends"] = [{"chardev": None, "log": parsed}]
-    (check,) = vhostuser.section(PATH, t)["backend_checks"]
+    (check,) = decoded(t)["backend_checks"]
     assert check["requests_agree"] and check["protocol_features_agree"]
     parsed["connections"][0]["requests"][1] = "GET_QUEUE_NUM"
-    (check,) = vhostuser.section(PATH, t)["backend_checks"]
+    (check,) = decoded(t)["backend_checks"]
     assert not check["requests_agree"] and "#2" in check["first_difference"]
 
 
@@ -38,7 +38,7 @@ def logged(*names, features=()):
 def check_of(t, log_text):
     t.extra["backends"] = [{"chardev": None, "log": backendlog.parse_backend_log(
         log_text, scenario.backend_log_patterns())}]
-    (check,) = vhostuser.section(PATH, t)["backend_checks"]
+    (check,) = decoded(t)["backend_checks"]
     return check
 
 

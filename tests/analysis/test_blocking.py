@@ -30,7 +30,7 @@ def test_hang_diagnosis_names_socket_role_and_what_unblocks():
     argv = ["q", "-chardev", "socket,id=chr0,path=/run/vu.sock,server=on,wait=off"]
     t = make([], state="timeout", frames=frames, argv=argv,
              reads={"qemu_chr_fe_wait_connected": {"chardev": "chr0"}})
-    doc = blocking.diagnosis(t)
+    doc = blocking.diagnosis(t).to_json()
     assert doc["function"] == "qemu_chr_fe_wait_connected"
     assert doc["socket"] == "/run/vu.sock" and doc["chardev"] == "chr0"
     assert doc["role"].startswith("server") and doc["wait"] is False

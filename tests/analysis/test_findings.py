@@ -7,14 +7,18 @@ import pytest
 
 from conftest import run_cli
 from gdb_qemuinit.analysis import findings
+from gdb_qemuinit.model.negotiation import VhostUser
 from gdb_qemuinit.qemu.cmdline import QemuCommandLine
 
 VHOST = ["-netdev", "vhost-user,id=net0,chardev=chr0", "-device", "virtio-net-pci,netdev=net0"]
 
 
 def found(*args, vhost_user=None):
+    """The findings, as the trace's JSON has them."""
     cl = QemuCommandLine.parse(["qemu", *args])
-    return findings.from_command_line(cl) + findings.from_negotiation(cl, vhost_user)
+    section = VhostUser.from_json(vhost_user) if vhost_user else None
+    return [f.to_json() for f in findings.from_command_line(cl)
+            + findings.from_negotiation(cl, section)]
 
 
 def ids(fs):
@@ -109,7 +113,8 @@ def test_queues_are_checked_against_each_netdevs_own_backend():
 ])
 def test_a_missing_firmware_file_suggests_l_with_debians_directories(line, file):
     from gdb_qemuinit.model.trace import EXITED
-    (f,) = findings.from_exit(QemuCommandLine.parse(["qemu"]), EXITED, line)
+    (f,) = [f.to_json() for f in findings.from_exit(QemuCommandLine.parse(["qemu"]), EXITED,
+                                                     line)]
     assert f["id"] == "firmware-not-found" and f["evidence"]["file"] == file
     assert "-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu" in f["change"]
     assert findings.from_exit(QemuCommandLine.parse(["qemu"]), EXITED, "other") == []

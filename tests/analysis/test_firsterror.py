@@ -83,6 +83,6 @@ def test_with_several_chardevs_what_follows_and_the_cut_are_the_failed_ones(
                                         _round(3, "b", "no messages", 3)]}
     t.extra["fault"] = {"socket": fault_socket,
                         "cut": {"connection": 1, "after": "GET_FEATURES"}}
-    fe = first_error(t)
+    fe = first_error(t).to_json()
     assert fe["then"] == "QEMU went on: round 2 negotiated"
     assert (fe["injected"] is not None) is injected

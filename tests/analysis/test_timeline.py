@@ -34,9 +34,9 @@ def seed_like() -> Trace:
                                  t=0.9),
                  hits=hits,
                  extra={"qemu_stderr": [{"t": 0.55, "line": "q: waiting", "at": 0}],
-                        "backend": {"argv": ["testpmd"], "pid": 7,
-                                    "times": {"listening": 0.3, "started": 0.31,
-                                              "stopped": 0.95}}})
+                        "backends": [{"argv": ["testpmd"], "pid": 7,
+                                      "times": {"listening": 0.3, "started": 0.31,
+                                                "stopped": 0.95}}]})
 
 
 def spans_by_name(trace):

@@ -4,20 +4,22 @@
 from gdb_qemuinit.analysis import annotate as analysis
 from gdb_qemuinit.analysis import vhostuser
 
-from vhost_hits import SPEC, PATH, WAIT, INIT, hit, sent, negotiation, make, on
+from gdb_qemuinit.model.negotiation import Payload
+from vhost_hits import (SPEC, PATH, WAIT, INIT, backend_log, decoded, hit, sent, negotiation,
+                        make, on)
 
 
 def test_bits_and_payloads_are_decoded_by_name():
     assert vhostuser.bits(0b101, SPEC.protocol_bits) == ["MQ", "RARP"]
     assert vhostuser.bits(1 << 30, SPEC.virtio_bits) == ["VHOST_USER_F_PROTOCOL_FEATURES"]
     assert vhostuser.bits(1 << 31, SPEC.virtio_bits) == ["bit 31"]
-    assert vhostuser.decode(SPEC, "SET_VRING_CALL", 0x101) == {"vring": 1, "fd": False}
-    assert vhostuser.decode(SPEC, "GET_QUEUE_NUM", 8) == {"value": 8}
+    assert vhostuser.decode(SPEC, "SET_VRING_CALL", 0x101) == Payload(vring=1, fd=False)
+    assert vhostuser.decode(SPEC, "GET_QUEUE_NUM", 8) == Payload(value=8)
     assert SPEC.name(15) == "GET_PROTOCOL_FEATURES" and SPEC.name(99) == "REQUEST_99"
 
 
 def test_one_negotiation_in_order_with_steps_and_replies():
-    doc = vhostuser.section(PATH, make([hit(1, WAIT, {"chardev": "chr0"})] + negotiation(2)))
+    doc = decoded(make([hit(1, WAIT, {"chardev": "chr0"})] + negotiation(2)))
     (rnd,) = doc["rounds"]
     assert rnd["result"] == "negotiated" and rnd["chardev"] == "chr0"
     assert rnd["trigger"] == "qemu_chr_fe_set_handlers_full"
@@ -38,7 +40,7 @@ def test_step_through_a_wrapper_and_an_ack_asked_for_by_the_request():
              "vhost_dev_get_features"] + INIT
     call = ["vhost_set_vring_file", "vhost_user_set_vring_call", "vhost_virtqueue_init"] + INIT
     flags = 0x1 | SPEC.record["need_reply_flag"]
-    doc = vhostuser.section(PATH, make([
+    doc = decoded(make([
         hit(1, WAIT, {"chardev": "chr0"}), hit(2, INIT),
         hit(3, step3, {"request": 1, "u64": 0}),
         hit(4, ["vhost_user_write"] + call, {"request": 13, "u64": 0, "flags": flags}),
@@ -50,7 +52,7 @@ def test_step_through_a_wrapper_and_an_ack_asked_for_by_the_request():
     assert msgs[1]["need_reply"] and msgs[1]["payload"] == {"vring": 0, "fd": True}
     assert msgs[1]["reply"]["ack"] == 0 and msgs[1]["reply"]["payload"] is None
     # without need_reply the same reply is the request's payload kind
-    doc = vhostuser.section(PATH, make([
+    doc = decoded(make([
         hit(1, WAIT, {"chardev": "chr0"}), hit(2, INIT),
         hit(4, ["vhost_user_write"] + call, {"request": 13, "u64": 0, "flags": 0x1}),
         hit(5, ["vhost_user_read"] + call, {"request": 13, "u64": 0x101, "ret": 0})]))
@@ -69,7 +71,7 @@ def test_a_dropped_connection_makes_a_failed_round_then_a_second_one():
         h.t = 1 + h.seq / 100
     t = make(hits + [hit(9, WAIT, t=0.9)] + second,
              stderr=[{"t": 0.35, "line": err}, {"t": 1.5, "line": "later"}])
-    doc = vhostuser.section(PATH, t)
+    doc = decoded(t)
     r1, r2 = doc["rounds"]
     assert (r1["connection"], r1["result"], r1["failed_at"]) == (1, "failed", "GET_FEATURES")
     assert r1["errors"] == [err]
@@ -82,7 +84,7 @@ def test_a_dropped_connection_makes_a_failed_round_then_a_second_one():
 
 def test_a_failed_reply_and_a_second_negotiation_on_one_connection():
     hits = [hit(1, WAIT)] + negotiation(2, first_reply_ret=-5) + negotiation(20)
-    doc = vhostuser.section(PATH, make(hits))
+    doc = decoded(make(hits))
     r1, r2 = doc["rounds"]
     assert r1["result"] == "failed" and "returned -5" in r1["why"]
     assert r1["connection"] == r2["connection"] == 1
@@ -97,7 +99,7 @@ def test_messages_of_two_netdevs_go_to_their_own_chardev_whatever_the_order():
     second = [on("chr1", 0, h, "net1") for h in [hit(10, WAIT)] + negotiation(11)]
     enable = [on("chr0", 0, sent(20, 18, "vhost_user_set_vring_enable")),
               on("chr0", 0, sent(21, 18, "vhost_user_set_vring_enable"))]
-    doc = vhostuser.section(PATH, make(first + second + enable))
+    doc = decoded(make(first + second + enable))
     r0, r1 = doc["rounds"]
     assert (r0["chardev"], r0["netdev"], r1["chardev"], r1["netdev"]) == \
         ("chr0", "net0", "chr1", "net1")
@@ -111,12 +113,11 @@ def test_per_device_requests_of_later_queue_pairs_are_not_sent():
     pair0 = [on("chr0", 0, h) for h in [hit(1, WAIT)] + negotiation(2)]
     pair1 = [on("chr0", 2, h) for h in negotiation(10)]
     t = make(pair0 + pair1)
-    t.extra["backends"] = [{"chardev": "chr0", "log": {"requests": [
+    t.extra["backends"] = [{"chardev": "chr0", "log": backend_log([
         SPEC.name(h.reads["request"]) for h in pair0 + pair1
         if h.function == "vhost_user_write" and not (
-            h.reads["vq_index"] and h.reads["request"] == 3)],
-        "protocol_features": [0b1001, 0b1001]}}]
-    doc = vhostuser.section(PATH, t)
+            h.reads["vq_index"] and h.reads["request"] == 3)], [0b1001, 0b1001])}]
+    doc = decoded(t)
     r0, r1 = doc["rounds"]
     assert (r0["vq_index"], r1["vq_index"]) == (0, 2)
     assert r0["connection"] == r1["connection"] and not doc["notes"]
@@ -136,9 +137,8 @@ def test_names_come_from_the_binary_and_the_backend_log_is_compared_by_number():
     # the backend spells request 21 its own way, and another one by the data's name
     logged = ["GET_FEATURES", "SET_PROTOCOL_FEATURES", "SET_OWNER", "SET_VRING_CALL",
               SPEC.data_requests[21]]
-    t.extra["backends"] = [{"chardev": None, "log": {"requests": logged,
-                                                     "protocol_features": [9]}}]
-    doc = vhostuser.section(PATH, t)
+    t.extra["backends"] = [{"chardev": None, "log": backend_log(logged, [9])}]
+    doc = decoded(t)
     (rnd,) = doc["rounds"]
     assert rnd["messages"][-1]["name"] == "SET_BACKEND_REQ_FD"
     assert doc["backend_checks"][0]["requests_agree"]
@@ -146,16 +146,16 @@ def test_names_come_from_the_binary_and_the_backend_log_is_compared_by_number():
     assert spec.number("SET_BACKEND_REQ_FD") == spec.number(SPEC.data_requests[21]) == 21
     assert spec.protocol_bits[5] == "BACKEND_REQ" and spec.protocol_bits[1] == "LOG_SHMFD"
     logged[-1] = "GET_QUEUE_NUM"
-    assert not vhostuser.section(PATH, t)["backend_checks"][0]["requests_agree"]
+    assert not decoded(t)["backend_checks"][0]["requests_agree"]
 
 
 def test_no_vhost_user_activity_means_no_section():
-    assert vhostuser.section(PATH, make([hit(1, ["qemu_init_board", "main"])])) is None
+    assert decoded(make([hit(1, ["qemu_init_board", "main"])])) is None
 
 
 def test_a_wait_whose_chardev_could_not_be_read_joins_the_next_negotiation():
     hits = [hit(1, WAIT, {"chardev": None})] + [on("chr0", 0, h, "net0") for h in negotiation(2)]
-    (rnd,) = vhostuser.section(PATH, make(hits))["rounds"]
+    (rnd,) = decoded(make(hits))["rounds"]
     assert (rnd["chardev"], rnd["connection"], rnd["result"]) == ("chr0", 1, "negotiated")
 
 
@@ -171,7 +171,7 @@ def test_not_sent_is_what_qemu_did_at_the_call_when_the_write_was_watched():
                 h.reads["written"] = True
     t = make(pair0 + pair1)
     t.extra["writes_watched"] = ["vhost_user_write"]
-    doc = vhostuser.section(PATH, t)
+    doc = decoded(t)
     r1 = doc["rounds"][1]
     not_sent = {m["name"]: m["not_sent_why"] for m in r1["messages"] if m.get("sent") is False}
     assert set(not_sent) == {"GET_FEATURES", "SET_OWNER"}

@@ -1,13 +1,12 @@
 """Pure tests of where answers: throwaway objects (qemu_get_nic_models'
 NIC models on QEMU 9.0+) are marked and listed after the user's."""
 
-import pytest
-
 from conftest import trace_of as hand_trace
 from gdb_qemuinit.analysis import annotate as analysis
 from gdb_qemuinit.model import initpath
 from gdb_qemuinit.render import text as render_text
 from gdb_qemuinit.analysis import where
+from gdb_qemuinit.model import questions
 from gdb_qemuinit.render import where as render_where
 from gdb_qemuinit.model.trace import Frame, Hit, Outcome, Trace
 
@@ -34,7 +33,7 @@ def trace_of(*hits):
 def test_throwaway_nic_models_are_marked_and_listed_after_the_users_nic():
     t = trace_of(hit(1, BOARD, "virtio-net-pci"), hit(2, BOARD, "virtio-net-pci-transitional"),
                  hit(3, CLI, "virtio-net-pci"))
-    res = where.result(where.resolve("virtio-net-instance"), t)
+    res = where.result(questions.resolve("virtio-net-instance"), t)
     first, *rest = res["answers"]
     assert first["throwaway"] is None and "qemu_create_cli_devices" in [
         f["function"] for f in first["chain"]]
@@ -67,7 +66,7 @@ def test_a_caller_calling_directly_marks_throwaway_but_not_its_other_calls():
     t = analysis.annotate(initpath.load(), trace_of(hit(1, NIC_PROBE, "virtio-net-pci"),
                                                     hit(2, NIC_REAL, "virtio-net-pci")))
     assert [(x["hit"], x["under"]) for x in t.extra["throwaway"]] == [(1, "pci_nic_init_nofail")]
-    res = where.result(where.resolve("virtio-net-instance"), t)
+    res = where.result(questions.resolve("virtio-net-instance"), t)
     first, second = res["answers"]
     assert first["throwaway"] is None and "pci_new" in [f["function"] for f in first["chain"]]
     assert "pci_nic_init_nofail" in second["throwaway"]
@@ -83,17 +82,8 @@ def hit_at(seq, outermost_first, reads):
     return Hit(seq=seq, function=outermost_first[-1], thread=1, frames=frames, reads=reads)
 
 
-def test_a_known_question_a_function_name_and_a_typo():
-    assert where.resolve("pci-config").stops[0] == "pci_config_alloc"
-    fn = where.resolve("vhost_dev_init")
-    assert fn.stops == ["vhost_dev_init"] and "never ran" in fn.none
-    with pytest.raises(where.QuestionError, match="did you mean pci-config"):
-        where.resolve("pci-confg")
-    assert "pci-config" in where.listing()
-
-
 def test_pci_config_answers_per_device_with_the_final_state():
-    q = where.resolve("pci-config")
+    q = questions.resolve("pci-config")
     alloc = hit_at(1, REALIZE + ["virtio_pci_dc_realize", "pci_config_alloc"],
                    {"pci_dev": 7, "device": "virtio-net-pci", "id": "n0", "bus": "pcie.0",
                     "devfn": 0x18, "express": True, "config_size": 4096})
@@ -114,14 +104,14 @@ def test_pci_config_answers_per_device_with_the_final_state():
 
 
 def test_no_stop_point_ran_means_the_question_says_why():
-    q = where.resolve("pci-config")
+    q = questions.resolve("pci-config")
     res = where.result(q, hand_trace([]))
     assert res["answers"] == [] and res["none"] == q.none
     assert res["schema"] == where.SCHEMA
 
 
 def test_a_function_question_answers_every_hit_with_its_reads():
-    q = where.resolve("pci_qdev_realize")
+    q = questions.resolve("pci_qdev_realize")
     t = hand_trace([hit_at(1, REALIZE[:5], {"x": 1}), hit_at(2, REALIZE[:5], None)])
     answers = where.answers(q, t)
     assert [a["function"] for a in answers] == ["pci_qdev_realize"] * 2
@@ -129,7 +119,7 @@ def test_a_function_question_answers_every_hit_with_its_reads():
 
 
 def test_pci_config_reasons_and_the_outermost_capability_call():
-    q = where.resolve("pci-config")
+    q = questions.resolve("pci-config")
     conventional = hit_at(1, REALIZE + ["pci_config_alloc"],
                           {"pci_dev": 1, "device": "mch", "devfn": 0, "express": False,
                            "config_size": 256})
@@ -151,7 +141,7 @@ def test_pci_config_reasons_and_the_outermost_capability_call():
 
 
 def test_a_question_made_of_data_answers_with_its_fields_in_order():
-    q = where.question_from("netdev-order", {
+    q = questions.question_from("netdev-order", {
         "summary": "s", "stops": ["net_client_init1"],
         "fields": {"net_client_init1": {
             "type": "type", "id": "id",
@@ -168,28 +158,6 @@ def test_a_question_made_of_data_answers_with_its_fields_in_order():
     assert "no answer" in text
 
 
-@pytest.mark.parametrize("table, says", [
-    ({"summary": "s"}, "stops = .* is missing"),
-    ({"stops": ["f"], "answer": "g"}, "answer = 'g' is none of its stops"),
-    ({"stops": ["f"], "fields": {"g": {}}}, "fields for g, none of its stops"),
-    ({"stops": ["f"], "fields": {"f": {"x": {"read": "x", "as": "int"}}}}, "field x: as"),
-    ({"stops": ["f"], "show": [{"txt": "x"}]}, "a line to show"),
-])
-def test_a_mistyped_question_names_itself_and_what_is_wrong(table, says):
-    with pytest.raises(where.QuestionError, match=f"question q: .*{says}"):
-        where.question_from("q", table)
-
-
-def test_the_shipped_questions_load_and_pci_config_answers_at_the_allocation():
-    questions = where.load_questions()
-    assert questions["pci-config"].answer_stop == "pci_config_alloc"
-    assert questions["netdev_init"].answer_stop == "net_client_init1"
-    for q in questions.values():
-        assert set(q.fields) <= set(q.stops)
-    layout = where.answer_layout()
-    assert layout.keys[0] == "function" and "throwaway" in layout.keys
-
-
 def test_device_answers_say_their_origin_and_the_command_lines_come_first():
     board_alloc = ("main", "qemu_init", "qemu_init_board", "pc_q35_init", "pci_new",
                    "pci_config_alloc")
@@ -199,25 +167,15 @@ def test_device_answers_say_their_origin_and_the_command_lines_come_first():
     mch.reads["pci_dev"] = 1
     nic = hit(2, user_alloc, "virtio-net-pci")
     nic.reads["pci_dev"] = 2
-    res = where.result(where.resolve("pci-config"), trace_of(mch, nic))
+    res = where.result(questions.resolve("pci-config"), trace_of(mch, nic))
     assert [(a["device"], a["origin"]) for a in res["answers"]] == [
         ("virtio-net-pci", "command line"), ("mch", "board")]
     text = render_where.format_result(res)
     assert "from: the command line" in text and "from: the board" in text
     assert "no device of the command line" not in text
-    only_board = where.result(where.resolve("pci-config"), trace_of(mch))
+    only_board = where.result(questions.resolve("pci-config"), trace_of(mch))
     assert "no device of the command line has an answer" in render_where.format_result(
         only_board)
     # a question not about devices has no origin
-    assert where.result(where.resolve("board-init"), trace_of(
+    assert where.result(questions.resolve("board-init"), trace_of(
         hit(1, ("main", "qemu_init_board"), "pc-q35")))["answers"][0]["origin"] is None
-
-
-def test_a_question_named_after_a_cluster_has_its_name_and_the_old_spelling_works(path):
-    for cluster in ("vhost_user_negotiation", "vdpa_restart", "netdev_init"):
-        assert cluster in path.cluster_ids() and cluster in where.load_questions()
-        old = cluster.replace("_", "-")
-        assert where.resolve(old).name == cluster
-        assert path.check_cluster(old) == cluster
-    assert where.resolve("pci_config").name == "pci-config"
-    assert where.resolve("vhost_dev_init").stops == ["vhost_dev_init"]     # a function

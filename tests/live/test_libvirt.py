@@ -179,7 +179,7 @@ def test_libvirt_multiqueue_line_inside_gdb(tmp_path, libvirt_line, qemu_binary)
     chardev in its role (the listening ones before QEMU) and compares what
     each logged with the requests gdb decoded for its chardev."""
     from gdb_qemuinit.analysis.backendlog import parse_backend_log
-    from gdb_qemuinit.analysis.vhostuser import load_spec
+    from gdb_qemuinit.model.spec import load_spec
     from gdb_qemuinit.model.trace import Trace
     from gdb_qemuinit.qemu import scenario
     line, argv = libvirt_line("net-vhostuser-multiq.x86_64-latest.args")

@@ -196,7 +196,7 @@ def test_a_mistyped_function_is_one_line_with_the_names_near_it(qemu_argv):
 def test_every_question_answers_on_two_vhost_user_nics_without_all(tmp_path):
     """The seed's two-role line (two NICs, a testpmd each): no question says
     'none', and an answer names what it is about."""
-    from gdb_qemuinit.analysis import where as where_questions
+    from gdb_qemuinit.model import questions as where_questions
     for name, q in where_questions.load_questions().items():
         out = tmp_path / f"{name}.json"
         r = run_cli("where", name, "--scenario", "vhost-user-two-roles", "--json", str(out))

@@ -68,3 +68,24 @@ def test_a_trace_of_the_wrong_shape_is_refused_naming_the_place(tmp_path, change
     with pytest.raises(trace.TraceError) as e:
         trace.load(f)
     assert says in str(e.value) and "\n" not in str(e.value)
+
+
+def test_an_older_traces_one_backend_and_its_log_are_read_as_today(tmp_path):
+    """Before a backend per chardev a trace had one "backend" and a separate
+    "backend_log", whose connections were not told apart: the load step
+    makes them today's "backends", so nothing after it copes with them."""
+    doc = make([]).to_json()
+    doc["backend"] = {"argv": ["testpmd"], "pid": 7, "times": {"started": 0.1}}
+    doc["backend_log"] = {"requests": ["GET_FEATURES"], "protocol_features": [9]}
+    t = trace.Trace.from_json(doc)
+    assert "backend" not in t.extra and "backend_log" not in t.extra
+    (b,) = t.extra["backends"]
+    assert b["argv"] == ["testpmd"] and b["log"]["connections"] == [
+        {"requests": ["GET_FEATURES"], "protocol_features": [9]}]
+    only_log = make([]).to_json()
+    only_log["backend_log"] = {"requests": ["SET_OWNER"]}
+    (b,) = trace.Trace.from_json(only_log).extra["backends"]
+    assert b["log"]["connections"] == [{"requests": ["SET_OWNER"], "protocol_features": []}]
+    today = make([]).to_json()
+    today["backends"] = [{"chardev": "c", "log": {"requests": [], "connections": []}}]
+    assert trace.Trace.from_json(today).extra["backends"] == today["backends"]

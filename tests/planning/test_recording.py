@@ -5,8 +5,8 @@ import pytest
 from conftest import stack_hit
 from gdb_qemuinit.model import initpath
 from gdb_qemuinit.planning import recording
-from gdb_qemuinit.analysis import vhostuser
-from gdb_qemuinit.analysis import where
+from gdb_qemuinit.model import questions
+from gdb_qemuinit.model.spec import load_spec
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def path():
 
 @pytest.fixture(scope="module")
 def spec():
-    return vhostuser.load_spec()
+    return load_spec()
 
 
 USER = ["qemu-system-x86_64", "-machine", "q35", "-netdev", "user,id=n0", "-device",
@@ -47,7 +47,7 @@ def test_naive_plants_every_documented_function_and_the_messages(path, spec):
 
 
 def test_a_question_stops_at_its_first_answer_unless_collecting():
-    q = where.resolve("pci-config")
+    q = questions.resolve("pci-config")
     first = recording.for_question(q, collect=False)
     every = recording.for_question(q, collect=True)
     assert first.stop_rule.functions == (q.stops[0],) and every.stop_rule is None
@@ -70,7 +70,7 @@ def alloc(seq, stack, device, ident=None):
 
 
 def test_a_device_question_stops_at_the_command_lines_device_or_the_one_named():
-    q = where.resolve("pci-config")
+    q = questions.resolve("pci-config")
     mch = alloc(1, BOARD_ALLOC, "mch")
     port = alloc(2, USER_ALLOC, "pcie-root-port", "rp1")
     nic = alloc(3, USER_ALLOC, "virtio-net-pci", "nic0")
@@ -81,14 +81,14 @@ def test_a_device_question_stops_at_the_command_lines_device_or_the_one_named():
         rule = recording.for_question(q, collect=False, device=device).stop_rule
         assert [h for h in (mch, port, nic) if rule.chooses(h)] == [chosen], device
     # a question not about devices stops at its first hit, board or not
-    board = recording.for_question(where.resolve("board-init"), collect=False).stop_rule
+    board = recording.for_question(questions.resolve("board-init"), collect=False).stop_rule
     assert board.command_line == () and board.chooses(stack_hit(1, "main", "qemu_init_board"))
 
 
 def test_within_is_part_of_the_stop_rule():
     """device-realize keeps -device realizes: the board's earlier ones are
     no answer, so QEMU must not stop at them."""
-    q = where.resolve("device-realize")
+    q = questions.resolve("device-realize")
     rule = recording.for_question(q, collect=False).stop_rule
     board = stack_hit(1, "main", "qemu_init_board", "qdev_realize")
     user = stack_hit(2, "main", "qemu_create_cli_devices", "qdev_device_add_from_qdict",
@@ -97,6 +97,6 @@ def test_within_is_part_of_the_stop_rule():
 
 
 def test_device_goes_only_with_a_question_about_devices():
-    with pytest.raises(where.QuestionError, match="--device works with .*pci-config"):
-        where.check_device(where.resolve("board-init"), "mch")
-    where.check_device(where.resolve("pci-config"), "mch")
+    with pytest.raises(questions.QuestionError, match="--device works with .*pci-config"):
+        questions.check_device(questions.resolve("board-init"), "mch")
+    questions.check_device(questions.resolve("pci-config"), "mch")

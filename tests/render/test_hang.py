@@ -16,7 +16,7 @@ def wait_in_netdev() -> dict:
     doc = blocking.diagnosis(make([], state="timeout", frames=frames, argv=argv,
                                   reads={"qemu_chr_fe_wait_connected": {"chardev": "chr0"}}))
     assert doc is not None
-    return doc
+    return doc.to_json()
 
 
 def test_the_diagnosis_names_function_socket_role_and_what_unblocks():

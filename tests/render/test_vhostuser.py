@@ -1,15 +1,14 @@
 """The report's vhost-user part, from a section made of hand-made hits."""
 
-from gdb_qemuinit.analysis import vhostuser
 from gdb_qemuinit.render.vhostuser import format_section
 
-from vhost_hits import PATH, WAIT, hit, make, negotiation, on
+from vhost_hits import WAIT, decoded, hit, make, negotiation, on
 
 
 def test_rounds_messages_and_negotiated_bits_are_written_in_order():
     pair0 = [on("chr0", 0, h) for h in [hit(1, WAIT)] + negotiation(2)]
     pair1 = [on("chr0", 2, h) for h in negotiation(10)]
-    doc = vhostuser.section(PATH, make(pair0 + pair1))
+    doc = decoded(make(pair0 + pair1))
     lines = format_section(doc).splitlines()
     heads = [ln for ln in lines if ln.startswith("  round ")]
     assert [h.split(":")[-1].strip() for h in heads] == [r["result"] for r in doc["rounds"]]

@@ -2,6 +2,7 @@
 shows and in which order, the other fields, the chain."""
 
 from gdb_qemuinit.analysis import where
+from gdb_qemuinit.model import questions
 from gdb_qemuinit.render import where as render_where
 
 CHAIN = [{"function": "main", "file": "softmmu/main.c", "line": 47},
@@ -15,7 +16,7 @@ def result(question, *answers):
 
 
 def pci_answer(**fields):
-    a = dict.fromkeys(where.answer_layout().keys)
+    a = dict.fromkeys(questions.answer_layout().keys)
     a.update(function="pci_config_alloc", device="virtio-net-pci", bdf="rp:00.0",
              config_size=4096, chain=CHAIN, steps=[{"function": "x", "at": "y", "hit": 1}],
              express_at_alloc=True, config_reason="why", bus_is_express=False)
@@ -52,7 +53,7 @@ def test_other_fields_are_listed_unless_hidden_and_a_device_filters():
     text = render_where.format_result(result("pci-config", a))
     assert "    extra: 3" in text and "empty" not in text
     assert "bus_is_express" not in text and "steps" not in text
-    netdev = dict.fromkeys(where.answer_layout().keys)
+    netdev = dict.fromkeys(questions.answer_layout().keys)
     netdev.update(function="net_client_init1", id="n0", type="USER", chain=[])
     text = render_where.format_result(result("netdev_init", netdev))
     assert "[1] net_client_init1  id=n0\n    type: USER" in text and "chain" not in text
@@ -62,7 +63,7 @@ def test_other_fields_are_listed_unless_hidden_and_a_device_filters():
 
 
 def test_a_question_s_own_lines_and_an_unknown_question():
-    q = where.question_from("q", {"stops": ["f"], "show": [{"text": "kind: {kind}"}],
+    q = questions.question_from("q", {"stops": ["f"], "show": [{"text": "kind: {kind}"}],
                                   "hide": ["secret"]})
     a = {"function": "f", "kind": "k", "secret": 1, "chain": []}
     assert render_where.format_result(result("q", a), question=q).endswith(

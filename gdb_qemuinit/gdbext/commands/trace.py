@@ -40,7 +40,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         from ... import session
         from ...render import outputs
         from ...planning import recording
-        from ...analysis import vhostuser
+        from ...model import spec
         from ...model.trace import INIT_COMPLETE, save
         from ..recorder import record
         from ..starting import qemu_under_gdb
@@ -51,7 +51,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
                                timeline=opts.timeline, html=opts.html)
         path = session.prepare(opts.path_file, outs)
         qemu = qemu_under_gdb()
-        todo = recording.for_trace(path, vhostuser.load_spec(), naive=opts.naive)
+        todo = recording.for_trace(path, spec.load_spec(), naive=opts.naive)
         trace = record(qemu, todo, opts.timeout or settings.timeout(), opts.kill,
                        settings.lazy_libraries())
         if Shell.running_gdb:

@@ -39,16 +39,17 @@ works as a question (qinit where vhost_dev_init)."""
         return super().help_source().replace("{devices}", options.WHERE_DEVICES)
 
     def complete(self, text, word):
-        from ...analysis import where
+        from ...model import questions
         if last_word(text).startswith("-"):
             return complete_options(self.parser, text, word)
-        return [n for n in where.load_questions() if n.startswith(word or "")]
+        return [n for n in questions.load_questions() if n.startswith(word or "")]
 
     @user_errors
     def invoke(self, arg, from_tty):
         from ...planning import recording
         from ...render import summary
         from ...analysis import where
+        from ...model import questions
         from ...render import where as render_where
         from ...files import check_writable
         from ...model.trace import save
@@ -56,13 +57,13 @@ works as a question (qinit where vhost_dev_init)."""
         from ..starting import qemu_under_gdb
         opts = parse(self.parser, arg)
         if opts.list:
-            gdb.write(where.listing() + "\n")
+            gdb.write(questions.listing() + "\n")
             return
         if not opts.question:
             raise QemuinitError("usage: qinit where QUESTION|FUNCTION [--all] ... "
                                "('qinit where --list' shows the questions)")
-        q = where.resolve(opts.question)
-        where.check_device(q, opts.device)
+        q = questions.resolve(opts.question)
+        questions.check_device(q, opts.device)
         if opts.json:
             check_writable(opts.json)
         todo = recording.for_question(q, collect=opts.all, device=opts.device)

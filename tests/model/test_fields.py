@@ -3,8 +3,8 @@ field specifications and how a hit's values are looked up."""
 
 import pytest
 
-from gdb_qemuinit.analysis import fields
-from gdb_qemuinit.analysis.fields import Field, Rule, ShowLine
+from gdb_qemuinit.model import fields
+from gdb_qemuinit.model.fields import Field, Rule, ShowLine
 
 
 def test_a_template_formats_shifts_masks_and_leaves_out_optional_parts():

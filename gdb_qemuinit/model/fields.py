@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from ..model import shapes
+from . import shapes
 
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 _VALUE = re.compile(r"\{(\w+)(?:\s*(>>|&)\s*(\d+))?(?::([^{}]*))?\}")
