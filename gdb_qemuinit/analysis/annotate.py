@@ -25,13 +25,15 @@ def annotate(path: InitPath, trace: Trace) -> Trace:
     and "findings" sections (again, if the trace has them: QEMU's stderr may
     have been added since); a section with nothing to say is left out."""
     spec = load_spec()
-    verify.add_verdicts(path, trace)
+    # QEMU's command line, parsed once for every analysis that asks about it
+    cl = QemuCommandLine.of_recorded(trace.qemu.get("argv"))
+    verify.add_verdicts(path, trace, cl)
     # in this order: first_error and findings read the vhost_user section
     sections = (("vhost_user", lambda: vhostuser.section(path, trace, spec)),
-                ("hang", lambda: blocking.diagnosis(trace, spec)),
+                ("hang", lambda: blocking.diagnosis(trace, spec, path, cl)),
                 ("throwaway", lambda: where.throwaway_hits(trace)),
-                ("first_error", lambda: firsterror.first_error(trace)),
-                ("findings", lambda: trace_findings(trace)))
+                ("first_error", lambda: firsterror.first_error(trace, cl)),
+                ("findings", lambda: trace_findings(trace, cl)))
     for key, make in sections:
         value = make()
         if value:
@@ -42,10 +44,9 @@ def annotate(path: InitPath, trace: Trace) -> Trace:
     return trace
 
 
-def trace_findings(trace: Trace) -> list[Finding]:
-    """Set-ups that cannot work or will surprise: from the command line, the
-    backend's replies and how QEMU ended."""
-    cl = QemuCommandLine.of_recorded(trace.qemu.get("argv"))
+def trace_findings(trace: Trace, cl: QemuCommandLine | None) -> list[Finding]:
+    """Set-ups that cannot work or will surprise: from the command line `cl`
+    (None: unknown), the backend's replies and how QEMU ended."""
     if cl is None:
         return []
     o = trace.outcome

@@ -11,7 +11,8 @@ from .summary import chain
 from ..model.problems import OTHER, BlockedRequest, Hang
 from ..model.records import ABSENT, Absent
 from ..model.trace import CUT_SHORT, Frame, Hit, Trace
-from ..model.spec import Spec, load_spec
+from ..model.initpath import InitPath
+from ..model.spec import Spec
 
 T = TypeVar("T")
 
@@ -27,9 +28,12 @@ def match(spec: Spec, stack: list[str]) -> dict | None:
                  and all(a in names for a in b.get("also", ()))), None)
 
 
-def describe_wait(spec: Spec, frames: list[Frame], reads: dict, argv: list[str]) -> Hang:
+def describe_wait(spec: Spec, path: InitPath, frames: list[Frame], reads: dict,
+                  cl: QemuCommandLine | None) -> Hang:
     """Where a thread blocks, as the report's "hang" section: `frames`
-    innermost first, `reads` {function: {name: value}} at its frames."""
+    innermost first, `reads` {function: {name: value}} at its frames, `cl`
+    QEMU's command line (None: unknown), `path` the documented path its
+    negotiation steps come from."""
     stack = [f.function or "??" for f in frames]
     entry = match(spec, stack)
     innermost = stack[0] if stack else None
@@ -39,13 +43,14 @@ def describe_wait(spec: Spec, frames: list[Frame], reads: dict, argv: list[str])
                     kind=OTHER, stage="not a documented wait: see the chain")
     got = (reads or {}).get(entry["function"], {})
     chardev = got.get("chardev")
-    dev = socket_of(argv, chardev)
+    dev = socket_of(cl, chardev)
     reconnect = got.get("reconnect")
     if reconnect is None and dev is not None:
         reconnect = dev.reconnect_seconds
     request = None
     if got.get("request") is not None:
-        request = BlockedRequest(got["request"], spec.name(got["request"]), *_step(frames))
+        request = BlockedRequest(got["request"], spec.name(got["request"]),
+                                 *_step(spec, path, frames))
     fill = {"socket": dev.path if dev and dev.path else "the chardev's socket",
             "request": request.name if request else "the request",
             "reconnect": f"{reconnect:g}" if isinstance(reconnect, (int, float)) else "N"}
@@ -68,33 +73,31 @@ def _given(value: T | None) -> T | Absent:
     return ABSENT if value is None else value
 
 
-def _step(frames: list[Frame]) -> tuple[int | None, str | None, str | None]:
+def _step(spec: Spec, path: InitPath,
+          frames: list[Frame]) -> tuple[int | None, str | None, str | None]:
     """The documented negotiation step a blocked request belongs to."""
-    from ..model import initpath
     from . import vhostuser
-    path = initpath.load()
     hit = Hit(0, frames[0].function or "??", 1, frames)
-    step, under = vhostuser.step_of(path, hit, load_spec().record["negotiation_starts"])
+    step, under = vhostuser.step_of(path, hit, spec.record["negotiation_starts"])
     names = [f.function for f in frames]
-    reader = load_spec().record["reply"]
+    reader = spec.record["reply"]
     i = names.index(reader) if reader in names else -1
     sent_by = names[i + 1] if 0 <= i < len(names) - 1 else None
     return step, under, sent_by
 
 
-def diagnosis(trace: Trace, spec: Spec | None = None) -> Hang | None:
+def diagnosis(trace: Trace, spec: Spec, path: InitPath,
+              cl: QemuCommandLine | None) -> Hang | None:
     """None unless QEMU was interrupted (timeout, Ctrl-C) before its main loop."""
     o = trace.outcome
     if o.state not in CUT_SHORT or not o.frames:
         return None
-    return describe_wait(spec or load_spec(), o.frames, o.reads or {},
-                         trace.qemu.get("argv", []))
+    return describe_wait(spec, path, o.frames, o.reads or {}, cl)
 
 
-def socket_of(argv: list[str], chardev: str | None) -> Chardev | None:
+def socket_of(cl: QemuCommandLine | None, chardev: str | None) -> Chardev | None:
     """The socket of `chardev` (read where QEMU blocks), or else the only
     vhost-user (or unix-socket) chardev there is."""
-    cl = QemuCommandLine.of_recorded(argv)
     if cl is None:
         return None
     dev = cl.chardev(chardev)

@@ -36,26 +36,25 @@ def _failed_call(msg: Message) -> str:
     return f"after {msg.name}"
 
 
-def _cut_of(trace: Trace, chardev: str | None) -> dict | None:
+def _cut_of(trace: Trace, cl: QemuCommandLine | None, chardev: str | None) -> dict | None:
     """The relay's cut (--cut-after), if it sat in front of `chardev`'s
     socket (a trace that does not say which socket: any)."""
     fault = trace.extra.get("fault") or {}
     cut = fault.get("cut")
     if not cut or not fault.get("socket") or chardev is None:
         return cut
-    cl = QemuCommandLine.of_recorded(trace.qemu.get("argv"))
     ch = cl.chardev(chardev) if cl else None
     return cut if ch is None or ch.path == fault["socket"] else None
 
 
-def first_error(trace: Trace) -> FirstError | None:
+def first_error(trace: Trace, cl: QemuCommandLine | None) -> FirstError | None:
     """For the first failed vhost-user round: its request, the call that
     failed, where it was sent from and QEMU's lines; for an init that exited
     without one, QEMU's first error line and the last documented stage."""
     rounds = rounds_of(trace)
     failed = next((r for r in rounds if r.result == FAILED), None)
     if failed is not None:
-        return _failed_round(trace, rounds, failed)
+        return _failed_round(trace, cl, rounds, failed)
     o = trace.outcome
     errors = _errors(trace)
     if o.state == EXITED and errors:
@@ -64,12 +63,13 @@ def first_error(trace: Trace) -> FirstError | None:
     return None
 
 
-def _failed_round(trace: Trace, rounds: list[Round], failed: Round) -> FirstError:
+def _failed_round(trace: Trace, cl: QemuCommandLine | None, rounds: list[Round],
+                  failed: Round) -> FirstError:
     msg = next((m for m in reversed(failed.messages) if m.name == failed.failed_at),
                failed.messages[-1])
     hit = next((h for h in trace.hits if h.seq == msg.seq), None)
     lines = failed.errors
-    cut = _cut_of(trace, failed.chardev)
+    cut = _cut_of(trace, cl, failed.chardev)
     # what QEMU did next on that chardev (others' rounds are theirs)
     mine = [r for r in rounds if r.chardev == failed.chardev]
     return FirstError(

@@ -21,6 +21,7 @@ from ..qemu import peers
 from ..qemu.cmdline import QemuCommandLine
 from .summary import chain
 from ..model.problems import HANG_SCHEMA, OTHER, Hang, HangReport, ThreadState
+from ..model import initpath
 from ..model.trace import Frame
 from ..model.spec import Spec, load_spec
 
@@ -53,11 +54,11 @@ def diagnose(pid: int, argv: list[str], threads: list[dict], attached: bool,
     """`threads`: [{"num", "lwp", "name", "frames": [Frame], "reads"}].  The
     document as JSON (a HangReport's)."""
     spec = spec or load_spec()
+    cl = QemuCommandLine.of_recorded(argv)
     main = next((t for t in threads if t["lwp"] == pid), threads[0] if threads else None)
-    hang = (blocking.describe_wait(spec, main["frames"], main["reads"], argv)
+    hang = (blocking.describe_wait(spec, initpath.load(), main["frames"], main["reads"], cl)
             if main and main["frames"] else Hang(kind=OTHER, stage="no thread to read"))
     peer = peers.at_path(hang.socket, pid) if hang.socket else None
-    cl = QemuCommandLine.of_recorded(argv)
     found = findings.from_command_line(cl) if cl else []
     found += findings.from_peers(hang.role or None, hang.socket or None, peer)
     return HangReport(

@@ -39,7 +39,7 @@ def _where(hit: Hit, i: int) -> str | None:
 
 
 class Verifier:
-    def __init__(self, path: InitPath, trace: Trace):
+    def __init__(self, path: InitPath, trace: Trace, command_line: QemuCommandLine | None):
         self.path = path
         self.trace = trace
         self.documented = set(path.nodes())
@@ -55,7 +55,7 @@ class Verifier:
         # How much of the documented path stands above each frame: prefer
         # the stack that reached the caller the documented way.
         self.context = [self._documented_above(stack) for _, stack in self.stacks]
-        self.facts = command_line_facts(trace)
+        self.facts = command_line_facts(command_line)
 
     # -- matching -----------------------------------------------------------
     def _documented_above(self, stack: list[str]) -> list[int]:
@@ -292,24 +292,30 @@ class Verifier:
         return out
 
 
-def command_line_facts(trace: Trace) -> frozenset[str] | None:
+def command_line_facts(command_line: QemuCommandLine | None) -> frozenset[str] | None:
     """The facts of the command line QEMU ran with (None: unknown, or a
     -readconfig file may add anything)."""
-    command_line = QemuCommandLine.of_recorded(trace.qemu.get("argv"))
     if command_line is None or command_line.readconfig:
         return None
     return command_line.facts()
 
 
-def verify(path: InitPath, trace: Trace) -> tuple[list[Verdict], list[dict]]:
-    vf = Verifier(path, trace)
+def verify(path: InitPath, trace: Trace,
+           command_line: QemuCommandLine | None = None) -> tuple[list[Verdict], list[dict]]:
+    """Every documented edge's verdict, and the numbered steps' order;
+    `command_line`: QEMU's, parsed once by the caller (else parsed here)."""
+    if command_line is None:
+        command_line = QemuCommandLine.of_recorded(trace.qemu.get("argv"))
+    vf = Verifier(path, trace, command_line)
     verdicts = [vf.verdict(e) for e in path.edges]
     return verdicts, vf.steps(verdicts)
 
 
-def add_verdicts(path: InitPath, trace: Trace) -> Trace:
-    """Add the "edges" and "steps" sections to the trace (kept in JSON)."""
-    verdicts, steps = verify(path, trace)
+def add_verdicts(path: InitPath, trace: Trace,
+                 command_line: QemuCommandLine | None = None) -> Trace:
+    """Add the "edges" and "steps" sections to the trace (kept in JSON);
+    `command_line` as verify's."""
+    verdicts, steps = verify(path, trace, command_line)
     trace.extra["edges"] = [v.to_json() for v in verdicts]
     trace.extra["steps"] = steps
     return trace

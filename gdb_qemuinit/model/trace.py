@@ -51,8 +51,8 @@ _READS = Opt(Record({}, {"request": Opt(int), "flags": Opt(int), "size": Opt(int
                          "id": Opt(str), "arg": Opt(int)}))
 _FRAME = Record({"function": Opt(str)}, {"file": Opt(str), "line": Opt(int)})
 _LOG = Record({}, {"requests": [str], "protocol_features": [int],
-                   "connections": [Record({}, {"requests": [str],
-                                               "protocol_features": [int]})]})
+                   "connections": [Record({"requests": [str],
+                                           "protocol_features": [int]})]})
 _BACKEND = Record({}, {"chardev": Opt(str), "socket": Opt(str), "qemu_role": Opt(str),
                        "argv": [str], "pid": Opt(int), "started": Opt(bool),
                        "dropped_first": Opt(bool), "problem": Opt(str),

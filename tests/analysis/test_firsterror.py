@@ -75,6 +75,7 @@ def test_with_several_chardevs_what_follows_and_the_cut_are_the_failed_ones(
     and the relay's cut belongs to the failure only if it sat on a's socket."""
     from gdb_qemuinit.analysis.firsterror import first_error
     from gdb_qemuinit.model.trace import Outcome, Trace
+    from gdb_qemuinit.qemu.cmdline import QemuCommandLine
     t = Trace(qemu={"argv": ["qemu", "-chardev", "socket,id=a,path=/a.sock,server=on",
                              "-chardev", "socket,id=b,path=/b.sock"]},
               outcome=Outcome(state="init-complete"), hits=[])
@@ -83,6 +84,6 @@ def test_with_several_chardevs_what_follows_and_the_cut_are_the_failed_ones(
                                         _round(3, "b", "no messages", 3)]}
     t.extra["fault"] = {"socket": fault_socket,
                         "cut": {"connection": 1, "after": "GET_FEATURES"}}
-    fe = first_error(t).to_json()
+    fe = first_error(t, QemuCommandLine.of_recorded(t.qemu.get("argv"))).to_json()
     assert fe["then"] == "QEMU went on: round 2 negotiated"
     assert (fe["injected"] is not None) is injected

@@ -7,7 +7,9 @@ from pathlib import Path
 from gdb_qemuinit.analysis import annotate, blocking, findings, hang
 from gdb_qemuinit.model.problems import (OTHER, FirstError, Hang, HangReport, findings_of,
                                          first_error_of, hang_of)
+from gdb_qemuinit.model import initpath
 from gdb_qemuinit.model.records import ABSENT
+from gdb_qemuinit.model.spec import load_spec
 from gdb_qemuinit.model.trace import Frame, load
 from gdb_qemuinit.qemu.cmdline import QemuCommandLine
 
@@ -37,7 +39,8 @@ def test_a_hang_round_trips_and_leaves_out_what_it_cannot_say(path):
     h = hang_of(t)
     assert h.socket == "/run/vu.sock" and h.wait is False and h.hanging is ABSENT
     assert "hanging" not in doc and "request" not in doc
-    other = blocking.describe_wait(blocking.load_spec(), [Frame("poll", None, None)], {}, [])
+    other = blocking.describe_wait(load_spec(), initpath.load(), [Frame("poll", None, None)], {},
+                                   None)
     assert other.kind == OTHER and list(other.to_json()) == [
         "blocked_in", "chain", "monitor", "kind", "stage"]
 

@@ -58,6 +58,9 @@ def test_a_trace_file_that_is_not_text_or_missing_is_named(tmp_path):
     (lambda d: d.update(backends=[{"argv": [None]}]), "trace.backends[0].argv[0]"),
     (lambda d: d["qemu"].update(argv="qemu -m 1G"), "trace.qemu.argv: expected a list"),
     (lambda d: d["outcome"].pop("state"), "trace.outcome: 'state' is missing"),
+    # found by hypothesis: a logged connection without its requests
+    (lambda d: d.update(backends=[{"log": {"connections": [{}]}}]),
+     "trace.backends[0].log.connections[0]: 'requests' is missing"),
 ])
 def test_a_trace_of_the_wrong_shape_is_refused_naming_the_place(tmp_path, change, says):
     doc = make([hit(1, *DEVICE)]).to_json()

@@ -1,7 +1,10 @@
 """Why QEMU hangs, as text: a trace's diagnosis and `qemuinit hang`'s document."""
 
 from gdb_qemuinit.analysis import blocking
+from gdb_qemuinit.model import initpath
+from gdb_qemuinit.model.spec import load_spec
 from gdb_qemuinit.model.trace import Frame
+from gdb_qemuinit.qemu.cmdline import QemuCommandLine
 from gdb_qemuinit.render.hang import format_diagnosis, format_hang
 
 from vhost_hits import make
@@ -13,8 +16,9 @@ WAIT_IN_NETDEV = ["tcp_chr_accept_server_sync", "tcp_chr_wait_connected",
 def wait_in_netdev() -> dict:
     frames = [Frame(f, "chardev/char-socket.c", 1) for f in WAIT_IN_NETDEV]
     argv = ["q", "-chardev", "socket,id=chr0,path=/run/vu.sock,server=on,wait=off"]
-    doc = blocking.diagnosis(make([], state="timeout", frames=frames, argv=argv,
-                                  reads={"qemu_chr_fe_wait_connected": {"chardev": "chr0"}}))
+    trace = make([], state="timeout", frames=frames, argv=argv,
+                 reads={"qemu_chr_fe_wait_connected": {"chardev": "chr0"}})
+    doc = blocking.diagnosis(trace, load_spec(), initpath.load(), QemuCommandLine.parse(argv))
     assert doc is not None
     return doc.to_json()
 
