@@ -45,7 +45,7 @@ from gdb_qemuinit.qemu import scenario  # noqa: E402
 from gdb_qemuinit.qemu.elf import INDEX_SECTIONS, section_names  # noqa: E402
 from gdb_qemuinit.qemu.binary import default_binary  # noqa: E402
 from gdb_qemuinit.qemu.cmdline import QemuCommandLine  # noqa: E402
-from gdb_qemuinit.runner import plan_backends  # noqa: E402
+from gdb_qemuinit.qemu.backendplan import plan_backends  # noqa: E402
 
 BASE = ["-machine", "q35", "-nodefaults", "-display", "none", "-S"]
 

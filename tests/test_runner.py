@@ -2,7 +2,8 @@
 
 def test_a_vhost_user_chardev_without_backend_is_said_before_qemu_starts(tmp_path, capsys):
     from gdb_qemuinit.qemu.cmdline import QemuCommandLine
-    from gdb_qemuinit.runner import _say_chardevs_without_backend, plan_backends
+    from gdb_qemuinit.qemu.backendplan import plan_backends
+    from gdb_qemuinit.runner import _say_chardevs_without_backend
     cl = QemuCommandLine.parse(["qemu", "-chardev", f"socket,id=chr0,path={tmp_path}/a,server=on",
                                 "-netdev", "vhost-user,id=net0,chardev=chr0",
                                 "-chardev", f"socket,id=chr1,path={tmp_path}/b",
