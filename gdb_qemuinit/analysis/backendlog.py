@@ -112,9 +112,7 @@ def check_against_backend(spec: "Spec", rounds: list[Round], log: dict) -> Backe
     out = BackendCheck(
         backend_received=sum(len(c["requests"]) for c in backend),
         qemu_sent=sum(len(sent) for _, sent in qemu),
-        compared=(f"connection by connection: QEMU's last {len(backend)} of "
-                  f"{len(qemu)}" + (f" (connection {', '.join(str(c) for c, _ in left_out)}"
-                                    f" went to another peer)" if left_out else "")),
+        compared=_compared(len(backend), len(qemu), [c for c, _ in left_out]),
         connections=connections,
         requests_agree=bool(connections) and all(c.requests_agree for c in connections),
         protocol_features_agree=(bool(connections)
@@ -143,3 +141,15 @@ def _connection_check(spec: "Spec", number: int, sent: list[Message],
                            requests_agree=diff is None,
                            protocol_features_agree=acked == got["protocol_features"],
                            first_difference=diff if diff else ABSENT)
+
+
+def _compared(backends: int, qemus: int, left_out: list[int]) -> str:
+    """Which of QEMU's connections the backend's were compared with."""
+    if backends == qemus:
+        which = ("QEMU's only connection" if qemus == 1
+                 else f"all {qemus} of QEMU's connections")
+    else:
+        which = f"QEMU's last {backends} of {qemus} connections"
+    return (f"connection by connection: {which}"
+            + (f" (connection {', '.join(str(c) for c in left_out)} went to another peer)"
+               if left_out else ""))

@@ -40,6 +40,10 @@ def decode(spec: Spec, name: str, u64: int | None) -> Payload | None:
     if kind == "vring-fd":
         # vhost-user spec: bits 0-7 the vring index, bit 8 set when no fd is passed
         return Payload(vring=u64 & 0xFF, fd=not u64 & 0x100)
+    if kind == "vring-state":
+        # struct vhost_vring_state { unsigned int index; unsigned int num; },
+        # read as the payload's first 8 bytes (little-endian)
+        return Payload(vring=u64 & 0xFFFFFFFF, num=u64 >> 32)
     return Payload(value=u64)
 
 

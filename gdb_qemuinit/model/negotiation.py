@@ -30,16 +30,24 @@ RESULTS = (NEGOTIATED, FAILED, INCOMPLETE, NO_MESSAGES, NO_BACKEND)
 class Payload(JsonRecord):
     """A u64 payload decoded by its request's payload kind: a feature set
     (hex and the bits' names), a vring's index and whether an fd goes with
-    it, or a plain value."""
+    it, a vring's state (its index and `num`), or a plain value."""
     hex: str | Absent = ABSENT
     bits: list[str] | Absent = ABSENT
     vring: int | Absent = ABSENT
     fd: bool | Absent = ABSENT
     value: int | None | Absent = ABSENT
+    num: int | Absent = ABSENT
 
     def number(self) -> int | None:
         """A feature set's value."""
         return int(self.hex, 16) if self.hex else None
+
+    def vring_text(self) -> str:
+        """A vring payload in words: its index, then its state's num or
+        whether an fd went with it."""
+        if self.num is not ABSENT:
+            return f"vring {self.vring} num {self.num}"
+        return f"vring {self.vring}" + ("" if self.fd is ABSENT or self.fd else " (no fd)")
 
 
 @dataclass

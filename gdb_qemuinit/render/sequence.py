@@ -32,7 +32,7 @@ def payload_text(p: Payload | None | Absent) -> tuple[str, list[str]]:
         bits = [str(b) for b in p.bits or []]
         return f"{p.hex} ({len(bits)} features)", bits
     if p.vring is not ABSENT:
-        return f"vring {p.vring}" + ("" if p.fd is ABSENT or p.fd else " (no fd)"), []
+        return p.vring_text(), []
     if p.value is not ABSENT:
         return str(p.value), []
     return "", []

@@ -40,8 +40,8 @@ def _tokens(path: InitPath, trace: Trace):
     for step in trace.extra.get("steps", []):
         ok = "in the documented order" if step["in_order"] else "NOT in the documented order"
         yield "Generic.Strong", (f"\nsteps under {step['caller']}: documented "
-                                 f"{' , '.join(step['documented'])}; observed "
-                                 f"{' , '.join(step['observed']) or 'none'} ({ok})\n")
+                                 f"{', '.join(step['documented'])}; observed "
+                                 f"{', '.join(step['observed']) or 'none'} ({ok})\n")
     throwaway = trace.extra.get("throwaway") or []
     if throwaway:
         yield "Generic.Subheading", "\nThrowaway objects (not the command line's)\n"

@@ -101,5 +101,5 @@ def _payload_text(p: Payload) -> str:
     if p.hex:
         return f"{p.hex} ({len(p.bits or [])} bits)"
     if p.vring is not ABSENT:
-        return f"vring {p.vring}" + ("" if p.fd else " (no fd)")
+        return p.vring_text()
     return str(p.value if p.value is not ABSENT else None)

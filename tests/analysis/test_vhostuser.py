@@ -15,6 +15,10 @@ def test_bits_and_payloads_are_decoded_by_name():
     assert vhostuser.bits(1 << 31, SPEC.virtio_bits) == ["bit 31"]
     assert vhostuser.decode(SPEC, "SET_VRING_CALL", 0x101) == Payload(vring=1, fd=False)
     assert vhostuser.decode(SPEC, "GET_QUEUE_NUM", 8) == Payload(value=8)
+    # struct vhost_vring_state: index in the low 32 bits, num in the high ones
+    enable = vhostuser.decode(SPEC, "SET_VRING_ENABLE", 1 << 32 | 3)
+    assert enable == Payload(vring=3, num=1) and enable.vring_text() == "vring 3 num 1"
+    assert vhostuser.decode(SPEC, "SET_VRING_NUM", 256 << 32).vring_text() == "vring 0 num 256"
     assert SPEC.name(15) == "GET_PROTOCOL_FEATURES" and SPEC.name(99) == "REQUEST_99"
 
 

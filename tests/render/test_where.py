@@ -32,7 +32,7 @@ def test_pci_config_lines_in_the_order_questions_toml_gives():
         "qinit where pci-config: what it asks", "  QEMU 7.2.22: init-complete", "",
         "[1] pci_config_alloc  device=virtio-net-pci  bdf=rp:00.0",
         "    throwaway: a model",
-        "    config space: 4096 bytes; why",
+        "    config space: 4096 bytes: why",
         "    after realize: PCI Express",
         "    PCIe capability added by pcie_cap_init from rp_realize (a.c:9)",
         "    chain:", "      main (softmmu/main.c:47)", "      pci_config_alloc"]
@@ -42,7 +42,7 @@ def test_after_realize_names_the_final_state_and_its_note():
     unknown = pci_answer(express=None, express_note="not finished")
     cleared = pci_answer(express=False)
     text = render_where.format_result(result("pci-config", unknown, cleared))
-    assert "after realize: unknown (not finished)" in text
+    assert "after realize: not read (not finished)" in text
     assert "after realize: conventional PCI\n" in text
     never = pci_answer(express_at_alloc=None, express=False)
     assert "after realize" not in render_where.format_result(result("pci-config", never))
