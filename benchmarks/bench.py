@@ -2,11 +2,16 @@
 """What a trace costs, against a bare gdb run to qemu_main_loop.
 
     .venv/bin/python benchmarks/bench.py [--runs N] [--devices 1,8] [--no-vhost]
-                                         [--no-libvirt] [--no-naive]
+                                         [--no-libvirt] [--no-naive] [--big]
+                                         [--only a,s,b] [--profile N]
 
 For each command line: (a) bare gdb without qemuinit (one breakpoint at
 qemu_main_loop), (a0) the same bare gdb on a copy of the binary without its
-gdb index (what a build without gdb-add-index costs), (b) qinit trace, (b2) the same with 'set qinit
+gdb index (what a build without gdb-add-index costs), (s) what users run
+from a shell: `qemuinit trace --json F -- QEMU ...` (with --testpmd on the
+vhost-user lines: qemuinit starts the backends itself, where the other
+cases get them from the benchmark), (b) qinit trace at the gdb prompt,
+(b2) the same with 'set qinit
 lazy-libraries off' (gdb reads every shared library's symbols as QEMU
 loads them, as a plain gdb does), (c) qinit where pci-config --all (every
 answer, so QEMU runs to its main loop as in (a); without --all it would stop
@@ -15,7 +20,11 @@ backtrace at every documented function, hot ones included).  Prints median
 wall seconds, ratios b/a, c/a, d/b (medians of per-round ratios: the cases
 run in turn, round after round), a0/a and b/a0 (the trace on the indexed
 build against a bare gdb on the unindexed one), breakpoint stops, and gdb's
-peak RSS.
+peak RSS.  Stops: every breakpoint stop of the trace, and what one costs:
+(b - a) / stops.  --big adds a libvirt-like line with 16 vhost-user NICs
+of 4 queue pairs each (a dpdk-testpmd per chardev).  --profile N runs the
+shell command N times per line with QEMUINIT_PROFILE and prints where its
+time goes (the shell's and gdb's Python, from cProfile).
 The command lines: q35 with 1 and 8 virtio-net-pci on user netdevs, the
 seed's vhost-user scenario, and a libvirt-like line (JSON -object, -netdev
 and -device, key=value -chardev): three vhost-user NICs, QEMU the server of
@@ -79,6 +88,26 @@ def gdb_cmd(qemu: list[str], *ex: str, extension: bool = True) -> list[str]:
     return cmd + ["--args", *qemu]
 
 
+def many_vhost_nics(binary: str, d: str, nics: int = 16, queues: int = 4) -> list[str]:
+    """`nics` vhost-user NICs of `queues` queue pairs each, as libvirt writes
+    them (JSON -netdev/-device, key=value -chardev), QEMU the server of the
+    even ones and the client of the odd ones, each behind a root port."""
+    out = [binary, "-S", "-object", '{"qom-type":"memory-backend-memfd","id":"pc.ram",'
+           '"share":true,"size":268435456}', "-machine", "q35,memory-backend=pc.ram",
+           "-m", "256M", "-display", "none", "-no-user-config", "-nodefaults"]
+    for i in range(nics):
+        out += ["-device", f'{{"driver":"pcie-root-port","id":"rp{i}","bus":"pcie.0",'
+                           f'"chassis":{i + 1}}}',
+                "-chardev", f"socket,id=charnet{i},path={d}/vu{i}.sock"
+                            + (",server=on" if i % 2 == 0 else ""),
+                "-netdev", f'{{"type":"vhost-user","chardev":"charnet{i}","queues":{queues},'
+                           f'"id":"hostnet{i}"}}',
+                "-device", f'{{"driver":"virtio-net-pci","mq":true,"vectors":{2 * queues + 2},'
+                           f'"netdev":"hostnet{i}","id":"net{i}","bus":"rp{i}",'
+                           f'"mac":"52:54:00:00:01:{i:02x}"}}']
+    return out
+
+
 def libvirt_like(binary: str, d: str) -> list[str]:
     """Shaped like libvirt's vhost-user lines (net-vhostuser-multiq): JSON
     -object/-netdev/-device, key=value -chardev, both socket roles, a
@@ -101,12 +130,13 @@ def libvirt_like(binary: str, d: str) -> list[str]:
 def run_once(cmd, qemu, vhost: bool) -> tuple[float, int]:
     """Wall seconds and gdb's peak RSS (KiB) of gdb `cmd` on QEMU `qemu`
     (a function of the run's private directory); with `vhost`, one testpmd
-    per vhost-user chardev, in its role."""
+    per vhost-user chardev, in its role (unless the command starts its own:
+    the shell's)."""
     private = scenario.private_dir()
     argv = qemu(private)
     backends = []
     try:
-        if vhost:
+        if vhost and not getattr(cmd, "own_backends", False):
             backends = plan_backends(QemuCommandLine.parse(argv), [], "dpdk-testpmd", private)
             for b in backends:      # the listening ones first, the others wait for QEMU
                 b.start(60)
@@ -123,6 +153,15 @@ def run_once(cmd, qemu, vhost: bool) -> tuple[float, int]:
     rss = [int(line.split(":")[1]) for line in proc.stderr.splitlines()
            if line.startswith(RSS_MARK)]
     return elapsed, rss[-1] if rss else 0
+
+
+def shell_trace(json_path: str, vhost: bool):
+    """The shell command users run (case s): it starts its own backends."""
+    def cmd(q):
+        return ([str(ROOT / ".venv" / "bin" / "qemuinit"), "trace", "--json", json_path]
+                + (["--testpmd"] if vhost else []) + ["--", *q])
+    cmd.own_backends = True
+    return cmd
 
 
 def stops(json_path: str) -> int:
@@ -194,15 +233,21 @@ def main() -> int:
     ap.add_argument("--no-naive", action="store_true")
     ap.add_argument("--no-vhost", action="store_true", help="skip the vhost-user scenario")
     ap.add_argument("--no-libvirt", action="store_true", help="skip the libvirt-like line")
+    ap.add_argument("--big", action="store_true",
+                    help="add 16 vhost-user NICs of 4 queue pairs, a testpmd per chardev")
+    ap.add_argument("--only", default="",
+                    help="only these cases, e.g. a,s,b (a bare, s shell, b prompt trace, "
+                         "b2, c where, d naive, a0 unindexed)")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="instead: where the shell command's time goes, N runs a line")
     opts = ap.parse_args()
     binary = str(default_binary())
     tmp = tempfile.mkdtemp(prefix="qemuinit-bench-")
-    unindexed = unindexed_copy(binary)
+    unindexed = None if opts.profile else unindexed_copy(binary)
     print(f"QEMU {binary}; median of {opts.runs} runs after a warm-up")
-    if not unindexed:
-        print("the binary has no gdb index: no (a0) case (gdb-add-index adds one)")
-    print(f"loading the extension adds {load_cost(binary, opts.runs * 2):.0f} ms to gdb's "
-          f"start (gdb -nx -batch on the QEMU binary, with and without -x gdbinit.py)")
+    if not opts.profile:
+        print(f"loading the extension adds {load_cost(binary, opts.runs * 2):.0f} ms to gdb's "
+              f"start (gdb -nx -batch on the QEMU binary, with and without -x gdbinit.py)")
     lines = [(f"{n} virtio-net-pci on user netdevs", False,
               lambda d, n=int(n): [binary, *BASE, *nics(n)])
              for n in opts.devices.split(",") if n]
@@ -214,9 +259,16 @@ def main() -> int:
         lines.append(("libvirt-like JSON line: 3 vhost-user NICs (QEMU server; client; "
                       "client, reconnect, 4 queue pairs), 3 dpdk-testpmd", True,
                       lambda d: libvirt_like(binary, d)))
+    if opts.big:
+        lines.append(("16 vhost-user NICs of 4 queue pairs (libvirt-like JSON, both socket "
+                      "roles, a root port each), 16 dpdk-testpmd", True,
+                      lambda d: many_vhost_nics(binary, d)))
     try:
         for title, vhost, qemu in lines:
-            bench_line(title, vhost, qemu, tmp, opts, unindexed)
+            if opts.profile:
+                profile_line(title, vhost, qemu, tmp, opts.profile)
+            else:
+                bench_line(title, vhost, qemu, tmp, opts, unindexed)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if unindexed:
@@ -225,7 +277,8 @@ def main() -> int:
 
 
 def bench_line(title, vhost, qemu, tmp, opts, unindexed) -> None:
-    tj, tj2, wj, nj = (os.path.join(tmp, f) for f in ("t.json", "t2.json", "w.json", "n.json"))
+    tj, tj2, wj, nj, sj = (os.path.join(tmp, f)
+                           for f in ("t.json", "t2.json", "w.json", "n.json", "s.json"))
     cases = {
         "a bare": lambda q: gdb_cmd(q, "set breakpoint pending on",
                                     "break qemu_main_loop", "run", "kill", extension=False),
@@ -235,6 +288,7 @@ def bench_line(title, vhost, qemu, tmp, opts, unindexed) -> None:
                                              "set breakpoint pending on", "break qemu_main_loop",
                                              "run", "kill", extension=False)
     cases |= {
+        "s shell": shell_trace(sj, vhost),
         "b trace": lambda q: gdb_cmd(q, f"qinit trace --kill --quiet --json {tj}"),
         # the same trace with gdb reading every shared library as QEMU loads it
         "b2 trace": lambda q: gdb_cmd(q, "set qinit lazy-libraries off",
@@ -245,23 +299,88 @@ def bench_line(title, vhost, qemu, tmp, opts, unindexed) -> None:
     if not opts.no_naive:
         cases["d naive"] = lambda q: gdb_cmd(q, f"qinit trace --naive --kill "
                                                 f"--quiet --json {nj}")
+    if opts.only:
+        wanted = set(opts.only.split(","))
+        cases = {k: c for k, c in cases.items() if k.split()[0] in wanted}
     res = measure(cases, qemu, opts.runs, vhost, slow=("d naive",))
+    jsons = {"s shell": sj, "b trace": tj, "b2 trace": tj2, "c where": wj, "d naive": nj}
     print(f"\n{title}:")
     for k, samples in res.items():
         sec = statistics.median(x[0] for x in samples)
         rss = max(x[1] for x in samples)
-        extra = {"b trace": tj, "b2 trace": tj2, "c where": wj, "d naive": nj}.get(k)
-        count = f"{stops(extra):6d} stops" if extra else "     1 stop "
-        print(f"  {k:8s} {sec:7.3f} s  {count}  gdb peak {rss / 1024:6.1f} MiB"
-              f"  ({len(samples)} runs)")
-    print(f"  b/a = {ratio(res, 'b trace', 'a bare'):.2f}   "
-          f"c/a = {ratio(res, 'c where', 'a bare'):.2f}   "
-          f"b2/a = {ratio(res, 'b2 trace', 'a bare'):.2f} (every library read)"
-          + (f"   d/b = {ratio(res, 'd naive', 'b trace'):.1f}" if "d naive" in res else ""))
-    if "a0 bare" in res:
+        count = f"{stops(jsons[k]):6d} stops" if k in jsons else "     1 stop "
+        memory = f"gdb peak {rss / 1024:6.1f} MiB" if rss else "gdb peak      -    "
+        print(f"  {k:8s} {sec:7.3f} s  {count}  {memory}  ({len(samples)} runs)")
+    said = [f"{x}/a = {ratio(res, k, 'a bare'):.2f}"
+            for x, k in (("s", "s shell"), ("b", "b trace"), ("c", "c where"),
+                         ("b2", "b2 trace")) if k in res and "a bare" in res]
+    if "d naive" in res and "b trace" in res:
+        said.append(f"d/b = {ratio(res, 'd naive', 'b trace'):.1f}")
+    print("  " + "   ".join(said))
+    if "b trace" in res and "a bare" in res:
+        extra = (statistics.median(x[0] for x in res["b trace"])
+                 - statistics.median(x[0] for x in res["a bare"]))
+        n = stops(tj)
+        print(f"  per stop: (b - a) / stops = {extra / n * 1000:.2f} ms over {n} stops "
+              f"(every cost of the trace spread on its stops: an upper bound)")
+    if "a0 bare" in res and "a bare" in res:
         print(f"  without the gdb index: a0/a = {ratio(res, 'a0 bare', 'a bare'):.2f}   "
               f"b/a0 = {ratio(res, 'b trace', 'a0 bare'):.2f} (the trace, indexed, "
               f"against bare gdb, unindexed)")
+
+
+# Where the shell command's time goes: functions of the two profiles, by
+# their cumulative time (a phase's functions, outermost first).
+SHELL_PHASES = [
+    ("prepare (command line, backends, outputs checked)", "runner.py", "prepare_run"),
+    ("documented path loaded", "session.py", "prepare"),
+    ("gdb runs (the shell waits)", "runner.py", "_wait_for_gdb"),
+    ("imports while gdb runs", "cli.py", "_import_analysis"),
+    ("trace read (gdb's JSON, shape checked)", "trace.py", "from_json"),
+    ("run facts (stderr lines, backend logs)", "runner.py", "add_run_facts"),
+    ("analysis", "annotate.py", "annotate"),
+    ("outputs written", "outputs.py", "write"),
+    ("the summary", "text.py", "brief"),
+]
+GDB_PHASES = [
+    ("extension loaded (commands registered)", "__init__.py", "register"),
+    ("documented path, plan", "recording.py", "for_trace"),
+    ("QEMU readied (starting)", "starting.py", "qemu_under_gdb"),
+    ("run: QEMU under gdb, stops included", "qemurun.py", "execute"),
+    ("  planting at main", "recorder.py", "plant"),
+    ("  the stops' Python (on_hit)", "recorder.py", "on_hit"),
+    ("trace made (enums, symbols)", "recorder.py", "trace"),
+    ("trace written (JSON)", "trace.py", "save"),
+    ("run ended (breakpoints out, kill)", "qemurun.py", "finish"),
+]
+
+
+def profile_line(title, vhost, qemu, tmp, runs) -> None:
+    """Run the shell command `runs` times with QEMUINIT_PROFILE and print
+    each phase's median milliseconds, from both processes' profiles."""
+    import pstats
+    phases: dict[str, list[float]] = {}
+    walls = []
+    for i in range(runs + 1):
+        where = tempfile.mkdtemp(dir=tmp)
+        os.environ["QEMUINIT_PROFILE"] = where
+        try:
+            wall, _ = run_once(shell_trace(os.path.join(where, "t.json"), vhost), qemu, vhost)
+        finally:
+            del os.environ["QEMUINIT_PROFILE"]
+        if i == 0:
+            continue        # warm-up
+        walls.append(wall)
+        for name, table in (("shell.prof", SHELL_PHASES), ("gdb.prof", GDB_PHASES)):
+            stats = pstats.Stats(os.path.join(where, name)).stats
+            for phase, file, function in table:
+                total = sum(v[3] for (f, _, fn), v in stats.items()
+                            if f.endswith(file) and fn == function)
+                phases.setdefault(f"{name[:-5]:5s} {phase}", []).append(total * 1000)
+    print(f"\n{title}: the shell command, {runs} runs, median ms (profiled: slower "
+          f"than unprofiled; wall {statistics.median(walls) * 1000:.0f} ms)")
+    for phase, ms in phases.items():
+        print(f"  {phase:58s} {statistics.median(ms):8.1f}")
 
 
 if __name__ == "__main__":

@@ -11,21 +11,19 @@ import json
 import os
 import sys
 
+# Only what runs before gdb starts is imported here: the analysis and the
+# renderers are imported while gdb runs QEMU (`_meanwhile`) or by the
+# command that needs them.
 from . import options, session
-from .analysis import annotate as analysis
-from .analysis import diff as tracediff
 from .model import initpath
 from .qemu import leftovers
-from .render.diff import format_diff
 from .render import outputs
-from .render import text as render_text
 from .qemu import scenario
 from .options import DEFAULT_TIMEOUT
 from .errors import ERROR_SCHEMA, CliError, QemuinitError
 from .runner import Run, add_run_facts, prepare_run, run_gdb
 from .files import to_stdout, write_output
 from .model.trace import INIT_COMPLETE, Trace, TraceError, load, save
-from .model.verdicts import edges_of
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -37,16 +35,18 @@ def _load_path(opts) -> initpath.InitPath:
     return initpath.load(getattr(opts, "path_file", None))
 
 
-def _run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None):
+def _run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None,
+               meanwhile=None):
     """Run `qinit ...` under gdb on this run's QEMU (and backend), its JSON
     written in a private directory (mode 0700) and read once there: the
-    document, or `read(document, run)` (inside the private directory)."""
+    document, or `read(document, run)` (inside the private directory).
+    `meanwhile`: what to do while gdb runs."""
     leftovers.remove_stale()
     with leftovers.private_dir() as private:
         run = prepare_run(opts, private)
         json_path = os.path.join(private, json_name)
         run_gdb(run, qinit_args + ["--kill", "--quiet", "--json", json_path,
-                                   "--timeout", str(opts.timeout)], opts.timeout)
+                                   "--timeout", str(opts.timeout)], opts.timeout, meanwhile)
         doc = gdb_document(json_path)
         if doc is None:
             if run.interrupted:
@@ -83,16 +83,24 @@ def cmd_trace(opts) -> int:
         return trace
 
     args = ["trace"] + (["--path", os.path.abspath(opts.path_file)] if opts.path_file else [])
-    trace = _run_qinit(opts, args, "trace.json", "trace", read)
+    trace = _run_qinit(opts, args, "trace.json", "trace", read, meanwhile=_import_analysis)
     text_out = sys.stderr if outs.to_stdout() else sys.stdout
     print(session.finish(path, trace, outs, full=opts.full,
                          color=_color(opts) and text_out is sys.stdout), end="", file=text_out)
     return EXIT_OK if trace.outcome.state == INIT_COMPLETE else EXIT_FAILED
 
 
+def _import_analysis() -> None:
+    """The analysis and the text renderers, imported while gdb runs QEMU
+    (on the machine's other core) rather than after it."""
+    from .analysis import annotate  # noqa: F401
+    from .render import text  # noqa: F401
+
+
 def _load_trace(name: str, path: initpath.InitPath):
     """A saved trace, analysed again (verdicts, vhost-user rounds, hang) with
     this qemuinit and this documented path."""
+    from .analysis import annotate as analysis
     return analysis.annotate(path, load(name))
 
 
@@ -119,6 +127,9 @@ def cmd_diff(opts) -> int:
     path = _load_path(opts)
     pictures = outputs.Outputs(svg=opts.svg, html=opts.html)
     pictures.check()      # before anything is read
+    from .analysis import diff as tracediff
+    from .model.verdicts import edges_of
+    from .render.diff import format_diff
     a, b = _load_trace(opts.a, path), _load_trace(opts.b, path)
     d = tracediff.diff(a, b)
     try:
@@ -145,6 +156,7 @@ def cmd_diff(opts) -> int:
 
 
 def cmd_path(opts) -> int:
+    from .render import text as render_text
     path = _load_path(opts)
     print(render_text.path_tree(path, path.check_cluster(opts.cluster)), end="")
     return EXIT_OK
@@ -345,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "it happens, the chain from main, and the facts a developer wants.",
                        epilog=options.WHERE_DEVICES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    options.add(p, "question", "list", "all", "device", "where-json",
+    options.add(p, "question", "list", "all", "device", "where-json", "no-color",
                 all={"note": "default: the first answer; QEMU is killed there"})
     _run_options(p)
     p.set_defaults(func=cmd_where)
@@ -369,6 +381,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _profiled(opts) -> int:
+    """The command under cProfile, into $QEMUINIT_PROFILE/shell.prof (the
+    benchmark's --profile: where the shell's time goes)."""
+    import cProfile
+    profile = cProfile.Profile()
+    try:
+        return profile.runcall(opts.func, opts)
+    finally:
+        profile.dump_stats(os.path.join(os.environ["QEMUINIT_PROFILE"], "shell.prof"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -383,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
         opts = parser.parse_args(argv)
     opts.qemu = qemu
     try:
+        if os.environ.get("QEMUINIT_PROFILE"):
+            return _profiled(opts)
         return opts.func(opts)
     except QemuinitError as exc:
         print(f"qemuinit: {exc}", file=sys.stderr)

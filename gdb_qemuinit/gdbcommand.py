@@ -39,7 +39,21 @@ def gdb_command(qemu_argv: list[str], qinit_args: list[str]) -> list[str]:
             "-iex", "set pagination off",
             "-iex", "set print thread-events off",
             "-iex", "set print inferior-events off",
-            "-ex", load, "-ex", qinit, "--args", *qemu_argv]
+            *_profiled(["-ex", load, "-ex", qinit]), "--args", *qemu_argv]
+
+
+def _profiled(commands: list[str]) -> list[str]:
+    """With QEMUINIT_PROFILE=DIR (the benchmark's --profile): gdb's Python
+    profiled from loading the extension to the command's end, into
+    DIR/gdb.prof."""
+    where = os.environ.get("QEMUINIT_PROFILE")
+    if not where:
+        return commands
+    return (["-ex", "python import cProfile; _qemuinit_profile = cProfile.Profile(); "
+                    "_qemuinit_profile.enable()"]
+            + commands
+            + ["-ex", "python _qemuinit_profile.disable(); "
+                      f"_qemuinit_profile.dump_stats({os.path.join(where, 'gdb.prof')!r})"])
 
 
 def gdb_attach_command(pid: int, qinit_args: list[str]) -> list[str]:
