@@ -208,3 +208,22 @@ def test_every_question_answers_on_two_vhost_user_nics_without_all(tmp_path):
             assert {"netdev", "chardev"} <= named
         if q.devices:
             assert first["origin"] == "command line", (name, first)
+
+
+def test_a_nic_instance_names_its_id_before_qemu_sets_it(qemu_binary, tmp_path):
+    """At instance_init QEMU has not set the device's id yet: the answer
+    reads it from the options the -device is made from (keyval or JSON),
+    and --device chooses by that id; an object not made from a -device
+    (a board's throwaway NIC model) has none."""
+    devices = ("-netdev", "user,id=n1", "-device", "virtio-net-pci,netdev=n0,id=nic0",
+               "-device", '{"driver":"virtio-net-pci","netdev":"n1","id":"nic1"}')
+    doc, _ = where(qemu_binary, tmp_path, "q35", *devices, question="virtio-net-instance")
+    mine = [a for a in doc["answers"] if a["throwaway"] is None]
+    assert [a["id"] for a in mine] == ["nic0", "nic1"]
+    assert all(a["id"] is None for a in doc["answers"] if a["throwaway"] is not None)
+    doc, text = where(qemu_binary, tmp_path, "q35", *devices, question="virtio-net-instance",
+                      options=("--device", "nic1"))
+    assert doc["outcome"]["state"] == "answered"
+    # QEMU stopped there (throwaway objects are listed after the others)
+    assert [a["id"] for a in doc["answers"] if a["throwaway"] is None][-1] == "nic1"
+    assert "id=nic1" in text and "id=nic0" not in text

@@ -50,8 +50,10 @@ COMMANDS: dict[str, gdb.Command] = {}
 def register(for_the_shell: bool = False, only: str | None = None) -> None:
     """Register the commands; `for_the_shell` when qemuinit runs this gdb,
     which then needs only the command it runs (`only`, as in 'path import')."""
+    from .. import convenience
     Shell.running_gdb = for_the_shell
     settings.register()
+    convenience.register()
     Qinit()
     for cls in (QinitTrace, QinitReport, QinitPath, QinitPathImport, QinitPathExport,
                 QinitWhere, QinitHang):
