@@ -149,10 +149,7 @@ def parse_field(spec: object) -> Field:
         return Field(rules=tuple(parse_rule(r) for r in spec))
     if not isinstance(spec, dict):
         raise ValueError(f"a field is a read's name, a table or rules, not {spec!r}")
-    unknown = set(spec) - _FIELD_KEYS
-    if unknown:
-        raise ValueError(f"unknown key {', '.join(sorted(unknown))} "
-                         f"(a field takes {', '.join(sorted(_FIELD_KEYS))})")
+    _refuse_unknown_keys(spec, _FIELD_KEYS, "", "a field takes")
     shapes.check(spec, _FIELD_TABLE, "a field")
     if ("read" in spec) == ("format" in spec):
         raise ValueError("a field has either read or format")
@@ -210,9 +207,15 @@ class ShowLine(NamedTuple):
 def parse_show(spec: object) -> ShowLine:
     if not isinstance(spec, dict) or not isinstance(spec.get("text"), str):
         raise ValueError(f"a line to show is a table with a text, not {spec!r}")
-    unknown = set(spec) - _SHOW_KEYS
-    if unknown:
-        raise ValueError(f"unknown key {', '.join(sorted(unknown))} in a line to show "
-                         f"(it takes {', '.join(sorted(_SHOW_KEYS))})")
+    _refuse_unknown_keys(spec, _SHOW_KEYS, " in a line to show", "it takes")
     shapes.check(spec, _SHOW, "a line to show")
     return ShowLine(**spec)
+
+
+def _refuse_unknown_keys(spec: dict, known: frozenset[str] | set[str], where: str,
+                         takes: str) -> None:
+    """A key the table does not know is a typo: say which, and the keys it takes."""
+    unknown = set(spec) - known
+    if unknown:
+        raise ValueError(f"unknown key {', '.join(sorted(unknown))}{where} "
+                         f"({takes} {', '.join(sorted(known))})")
