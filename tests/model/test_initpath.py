@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from gdb_qemuinit.model import initpath
@@ -78,3 +80,13 @@ def test_names_with_arrows_survive_chain_parsing():
 def test_malformed_files_are_reported(text, msg):
     with pytest.raises(initpath.InitPathError, match=msg):
         initpath.parse(text)
+
+
+def test_the_hot_plug_path_is_a_documented_path():
+    """data/hotplug-path.toml (what can happen after init: hot-plug, unplug,
+    a backend's restart) is read as any documented path is."""
+    hotplug = initpath.load(Path(initpath.__file__).parent.parent / "data" / "hotplug-path.toml")
+    names = {c.id for c in hotplug.clusters}
+    assert len(hotplug.edges) > 50 and len(names) >= 10
+    callers = {e.caller for e in hotplug.edges}
+    assert {"qmp_chardev_add", "qmp_netdev_add", "qmp_device_add"} <= callers
