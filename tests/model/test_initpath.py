@@ -90,3 +90,13 @@ def test_the_hot_plug_path_is_a_documented_path():
     assert len(hotplug.edges) > 50 and len(names) >= 10
     callers = {e.caller for e in hotplug.edges}
     assert {"qmp_chardev_add", "qmp_netdev_add", "qmp_device_add"} <= callers
+
+
+def test_the_device_start_path_is_a_documented_path():
+    """data/start-path.toml (a guest starting a vhost-user NIC: its status
+    write to the vhost-user start messages, and the stop) is read as any
+    documented path is."""
+    start = initpath.load(Path(initpath.__file__).parent.parent / "data" / "start-path.toml")
+    assert len(start.edges) > 50
+    assert {"virtio_set_status", "vhost_net_start", "vhost_dev_start"} <= {
+        e.caller for e in start.edges}
