@@ -54,6 +54,11 @@ def guest_memory(cl: QemuCommandLine) -> list[dict]:
     return out
 
 
+# Memory backends whose RAM is a file QEMU can hand over (its fd): private,
+# the backend maps the file while QEMU writes to its own copy.
+_FD_BACKED = ("memory-backend-memfd", "memory-backend-file")
+
+
 def from_command_line(cl: QemuCommandLine) -> list[Finding]:
     out = []
     netdevs = cl.vhost_user()
@@ -64,7 +69,8 @@ def from_command_line(cl: QemuCommandLine) -> list[Finding]:
             out.append(finding(
                 "memory-not-shared",
                 "guest RAM comes from -m alone (no -machine memory-backend= or -numa "
-                "memdev=): QEMU allocates it private, a vhost-user backend cannot map it",
+                "memdev=): QEMU allocates it private, with no fd to hand a vhost-user "
+                "backend: the device's start fails at SET_MEM_TABLE",
                 "add -object memory-backend-memfd,id=mem0,size=SIZE,share=on and "
                 "-machine ...,memory-backend=mem0 (or memory-backend-file,...,share=on)",
                 netdevs=[n.id for n, _ in netdevs]))
@@ -73,7 +79,11 @@ def from_command_line(cl: QemuCommandLine) -> list[Finding]:
                 "memory-not-shared",
                 f"guest RAM is {m['type']} {m['id']!r} with share="
                 + ("off" if m["share_given"] else "off by default")
-                + ": a vhost-user backend cannot map it",
+                + (": QEMU maps it private (copy-on-write), so what the guest writes "
+                   "never reaches the backend's mapping of it; the device still starts "
+                   "and neither side says anything" if m["type"] in _FD_BACKED else
+                   ": QEMU has no fd of it to hand a vhost-user backend: the device's "
+                   "start fails at SET_MEM_TABLE"),
                 f"share=on on -object {m['type']},id={m['id']}", backend=m))
     for c in cl.unix_sockets():
         if c.server and c.reconnect_seconds:

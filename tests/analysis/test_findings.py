@@ -34,6 +34,12 @@ def test_memory_shared_or_not():
                      *sock, *VHOST)) == ["memory-not-shared"]
     assert ids(found(*shared, "memory-backend-file,id=m,size=1G,mem-path=/x,share=on",
                      *sock, *VHOST)) == []
+    # what goes wrong, by kind: a file QEMU maps private, or RAM without an fd
+    (private_file,) = found(*shared, "memory-backend-memfd,id=m,size=1G,share=off", *sock,
+                            *VHOST)
+    assert "copy-on-write" in private_file["seen"] and "still starts" in private_file["seen"]
+    (no_fd,) = found("-m", "1G", *sock, *VHOST)
+    assert "fails at SET_MEM_TABLE" in no_fd["seen"]
     # NUMA nodes' memdevs count too
     assert ids(found("-object", "memory-backend-ram,id=r,size=1G", "-numa", "node,memdev=r",
                      *sock, *VHOST)) == ["memory-not-shared"]
