@@ -204,7 +204,7 @@ def _write_or_print(output: str | None, text: str) -> None:
 def _path_parser(action: str) -> argparse.ArgumentParser:
     """`qemuinit path import|export`: separate parsers, since `path CLUSTER`
     takes any word."""
-    from .notes.importer import HOT_THRESHOLD
+    from .notes import HOT_THRESHOLD
     if action == "import":
         p = argparse.ArgumentParser(
             prog="qemuinit path import",

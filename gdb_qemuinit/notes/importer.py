@@ -22,9 +22,9 @@ import os
 import re
 from typing import NamedTuple
 
+from . import HOT_THRESHOLD
 from .reader import ImportedNotes, NotesCluster, NotesEdge
 
-HOT_THRESHOLD = 10
 
 
 # ---------------------------------------------------------------- names

@@ -59,7 +59,7 @@ hot.  --json writes what gdb found."""
                "no-run")
 
     def __init__(self):
-        from ...notes.importer import HOT_THRESHOLD
+        from ...notes import HOT_THRESHOLD
         self.EXTRAS = {"hot": {"note": f"default {HOT_THRESHOLD}"}}
         super().__init__()
 
