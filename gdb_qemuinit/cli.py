@@ -20,8 +20,8 @@ from .qemu import leftovers
 from .render import outputs
 from .qemu import scenario
 from .options import DEFAULT_TIMEOUT
-from .errors import ERROR_SCHEMA, CliError, QemuinitError
-from .runner import Run, add_run_facts, prepare_run, run_gdb
+from .errors import CliError, QemuinitError
+from .runner import Run, add_run_facts, gdb_document, run_qinit
 from .files import to_stdout, write_output
 from .model.trace import INIT_COMPLETE, Trace, TraceError, load, save
 
@@ -33,41 +33,6 @@ def _color(opts) -> bool:
 
 def _load_path(opts) -> initpath.InitPath:
     return initpath.load(getattr(opts, "path_file", None))
-
-
-def _run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None,
-               meanwhile=None):
-    """Run `qinit ...` under gdb on this run's QEMU (and backend), its JSON
-    written in a private directory (mode 0700) and read once there: the
-    document, or `read(document, run)` (inside the private directory).
-    `meanwhile`: what to do while gdb runs."""
-    leftovers.remove_stale()
-    with leftovers.private_dir() as private:
-        run = prepare_run(opts, private)
-        json_path = os.path.join(private, json_name)
-        run_gdb(run, qinit_args + ["--kill", "--quiet", "--json", json_path,
-                                   "--timeout", str(opts.timeout)], opts.timeout, meanwhile)
-        doc = gdb_document(json_path)
-        if doc is None:
-            if run.interrupted:
-                raise CliError("interrupted before QEMU ran: nothing was recorded")
-            raise CliError(f"gdb wrote no {what}")
-        return read(doc, run) if read else doc
-
-
-def gdb_document(json_path: str) -> dict | None:
-    """The JSON document gdb wrote (None if none); a user error gdb handed
-    back in its place is said as ours (CliError)."""
-    try:
-        with open(json_path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(doc, dict):
-        return None
-    if doc.get("schema") == ERROR_SCHEMA:
-        raise CliError(str(doc.get("error")))
-    return doc
 
 
 def cmd_trace(opts) -> int:
@@ -83,7 +48,7 @@ def cmd_trace(opts) -> int:
         return trace
 
     args = ["trace"] + (["--path", os.path.abspath(opts.path_file)] if opts.path_file else [])
-    trace = _run_qinit(opts, args, "trace.json", "trace", read, meanwhile=_import_analysis)
+    trace = run_qinit(opts, args, "trace.json", "trace", read, meanwhile=_import_analysis)
     text_out = sys.stderr if outs.to_stdout() else sys.stdout
     print(session.finish(path, trace, outs, full=opts.full,
                          color=_color(opts) and text_out is sys.stdout), end="", file=text_out)
@@ -170,7 +135,7 @@ def cmd_path_import(opts) -> int:
         outputs.Outputs(json=opts.output).check()
     facts = None
     if opts.qemu or opts.scenario:
-        facts = _run_qinit(opts, ["path import", os.path.abspath(opts.notes),
+        facts = run_qinit(opts, ["path import", os.path.abspath(opts.notes),
                                   "--hot", str(opts.hot)], "facts.json", "facts")
         state = facts.get("outcome", {})
         if state.get("state") != "init-complete":
@@ -252,7 +217,7 @@ def cmd_where(opts) -> int:
     questions.check_device(q, opts.device)
     if opts.json:
         outputs.Outputs(json=opts.json).check()      # before QEMU runs
-    res = _run_qinit(opts, ["where", q.name] + (["--all"] if opts.all else [])
+    res = run_qinit(opts, ["where", q.name] + (["--all"] if opts.all else [])
                      + (["--device", opts.device] if opts.device else []),
                      "where.json", "answer")
     if opts.json:
@@ -295,7 +260,7 @@ def cmd_hang(opts) -> int:
                         if resumed else ""))
             raise CliError(f"gdb did not finish within {opts.timeout:g} s: it was "
                            f"{gdb.how_ended}, detaching from QEMU; {state}")
-        doc = gdb_document(json_path)
+        doc, _ = gdb_document(json_path)
         if doc is None:
             said = [ln for ln in gdb.stderr.splitlines() if ln.strip()]
             raise CliError(f"could not diagnose PID {opts.pid}"

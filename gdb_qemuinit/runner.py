@@ -5,6 +5,7 @@ extension loaded, QEMU's stderr kept, Ctrl-C and SIGTERM passed on to QEMU.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -21,7 +22,7 @@ from .qemu import scenario
 from .model import spec
 from .qemu.backend import Backend
 from .qemu.backendplan import BUILTIN_BACKEND, backend_sockets, plan_backends
-from .errors import CliError
+from .errors import ERROR_SCHEMA, CliError
 from .qemu.binary import check_binary, default_binary, index_advice
 from .qemu.cmdline import QemuCommandLine
 from .gdbcommand import gdb_command, gdb_environment, write_argv
@@ -29,6 +30,43 @@ from .gdbcommand import gdb_command, gdb_environment, write_argv
 if TYPE_CHECKING:
     from .model.trace import Trace
     from .qemu.relay import Relay
+
+def run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None,
+              meanwhile=None):
+    """Run `qinit ...` under gdb on this run's QEMU (and backend), its JSON
+    written in a private directory (mode 0700) and read once there: the
+    document, or `read(document, run)` (inside the private directory).
+    `meanwhile`: what to do while gdb runs."""
+    from .qemu import leftovers
+    leftovers.remove_stale()
+    with leftovers.private_dir() as private:
+        run = prepare_run(opts, private)
+        json_path = os.path.join(private, json_name)
+        run_gdb(run, qinit_args + ["--kill", "--quiet", "--json", json_path,
+                                   "--timeout", str(opts.timeout)], opts.timeout, meanwhile)
+        doc, why = gdb_document(json_path)
+        if doc is None:
+            raise CliError((f"interrupted ({run.interrupted}): " if run.interrupted else "")
+                           + f"gdb wrote no {what} ({why})")
+        return read(doc, run) if read else doc
+
+
+def gdb_document(json_path: str) -> tuple[dict | None, str]:
+    """The JSON document gdb wrote, or None and why there is none; a user
+    error gdb handed back in its place is said as ours (CliError)."""
+    try:
+        with open(json_path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except FileNotFoundError:
+        return None, "it wrote nothing"
+    except (OSError, ValueError) as exc:
+        return None, str(exc)
+    if not isinstance(doc, dict):
+        return None, "not a JSON object"
+    if doc.get("schema") == ERROR_SCHEMA:
+        raise CliError(str(doc.get("error")))
+    return doc, ""
+
 
 def check_qemu(argv: list[str]) -> list[str]:
     """`argv` with its binary found on PATH and checked to be QEMU."""
@@ -253,12 +291,7 @@ def _forward_interrupts(proc: subprocess.Popen, run: Run) -> dict:
     def forward(signum, frame):
         interrupts.append(signum)
         run.interrupted = run.interrupted or signal.Signals(signum).name
-        children = child_pids(proc.pid) if len(interrupts) == 1 else []
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGINT)
-            except OSError:
-                pass
+        children = _interrupt_qemu(proc) if len(interrupts) == 1 else []
         if not children:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -276,7 +309,7 @@ def _wait_for_gdb(proc: subprocess.Popen, run: Run, limit: float) -> int:
     deadline = time.monotonic() + limit
     try:
         gdb_exit = os.pidfd_open(proc.pid)
-    except OSError:       # a kernel without pidfds: poll
+    except (OSError, AttributeError):       # a kernel or Python without pidfds
         gdb_exit = None
     try:
         while True:
@@ -286,7 +319,9 @@ def _wait_for_gdb(proc: subprocess.Popen, run: Run, limit: float) -> int:
                 except subprocess.TimeoutExpired:
                     pass
             else:
-                select.select([gdb_exit], [], [], 0.1)
+                waiting = select.poll()
+                waiting.register(gdb_exit, select.POLLIN)
+                waiting.poll(100)
                 if proc.poll() is not None:
                     return proc.returncode
             _end_if_a_backend_left(proc, run)
@@ -306,11 +341,19 @@ def _end_if_a_backend_left(proc: subprocess.Popen, run: Run) -> None:
     run.backend_gone = next((why for why in (b.exited_early() for b in run.backends) if why),
                             None)
     if run.backend_gone is not None:
-        for pid in child_pids(proc.pid):
-            try:
-                os.kill(pid, signal.SIGINT)
-            except OSError:
-                pass
+        _interrupt_qemu(proc)
+
+
+def _interrupt_qemu(proc: subprocess.Popen) -> list[int]:
+    """SIGINT to gdb's children (QEMU): gdb stops it and writes what it has.
+    The PIDs it was sent to."""
+    children = child_pids(proc.pid)
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGINT)
+        except OSError:
+            pass
+    return children
 
 
 def child_pids(pid: int) -> list[int]:

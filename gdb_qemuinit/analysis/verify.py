@@ -7,6 +7,7 @@ frames between them listed as `via`.  The verdicts are in `verdicts`.
 from __future__ import annotations
 
 import fnmatch
+from typing import Any
 
 from ..model.initpath import Edge, InitPath, facts_match
 from ..qemu.cmdline import QemuCommandLine
@@ -300,11 +301,16 @@ def command_line_facts(command_line: QemuCommandLine | None) -> frozenset[str] |
     return command_line.facts()
 
 
+# verify's command_line when the caller has none parsed: parse the trace's
+# (None is a parsed answer: the command line is unknown)
+FROM_TRACE: Any = object()
+
+
 def verify(path: InitPath, trace: Trace,
-           command_line: QemuCommandLine | None = None) -> tuple[list[Verdict], list[dict]]:
+           command_line: QemuCommandLine | None = FROM_TRACE) -> tuple[list[Verdict], list[dict]]:
     """Every documented edge's verdict, and the numbered steps' order;
-    `command_line`: QEMU's, parsed once by the caller (else parsed here)."""
-    if command_line is None:
+    `command_line`: QEMU's, parsed once by the caller (None: unknown)."""
+    if command_line is FROM_TRACE:
         command_line = QemuCommandLine.of_recorded(trace.qemu.get("argv"))
     vf = Verifier(path, trace, command_line)
     verdicts = [vf.verdict(e) for e in path.edges]
@@ -312,7 +318,7 @@ def verify(path: InitPath, trace: Trace,
 
 
 def add_verdicts(path: InitPath, trace: Trace,
-                 command_line: QemuCommandLine | None = None) -> Trace:
+                 command_line: QemuCommandLine | None = FROM_TRACE) -> Trace:
     """Add the "edges" and "steps" sections to the trace (kept in JSON);
     `command_line` as verify's."""
     verdicts, steps = verify(path, trace, command_line)

@@ -4,7 +4,7 @@ gdb cannot write as one expression (reads only; nothing runs in QEMU).
     $_qinit_qdict_string("FUNCTION", "VAR", "KEY")
         the string KEY holds in the QDict `VAR` of the newest frame of
         FUNCTION on the stack; 0 (no string) when there is no such frame,
-        key or string.  A QDict is a hash table of QLIST buckets: its
+        key or string (the key holds another type).  A QDict is a hash table of QLIST buckets: its
         buckets are walked (their number read from the binary's type), so
         no hash function of QEMU's is copied here.
 """
@@ -35,8 +35,10 @@ def qdict_string(frame_function: str, variable: str, key: str) -> gdb.Value | No
         entry = table[bucket]["lh_first"]
         while int(entry):
             if entry["key"].string() == key:
-                qstring = entry["value"].cast(gdb.lookup_type("QString").pointer())
-                return qstring["string"]
+                value = entry["value"]
+                if str(value["base"]["type"]) != "QTYPE_QSTRING":
+                    return None     # a number or a dict under that key: no string
+                return value.cast(gdb.lookup_type("QString").pointer())["string"]
             entry = entry["next"]["le_next"]
     return None
 

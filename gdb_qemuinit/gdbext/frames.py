@@ -39,7 +39,13 @@ def stack(frame=None):
 def function_names(frame=None) -> list[str]:
     """The names of the functions on the stack, newest first ("" where gdb
     has none)."""
-    return [f.name() or "" for f in stack(frame)]
+    names = []
+    try:
+        for f in stack(frame):
+            names.append(f.name() or "")
+    except gdb.error:       # a frame gdb cannot name any more: the stack ends there
+        pass
+    return names
 
 
 @contextmanager

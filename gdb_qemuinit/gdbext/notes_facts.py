@@ -283,4 +283,4 @@ def collect(qemu: dict, request: dict, keep: int, timeout: float | None,
     run = QemuRun(MAIN_LOOP, timeout, lazy_libraries=False)
     counter = CountingRecorder(request["names"], request["edges"], keep)
     return run.carry_out(qemu, counter, kill,
-                         lambda outcome: counter.facts(run.facts(qemu), outcome))
+                         lambda outcome: counter.facts(run.qemu_with_run(qemu), outcome))

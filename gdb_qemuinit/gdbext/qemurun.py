@@ -215,7 +215,7 @@ class QemuRun:
         self.symbols.read_files(libs)
         return walk_frames(self.roots)
 
-    def facts(self, qemu: dict) -> dict:
+    def qemu_with_run(self, qemu: dict) -> dict:
         """`qemu` with what the run adds: its length, the clock the hits'
         times count from (to line up other logs) and the stops it made."""
         return dict(qemu, seconds=round(time.monotonic() - self.started, 3),

@@ -260,7 +260,7 @@ class Recorder:
         """A real stop at some of ours: read the libraries a backtrace ran
         into, plant a reply's finish breakpoint, or end at the answer."""
         if self.wanted_libraries:
-            self._read_wanted_libraries(self._first_hit_of_stop)
+            self._read_wanted_libraries()
         for bp in breakpoints:
             if bp.function in self.needs_finish:
                 ReplyFinish(self, bp.function)
@@ -279,7 +279,7 @@ class Recorder:
         outcome.last_stage = stages[-1] if stages else None
         if self.argv:       # what QEMU received, byte for byte
             qemu = dict(qemu, argv=self.argv)
-        qemu = self.run.facts(qemu)
+        qemu = self.run.qemu_with_run(qemu)
         missing = list(dict.fromkeys(self.missing_symbols()
                                      + self._unseen_without_symbol(qemu["binary"])))
         trace = Trace(qemu=qemu, outcome=outcome, hits=self.hits,
@@ -299,12 +299,12 @@ class Recorder:
             trace.extra["symbols_near"] = near
         return trace
 
-    def _read_wanted_libraries(self, first_hit: int) -> None:
+    def _read_wanted_libraries(self) -> None:
         """At a real stop asked for by wants_real_stop: read the libraries
         and walk this stop's hits again (QEMU has not moved)."""
         libs, self.wanted_libraries = self.wanted_libraries, set()
         self.run.symbols.read_files(libs)
-        for hit in self.hits[first_hit:]:
+        for hit in self.hits[self._first_hit_of_stop:]:
             hit.frames = self._walk(hit.function, hit.thread)
 
     def _read_enums(self) -> dict:

@@ -54,7 +54,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         todo = recording.for_trace(path, spec.load_spec(), naive=opts.naive)
         trace = record(qemu, todo, opts.timeout or settings.timeout(), opts.kill,
                        settings.lazy_libraries())
-        if Shell.running_gdb:
+        if Shell.running_gdb and opts.json:
             # The shell adds what only it saw, then analyses: once, there.
             save(trace, opts.json)
             return
