@@ -15,7 +15,7 @@ import sys
 # renderers are imported while gdb runs QEMU (`_meanwhile`) or by the
 # command that needs them.
 from . import options, session
-from .model import initpath
+from .model import initpath, phases
 from .qemu import leftovers
 from .render import outputs
 from .qemu import scenario
@@ -23,7 +23,7 @@ from .options import DEFAULT_TIMEOUT
 from .errors import CliError, QemuinitError
 from .runner import Run, add_run_facts, gdb_document, run_qinit
 from .files import to_stdout, write_output
-from .model.trace import INIT_COMPLETE, Trace, TraceError, load, save
+from .model.trace import SUCCEEDED, Trace, TraceError, load, save
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -35,10 +35,26 @@ def _load_path(opts) -> initpath.InitPath:
     return initpath.load(getattr(opts, "path_file", None))
 
 
+def _trace_phase(opts) -> phases.Phase:
+    """--until's phase, else the scenario's, else the default; the QEMU
+    command line checked against it, the time limit its own unless given."""
+    if opts.until and not opts.qemu and not opts.scenario:
+        # no QEMU given: the first built-in scenario made for that phase
+        opts.scenario = next((n for n in scenario.names()
+                              if scenario.load(n).until == opts.until), None)
+    sc = scenario.load(opts.scenario) if not opts.qemu else None
+    phase = phases.load(opts.until or (sc.until if sc else None))
+    session.refuse(phase, ["qemu"] + list(opts.qemu or (sc.qemu if sc else [])))
+    if opts.timeout is None:
+        opts.timeout = phase.timeout
+    return phase
+
+
 def cmd_trace(opts) -> int:
     outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg, png=opts.png,
                            report=opts.report, timeline=opts.timeline, html=opts.html)
-    path = session.prepare(opts.path_file, outs)
+    phase = _trace_phase(opts)
+    path = session.prepare(opts.path_file, outs, phase)
     def read(doc: dict, run: Run) -> Trace:
         try:
             trace = Trace.from_json(doc)
@@ -47,12 +63,13 @@ def cmd_trace(opts) -> int:
         add_run_facts(trace, run)      # reads the backend's log: inside `private`
         return trace
 
-    args = ["trace"] + (["--path", os.path.abspath(opts.path_file)] if opts.path_file else [])
+    args = (["trace", "--until", phase.name]
+            + (["--path", os.path.abspath(opts.path_file)] if opts.path_file else []))
     trace = run_qinit(opts, args, "trace.json", "trace", read, meanwhile=_import_analysis)
     text_out = sys.stderr if outs.to_stdout() else sys.stdout
     print(session.finish(path, trace, outs, full=opts.full,
                          color=_color(opts) and text_out is sys.stdout), end="", file=text_out)
-    return EXIT_OK if trace.outcome.state == INIT_COMPLETE else EXIT_FAILED
+    return EXIT_OK if trace.outcome.state in SUCCEEDED else EXIT_FAILED
 
 
 def _import_analysis() -> None:
@@ -62,16 +79,18 @@ def _import_analysis() -> None:
     from .render import text  # noqa: F401
 
 
-def _load_trace(name: str, path: initpath.InitPath):
-    """A saved trace, analysed again (verdicts, vhost-user rounds, hang) with
-    this qemuinit and this documented path."""
+def _load_trace(name: str, path_file: str | None):
+    """A saved trace and the documented path of its phase (`path_file`
+    replacing the init path), analysed again (verdicts, vhost-user rounds,
+    hang) with this qemuinit."""
     from .analysis import annotate as analysis
-    return analysis.annotate(path, load(name))
+    trace = load(name)
+    path = phases.of_trace(trace.qemu).path(path_file)
+    return path, analysis.annotate(path, trace)
 
 
 def cmd_report(opts) -> int:
-    path = _load_path(opts)
-    trace = _load_trace(opts.trace, path)
+    path, trace = _load_trace(opts.trace, opts.path_file)
     try:
         data = outputs.render(path, trace, opts.format,
                               color=opts.format == "text" and not opts.output
@@ -89,13 +108,12 @@ def cmd_report(opts) -> int:
 
 
 def cmd_diff(opts) -> int:
-    path = _load_path(opts)
     pictures = outputs.Outputs(svg=opts.svg, html=opts.html)
     pictures.check()      # before anything is read
     from .analysis import diff as tracediff
     from .model.verdicts import edges_of
     from .render.diff import format_diff
-    a, b = _load_trace(opts.a, path), _load_trace(opts.b, path)
+    (_, a), (path, b) = _load_trace(opts.a, opts.path_file), _load_trace(opts.b, opts.path_file)
     d = tracediff.diff(a, b)
     try:
         if opts.svg:
@@ -152,8 +170,7 @@ def cmd_path_import(opts) -> int:
 
 def cmd_path_export(opts) -> int:
     from .notes import exporter as path_export
-    path = _load_path(opts)
-    trace = _load_trace(opts.trace, path)
+    path, trace = _load_trace(opts.trace, opts.path_file)
     _write_or_print(opts.output, path_export.export(path, trace, opts.format))
     return EXIT_OK
 
@@ -286,8 +303,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                 scenario={"choices": scenario.names(),
                           "note": f"default {scenario.default_name()}"},
                 backend={"action": "append"}, qemu_arg={"action": "append"},
-                timeout={"default": float(DEFAULT_TIMEOUT),
-                         "note": f"default {DEFAULT_TIMEOUT:g}"})
+                timeout={"note": f"default {DEFAULT_TIMEOUT:g}; a trace --until a later "
+                                 "phase, that phase's"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -304,7 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=_scenario_help(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     options.add(p, "json", "svg", "png", "dot", "report", "timeline", "html", "full",
-                "no-color", "path")
+                "no-color", "path", "until",
+                until={"choices": phases.names(),
+                       "note": "default main-loop, or the scenario's"})
     _run_options(p)
     p.set_defaults(func=cmd_trace)
 
@@ -370,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         opts = parser.parse_args(argv)
     opts.qemu = qemu
+    if getattr(opts, "timeout", 0) is None and opts.func is not cmd_trace:
+        opts.timeout = float(DEFAULT_TIMEOUT)     # a trace's depends on its phase
     try:
         if os.environ.get("QEMUINIT_PROFILE"):
             return _profiled(opts)

@@ -67,6 +67,9 @@ OPTIONS = {
     # opts.path_file: a file name, not the InitPath loaded from it
     "path": Option(("--path",), "use another documented-path file", "FILE",
                    dest="path_file"),
+    "until": Option(("--until",), "how far the run goes: main-loop (QEMU's init; the "
+                    "default) or device-start (on until the guest started every vhost NIC: "
+                    "boot from it, bootindex=1, no -S)", "PHASE"),
     "timeout": Option(("--timeout",), "give up on init after SECONDS, report where QEMU "
                       "blocks and stop it (a QEMU gdb started is killed, one attached to "
                       "is detached)", "SECONDS", type=positive_seconds),

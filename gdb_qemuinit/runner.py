@@ -369,7 +369,7 @@ def add_run_facts(trace: Trace, run: Run) -> None:
     """What only the shell side saw: QEMU's stderr lines (timed like the
     hits), the backend, and what the backend logged receiving."""
     from .analysis import backendlog
-    from .model.trace import INTERRUPTED, REACHED
+    from .model.trace import INTERRUPTED, SUCCEEDED
     start = trace.qemu.get("clock_start")
     lines: list[dict] = [{"t": round(t - start, 6) if start else None, "line": ln, "at": at}
                          for t, ln, at in run.stderr]
@@ -380,7 +380,7 @@ def add_run_facts(trace: Trace, run: Run) -> None:
         trace.outcome.detail = f"qemuinit received {run.interrupted}"
     elif run.backend_gone and trace.outcome.state == INTERRUPTED:
         trace.outcome.detail = run.backend_gone
-    if errors and trace.outcome.state not in REACHED:
+    if errors and trace.outcome.state not in SUCCEEDED:
         trace.outcome.error_line = errors[-1]
     if run.relay:
         trace.extra["fault"] = run.relay.summary(start)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .model import initpath
 from .errors import OutputError
+from .model.phases import Phase, PhaseError
 
 if TYPE_CHECKING:
     from .model.initpath import InitPath
@@ -15,12 +15,19 @@ if TYPE_CHECKING:
     from .render import outputs
 
 
-def prepare(path_file: str | None, outs: outputs.Outputs) -> InitPath:
-    """The documented path, and every output checked writable: both fail
-    now, before QEMU runs."""
-    path = initpath.load(path_file)
+def prepare(path_file: str | None, outs: outputs.Outputs, phase: Phase) -> InitPath:
+    """The phase's documented path, and every output checked writable: both
+    fail now, before QEMU runs."""
+    path = phase.path(path_file)
     outs.check()
     return path
+
+
+def refuse(phase: Phase, argv: list[str]) -> None:
+    """A QEMU command line that can never finish `phase`: a user error now."""
+    why = phase.refusal(argv)
+    if why:
+        raise PhaseError(f"--until {phase.name}: {why}")
 
 
 def finish(path: InitPath, trace: Trace, outs: outputs.Outputs, full: bool = False,

@@ -3,8 +3,11 @@
 import argparse
 import re
 
+import pytest
+
 from conftest import ROOT
 from gdb_qemuinit import cli, options
+from gdb_qemuinit.model import phases
 
 
 def subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -25,9 +28,22 @@ def test_the_readme_synopsis_lists_every_option_of_every_subcommand():
                     assert f"[{opt}" in lines or f"{opt} " in lines, (name, opt)
 
 
-def test_the_default_timeout_is_the_one_in_options():
-    for name in ("trace", "where"):
-        assert subparsers()[name].parse_args([]).timeout == options.DEFAULT_TIMEOUT
+def test_the_default_timeout_is_the_one_in_options_or_the_later_phases():
+    # init's phase has the options' time limit; a trace past it, its phase's
+    assert phases.load("main-loop").timeout == options.DEFAULT_TIMEOUT
+    trace = subparsers()["trace"]
+    for args, phase in (([], "main-loop"), (["--until", "device-start"], "device-start"),
+                        (["--scenario", "device-start"], "device-start")):
+        opts = trace.parse_args(args)
+        opts.qemu = []
+        assert opts.timeout is None
+        assert cli._trace_phase(opts).name == phase
+        assert opts.timeout == phases.load(phase).timeout
+    opts = trace.parse_args(["--until", "device-start", "--timeout", "5"])
+    opts.qemu = ["qemu-system-x86_64", "-S"]
+    # -S: the guest never runs, the phase could never end
+    with pytest.raises(phases.PhaseError, match="-S"):
+        cli._trace_phase(opts)
 
 
 def test_an_option_shared_by_both_front_ends_has_one_help_text():

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from gdb_qemuinit import errors, session
-from gdb_qemuinit.model import initpath
+from gdb_qemuinit.model import initpath, phases
 from gdb_qemuinit.render import outputs
 from gdb_qemuinit.model.trace import Frame, Hit, Outcome, Trace
 
@@ -20,14 +20,14 @@ def a_trace():
 
 def test_prepare_fails_before_qemu_runs(tmp_path):
     with pytest.raises(errors.OutputError):
-        session.prepare(None, outputs.Outputs(json=str(tmp_path / "no" / "t.json")))
+        session.prepare(None, outputs.Outputs(json=str(tmp_path / "no" / "t.json")), phases.load())
     with pytest.raises(initpath.InitPathError):
-        session.prepare(str(tmp_path / "none.toml"), outputs.Outputs())
+        session.prepare(str(tmp_path / "none.toml"), outputs.Outputs(), phases.load())
 
 
 def test_finish_annotates_writes_and_returns_the_summary_or_the_report(tmp_path):
     outs = outputs.Outputs(json=str(tmp_path / "t.json"), report=str(tmp_path / "r.txt"))
-    path = session.prepare(None, outs)
+    path = session.prepare(None, outs, phases.load())
     t = a_trace()
     brief = session.finish(path, t, outs)
     assert brief.startswith("qemuinit: init-complete") and brief.endswith("\n")

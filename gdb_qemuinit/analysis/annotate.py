@@ -5,12 +5,15 @@ objects, the first error and the findings.  Pure: no gdb."""
 from __future__ import annotations
 
 from . import blocking
+from . import devicestart
 from . import findings
 from . import firsterror
 from . import verify
 from . import vhostuser
 from . import where
+from ..model import phases
 from ..model.initpath import InitPath
+from ..model.devicestart import starts_of
 from ..model.negotiation import FAILED, Round, rounds_of, vhost_user_of
 from ..model.problems import Finding
 from ..model.records import json_of
@@ -21,15 +24,18 @@ from ..qemu.cmdline import QemuCommandLine
 
 
 def annotate(path: InitPath, trace: Trace) -> Trace:
-    """Add the "edges", "steps", "vhost_user", "hang", "throwaway", "first_error"
-    and "findings" sections (again, if the trace has them: QEMU's stderr may
+    """Add the "edges", "steps", "vhost_user", "device_start", "hang",
+    "throwaway", "first_error" and "findings" sections (again, if the trace has them: QEMU's stderr may
     have been added since); a section with nothing to say is left out."""
     spec = load_spec()
     # QEMU's command line, parsed once for every analysis that asks about it
     cl = QemuCommandLine.of_recorded(trace.qemu.get("argv"))
     verify.add_verdicts(path, trace, cl)
     # in this order: first_error and findings read the vhost_user section
+    phase = phases.of_trace(trace.qemu)
     sections = (("vhost_user", lambda: vhostuser.section(path, trace, spec)),
+                ("device_start", lambda: devicestart.section(trace, phase, spec, cl,
+                                                             rounds_of(trace))),
                 ("hang", lambda: blocking.diagnosis(trace, spec, path, cl)),
                 ("throwaway", lambda: where.throwaway_hits(trace)),
                 ("first_error", lambda: firsterror.first_error(trace, cl)),
@@ -52,7 +58,8 @@ def trace_findings(trace: Trace, cl: QemuCommandLine | None) -> list[Finding]:
     o = trace.outcome
     errors = [ln["line"] for ln in trace.extra.get("qemu_stderr", [])
               if ": info: " not in ln["line"] and ": warning: " not in ln["line"]]
-    return (findings.from_command_line(cl)
+    found = findings.from_command_line(cl)
+    return (found + findings.from_starts(found, starts_of(trace))
             + findings.from_negotiation(cl, vhost_user_of(trace))
             + findings.from_exit(cl, o.state, errors[0] if errors else o.error_line))
 

@@ -10,6 +10,7 @@ import re
 
 from ..datafile import data_file, read_toml
 from ..qemu.cmdline import QemuCommandLine, _flag, parse_option_value
+from ..model.devicestart import FAILED, STARTED, NicStart
 from ..model.negotiation import VhostUser
 from ..model.problems import Finding
 from ..model.trace import EXITED
@@ -108,6 +109,37 @@ def from_command_line(cl: QemuCommandLine) -> list[Finding]:
             out.append(finding("no-chardev", f"-netdev {n.id}: chardev={n.chardev} is not "
                                "a -chardev of this command line",
                                "add the -chardev socket it names", netdev=n.id))
+    return out
+
+
+def from_starts(found: list[Finding], starts: list[NicStart]) -> list[Finding]:
+    """What the guest's start of each vhost NIC showed: a memory finding of
+    the command line confirmed by the start itself (failed at the memory
+    table, or started on memory the backend never sees written), and
+    queue pairs never started."""
+    out: list[Finding] = []
+    memory = next((f for f in found if f.ident == "memory-not-shared"), None)
+    for n in starts:
+        if memory is not None and n.result == FAILED and "SET_MEM_TABLE" not in n.requests:
+            memory.seen += (f"; observed: the start of {n.netdev} failed (vhost_net_start "
+                            f"returned {n.ret}, in {n.failed_in}) before SET_MEM_TABLE went "
+                            f"out" + (f"; QEMU said: {n.qemu_said[0]}" if n.qemu_said else ""))
+            memory.evidence["observed"] = {"netdev": n.netdev, "ret": n.ret,
+                                           "failed_in": n.failed_in or None}
+        elif memory is not None and n.result == STARTED and "SET_MEM_TABLE" in n.requests:
+            memory.seen += (f"; observed: {n.netdev} started, its SET_MEM_TABLE went out "
+                            f"with the fd, and neither QEMU nor the backend said anything")
+            memory.evidence["observed"] = {"netdev": n.netdev, "ret": n.ret}
+        if n.pairs_not_started:
+            out.append(finding(
+                "queue-pairs-not-started",
+                f"-netdev {n.netdev}: queues={n.queues}, the guest started "
+                f"{n.queue_pairs}: pair(s) {', '.join(map(str, n.pairs_not_started))} got "
+                f"no memory table or rings (only SET_VRING_ENABLE 0 for their rings)"
+                + (f"; {n.why}" if n.why else ""),
+                "a guest driver that acks VIRTIO_NET_F_MQ and enables the pairs (Linux: "
+                "ethtool -L IFACE combined N); with iPXE, one pair is all there is",
+                netdev=n.netdev, queues=n.queues, started=n.queue_pairs))
     return out
 
 

@@ -13,6 +13,7 @@ import os
 from .summary import chain
 from ..model.negotiation import FAILED, Message, Round, rounds_of
 from ..model.problems import FirstError, SentRequest
+from ..model.devicestart import FAILED as START_FAILED_HERE, starts_of
 from ..model.trace import EXITED, Trace
 from ..qemu.cmdline import QemuCommandLine
 
@@ -56,6 +57,19 @@ def first_error(trace: Trace, cl: QemuCommandLine | None) -> FirstError | None:
     if failed is not None:
         return _failed_round(trace, cl, rounds, failed)
     o = trace.outcome
+    start = next((n for n in starts_of(trace) if n.result == START_FAILED_HERE), None)
+    if start is not None:
+        # the guest's start of a NIC failed: where, and QEMU's lines since
+        last = next((h for h in trace.hits if h.function == start.failed_in
+                     and start.hit is not None and h.seq > start.hit), None)
+        return FirstError(round=None, request=None,
+                          call=f"the start of {start.netdev}: vhost_net_start returned "
+                               f"{start.ret}" + (f" ({start.error})" if start.error else ""),
+                          chain=chain(last.frames) if last else None,
+                          frames=list(last.frames) if last else [],
+                          stage=start.failed_in or None,
+                          first_line=start.qemu_said[0] if start.qemu_said else None,
+                          consequences=start.qemu_said[1:])
     errors = _errors(trace)
     if o.state == EXITED and errors:
         return FirstError(round=None, request=None, call=None, chain=None, frames=[],

@@ -28,11 +28,20 @@ def bits(value: int | None, names: dict[int, str]) -> list[str]:
     return [names.get(b, f"bit {b}") for b in range(64) if value >> b & 1]
 
 
-def decode(spec: Spec, name: str, u64: int | None) -> Payload | None:
-    """The meaning of a u64 payload, by the request's payload kind."""
+def decode(spec: Spec, name: str, u64: int | None, reads: dict | None = None) -> Payload | None:
+    """The meaning of a payload, by the request's payload kind: its u64,
+    or what was read for this request only (`reads`: regions, addr)."""
     kind = spec.payload.get(name)
-    if kind is None or u64 is None:
+    reads = reads or {}
+    if kind == "memory-table" and reads.get("regions") is not None:
+        return Payload(regions=[dict(r) for r in reads["regions"]])
+    if kind == "vring-addr" and reads.get("addr"):
+        a = dict(reads["addr"])
+        return Payload(vring=a.pop("index", None), addr=a)
+    if kind is None or u64 is None or kind in ("memory-table", "vring-addr"):
         return None
+    if kind == "device-status":
+        return Payload(hex=f"{u64:#x}", bits=bits(u64, spec.status_bits))
     if kind == "virtio-features":
         return Payload(hex=f"{u64:#x}", bits=bits(u64, spec.virtio_bits))
     if kind == "protocol-features":
@@ -87,7 +96,7 @@ def _message(spec: Spec, path: InitPath, hit: Hit, documented: set[str],
     if why is not None:
         msg.sent, msg.not_sent_why = False, why
     if spec.payload.get(name) and name.startswith("SET_"):
-        msg.payload = decode(spec, name, reads.get("u64"))
+        msg.payload = decode(spec, name, reads.get("u64"), reads)
     if (reads.get("flags") or 0) & spec.record.get("need_reply_flag", 0):
         msg.need_reply = True
     return msg

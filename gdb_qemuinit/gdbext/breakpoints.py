@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 # its return instructions, its finish breakpoint, or that one going out of
 # scope (the frame was left without a return, by longjmp or an exit).
 ENTRY, RETURN, FINISH, LOST, CALL = "entry", "return", "finish", "lost", "call"
+# ... or a return instruction of a function whose entry is recorded (its
+# return value goes into the entry's hit)
+EXIT = "exit"
 
 
 class RecordingBreakpoint(gdb.Breakpoint):
@@ -68,6 +71,14 @@ class ReturnBreakpoint(InstructionBreakpoint):
 
     def stop(self):
         return self.recorder.on_hit(self.function, RETURN, return_register())
+
+
+class ExitBreakpoint(InstructionBreakpoint):
+    """On a return instruction of a function recorded at its entry: its
+    return value, for the entry's hit."""
+
+    def stop(self):
+        return self.recorder.on_hit(self.function, EXIT, return_register())
 
 
 # Where an int return value is at a return instruction, per architecture.

@@ -132,3 +132,22 @@ def read_values(exprs: dict) -> dict:
             except (gdb.error, gdb.MemoryError, ValueError, UnicodeDecodeError):
                 continue
     return out
+
+
+def read_some(conditional: list[dict], reads: dict) -> dict:
+    """The reads of `conditional` (recording.reads_by) whose key this hit's
+    `reads` has the value of: one dict each, or a list of `count` (at most
+    `max`) with $i the index."""
+    out: dict = {}
+    for c in conditional:
+        if reads.get(c["key"]) != c["value"]:
+            continue
+        if not c.get("count"):
+            out[c["name"]] = read_values(c["reads"])
+            continue
+        n = read_values({"n": c["count"]})["n"]
+        n = min(n, c["max"]) if isinstance(n, int) else 0
+        out[c["name"]] = [read_values({k: e.replace("$i", str(i))
+                                       for k, e in c["reads"].items()})
+                          for i in range(max(n, 0))]
+    return out

@@ -13,13 +13,13 @@ CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGSYS"}
 
 def ended(end: str, exit_code: int | None = None, signal_name: str | None = None,
           killed: bool = False) -> Outcome:
-    """How QEMU ended before `end`: an exit code, or a signal (named if known)."""
+    """How QEMU ended before `end` ("reaching qemu_main_loop"): an exit
+    code, or a signal (named if known)."""
     if killed:
         return Outcome(state=SIGNALED, signal=signal_name,
-                       detail=f"QEMU was killed by {signal_name or 'a signal'} "
-                              f"before reaching {end}")
+                       detail=f"QEMU was killed by {signal_name or 'a signal'} before {end}")
     return Outcome(state=EXITED, exit_code=exit_code,
-                   detail=f"QEMU exited with code {exit_code} before reaching {end}")
+                   detail=f"QEMU exited with code {exit_code} before {end}")
 
 
 def exited(event, end: str) -> Outcome:

@@ -53,9 +53,13 @@ class QemuRun:
     """The run: gdb's events, the timer, the start and end breakpoints, the
     libraries' symbols, and how the run ends."""
 
-    def __init__(self, end: str, timeout: float | None, lazy_libraries: bool = True,
-                 blocking_reads: dict | None = None):
-        self.end = end                    # the function where init is over
+    def __init__(self, end: str | None, timeout: float | None, lazy_libraries: bool = True,
+                 blocking_reads: dict | None = None, goal: tuple[str, str] | None = None):
+        # Entered by the main thread, the run is over (None: the recorder
+        # ends it); `goal` says what the run waits for, as in "QEMU did
+        # not GOAL[0]" and "... before GOAL[1]".
+        self.end = end
+        self.goal, self.before = goal or (f"reach {end}", f"reaching {end}")
         self.timeout = timeout
         self.lazy_libraries = lazy_libraries
         self.blocking_reads = blocking_reads or {}
@@ -96,7 +100,7 @@ class QemuRun:
         except gdb.error as exc:
             # QEMU killed from outside while gdb held it stopped: gdb cannot
             # resume it, the kernel has its exit status.
-            outcome = died(self.pid, self.end) or Outcome(state=ERROR, detail=str(exc))
+            outcome = died(self.pid, self.before) or Outcome(state=ERROR, detail=str(exc))
             if outcome.state != ERROR:
                 try:        # let gdb reap it: nothing more to insert there
                     gdb.execute("kill", to_string=True)
@@ -131,7 +135,8 @@ class QemuRun:
 
     def _plant(self, qemu: dict, recorder: RunRecorder) -> None:
         recorder.plant(qemu)
-        self._end = EndBreakpoint(self.end)
+        if self.end:
+            self._end = EndBreakpoint(self.end)
 
     def _continue_until_done(self, command: str, qemu: dict, recorder: RunRecorder) -> Outcome:
         while True:
@@ -142,7 +147,7 @@ class QemuRun:
                 gdb.execute(command, to_string=True)
             command = "continue"
             if self._exited is not None:
-                return exited(self._exited, self.end)
+                return exited(self._exited, self.before)
             ev = self._last_stop
             if isinstance(ev, gdb.BreakpointEvent):
                 if self._start in ev.breakpoints or self._end in ev.breakpoints:
@@ -152,7 +157,7 @@ class QemuRun:
                     recorder.at_main()
                     self._plant(qemu, recorder)
                     continue
-                if self._end in ev.breakpoints:
+                if self._end is not None and self._end in ev.breakpoints:
                     return Outcome(state=INIT_COMPLETE, detail=f"QEMU reached {self.end}")
                 ended = recorder.on_stop([b for b in ev.breakpoints
                                           if b in recorder.breakpoints])
@@ -185,7 +190,7 @@ class QemuRun:
         frames, reads = self._main_thread_frames()
         if self._timer is not None and self._timer.fired:
             return Outcome(state=TIMEOUT, frames=frames, reads=reads or None,
-                           detail=f"QEMU did not reach {self.end} within "
+                           detail=f"QEMU did not {self.goal} within "
                                   f"{self.timeout:g} s")
         return Outcome(state=INTERRUPTED, frames=frames, reads=reads or None,
                        detail="by the user (SIGINT)")

@@ -16,14 +16,15 @@ import time
 import gdb
 
 from ..planning.recording import Recording
-from ..model.trace import ANSWERED, INIT_COMPLETE, Frame, Hit, Outcome, Trace, clock_section
+from ..model.trace import (ANSWERED, DEVICES_STARTED, INIT_COMPLETE, START_FAILED, Frame, Hit,
+                           Outcome, Trace, clock_section)
 from ..qemu.peers import argv_of
-from .breakpoints import (CALL, ENTRY, FINISH, LOST, RETURN, CallSiteBreakpoint,
-                          RecordingBreakpoint, ReplyFinish, ReturnBreakpoint,
+from .breakpoints import (CALL, ENTRY, EXIT, FINISH, LOST, RETURN, CallSiteBreakpoint,
+                          ExitBreakpoint, RecordingBreakpoint, ReplyFinish, ReturnBreakpoint,
                           call_sites, return_addresses)
 from .quiet import NoStderr, PendingOn, Quiet
 from .enums import read_enums
-from .frames import read_values, walk_frames
+from .frames import read_some, read_values, walk_frames
 from .qemurun import QemuRun
 from .symbols import has_debug_info, names_near, without_symbol
 
@@ -81,6 +82,8 @@ class Recorder:
         if at == CALL:
             self.record_call(function)
             return False
+        if at == EXIT:
+            return self.record_exit(function, ret)
         self.record_hit(function)
         if function in self.recording.replies:
             self.open_reply(function)
@@ -99,9 +102,12 @@ class Recorder:
         thread = gdb.selected_thread()
         num = thread.num if thread else 0
         exprs = self.recording.reads.get(function)
+        reads = read_values(exprs) if exprs else None
+        if reads and function in self.recording.reads_by:
+            reads.update(read_some(self.recording.reads_by[function], reads))
         hit = Hit(seq=len(self.hits) + 1, function=function, thread=num,
                   frames=self._walk(function, num),
-                  reads=read_values(exprs) if exprs else None,
+                  reads=reads,
                   t=round(now - self.run.started, 6),
                   err=os.fstat(2).st_size if self._stderr_is_file else None)
         self.hits.append(hit)
@@ -144,6 +150,37 @@ class Recorder:
             if hit.function == function and hit.thread == num:
                 hit.reads = {**(hit.reads or {}), "written": True}
                 return
+
+    def record_exit(self, function: str, ret: int | None) -> bool:
+        """A started function returned (phase device-start): its value into
+        its entry's hit on this thread, with the last hit before it.  True
+        (a real stop, which ends the run) once every awaited NIC's start
+        has returned."""
+        thread = gdb.selected_thread()
+        num = thread.num if thread else 0
+        for hit in reversed(self.hits):
+            if hit.function == function and hit.thread == num:
+                if hit.reads is None or "ret" not in hit.reads:
+                    hit.reads = {**(hit.reads or {}), "ret": ret,
+                                 "returned_after": len(self.hits)}
+                break
+        return self.starts_returned() is not None
+
+    def starts_returned(self) -> dict[str, int] | None:
+        """Each awaited netdev's last start's return value, once every one
+        has returned (with none awaited, the first start); else None."""
+        started = self.recording.started
+        if started is None:
+            return None
+        returned: dict[str, int] = {}
+        for hit in self.hits:
+            r = hit.reads or {}
+            if hit.function == started.function and r.get("ret") is not None:
+                returned[str(r.get("netdev"))] = r["ret"]
+        awaited = self.plan.awaited or tuple(returned)[:1]
+        if not awaited or any(n not in returned for n in awaited):
+            return None
+        return {n: returned[n] for n in awaited}
 
     def record_return(self, function: str, ret: int | None) -> None:
         """At a return instruction of a reply function: its hit, the reply
@@ -222,6 +259,9 @@ class Recorder:
                     self.breakpoints += [CallSiteBreakpoint(a, self, fn) for a in sites]
                     if sites:
                         self.writes_watched.append(fn)
+                if self.recording.started and fn == self.recording.started.function:
+                    self.breakpoints += [ExitBreakpoint(a, self, fn)
+                                         for a in return_addresses(bp)]
                 if fn in self.recording.replies:
                     returns = return_addresses(bp)
                     if returns:
@@ -267,6 +307,14 @@ class Recorder:
         answer = [b for b in breakpoints if self.is_answer(b.function)]
         if answer:
             return Outcome(state=ANSWERED, detail=f"QEMU is stopped at {answer[0].function}")
+        returned = self.starts_returned()
+        if returned is not None:
+            failed = {n: r for n, r in returned.items() if r != 0}
+            if failed:
+                return Outcome(state=START_FAILED, detail="the start of " + ", ".join(
+                    f"{n} returned {r}" for n, r in failed.items()))
+            return Outcome(state=DEVICES_STARTED,
+                           detail=f"the guest started {', '.join(returned)}")
         return None
 
     # -- the trace ---------------------------------------------------------------
@@ -328,6 +376,7 @@ def record(qemu: dict, recording: Recording, timeout: float | None, kill: bool,
     plan, or the one it makes at main from QEMU's real argv), run to its
     main loop (or a question's first stop), then end the run as every qinit
     run ends (QemuRun.finish)."""
-    run = QemuRun(recording.plan.end, timeout, lazy_libraries, recording.blocking_reads)
+    run = QemuRun(recording.plan.end, timeout, lazy_libraries, recording.blocking_reads,
+                  goal=recording.goal)
     recorder = Recorder(recording, run)
     return run.carry_out(qemu, recorder, kill, lambda outcome: recorder.trace(outcome, qemu))

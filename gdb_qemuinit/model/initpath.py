@@ -327,3 +327,31 @@ def load(path: str | os.PathLike | None = None) -> InitPath:
     except DataFileError as exc:
         raise InitPathError(str(exc)) from None
     return from_doc(doc)
+
+
+def join(paths: list[InitPath]) -> InitPath:
+    """One documented path made of several (a phase's files, in order): the
+    first file's entry for an edge, a dispatch point or a [needs] key wins."""
+    edges: dict[tuple[str, str], Edge] = {}
+    for p in paths:
+        for e in p.edges:
+            edges.setdefault(e.key, e)
+
+    def merged(field: str) -> dict:
+        out: dict = {}
+        for p in paths:
+            for k, v in getattr(p, field).items():
+                out.setdefault(k, v)
+        return out
+
+    return InitPath(
+        clusters=[c for p in paths for c in p.clusters],
+        edges=list(edges.values()),
+        dispatch=merged("dispatch"),
+        hot=frozenset().union(*(p.hot for p in paths)),
+        library=frozenset().union(*(p.library for p in paths)),
+        library_symbols=tuple(dict.fromkeys(s for p in paths for s in p.library_symbols)),
+        always={k: tuple(dict.fromkeys(c for p in paths for c in p.always.get(k, ())))
+                for k in merged("always")},
+        needs=merged("needs"), exercise=merged("exercise"),
+        unseen=tuple(u for p in paths for u in p.unseen))

@@ -37,6 +37,12 @@ class Payload(JsonRecord):
     fd: bool | Absent = ABSENT
     value: int | None | Absent = ABSENT
     num: int | Absent = ABSENT
+    # SET_MEM_TABLE: each region {guest_phys_addr, memory_size,
+    # userspace_addr, mmap_offset, fd} (-1: no fd went with it)
+    regions: list[dict] | Absent = ABSENT
+    # SET_VRING_ADDR: {flags, desc_user_addr, avail_user_addr,
+    # used_user_addr, log_guest_addr} (QEMU's addresses)
+    addr: dict | Absent = ABSENT
 
     def number(self) -> int | None:
         """A feature set's value."""
@@ -44,7 +50,11 @@ class Payload(JsonRecord):
 
     def vring_text(self) -> str:
         """A vring payload in words: its index, then its state's num or
-        whether an fd went with it."""
+        addresses, or whether an fd went with it."""
+        if self.addr:
+            a = self.addr
+            return (f"vring {self.vring} desc {a.get('desc_user_addr', 0):#x} avail "
+                    f"{a.get('avail_user_addr', 0):#x} used {a.get('used_user_addr', 0):#x}")
         if self.num is not ABSENT:
             return f"vring {self.vring} num {self.num}"
         return f"vring {self.vring}" + ("" if self.fd is ABSENT or self.fd else " (no fd)")

@@ -34,6 +34,7 @@ class Spec(NamedTuple):
     request_aliases: dict[str, int] = {}
     # the data's names, kept when a binary's names replace them (for_trace)
     data_requests: dict[int, str] = {}
+    status_bits: dict[int, str] = {}     # the virtio device status bits
 
     def name(self, request: int | None) -> str:
         if request is None:
@@ -92,6 +93,15 @@ class Spec(NamedTuple):
         return {r["sent"]: dict(r["sent_reads"]), r["round_starts"]: dict(r["round_reads"]),
                 r["negotiation_starts"]: dict(r.get("negotiation_reads", {}))}
 
+    def reads_by_request(self) -> dict[str, list[dict]]:
+        """What the sent function reads for some requests only: {function:
+        [{"key": "request", "value": N, "name", "reads", "count", "max"}]}."""
+        r = self.record
+        out = [{"key": "request", "value": self.number(b["request"]), "name": b["name"],
+                "reads": dict(b["reads"]), "count": b.get("count"), "max": b.get("max", 1)}
+               for b in r.get("by_request", ())]
+        return {r["sent"]: [b for b in out if b["value"] is not None]} if out else {}
+
     def writes(self) -> dict[str, str]:
         r = self.record
         return {r["sent"]: r["written_by"]} if r.get("written_by") else {}
@@ -130,4 +140,5 @@ def load_spec() -> Spec:
                 waits=dict(d.get("waits", {})),
                 names_from_binary=dict(d.get("names_from_binary", {})),
                 request_aliases={k: int(v) for k, v in d.get("request_aliases", {}).items()},
-                data_requests=ints(d["requests"]))
+                data_requests=ints(d["requests"]),
+                status_bits=ints(d.get("device_status", {})))

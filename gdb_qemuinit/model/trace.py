@@ -27,15 +27,20 @@ SCHEMA = "qemuinit.trace/1"
 
 # How a run ended (outcome.state).
 INIT_COMPLETE = "init-complete"     # QEMU reached its main loop
+DEVICES_STARTED = "devices-started"  # every vhost NIC's start returned 0 (phase device-start)
+START_FAILED = "start-failed"       # every vhost NIC's start returned, one of them an error
 ANSWERED = "answered"               # stopped at a question's first answer
 EXITED = "exited"
 SIGNALED = "signaled"
 TIMEOUT = "timeout"
 INTERRUPTED = "interrupted"         # Ctrl-C, SIGTERM
 ERROR = "error"                     # gdb failed
-STATES = (INIT_COMPLETE, ANSWERED, EXITED, SIGNALED, TIMEOUT, INTERRUPTED, ERROR)
+STATES = (INIT_COMPLETE, DEVICES_STARTED, START_FAILED, ANSWERED, EXITED, SIGNALED, TIMEOUT,
+          INTERRUPTED, ERROR)
 # QEMU got where the command wanted it.
-REACHED = (INIT_COMPLETE, ANSWERED)
+REACHED = (INIT_COMPLETE, DEVICES_STARTED, START_FAILED, ANSWERED)
+# ... and all went well there.
+SUCCEEDED = (INIT_COMPLETE, DEVICES_STARTED, ANSWERED)
 # Interrupted before the main loop, so still running: where does it block?
 CUT_SHORT = (TIMEOUT, INTERRUPTED)
 
@@ -48,7 +53,10 @@ _READS = Opt(Record({}, {"request": Opt(int), "flags": Opt(int), "size": Opt(int
                          "u64": Opt(int), "fds": Opt(int), "vq_index": Opt(int),
                          "ret": Opt(int), "chardev": Opt(str), "netdev": Opt(str),
                          "written": Opt(bool), "lost": Opt(bool), "device": Opt(str),
-                         "id": Opt(str), "arg": Opt(int)}))
+                         "id": Opt(str), "arg": Opt(int), "queue_pairs": Opt(int),
+                         "cvq": Opt(int), "guest_features": Opt(int),
+                         "returned_after": Opt(int),
+                         "regions": Opt([Map(Opt(int))]), "addr": Opt(Map(Opt(int)))}))
 _FRAME = Record({"function": Opt(str)}, {"file": Opt(str), "line": Opt(int)})
 _LOG = Record({}, {"requests": [str], "protocol_features": [int],
                    "connections": [Record({"requests": [str],

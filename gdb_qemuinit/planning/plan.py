@@ -21,7 +21,9 @@ MAIN_LOOP = "qemu_main_loop"
 
 class Plan(NamedTuple):
     functions: tuple[str, ...]              # one breakpoint each
-    end: str = MAIN_LOOP
+    # Entered by the main thread: the run is over (None: the phase ends
+    # otherwise, see model/phases.py).
+    end: str | None = MAIN_LOOP
     library: frozenset[str] = frozenset()   # resolved when QEMU loads them
     # Shared libraries whose symbols are read before planting (where the
     # library functions live); the others only when a backtrace needs them.
@@ -31,16 +33,19 @@ class Plan(NamedTuple):
     skipped: tuple[str, ...] = ()
     # callee -> callers left to its backtraces: planted if it has no symbol
     fallback: dict[str, tuple[str, ...]] | None = None
+    # The netdevs whose NIC's start the run waits for (phase device-start)
+    awaited: tuple[str, ...] = ()
 
 
-def _breakpoints(functions) -> tuple[str, ...]:
+def _breakpoints(functions, end: str | None = MAIN_LOOP) -> tuple[str, ...]:
     """Each once, in order; the end point has its own breakpoint."""
-    return tuple(f for f in dict.fromkeys(functions) if f != MAIN_LOOP)
+    return tuple(f for f in dict.fromkeys(functions) if f != end)
 
 
 def _plan(path: InitPath, functions: list[str], skipped: Sequence[str] = (),
-          fallback: dict[str, tuple[str, ...]] | None = None) -> Plan:
-    return Plan(_breakpoints(functions),
+          fallback: dict[str, tuple[str, ...]] | None = None,
+          end: str | None = MAIN_LOOP) -> Plan:
+    return Plan(_breakpoints(functions, end), end=end,
                 library=path.library, library_symbols=path.library_symbols,
                 skipped=tuple(dict.fromkeys(skipped)),
                 fallback=fallback)
@@ -94,7 +99,8 @@ def _confirmed_below(path: InitPath, candidates: set[str]) -> dict[str, str]:
 
 
 def make_plan(path: InitPath, extra: Sequence[str] = (),
-              command_line: QemuCommandLine | None = None) -> Plan:
+              command_line: QemuCommandLine | None = None,
+              end: str | None = MAIN_LOOP) -> Plan:
     """Breakpoints for `path`: its functions that are not hot, the dispatch
     probes, and `extra` (where vhost-user messages are read), less those
     confirmed from the backtrace of a watched callee they always call
@@ -114,7 +120,7 @@ def make_plan(path: InitPath, extra: Sequence[str] = (),
         fallback[callee] = fallback.get(callee, ()) + (caller,)
     return _plan(path, [fn for fn in candidates if fn not in below],
                  skipped=[fn for fn in path.functions() if not takeable[fn]],
-                 fallback=fallback)
+                 fallback=fallback, end=end)
 
 
 def stops_plan(stops: list[str]) -> Plan:
@@ -125,7 +131,8 @@ def stops_plan(stops: list[str]) -> Plan:
     return Plan(functions, library=frozenset(functions))
 
 
-def naive_plan(path: InitPath, extra: Sequence[str] = ()) -> Plan:
+def naive_plan(path: InitPath, extra: Sequence[str] = (),
+               end: str | None = MAIN_LOOP) -> Plan:
     """A breakpoint on every documented function, hot ones included: what a
     trace costs without planning (used by the benchmark)."""
-    return _plan(path, path.functions() + _probes(path) + list(extra))
+    return _plan(path, path.functions() + _probes(path) + list(extra), end=end)

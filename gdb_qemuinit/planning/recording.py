@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from . import plan as planning
 from ..model.origins import StopRule
+from ..model.phases import Phase, Started
 from ..qemu.cmdline import CommandLineError, QemuCommandLine
 
 if TYPE_CHECKING:
@@ -35,6 +36,10 @@ class Recording(NamedTuple):
     # not-exercised).
     documented: tuple[str, ...] = ()
     reads: Reads = {}                   # read at each hit of the function
+    # function -> [{"key", "value", "name", "reads", "count", "max"}]: read
+    # only at hits whose `key` read has `value`, into reads[name] (a list of
+    # `count` of them when given, $i the index)
+    reads_by: dict[str, list[dict]] = {}
     # function -> {"pointer", "reads"}: read when it returns ($msg is the
     # message `pointer` names at its entry), with its return value
     replies: dict[str, dict] = {}
@@ -51,31 +56,59 @@ class Recording(NamedTuple):
     # name -> {"types", "prefix", "skip", "near"}: enums read from the debug
     # info after the run, if a hit needs them (vhost-user request names)
     enums: dict[str, dict] = {}
+    # The run ends once this function returned for every NIC the plan
+    # awaits (its return value read into its entry's hit): phase device-start
+    started: Started | None = None
+    # What the run waits for, said when the time limit ends it
+    # (what QEMU did not do, before what it ended): None, reach the plan's end
+    goal: tuple[str, str] | None = None
 
 
-def for_trace(path: InitPath, spec: Spec, naive: bool = False) -> Recording:
-    """`qinit trace`: the documented path, planned at main for QEMU's real
-    command line; the vhost-user messages are read when it can send any
-    (every function, hot ones too, with `naive`)."""
-    return Recording(planning.Plan(()),
-                     plan_for=functools.partial(trace_plan, path, spec, naive),
-                     documented=tuple(path.functions()), reads=spec.reads(),
+def for_trace(path: InitPath, spec: Spec, phase: Phase, naive: bool = False) -> Recording:
+    """`qinit trace`: the documented path of `phase`, planned at main for
+    QEMU's real command line; the vhost-user messages are read when it can
+    send any (every function, hot ones too, with `naive`)."""
+    reads = dict(spec.reads())
+    goal = None
+    if phase.started:
+        reads[phase.started.function] = phase.started.reads
+        goal = ("have every vhost NIC started by its guest driver",
+                "every vhost NIC was started")
+    return Recording(planning.Plan((), end=phase.end),
+                     plan_for=functools.partial(trace_plan, path, spec, phase, naive),
+                     documented=tuple(path.functions()), reads=reads,
+                     reads_by=spec.reads_by_request(),
                      replies=spec.replies(), writes=spec.writes(),
                      blocking_reads=spec.blocking_reads(),
-                     enums=spec.enums())
+                     enums=spec.enums(), started=phase.started, goal=goal)
 
 
-def trace_plan(path: InitPath, spec: Spec, naive: bool, argv: list[str]) -> planning.Plan:
+def trace_plan(path: InitPath, spec: Spec, phase: Phase, naive: bool,
+               argv: list[str]) -> planning.Plan:
     """The breakpoints of a trace of QEMU started with `argv`."""
-    if naive:
-        return planning.naive_plan(path, extra=spec.functions())
     command_line: QemuCommandLine | None
     try:
         command_line = QemuCommandLine.parse(argv)
     except CommandLineError:
         command_line = None         # QEMU will refuse it: plan for anything
-    extra = spec.functions() if spec.needed(command_line) else []
-    return planning.make_plan(path, extra=extra, command_line=command_line)
+    extra = list(phase.marks)
+    if phase.started:
+        extra.append(phase.started.function)
+    if naive:
+        return planning.naive_plan(path, extra=spec.functions() + extra, end=phase.end)
+    if spec.needed(command_line):
+        extra = spec.functions() + extra
+    plan = planning.make_plan(path, extra=extra, command_line=command_line, end=phase.end)
+    if phase.started and command_line is not None:
+        plan = plan._replace(awaited=awaited_netdevs(command_line, phase.started))
+    return plan
+
+
+def awaited_netdevs(command_line: QemuCommandLine, started: Started) -> tuple[str, ...]:
+    """The netdevs whose NIC's start the run waits for."""
+    if started.per != "vhost-nic":
+        raise ValueError(f"phases.toml: unknown started.per {started.per!r}")
+    return tuple(n.id or "" for _, n in command_line.vhost_nics())
 
 
 def for_question(q: Question, collect: bool, device: str | None = None) -> Recording:

@@ -314,6 +314,18 @@ class QemuCommandLine:
         """Each vhost-user netdev with its chardev."""
         return [(n, self.chardev(n.chardev)) for n in self.netdevs if n.type == "vhost-user"]
 
+    def vhost_nics(self) -> list[tuple[Device, Netdev]]:
+        """Each virtio-net NIC whose netdev has a vhost backend (vhost-user,
+        vhost-vdpa, tap with vhost=on): the NICs whose start a guest driver
+        makes QEMU send to a backend."""
+        out = []
+        for n in self.netdevs:
+            d = self.device_of(n.id)
+            if (d is not None and d.driver.startswith("virtio-net")
+                    and (n.type in ("vhost-user", "vhost-vdpa") or n.vhost)):
+                out.append((d, n))
+        return out
+
     def unix_sockets(self) -> list[Chardev]:
         """The unix-socket chardevs, in order."""
         return [c for c in self.chardevs if c.backend == "socket" and c.path]

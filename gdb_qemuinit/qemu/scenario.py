@@ -22,6 +22,7 @@ class Scenario(NamedTuple):
     qemu: tuple[str, ...]
     backend: str = ""           # a built-in backend ([backends.NAME]), or none
     drop_first: bool = False
+    until: str | None = None    # the phase a trace of it goes to (model/phases.py)
 
     def qemu_args(self, socket: str, directory: str | None = None) -> list[str]:
         """The QEMU arguments with {socket} and {dir} (the run's private
@@ -80,7 +81,8 @@ def load(name: str | None = None) -> Scenario:
         merged.update({k: v for k, v in table[n].items() if k != "like"})
     return Scenario(name=name, about=merged.get("about", ""),
                     qemu=tuple(merged["qemu"]), backend=str(merged.get("backend", "")),
-                    drop_first=bool(merged.get("drop_first", False)))
+                    drop_first=bool(merged.get("drop_first", False)),
+                    until=merged.get("until"))
 
 
 def private_dir() -> str:

@@ -31,6 +31,9 @@ def format_first_error(section: FirstError | dict | None) -> str:
                      + (f", step {r.step}" if r.step else "")
                      + (f", sent by {r.sent_by}" if r.sent_by else ""))
         lines.append(f"  failed: {doc.call}")
+    elif doc.call:
+        lines.append(f"  failed: {doc.call}"
+                     + (f", in {doc.stage}" if doc.stage else ""))
     elif doc.stage:
         lines.append(f"  last documented stage: {doc.stage}")
     if doc.first_line:

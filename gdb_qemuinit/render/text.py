@@ -3,11 +3,13 @@ seed's clusters.  Coloured with pygments when asked (on a terminal)."""
 
 from __future__ import annotations
 
+from . import devicestart
 from .findings import format_findings, format_first_error
 from .hang import format_diagnosis
 from .summary import edge_counts, summarize
 from .vhostuser import format_section
 from ..analysis.timeline import backends_of
+from ..model.devicestart import starts_of
 from ..model.initpath import InitPath
 from ..model.negotiation import Round, vhost_user_of
 from ..model.problems import findings_of, first_error_of, hang_of
@@ -47,6 +49,9 @@ def _tokens(path: InitPath, trace: Trace):
         yield "Generic.Subheading", "\nThrowaway objects (not the command line's)\n"
         for t in throwaway:
             yield "Comment", f"  hit #{t['hit']} {t['function']}: {t['note']}\n"
+    started = devicestart.format_section(starts_of(trace))
+    if started:
+        yield "Generic.Subheading", "\n" + started
     vhost = format_section(vhost_user_of(trace))
     if vhost:
         yield "Generic.Subheading", "\n" + vhost
@@ -75,6 +80,7 @@ def brief(trace: Trace) -> str:
                                          "DISAGREES") + " with the decoded requests"
                      f" ({check.backend_received} received, {check.qemu_sent} sent)"
                      + (f": {check.first_difference}" if check.first_difference else ""))
+    parts += devicestart.brief_lines(starts_of(trace))
     said_first = first_error.first_line if first_error else None
     if trace.outcome.error_line and trace.outcome.error_line != said_first:
         parts.append(f"  QEMU said: {trace.outcome.error_line}")

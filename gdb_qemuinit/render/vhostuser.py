@@ -98,8 +98,33 @@ def check_line(c: BackendCheck) -> str:
 
 
 def _payload_text(p: Payload) -> str:
+    if p.regions is not ABSENT:
+        return regions_text(p.regions)
+    if p.hex and p.bits is not ABSENT and len(p.bits) <= 4:
+        return f"{p.hex} ({', '.join(p.bits) or 'none'})"
     if p.hex:
         return f"{p.hex} ({len(p.bits or [])} bits)"
     if p.vring is not ABSENT:
         return p.vring_text()
     return str(p.value if p.value is not ABSENT else None)
+
+
+def regions_text(regions: list[dict]) -> str:
+    """A memory table in words: each region's guest address and size, where
+    QEMU maps it, and the fd that goes with it."""
+    if not regions:
+        return "no region"
+    return "; ".join(
+        f"guest {r.get('guest_phys_addr') or 0:#x} size {_size(r.get('memory_size'))} "
+        f"at QEMU {r.get('userspace_addr') or 0:#x} offset {r.get('mmap_offset') or 0:#x} "
+        + (f"fd {r['fd']}" if (r.get("fd") if r.get("fd") is not None else -1) >= 0
+           else "no fd")
+        for r in regions)
+
+
+def _size(n: int | None) -> str:
+    n = n or 0
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n:#x}"

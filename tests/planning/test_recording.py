@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import stack_hit
-from gdb_qemuinit.model import initpath
+from gdb_qemuinit.model import initpath, phases
 from gdb_qemuinit.planning import recording
 from gdb_qemuinit.model import questions
 from gdb_qemuinit.model.spec import load_spec
@@ -26,7 +26,7 @@ VHOST = ["qemu-system-x86_64", "-chardev", "socket,id=c,path=/tmp/s,server=on", 
 
 
 def test_vhost_user_messages_are_read_only_when_the_command_line_can_send_them(path, spec):
-    vhost = recording.for_trace(path, spec)
+    vhost = recording.for_trace(path, spec, phases.load())
     # The plan is made at main, from the argv QEMU received.
     user_plan, vhost_plan = vhost.plan_for(USER), vhost.plan_for(VHOST)
     sent, reply = spec.record["sent"], spec.record["reply"]
@@ -39,11 +39,34 @@ def test_vhost_user_messages_are_read_only_when_the_command_line_can_send_them(p
 
 
 def test_naive_plants_every_documented_function_and_the_messages(path, spec):
-    naive = recording.for_trace(path, spec, naive=True).plan_for(USER)
-    planned = recording.for_trace(path, spec).plan_for(USER)
+    naive = recording.for_trace(path, spec, phases.load(), naive=True).plan_for(USER)
+    planned = recording.for_trace(path, spec, phases.load()).plan_for(USER)
     assert set(path.hot) & set(naive.functions)
     assert not set(path.hot) & set(planned.functions)
     assert spec.record["sent"] in naive.functions
+
+
+def test_a_device_start_trace_ends_once_every_vhost_nic_started_not_at_the_main_loop(spec):
+    phase = phases.load("device-start")
+    path = phase.path()
+    todo = recording.for_trace(path, spec, phase)
+    assert todo.plan.end is None and todo.started.function == "vhost_net_start"
+    two = VHOST + ["-chardev", "socket,id=c1,path=/tmp/t", "-netdev",
+                   "vhost-user,id=n1,chardev=c1", "-device", "virtio-net-pci,netdev=n1",
+                   "-netdev", "user,id=u0", "-device", "e1000,netdev=u0"]
+    plan = todo.plan_for(two)
+    # the user netdev's NIC has no vhost backend: nobody waits for its start
+    assert plan.awaited == ("n0", "n1") and plan.end is None
+    assert {"qemu_main_loop", "vhost_net_start"} <= set(plan.functions)
+    assert todo.reads["vhost_net_start"]["netdev"]
+    # the memory table and a ring's addresses are read for those requests only
+    by = {c["name"]: c for c in todo.reads_by[spec.record["sent"]]}
+    assert by["regions"]["value"] == spec.number("SET_MEM_TABLE") and by["regions"]["count"]
+    assert by["addr"]["value"] == spec.number("SET_VRING_ADDR")
+    # init's own trace still ends at the main loop, which has no recording breakpoint
+    init = recording.for_trace(initpath.load(), spec, phases.load()).plan_for(two)
+    assert init.end == "qemu_main_loop" and "qemu_main_loop" not in init.functions
+    assert init.awaited == ()
 
 
 def test_a_question_stops_at_its_first_answer_unless_collecting():

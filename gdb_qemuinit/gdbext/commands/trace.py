@@ -6,7 +6,10 @@ import gdb
 
 from ...gdbargs import complete_options, last_word
 from .. import settings
+from ...model import phases
 from .base import GDB_TIMEOUT, QinitCommand, Shell, parse, show, user_errors
+
+UNTIL = {"choices": phases.names(), "note": "default main-loop"}
 
 
 class QinitTrace(QinitCommand):
@@ -26,8 +29,8 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
 
     NAME = "qinit trace"
     OPTIONS = ("json", "svg", "png", "dot", "report", "timeline", "html",
-               "timeout", "kill", "path", "quiet", "naive")
-    EXTRAS = {"timeout": GDB_TIMEOUT}
+               "timeout", "kill", "path", "until", "quiet", "naive")
+    EXTRAS = {"timeout": GDB_TIMEOUT, "until": UNTIL}
 
     def complete(self, text, word):
         last = last_word(text)
@@ -41,7 +44,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         from ...render import outputs
         from ...planning import recording
         from ...model import spec
-        from ...model.trace import INIT_COMPLETE, save
+        from ...model.trace import DEVICES_STARTED, INIT_COMPLETE, START_FAILED, save
         from ..recorder import record
         from ..starting import qemu_under_gdb
         from .lasttrace import remember
@@ -49,11 +52,17 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
                                png=opts.png, report=opts.report,
                                timeline=opts.timeline, html=opts.html)
-        path = session.prepare(opts.path_file, outs)
+        phase = phases.load(opts.until)
+        path = session.prepare(opts.path_file, outs, phase)
         qemu = qemu_under_gdb()
-        todo = recording.for_trace(path, spec.load_spec(), naive=opts.naive)
-        trace = record(qemu, todo, opts.timeout or settings.timeout(), opts.kill,
-                       settings.lazy_libraries())
+        session.refuse(phase, qemu.get("argv") or [])
+        if phase.name != phases.default_name():
+            qemu = dict(qemu, phase=phase.name)
+        todo = recording.for_trace(path, spec.load_spec(), phase, naive=opts.naive)
+        # The setting is the time limit of init; a later phase takes at least its own.
+        timeout = opts.timeout or (settings.timeout() and max(settings.timeout() or 0,
+                                                               phase.timeout))
+        trace = record(qemu, todo, timeout, opts.kill, settings.lazy_libraries())
         if Shell.running_gdb and opts.json:
             # The shell adds what only it saw, then analyses: once, there.
             save(trace, opts.json)
@@ -64,5 +73,9 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         if trace.outcome.state == INIT_COMPLETE and gdb.selected_inferior().pid:
             gdb.write("QEMU is stopped at qemu_main_loop; 'continue' runs it, "
                       "'qinit report' shows every edge.\n")
+        elif trace.outcome.state in (DEVICES_STARTED, START_FAILED) and \
+                gdb.selected_inferior().pid:
+            gdb.write("QEMU is stopped where its last vhost NIC's start returned; "
+                      "'continue' runs it, 'qinit report' shows every edge.\n")
 
 
