@@ -37,11 +37,13 @@ def parse_backend_log(text: str, patterns: dict[str, str]) -> dict:
     req = re.compile(patterns["request"])
     proto = re.compile(patterns["protocol_features"])
     conn = re.compile(patterns["connection"]) if patterns.get("connection") else None
+    values = {name: [re.compile(p) for p in pats]
+              for name, pats in (patterns.get("values") or {}).items()}
     out: dict = {"requests": [], "protocol_features": [], "connections": []}
     current: dict | None = None
     for line in text.splitlines():
         if conn is not None and conn.search(line):
-            current = {"requests": [], "protocol_features": []}
+            current = {"requests": [], "protocol_features": [], "values": []}
             out["connections"].append(current)
             continue
         if m := req.search(line):
@@ -49,13 +51,27 @@ def parse_backend_log(text: str, patterns: dict[str, str]) -> dict:
         elif m := proto.search(line):
             key, value = "protocol_features", int(m.group(1), 16)
         else:
+            if current is not None and current["requests"]:
+                _add_values(current, values.get(current["requests"][-1], ()), line)
             continue
         if current is None:
-            current = {"requests": [], "protocol_features": []}
+            current = {"requests": [], "protocol_features": [], "values": []}
             out["connections"].append(current)
         current[key].append(value)
         out[key].append(value)
+        if key == "requests":
+            current["values"].append({})
     return out
+
+
+def _add_values(connection: dict, patterns, line: str) -> None:
+    """The values a line logs of the connection's last request: each named
+    group, as a number, appended to that request's list of it."""
+    for p in patterns:
+        if m := p.search(line):
+            mine = connection["values"][-1]
+            for name, text in m.groupdict().items():
+                mine.setdefault(name, []).append(int(text, 0))
 
 
 def _qemu_connections(rounds: list[Round]) -> list[tuple[int, list[Message]]]:
@@ -115,6 +131,8 @@ def check_against_backend(spec: "Spec", rounds: list[Round], log: dict) -> Backe
         compared=_compared(len(backend), len(qemu), [c for c, _ in left_out]),
         connections=connections,
         requests_agree=bool(connections) and all(c.requests_agree for c in connections),
+        values_compared=sum(c.values_compared for c in connections),
+        values_agree=all(c.values_agree for c in connections),
         protocol_features_agree=(bool(connections)
                                  and any(c["protocol_features"] for c in backend)
                                  and all(c.protocol_features_agree for c in connections)))
@@ -127,20 +145,65 @@ def check_against_backend(spec: "Spec", rounds: list[Round], log: dict) -> Backe
         bad = next((c for c in connections if not c.requests_agree), None)
         if bad is not None:
             out.first_difference = f"connection {bad.connection}, {bad.first_difference}"
+        wrong = next((c for c in connections if not c.values_agree), None)
+        if wrong is not None:
+            out.first_value_difference = (f"connection {wrong.connection}, "
+                                          f"{wrong.first_value_difference}")
     return out
 
 
 def _connection_check(spec: "Spec", number: int, sent: list[Message],
                       got: dict) -> ConnectionCheck:
-    """One connection: QEMU's requests on the wire against the backend's log."""
+    """One connection: QEMU's requests on the wire against the backend's log,
+    then, request by request, each value the backend logged against QEMU's."""
     acked = [m.payload.number() for m in sent
              if m.name == "SET_PROTOCOL_FEATURES" and m.payload]
     diff = _first_difference(spec, [m.request for m in sent], got["requests"])
-    return ConnectionCheck(connection=number, qemu_sent=len(sent),
-                           backend_received=len(got["requests"]),
-                           requests_agree=diff is None,
-                           protocol_features_agree=acked == got["protocol_features"],
-                           first_difference=diff if diff else ABSENT)
+    check = ConnectionCheck(connection=number, qemu_sent=len(sent),
+                            backend_received=len(got["requests"]),
+                            requests_agree=diff is None,
+                            protocol_features_agree=acked == got["protocol_features"],
+                            first_difference=diff if diff else ABSENT)
+    if diff is None and got.get("values"):
+        compared, wrong = 0, None
+        for i, (m, logged) in enumerate(zip(sent, got["values"])):
+            ours = sent_values(m)
+            for name, theirs in logged.items():
+                if name not in ours:
+                    continue
+                compared += 1
+                if ours[name] != theirs and wrong is None:
+                    wrong = (f"#{i + 1} {m.name}: QEMU sent {name} "
+                             f"{', '.join(map(hex, ours[name]))}, the backend logged "
+                             f"{', '.join(map(hex, theirs))}")
+        check.values_compared = compared
+        check.values_agree = wrong is None
+        if wrong:
+            check.first_value_difference = wrong
+    return check
+
+
+def sent_values(m: Message) -> dict[str, list[int]]:
+    """What QEMU sent in a message, by the names backend_log.values gives
+    them: the features or status, a vring's index and num, each memory
+    region's fields."""
+    p = m.payload
+    if not p:
+        return {}
+    out: dict[str, list[int]] = {}
+    if p.regions is not ABSENT:
+        for r in p.regions:
+            for k in ("memory_size", "guest_phys_addr", "userspace_addr", "mmap_offset"):
+                if r.get(k) is not None:
+                    out.setdefault(k, []).append(r[k])
+        return out
+    if p.hex:
+        out["status" if m.name.endswith("_STATUS") else "features"] = [p.number() or 0]
+    if isinstance(p.vring, int):
+        out["vring"] = [p.vring]
+    if isinstance(p.num, int):
+        out["num"] = [p.num]
+    return out
 
 
 def _compared(backends: int, qemus: int, left_out: list[int]) -> str:

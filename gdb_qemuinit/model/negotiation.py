@@ -177,6 +177,11 @@ class ConnectionCheck(JsonRecord):
     requests_agree: bool
     protocol_features_agree: bool
     first_difference: str | Absent = ABSENT
+    # the payload values the backend logged (features, status, memory
+    # table, vring indexes), each compared with what QEMU sent
+    values_compared: int = json_field(default=0, omit_default=True)
+    values_agree: bool = json_field(default=True, omit_default=True)
+    first_value_difference: str | Absent = ABSENT
 
 
 @dataclass
@@ -191,6 +196,9 @@ class BackendCheck(JsonRecord):
     protocol_features_agree: bool = False
     first_difference: str | Absent = ABSENT
     chardev: str | None = None      # None: one backend for every chardev
+    values_compared: int = json_field(default=0, omit_default=True)
+    values_agree: bool = json_field(default=True, omit_default=True)
+    first_value_difference: str | Absent = ABSENT
 
 
 @dataclass

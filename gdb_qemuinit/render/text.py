@@ -7,7 +7,7 @@ from . import devicestart
 from .findings import format_findings, format_first_error
 from .hang import format_diagnosis
 from .summary import edge_counts, summarize
-from .vhostuser import format_section
+from .vhostuser import format_section, values_text
 from ..analysis.timeline import backends_of
 from ..model.devicestart import starts_of
 from ..model.initpath import InitPath
@@ -79,7 +79,8 @@ def brief(trace: Trace) -> str:
         parts.append(f"  {who}: log " + ("agrees" if check.requests_agree else
                                          "DISAGREES") + " with the decoded requests"
                      f" ({check.backend_received} received, {check.qemu_sent} sent)"
-                     + (f": {check.first_difference}" if check.first_difference else ""))
+                     + (f": {check.first_difference}" if check.first_difference else "")
+                     + values_text(check))
     parts += devicestart.brief_lines(starts_of(trace))
     said_first = first_error.first_line if first_error else None
     if trace.outcome.error_line and trace.outcome.error_line != said_first:

@@ -94,7 +94,18 @@ def check_line(c: BackendCheck) -> str:
             f"requests, QEMU sent {c.qemu_sent}"
             + (f"; compared {c.compared}" if c.compared else "")
             + (f"; {c.first_difference}" if c.first_difference else "")
-            + ("; protocol features agree" if c.protocol_features_agree else ""))
+            + ("; protocol features agree" if c.protocol_features_agree else "")
+            + values_text(c))
+
+
+def values_text(c: BackendCheck) -> str:
+    """What the payload values the backend logged say, if it logged any."""
+    if not c.values_compared:
+        return ""
+    if c.values_agree:
+        return f"; the {c.values_compared} payload values it logged agree"
+    return (f"; payload values DISAGREE ({c.values_compared} compared): "
+            f"{c.first_value_difference}")
 
 
 def _payload_text(p: Payload) -> str:
