@@ -253,8 +253,10 @@ def reconnect_every(qemu_binary: str, seconds: int) -> str:
 
 
 
-def trace_in_gdb_with_testpmd(qemu_argv: list[str], chardevs, tmp_path):
-    """`qinit trace` inside gdb, which starts no backend: the test starts the
+def trace_in_gdb_with_testpmd(qemu_argv: list[str], chardevs, tmp_path, options: str = "",
+                              then: tuple[str, ...] = ()):
+    """`qinit trace` inside gdb (with `options`, then the gdb commands
+    `then`), which starts no backend: the test starts the
     built-in testpmd for each (chardev, QEMU's role, socket, queue pairs),
     the listening ones before QEMU, and stops them by PID.  Returns gdb's
     result, the trace JSON and the backends."""
@@ -270,7 +272,9 @@ def trace_in_gdb_with_testpmd(qemu_argv: list[str], chardevs, tmp_path):
     try:
         for b in backends:
             b.start(60)
-        r = run_gdb(qemu_argv, f"qinit trace --kill --timeout 60 --json {tmp_path}/t.json")
+        kill = "" if then else "--kill "    # gdb -batch kills it after `then`
+        r = run_gdb(qemu_argv, f"qinit trace {kill}--timeout 60 --json {tmp_path}/t.json"
+                    f"{' ' + options if options else ''}", *then)
     finally:
         for b in backends:
             b.stop()

@@ -25,8 +25,9 @@ from ..qemu.cmdline import QemuCommandLine
 
 def annotate(path: InitPath, trace: Trace) -> Trace:
     """Add the "edges", "steps", "vhost_user", "device_start", "hang",
-    "throwaway", "first_error" and "findings" sections (again, if the trace has them: QEMU's stderr may
-    have been added since); a section with nothing to say is left out."""
+    "throwaway", "first_error" and "findings" sections (again, if the trace
+    has them: QEMU's stderr may have been added since); a section with
+    nothing to say is left out."""
     spec = load_spec()
     # QEMU's command line, parsed once for every analysis that asks about it
     cl = QemuCommandLine.of_recorded(trace.qemu.get("argv"))

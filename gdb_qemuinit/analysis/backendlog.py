@@ -30,7 +30,7 @@ def checks(spec: "Spec", rounds: list[Round], trace: Trace) -> list[BackendCheck
     return out
 
 
-def parse_backend_log(text: str, patterns: dict[str, str]) -> dict:
+def parse_backend_log(text: str, patterns: dict) -> dict:
     """Requests and protocol features the backend says it received, in all
     and per connection it took (a line matching `connection` starts one;
     what comes before any is a connection of its own)."""
@@ -191,7 +191,7 @@ def sent_values(m: Message) -> dict[str, list[int]]:
     if not p:
         return {}
     out: dict[str, list[int]] = {}
-    if p.regions is not ABSENT:
+    if isinstance(p.regions, list):
         for r in p.regions:
             for k in ("memory_size", "guest_phys_addr", "userspace_addr", "mmap_offset"):
                 if r.get(k) is not None:

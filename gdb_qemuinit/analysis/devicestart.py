@@ -76,15 +76,17 @@ def _fill(nic: NicStart, entry: Hit, trace: Trace, spec: Spec,
     if features:
         nic.sent_features = features
     guest = r.get("guest_features")
+    acked: list[str] = []
     if isinstance(guest, int):
-        nic.guest_features = Payload(hex=f"{guest:#x}", bits=bits(guest, spec.virtio_bits))
+        acked = bits(guest, spec.virtio_bits)
+        nic.guest_features = Payload(hex=f"{guest:#x}", bits=acked)
         offered = _offered(rounds, nic.chardev, entry.seq)
         if offered is not None:
             nic.offered_not_taken = [b for b in bits(offered & ~guest, spec.virtio_bits)
                                      if not b.startswith(_NOT_GUEST)]
     if nic.queue_pairs is not None and nic.queue_pairs < nic.queues:
         nic.pairs_not_started = list(range(nic.queue_pairs, nic.queues))
-        mq = guest is not None and "VIRTIO_NET_F_MQ" in (nic.guest_features.bits or [])
+        mq = "VIRTIO_NET_F_MQ" in acked
         nic.why = (f"the guest drives {nic.queue_pairs} of {nic.queues} queue pairs"
                    + ("" if mq else ": it did not ack VIRTIO_NET_F_MQ, so QEMU starts "
                       "pair 0 only (iPXE drives one pair; a Linux guest sets more with "

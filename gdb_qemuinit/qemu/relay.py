@@ -8,7 +8,9 @@ forwards messages both ways: a 12-byte header (request, flags, size) and
 `size` bytes of payload, with the file descriptors passed alongside
 (SCM_RIGHTS).  After it has forwarded the chosen request from QEMU to the
 backend the first time, it closes both connections: to QEMU the backend
-has gone away right after that request.  The backend (testpmd in client
+has gone away right after that request, without a word back (the
+backend's reply to it, if it is quick, is dropped: a relay that forwarded
+it would let QEMU go one request further on some runs).  The backend (testpmd in client
 mode reconnects) connects again, and that connection is forwarded whole.
 """
 
@@ -75,6 +77,7 @@ class Relay:
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._threads: list[threading.Thread] = []
+        self._cutting: dict[int, threading.Event] = {}   # connection -> being cut
 
     def start(self) -> None:
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -108,6 +111,7 @@ class Relay:
                 self._socks += [backend, qemu]
                 self.forwarded.append([])
                 number = self.connections
+                self._cutting[number] = threading.Event()
             self._spawn(self._forward, qemu, backend, number, True)
             self._spawn(self._forward, backend, qemu, number, False)
 
@@ -121,6 +125,15 @@ class Relay:
             if got is None:
                 break
             data, fds = got
+            cutting = self._cutting[number]
+            request = HEADER.unpack_from(data)[0]
+            cut_here = from_qemu and request == self.cut_after and self.cut is None
+            if cut_here:
+                cutting.set()   # before the backend can have it, so before its reply
+            elif cutting.is_set():
+                for fd in fds:
+                    os.close(fd)
+                break
             try:
                 socket.send_fds(dst, [data], fds) if fds else dst.sendall(data)
             except OSError:
@@ -130,9 +143,8 @@ class Relay:
                     os.close(fd)
             if not from_qemu:
                 continue
-            request = HEADER.unpack_from(data)[0]
             self.forwarded[number - 1].append(request)
-            if request == self.cut_after and self.cut is None:
+            if cut_here:
                 self.cut = {"after": self.cut_name, "request": request,
                             "connection": number,
                             "t": round(time.monotonic() - self._started, 4)}

@@ -52,7 +52,7 @@ def default_name() -> str:
     return _data()["default"]
 
 
-def backend_log_patterns() -> dict[str, str]:
+def backend_log_patterns() -> dict:
     return dict(_data()["backend_log"])
 
 

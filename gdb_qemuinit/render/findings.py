@@ -41,7 +41,7 @@ def format_first_error(section: FirstError | dict | None) -> str:
     for ln in doc.consequences:
         lines.append(f"    consequence: {ln}")
     if doc.chain:
-        lines.append(f"  sent from: {doc.chain}")
+        lines.append(f"  {'sent from' if doc.request else 'chain'}: {doc.chain}")
     if doc.then:
         lines.append(f"  {doc.then}")
     return "\n".join(lines) + "\n"

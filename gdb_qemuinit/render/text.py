@@ -82,8 +82,9 @@ def brief(trace: Trace) -> str:
                      + (f": {check.first_difference}" if check.first_difference else "")
                      + values_text(check))
     parts += devicestart.brief_lines(starts_of(trace))
-    said_first = first_error.first_line if first_error else None
-    if trace.outcome.error_line and trace.outcome.error_line != said_first:
+    said = ([first_error.first_line, *first_error.consequences] if first_error
+            else [])
+    if trace.outcome.error_line and trace.outcome.error_line not in said:
         parts.append(f"  QEMU said: {trace.outcome.error_line}")
     for backend in backends_of(trace):
         if backend.get("problem"):

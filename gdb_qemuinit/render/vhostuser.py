@@ -109,9 +109,9 @@ def values_text(c: BackendCheck) -> str:
 
 
 def _payload_text(p: Payload) -> str:
-    if p.regions is not ABSENT:
+    if isinstance(p.regions, list):
         return regions_text(p.regions)
-    if p.hex and p.bits is not ABSENT and len(p.bits) <= 4:
+    if p.hex and isinstance(p.bits, list) and len(p.bits) <= 4:
         return f"{p.hex} ({', '.join(p.bits) or 'none'})"
     if p.hex:
         return f"{p.hex} ({len(p.bits or [])} bits)"
@@ -128,8 +128,7 @@ def regions_text(regions: list[dict]) -> str:
     return "; ".join(
         f"guest {r.get('guest_phys_addr') or 0:#x} size {_size(r.get('memory_size'))} "
         f"at QEMU {r.get('userspace_addr') or 0:#x} offset {r.get('mmap_offset') or 0:#x} "
-        + (f"fd {r['fd']}" if (r.get("fd") if r.get("fd") is not None else -1) >= 0
-           else "no fd")
+        + (f"fd {r['fd']}" if isinstance(r.get("fd"), int) and r["fd"] >= 0 else "no fd")
         for r in regions)
 
 

@@ -15,7 +15,8 @@ def test_backend_log_is_parsed_and_compared():
     parsed = backendlog.parse_backend_log(log, scenario.backend_log_patterns())
     requests = ["GET_FEATURES", "SET_PROTOCOL_FEATURES", "SET_OWNER", "SET_VRING_CALL"]
     assert parsed == {"requests": requests, "protocol_features": [9],
-                      "connections": [{"requests": requests, "protocol_features": [9]}]}
+                      "connections": [{"requests": requests, "protocol_features": [9],
+                                       "values": [{}, {}, {}, {}]}]}
     t = make([hit(1, WAIT)] + negotiation(2))
     t.extra["backends"] = [{"chardev": None, "log": parsed}]
     (check,) = decoded(t)["backend_checks"]
@@ -86,3 +87,51 @@ def test_a_client_backends_reconnections_after_qemu_is_gone_are_not_compared():
     check = check_of(t, TESTPMD_CONNECTION + logged(*NEGOTIATED))
     assert not check["requests_agree"]
     assert check["first_difference"] == "the backend logged 2 connections, QEMU made 1"
+
+
+START_LOG = """VHOST_CONFIG: (s) new device, handle is 0
+VHOST_CONFIG: (s) read message VHOST_USER_SET_FEATURES
+VHOST_CONFIG: (s) negotiated Virtio features: 0x140000000
+VHOST_CONFIG: (s) read message VHOST_USER_SET_STATUS
+VHOST_CONFIG: (s) new device status(0x0000000f):
+VHOST_CONFIG: (s) read message VHOST_USER_SET_MEM_TABLE
+VHOST_CONFIG: (s) guest memory region size: 0x10000000
+VHOST_CONFIG: (s) \t guest physical addr: 0x0
+VHOST_CONFIG: (s) \t guest virtual  addr: 0x7fec97fff000
+VHOST_CONFIG: (s) \t mmap off  : 0x0
+VHOST_CONFIG: (s) read message VHOST_USER_SET_VRING_BASE
+VHOST_CONFIG: (s) vring base idx:1 last_used_idx:0 last_avail_idx:7.
+VHOST_CONFIG: (s) read message VHOST_USER_SET_VRING_KICK
+VHOST_CONFIG: (s) vring kick idx:1 file:28
+"""
+
+
+def test_the_values_a_backend_logs_belong_to_the_request_before_them():
+    parsed = backendlog.parse_backend_log(START_LOG, scenario.backend_log_patterns())
+    (conn,) = parsed["connections"]
+    assert conn["values"] == [
+        {"features": [0x140000000]}, {"status": [0xf]},
+        {"memory_size": [0x10000000], "guest_phys_addr": [0], "userspace_addr": [0x7fec97fff000],
+         "mmap_offset": [0]},
+        {"vring": [1], "num": [7]}, {"vring": [1]}]
+
+
+def test_every_start_value_testpmd_logged_is_what_qemu_sent_and_a_changed_one_is_named():
+    """A device start recorded on QEMU 7.2 with dpdk-testpmd: its log, as
+    parsed then, agrees value by value; one value changed in the log is
+    the first difference, by request and name."""
+    from gdb_qemuinit.analysis import vhostuser
+    from gdb_qemuinit.model import phases
+    from gdb_qemuinit.model.spec import load_spec
+    from gdb_qemuinit.model.trace import load
+    from conftest import ROOT
+    t = load(str(ROOT / "tests/data/traces/device-start-qemu-7.2.json"))
+    path = phases.load("device-start").path()
+    (check,) = vhostuser.section(path, t, load_spec()).backend_checks
+    assert check.requests_agree and check.values_agree and check.values_compared >= 30
+    log = t.extra["backends"][0]["log"]
+    mem = next(v for v in log["connections"][-1]["values"] if "memory_size" in v)
+    mem["memory_size"] = [mem["memory_size"][0] // 2]
+    (check,) = vhostuser.section(path, t, load_spec()).backend_checks
+    assert check.requests_agree and not check.values_agree
+    assert "SET_MEM_TABLE: QEMU sent memory_size 0x10000000" in check.first_value_difference

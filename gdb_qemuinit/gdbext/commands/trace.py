@@ -20,9 +20,11 @@ class QinitTrace(QinitCommand):
 Plants a breakpoint on the documented init path (only on functions that run a
 few times; hot ones are confirmed from deeper backtraces), runs the program gdb
 was given (or continues it), records the backtrace of every hit, and stops when
-QEMU reaches qemu_main_loop.  Then every documented edge gets a verdict
-(observed, dispatch, not-exercised, not-reached, absent, unknown) and a summary
-is printed;
+QEMU reaches qemu_main_loop.  With --until device-start it goes on until the
+guest's driver started every NIC with a vhost backend (the VM must run: no -S,
+bootindex=1 on the NIC for iPXE) and stops where the last start returned.
+Then every documented edge gets a verdict (observed, dispatch, not-exercised,
+not-reached, absent, unknown) and a summary is printed;
 'qinit report' shows the whole report.
 
 Every breakpoint qinit planted is removed at the end; yours are untouched."""
