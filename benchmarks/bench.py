@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/bench.py [--runs N] [--devices 1,8] [--no-vhost]
                                          [--no-libvirt] [--no-naive] [--big]
-                                         [--only a,s,b] [--profile N]
+                                         [--only a,s,b] [--profile N] [--device-start]
 
 For each command line: (a) bare gdb without qemuinit (one breakpoint at
 qemu_main_loop), (a0) the same bare gdb on a copy of the binary without its
@@ -32,6 +32,10 @@ the first, the client of the second, and of the third with reconnect=10 and
 4 queue pairs (mq on).  Each vhost-user run (a to d alike) gets a fresh
 private directory and one dpdk-testpmd per chardev in the role it needs
 (started once QEMU listens, or listening before QEMU starts).
+--device-start adds the device-start scenario (iPXE boots from the seed's
+NIC, no -S): the bare run is gdb to the return of vhost_net_start (`break
+vhost_net_start`, `run`, `finish`), against `--until device-start` from
+the shell (s) and at the prompt (b).
 Run on demand; not part of the test suite.
 """
 
@@ -157,11 +161,11 @@ def run_once(cmd, qemu, vhost: bool) -> tuple[float, int]:
     return elapsed, rss[-1] if rss else 0
 
 
-def shell_trace(json_path: str, vhost: bool):
+def shell_trace(json_path: str, vhost: bool, until: list[str] | None = None):
     """The shell command users run (case s): it starts its own backends."""
     def cmd(q):
         return ([str(ROOT / ".venv" / "bin" / "qemuinit"), "trace", "--json", json_path]
-                + (["--testpmd"] if vhost else []) + ["--", *q])
+                + (until or []) + (["--testpmd"] if vhost else []) + ["--", *q])
     cmd.own_backends = True
     return cmd
 
@@ -240,6 +244,8 @@ def main() -> int:
     ap.add_argument("--only", default="",
                     help="only these cases, e.g. a,s,b (a bare, s shell, b prompt trace, "
                          "b2, c where, d naive, a0 unindexed)")
+    ap.add_argument("--device-start", action="store_true",
+                    help="add the device-start scenario (bare: gdb to vhost_net_start's return)")
     ap.add_argument("--profile", type=int, default=0, metavar="N",
                     help="instead: where the shell command's time goes, N runs a line")
     opts = ap.parse_args()
@@ -271,6 +277,10 @@ def main() -> int:
                 profile_line(title, vhost, qemu, tmp, opts.profile)
             else:
                 bench_line(title, vhost, qemu, tmp, opts, unindexed)
+        if opts.device_start:
+            start = scenario.load("device-start")
+            device_start_line(lambda d: [binary, *start.qemu_args(os.path.join(d, "v.sock"))],
+                              tmp, opts)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if unindexed:
@@ -355,6 +365,29 @@ GDB_PHASES = [
     ("trace written (JSON)", "trace.py", "save"),
     ("run ended (breakpoints out, kill)", "qemurun.py", "finish"),
 ]
+
+
+def device_start_line(qemu, tmp, opts) -> None:
+    """The guest's start of the seed's NIC: bare gdb to vhost_net_start's
+    return, the shell and the prompt trace --until device-start."""
+    tj, sj = os.path.join(tmp, "t.json"), os.path.join(tmp, "s.json")
+    until = ["--until", "device-start"]
+    cases = {
+        "a bare": lambda q: gdb_cmd(q, "set breakpoint pending on", "break vhost_net_start",
+                                    "run", "finish", "kill", extension=False),
+        "s shell": shell_trace(sj, True, until),
+        "b trace": lambda q: gdb_cmd(q, f"qinit trace --until device-start --kill --quiet "
+                                        f"--json {tj}"),
+    }
+    res = measure(cases, qemu, opts.runs, True, slow=())
+    print("\nthe seed's NIC started by iPXE (device-start), dpdk-testpmd:")
+    for k, samples in res.items():
+        sec = statistics.median(x[0] for x in samples)
+        count = f"{stops({'s shell': sj, 'b trace': tj}[k]):6d} stops" if k != "a bare" \
+            else "     2 stops"
+        print(f"  {k:8s} {sec:7.3f} s  {count}  ({len(samples)} runs)")
+    print("  " + "   ".join(f"{x}/a = {ratio(res, k, 'a bare'):.2f}"
+                            for x, k in (("s", "s shell"), ("b", "b trace"))))
 
 
 def profile_line(title, vhost, qemu, tmp, runs) -> None:
