@@ -14,8 +14,11 @@ from . import graph as render_graph
 from . import sequence as render_sequence
 from . import timeline as render_timeline
 from ..analysis.timeline import backends_of
+from .devicestart import format_section as format_starts
 from .findings import format_first_error
+from ..model.devicestart import starts_of
 from .hang import format_diagnosis
+from .vhostuser import values_text
 from .summary import edge_counts, summarize
 from ..model.initpath import InitPath
 from ..model.negotiation import vhost_user_of
@@ -175,6 +178,7 @@ def render(path: InitPath, trace: Trace) -> bytes:
     first = format_first_error(first_error_of(trace))
     findings = trace.extra.get("findings")
     sequence = _negotiation(trace)
+    started = format_starts(starts_of(trace))
     return page(f"qemuinit: QEMU {q.get('version', '?')}, {trace.outcome.state}", [
         ("run", "The run", _facts(trace)),
         ("first-error", "The first error", f"<pre>{escape(first)}</pre>" if first else ""),
@@ -182,6 +186,7 @@ def render(path: InitPath, trace: Trace) -> bytes:
         ("findings", "Findings", _findings(findings) if findings else ""),
         ("graph", "The documented path, coloured by what happened", graph),
         ("table", "Verdicts", verdict_table(edges) if edges else ""),
+        ("device-start", "Device start", f"<pre>{escape(started)}</pre>" if started else ""),
         ("negotiation", "vhost-user negotiation", sequence),
         ("timeline", "Timeline", timeline),
         ("stderr", "QEMU's stderr", f"<ul>{stderr}</ul>" if stderr else ""),
@@ -218,7 +223,8 @@ def _negotiation(trace: Trace) -> str:
                      f": it received {check.backend_received} requests, QEMU sent "
                      f"{check.qemu_sent}"
                      + (f"; {escape(check.first_difference)}"
-                        if check.first_difference else "") + "</p>")
+                        if check.first_difference else "")
+                     + escape(values_text(check)) + "</p>")
     return sequence
 
 

@@ -33,3 +33,11 @@ def test_a_failed_start_says_where_and_what_qemu_said():
     assert "start FAILED" in brief and "returned -22 (EINVAL" in brief
     assert "First error" in brief and "vhost_user_fill_set_mem_table_msg" in brief
     assert "memory-not-shared" in brief and "observed: the start of net0 failed" in brief
+
+
+def test_the_html_report_has_the_device_start_and_the_values_check():
+    from gdb_qemuinit.render import html
+    t = analysed("device-start-qemu-7.2.json")
+    page = html.render(phases.of_trace(t.qemu).path(), t).decode()
+    assert 'id="device-start"' in page and "started at" in page
+    assert "payload values it logged agree" in page
