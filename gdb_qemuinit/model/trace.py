@@ -68,7 +68,7 @@ _BACKEND = Record({}, {"chardev": Opt(str), "socket": Opt(str), "qemu_role": Opt
 RECORDED = Record(
     {"schema": str,
      "qemu": Record({}, {"binary": Opt(str), "version": Opt(str), "argv": [str],
-                         "clock_start": Opt(float), "seconds": float}),
+                         "clock_start": Opt(float), "seconds": float, "phase": Opt(str)}),
      "outcome": Record({"state": str}, {
          "detail": Opt(str), "exit_code": Opt(int), "signal": Opt(str),
          "frames": Opt([_FRAME]), "last_stage": Opt(str), "error_line": Opt(str),
@@ -221,6 +221,11 @@ class Trace:
             raise TraceError(f"malformed trace: missing or bad field {exc}") from None
         if outcome.state not in STATES:
             raise TraceError(f"malformed trace: unknown outcome state {outcome.state!r}")
+        for name, table in (doc.get("enums") or {}).items():
+            bad = next((k for k in table if not k.lstrip("-").isdigit()), None)
+            if bad is not None:     # a request's or a bit's number
+                raise TraceError(f"malformed trace: enums.{name} has the key {bad!r}, "
+                                 f"which is no number")
         known = {"schema", "qemu", "outcome", "hits", "planted", "symbols"}
         return cls(qemu=qemu, outcome=outcome, hits=hits,
                    planted=list(doc.get("planted", [])),

@@ -61,6 +61,10 @@ def test_a_trace_file_that_is_not_text_or_missing_is_named(tmp_path):
     # found by hypothesis: a logged connection without its requests
     (lambda d: d.update(backends=[{"log": {"connections": [{}]}}]),
      "trace.backends[0].log.connections[0]: 'requests' is missing"),
+    # found by hypothesis: a feature bit's name under a key that is no number
+    (lambda d: d.update(enums={"protocol_features": {"type": "MQ"}}),
+     "enums.protocol_features has the key 'type', which is no number"),
+    (lambda d: d["qemu"].update(phase=["device-start"]), "trace.qemu.phase: expected a string"),
 ])
 def test_a_trace_of_the_wrong_shape_is_refused_naming_the_place(tmp_path, change, says):
     doc = make([hit(1, *DEVICE)]).to_json()
