@@ -216,3 +216,15 @@ def test_at_the_prompt_every_library_is_read_after_the_trace(qemu_argv):
     assert "Traceback" not in r.stdout + r.stderr, r.stdout + r.stderr
     auto, mapped, unread = _state_line(r.stdout, "QINIT-TEST-LIBS")
     assert auto is True and len(mapped) > 10 and unread == [], unread
+
+
+def test_the_timeout_setting_is_the_time_limit_of_a_trace_of_init(tmp_path, qemu_argv):
+    """`set qinit timeout 2`: a trace of init gives up after 2 s (the
+    device-start phase's longer limit must not stretch it): QEMU waits for
+    a backend that never comes."""
+    out = tmp_path / "t.json"
+    waiting = [*qemu_argv, "-chardev", f"socket,id=c0,path={tmp_path}/s.sock,server=on,wait=on"]
+    r = run_gdb(waiting, "set qinit timeout 2", f"qinit trace --kill --json {out}")
+    doc = json.loads(out.read_text())
+    assert doc["outcome"]["state"] == "timeout", r.stdout + r.stderr
+    assert "within 2 s" in doc["outcome"]["detail"]
