@@ -8,7 +8,8 @@ from __future__ import annotations
 import errno
 import os
 
-from .vhostuser import bits
+from .firsterror import QUIET
+from .vhostuser import bits, errors_between
 from ..model.devicestart import FAILED, NOT_STARTED, STARTED, NicStart
 from ..model.negotiation import Message, Payload, Round
 from ..model.phases import Phase
@@ -16,7 +17,6 @@ from ..model.spec import Spec
 from ..model.trace import Hit, Trace
 from ..qemu.cmdline import QemuCommandLine
 
-QUIET = (": info: ", ": warning: ")
 # Feature bits of the vhost-user protocol itself, not of the guest's device.
 _NOT_GUEST = ("VHOST_",)
 
@@ -118,18 +118,9 @@ def _offered(rounds: list[Round], chardev: str | None, before: int) -> int | Non
 
 
 def _lines_after(trace: Trace, entry: Hit) -> list[str]:
-    """QEMU's error lines written after the start began (by stderr offset
-    when the trace has it, else by time)."""
-    out = []
-    for ln in trace.extra.get("qemu_stderr", []):
-        if any(q in ln["line"] for q in QUIET):
-            continue
-        if entry.err is not None and ln.get("at") is not None:
-            if ln["at"] >= entry.err:
-                out.append(ln["line"])
-        elif entry.t is not None and (ln.get("t") or 0) >= entry.t:
-            out.append(ln["line"])
-    return out
+    """QEMU's error lines written after the start began."""
+    return [ln for ln in errors_between(trace.extra.get("qemu_stderr", []), entry, None)
+            if not any(q in ln for q in QUIET)]
 
 
 def _errno_text(ret: int) -> str:

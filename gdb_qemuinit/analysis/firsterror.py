@@ -13,7 +13,7 @@ import os
 from .summary import chain
 from ..model.negotiation import FAILED, Message, Round, rounds_of
 from ..model.problems import FirstError, SentRequest
-from ..model.devicestart import FAILED as START_FAILED_HERE, starts_of
+from ..model import devicestart
 from ..model.trace import EXITED, Trace
 from ..qemu.cmdline import QemuCommandLine
 
@@ -57,7 +57,8 @@ def first_error(trace: Trace, cl: QemuCommandLine | None) -> FirstError | None:
     if failed is not None:
         return _failed_round(trace, cl, rounds, failed)
     o = trace.outcome
-    start = next((n for n in starts_of(trace) if n.result == START_FAILED_HERE), None)
+    start = next((n for n in devicestart.starts_of(trace) if n.result == devicestart.FAILED),
+                 None)
     if start is not None:
         # the guest's start of a NIC failed: where, and QEMU's lines since
         last = next((h for h in trace.hits if h.function == start.failed_in

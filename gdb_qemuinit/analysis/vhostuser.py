@@ -137,7 +137,7 @@ def _reply(spec: Spec, sent_msg: Message, reply: dict) -> Reply:
     return r
 
 
-def _errors_between(lines: list[dict], start: Hit, end: Hit | None) -> list[str]:
+def errors_between(lines: list[dict], start: Hit, end: Hit | None) -> list[str]:
     """QEMU's lines written between two hits: by stderr byte offset where
     the trace has it (exact), else by time."""
     exact = all(ln.get("at") is not None for ln in lines) and \
@@ -253,7 +253,7 @@ class _Rounds:
         for n, i in enumerate(order):
             rnd = self.rounds[i]
             end = self.begun[order[n + 1]] if n + 1 < len(order) else None
-            rnd.errors = _errors_between(stderr, self.begun[i], end)
+            rnd.errors = errors_between(stderr, self.begun[i], end)
             _judge_round(rnd, last_step, last=self.latest.get(rnd.chardev) is rnd,
                          state=trace.outcome.state)
 

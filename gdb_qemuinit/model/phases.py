@@ -17,6 +17,11 @@ class PhaseError(QemuinitError, ValueError):
     """An unknown phase, or a command line that can never finish it."""
 
 
+# What a phase's `started.per` may count: the NICs a guest driver makes QEMU
+# start a vhost backend for (QemuCommandLine.vhost_nics).
+PER = ("vhost-nic",)
+
+
 class Started(NamedTuple):
     """The run ends once `function` returned for every NIC counted by `per`."""
     function: str
@@ -80,6 +85,9 @@ def load(name: str | None = None) -> Phase:
     except shapes.ShapeError as exc:
         raise PhaseError(f"phases.toml: {exc}") from None
     st = doc.get("started")
+    if st and st["per"] not in PER:
+        raise PhaseError(f"phases.toml: phase {name!r}: started.per is {st['per']!r}, "
+                         f"not one of {', '.join(PER)}")
     return Phase(name=name, about=doc["about"], paths=tuple(doc["paths"]),
                  timeout=float(doc["timeout"]), end=doc.get("end"),
                  started=Started(st["function"], st["per"], dict(st.get("reads", {})))
