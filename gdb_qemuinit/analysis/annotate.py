@@ -62,6 +62,8 @@ def trace_findings(trace: Trace, cl: QemuCommandLine | None) -> list[Finding]:
     found = findings.from_command_line(cl)
     return (found + findings.from_starts(found, starts_of(trace))
             + findings.from_negotiation(cl, vhost_user_of(trace))
+            + findings.from_backend_features(cl, vhost_user_of(trace), errors,
+                                             load_spec().virtio_bits)
             + findings.from_exit(cl, o.state, errors[0] if errors else o.error_line))
 
 

@@ -163,6 +163,51 @@ def from_negotiation(cl: QemuCommandLine, vhost_user: VhostUser | None) -> list[
     return out
 
 
+def _offered(vhost_user: VhostUser, chardev: str | None) -> int | None:
+    """The features the backend at `chardev` offered (its GET_FEATURES
+    reply), as a number; a section without per-chardev parts has one
+    backend."""
+    own = next((c.negotiated for c in vhost_user.chardevs if c.chardev == chardev), None)
+    payload = (own if own is not None else vhost_user.negotiated).backend_features
+    hex_ = getattr(payload, "hex", None)
+    return int(hex_, 16) if isinstance(hex_, str) else None
+
+
+def from_backend_features(cl: QemuCommandLine, vhost_user: VhostUser | None,
+                          errors: list[str], bit_names: dict[int, str]) -> list[Finding]:
+    """A -device option QEMU refused because the NIC's vhost-user backend did
+    not offer the feature it needs ([[backend_feature]] in findings.toml):
+    QEMU said the rule's line, and the backend's GET_FEATURES reply on the
+    NIC's chardev lacks the bit."""
+    if vhost_user is None:
+        return []
+    out = []
+    for rule in _data().get("backend_feature", []):
+        said = next((e for e in errors if re.search(rule["line"], e)), None)
+        if said is None:
+            continue
+        bit, name = rule["feature"], bit_names.get(rule["feature"], f"bit {rule['feature']}")
+        for n, ch in cl.vhost_user():
+            device = cl.device_of(n.id)
+            if device is None or not _flag(device.props.get(rule["option"], "off")):
+                continue
+            offered = _offered(vhost_user, ch.id if ch else None)
+            if offered is None or offered >> bit & 1:
+                continue
+            what = f"-device {device.driver}" + (f",id={device.id}" if device.id else "")
+            out.append(finding(
+                "backend-lacks-feature",
+                f"{what} (netdev {n.id}): {rule['option']}=on needs {name} (bit {bit}) from "
+                f"the vhost-user backend; its GET_FEATURES reply on chardev "
+                f"{ch.id if ch else '?'} was {offered:#x}, without that bit, and QEMU "
+                f"refused the device (\"the device\" in its words is the backend): {said}",
+                f"make the backend offer {name}: {rule['offer']}; or drop "
+                f"{rule['option']}=on", device=device.id or device.driver, netdev=n.id,
+                chardev=ch.id if ch else None, option=f"{rule['option']}=on", feature=name,
+                bit=bit, get_features_reply=f"{offered:#x}", qemu_line=said))
+    return out
+
+
 def from_peers(role: str | None, socket: str | None, peers: dict | None) -> list[Finding]:
     """A live QEMU's socket: nobody at the other end."""
     if not socket or peers is None:

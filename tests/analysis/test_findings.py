@@ -124,3 +124,75 @@ def test_a_missing_firmware_file_suggests_l_with_debians_directories(line, file)
     assert f["id"] == "firmware-not-found" and f["evidence"]["file"] == file
     assert "-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu" in f["change"]
     assert findings.from_exit(QemuCommandLine.parse(["qemu"]), EXITED, "other") == []
+
+
+IOMMU_LINE = ("qemu-system-x86_64: -device virtio-net-pci,netdev=net0,iommu_platform=on: "
+              "iommu_platform=true is not supported by the device")
+WITHOUT_BIT_33, WITH_BIT_33 = "0xd7c66e7cb", "0xf7c66e7cb"     # testpmd's replies
+
+
+def lacking(device, reply, errors):
+    cl = QemuCommandLine.parse(["qemu", "-chardev", "socket,id=chr0,path=/s,server=on",
+                                "-netdev", "vhost-user,id=net0,chardev=chr0",
+                                "-device", device])
+    vu = VhostUser.from_json({"chardevs": [{"chardev": "chr0", "negotiated": {
+        "backend_features": {"hex": reply}}}]})
+    return [f.to_json() for f in findings.from_backend_features(
+        cl, vu, errors, {33: "VIRTIO_F_ACCESS_PLATFORM"})]
+
+
+def test_a_device_option_refused_for_a_feature_the_backend_did_not_offer():
+    (f,) = lacking("virtio-net-pci,netdev=net0,iommu_platform=on,id=nic0", WITHOUT_BIT_33,
+                   ["qemu: warning: other", IOMMU_LINE])
+    assert f["id"] == "backend-lacks-feature"
+    ev = f["evidence"]
+    assert (ev["device"], ev["netdev"], ev["chardev"], ev["option"], ev["bit"]) == (
+        "nic0", "net0", "chr0", "iommu_platform=on", 33)
+    assert ev["feature"] == "VIRTIO_F_ACCESS_PLATFORM" and ev["qemu_line"] == IOMMU_LINE
+    assert ev["get_features_reply"] == WITHOUT_BIT_33
+    assert "iommu-support=1" in f["change"]
+    # the backend offered it (QEMU refused for another reason), QEMU did not
+    # refuse, or the option is off: no finding
+    assert lacking("virtio-net-pci,netdev=net0,iommu_platform=on", WITH_BIT_33,
+                   [IOMMU_LINE]) == []
+    assert lacking("virtio-net-pci,netdev=net0,iommu_platform=on", WITHOUT_BIT_33, []) == []
+    assert lacking("virtio-net-pci,netdev=net0,iommu_platform=off", WITHOUT_BIT_33,
+                   [IOMMU_LINE]) == []
+    # JSON -device, as libvirt writes it
+    (f,) = lacking(json.dumps({"driver": "virtio-net-pci", "netdev": "net0", "id": "net0nic",
+                               "iommu_platform": True}), WITHOUT_BIT_33, [IOMMU_LINE])
+    assert f["evidence"]["device"] == "net0nic"
+
+
+def _iommu_run(tmp_path, qemu_binary, backend_options):
+    out, sock = tmp_path / "t.json", str(tmp_path / "vu.sock")
+    backend = ("dpdk-testpmd --no-huge -m 256 --no-pci --file-prefix={prefix} "
+               "--vdev net_vhost0,iface={socket},client=1" + backend_options
+               + " -- --no-mlockall --total-num-mbufs=2048")
+    r = run_cli("trace", "--json", str(out), "--backend", backend, "--", qemu_binary,
+                "-machine", "q35,memory-backend=m", "-m", "256M", "-nodefaults",
+                "-display", "none", "-S",
+                "-object", "memory-backend-memfd,id=m,size=256M,share=on",
+                "-device", "intel-iommu",
+                "-chardev", f"socket,id=chr0,path={sock},server=on,wait=on",
+                "-netdev", "vhost-user,id=net0,chardev=chr0",
+                "-device", "virtio-net-pci,netdev=net0,iommu_platform=on,disable-legacy=on")
+    return r, json.loads(out.read_text())
+
+
+@pytest.mark.qemu
+@pytest.mark.vhost
+@pytest.mark.usefixtures("no_leftovers")
+def test_iommu_platform_on_a_testpmd_without_iommu_support_is_named(tmp_path, qemu_binary):
+    r, doc = _iommu_run(tmp_path, qemu_binary, "")
+    assert doc["outcome"]["state"] == "exited", r.stdout + r.stderr
+    (f,) = [f for f in doc["findings"] if f["id"] == "backend-lacks-feature"]
+    assert f["evidence"]["bit"] == 33 and f["evidence"]["chardev"] == "chr0"
+    reply = int(f["evidence"]["get_features_reply"], 16)
+    assert reply and not reply >> 33 & 1
+    assert doc["first_error"]["first_line"] == f["evidence"]["qemu_line"]
+    assert "backend-lacks-feature" in r.stdout
+    # the change it names works: the same line, with testpmd offering the bit
+    r, doc = _iommu_run(tmp_path, qemu_binary, ",iommu-support=1")
+    assert doc["outcome"]["state"] == "init-complete", r.stdout + r.stderr
+    assert not [f for f in doc.get("findings", []) if f["id"] == "backend-lacks-feature"]
