@@ -35,16 +35,17 @@ def _load_path(opts) -> initpath.InitPath:
     return initpath.load(getattr(opts, "path_file", None))
 
 
-def _trace_phase(opts) -> phases.Phase:
-    """--until's phase, else the scenario's, else the default; the QEMU
-    command line checked against it, the time limit its own unless given."""
-    if opts.until and not opts.qemu and not opts.scenario:
+def _run_phase(opts, until: str | None, what: str = "") -> phases.Phase:
+    """`until`'s phase, else the scenario's, else the default; the QEMU
+    command line checked against it, the time limit its own unless given
+    (`what` asked for the phase, for the refusal: --until, else a question)."""
+    if until and not opts.qemu and not opts.scenario:
         # no QEMU given: the first built-in scenario made for that phase
         opts.scenario = next((n for n in scenario.names()
-                              if scenario.load(n).until == opts.until), None)
+                              if scenario.load(n).until == until), None)
     sc = scenario.load(opts.scenario) if not opts.qemu else None
-    phase = phases.load(opts.until or (sc.until if sc else None))
-    session.refuse(phase, ["qemu"] + list(opts.qemu or (sc.qemu if sc else [])))
+    phase = phases.load(until or (sc.until if sc else None))
+    session.refuse(phase, ["qemu"] + list(opts.qemu or (sc.qemu if sc else [])), what)
     if opts.timeout is None:
         opts.timeout = phase.timeout
     return phase
@@ -53,7 +54,7 @@ def _trace_phase(opts) -> phases.Phase:
 def cmd_trace(opts) -> int:
     outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg, png=opts.png,
                            report=opts.report, timeline=opts.timeline, html=opts.html)
-    phase = _trace_phase(opts)
+    phase = _run_phase(opts, opts.until)
     path = session.prepare(opts.path_file, outs, phase)
     def read(doc: dict, run: Run) -> Trace:
         try:
@@ -232,6 +233,10 @@ def cmd_where(opts) -> int:
         raise CliError("where needs a QUESTION or a function name (--list shows them)")
     q = questions.resolve(opts.question)
     questions.check_device(q, opts.device)
+    if q.until:         # a question past init: its phase's scenario, refusals, time
+        _run_phase(opts, q.until, f"where {q.name}")
+    elif opts.timeout is None:
+        opts.timeout = float(DEFAULT_TIMEOUT)
     if opts.json:
         outputs.Outputs(json=opts.json).check()      # before QEMU runs
     res = run_qinit(opts, ["where", q.name] + (["--all"] if opts.all else [])
@@ -304,7 +309,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                           "note": f"default {scenario.default_name()}"},
                 backend={"action": "append"}, qemu_arg={"action": "append"},
                 timeout={"note": f"default {DEFAULT_TIMEOUT:g}; a trace --until a later "
-                                 "phase, that phase's"})
+                                 "phase, or a question past init, that phase's"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -389,8 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         opts = parser.parse_args(argv)
     opts.qemu = qemu
-    if getattr(opts, "timeout", 0) is None and opts.func is not cmd_trace:
-        opts.timeout = float(DEFAULT_TIMEOUT)     # a trace's depends on its phase
+    if getattr(opts, "timeout", 0) is None and opts.func not in (cmd_trace, cmd_where):
+        opts.timeout = float(DEFAULT_TIMEOUT)     # theirs depends on the phase
     try:
         if os.environ.get("QEMUINIT_PROFILE"):
             return _profiled(opts)

@@ -23,11 +23,13 @@ def prepare(path_file: str | None, outs: outputs.Outputs, phase: Phase) -> InitP
     return path
 
 
-def refuse(phase: Phase, argv: list[str]) -> None:
-    """A QEMU command line that can never finish `phase`: a user error now."""
+def refuse(phase: Phase, argv: list[str], what: str = "") -> None:
+    """A QEMU command line that can never finish `phase`: a user error now
+    (`what` asked for the phase: --until PHASE, else a question)."""
     why = phase.refusal(argv)
     if why:
-        raise PhaseError(f"--until {phase.name}: {why}")
+        asked = f"{what} (runs --until {phase.name})" if what else f"--until {phase.name}"
+        raise PhaseError(f"{asked}: {why}")
 
 
 def finish(path: InitPath, trace: Trace, outs: outputs.Outputs, full: bool = False,

@@ -254,9 +254,9 @@ def reconnect_every(qemu_binary: str, seconds: int) -> str:
 
 
 def trace_in_gdb_with_testpmd(qemu_argv: list[str], chardevs, tmp_path, options: str = "",
-                              then: tuple[str, ...] = ()):
-    """`qinit trace` inside gdb (with `options`, then the gdb commands
-    `then`), which starts no backend: the test starts the
+                              then: tuple[str, ...] = (), command: str = "trace"):
+    """`qinit trace` (or `qinit COMMAND`: where QUESTION) inside gdb (with
+    `options`, then the gdb commands `then`), which starts no backend: the test starts the
     built-in testpmd for each (chardev, QEMU's role, socket, queue pairs),
     the listening ones before QEMU, and stops them by PID.  Returns gdb's
     result, the trace JSON and the backends."""
@@ -273,7 +273,7 @@ def trace_in_gdb_with_testpmd(qemu_argv: list[str], chardevs, tmp_path, options:
         for b in backends:
             b.start(60)
         kill = "" if then else "--kill "    # gdb -batch kills it after `then`
-        r = run_gdb(qemu_argv, f"qinit trace {kill}--timeout 60 --json {tmp_path}/t.json"
+        r = run_gdb(qemu_argv, f"qinit {command} {kill}--timeout 60 --json {tmp_path}/t.json"
                     f"{' ' + options if options else ''}", *then)
     finally:
         for b in backends:

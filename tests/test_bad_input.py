@@ -283,12 +283,14 @@ def test_a_damaged_documented_path_file_is_read_or_refused(text):
 field_spec = st.one_of(st.sampled_from(["device", "id", "x"]), json_value,
                        st.dictionaries(st.sampled_from(["read", "as", "format", "needs",
                                                         "first", "if_true", "text"]),
-                                       json_value, max_size=4))
+                                       st.one_of(json_value, st.just("virtio_features")),
+                                       max_size=4))
 question_table = st.fixed_dictionaries({}, optional={
     "stops": st.one_of(st.lists(st.sampled_from(["f", "g", "pci_config_alloc"]), max_size=3),
                        json_value),
     "summary": json_value, "key": json_value, "answer": st.sampled_from(["f", "g", "h"]),
     "within": json_value, "none": json_value, "devices": json_value,
+    "until": st.one_of(st.sampled_from(["device-start", "main-loop", "boot"]), json_value),
     "read": st.dictionaries(st.sampled_from(["f", "g"]), st.dictionaries(
         st.sampled_from(["device", "id", "pci_dev"]), json_value, max_size=3), max_size=2),
     "fields": st.dictionaries(st.sampled_from(["f", "g", "h"]), st.dictionaries(

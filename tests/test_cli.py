@@ -37,13 +37,27 @@ def test_the_default_timeout_is_the_one_in_options_or_the_later_phases():
         opts = trace.parse_args(args)
         opts.qemu = []
         assert opts.timeout is None
-        assert cli._trace_phase(opts).name == phase
+        assert cli._run_phase(opts, opts.until).name == phase
         assert opts.timeout == phases.load(phase).timeout
     opts = trace.parse_args(["--until", "device-start", "--timeout", "5"])
     opts.qemu = ["qemu-system-x86_64", "-S"]
     # -S: the guest never runs, the phase could never end
     with pytest.raises(phases.PhaseError, match="-S"):
-        cli._trace_phase(opts)
+        cli._run_phase(opts, opts.until)
+
+
+def test_a_question_past_init_runs_its_phases_scenario_and_refuses_s(capsys):
+    """`where memory-table` goes to device start: with no QEMU given, the
+    phase's scenario and time limit; on a line with -S, a refusal that
+    names the question, before anything runs."""
+    where = subparsers()["where"]
+    opts = where.parse_args(["memory-table"])
+    opts.qemu = []
+    assert cli._run_phase(opts, "device-start", "where memory-table").name == "device-start"
+    assert opts.scenario == "device-start" and opts.timeout == phases.load("device-start").timeout
+    assert cli.main(["where", "memory-table", "--scenario", "vhost-user"]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "where memory-table (runs --until device-start)" in err and "-S" in err
 
 
 def test_an_option_shared_by_both_front_ends_has_one_help_text():

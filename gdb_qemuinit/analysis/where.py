@@ -57,7 +57,7 @@ def answers(q: Question, trace: Trace) -> list[dict]:
     """The question's answers in the trace: one per hit, or with a key one
     per object whose answer stop ran, each with every hit on it (steps)."""
     hits = [h for h in trace.hits if h.function in q.stops
-            and (not q.within or q.within in h.stack())]
+            and (not q.within or any(f in h.stack() for f in q.within))]
     throwaway = throwaway_functions()
     blank = dict.fromkeys(answer_layout().keys)
     if not q.key:

@@ -96,3 +96,12 @@ def lazy_libraries() -> bool:
 
 def timeout() -> float | None:
     return float(_params["timeout"].value) or None
+
+
+def phase_timeout(phase) -> float | None:
+    """The setting is the time limit of init (None: none); a phase past
+    init (model/phases) takes at least its own."""
+    limit = timeout()
+    if limit and phase.started:
+        limit = max(limit, phase.timeout)
+    return limit

@@ -115,6 +115,7 @@ class Field(NamedTuple):
     """How one field of an answer is made; exactly one of read, format, rules."""
     read: str | None = None             # a value, as it is
     as_bool: bool = False               # ... as true or false (null stays null)
+    as_features: bool = False           # ... as virtio feature bits: "0x... (NAMES)"
     format: str | None = None           # a template; a value not set shows as "?"
     needs: tuple[str, ...] = ()         # ... but these must be set, else no field
     rules: tuple[Rule, ...] = ()        # the first rule that holds gives the text
@@ -129,7 +130,11 @@ class Field(NamedTuple):
                 return None
             return fill(self.format, values, unknown=UNKNOWN)
         value = values.get(self.read or "")
-        return bool(value) if self.as_bool and value is not None else value
+        if value is None:
+            return None
+        if self.as_features and isinstance(value, int):
+            return feature_text(value)
+        return bool(value) if self.as_bool else value
 
 
 # The shapes of a field's table, a rule and a line to show (model/shapes.py).
@@ -153,10 +158,22 @@ def parse_field(spec: object) -> Field:
     shapes.check(spec, _FIELD_TABLE, "a field")
     if ("read" in spec) == ("format" in spec):
         raise ValueError("a field has either read or format")
-    if spec.get("as", "bool") != "bool":
-        raise ValueError(f"as = {spec['as']!r}: only \"bool\" is known")
-    return Field(read=spec.get("read"), as_bool="as" in spec, format=spec.get("format"),
+    as_ = spec.get("as")
+    if as_ not in (None, "bool", "virtio_features"):
+        raise ValueError(f"as = {as_!r}: \"bool\" or \"virtio_features\"")
+    return Field(read=spec.get("read"), as_bool=as_ == "bool",
+                 as_features=as_ == "virtio_features", format=spec.get("format"),
                  needs=tuple(spec.get("needs", ())), first=bool(spec.get("first")))
+
+
+def feature_text(value: int) -> str:
+    """Virtio feature bits as hex and their names (vhost-user.toml's
+    [virtio_features]; "bit N" for a bit it does not name)."""
+    from .spec import load_spec
+    names = load_spec().virtio_bits
+    value &= (1 << 64) - 1         # a read may come signed
+    bits = [names.get(b, f"bit {b}") for b in range(64) if value >> b & 1]
+    return f"{value:#x}" + (f" ({', '.join(bits)})" if bits else "")
 
 
 def parse_rule(spec: object) -> Rule:

@@ -42,7 +42,7 @@ def origin(stack: Sequence[str], command_line: Sequence[str]) -> str:
 class StopRule(NamedTuple):
     """The hit of a question QEMU is stopped at (without --all)."""
     functions: tuple[str, ...] = ()         # the question's answer stop
-    within: str | None = None               # this function on the stack
+    within: tuple[str, ...] = ()            # one of these on the stack (empty: any)
     throwaway: tuple[str, ...] = ()         # no throwaway object
     command_line: tuple[str, ...] = ()      # one of these on the stack (empty: any)
     device: str | None = None               # a read of `names` equals it
@@ -52,7 +52,7 @@ class StopRule(NamedTuple):
         if hit.function not in self.functions:
             return False
         stack = hit.stack()
-        if self.within and self.within not in stack:
+        if self.within and not any(f in stack for f in self.within):
             return False
         if throwaway_key(stack, self.throwaway) is not None:
             return False

@@ -14,6 +14,8 @@ from . import fields as answer_fields
 from . import shapes
 from .fields import Field, ShowLine
 from .initpath import same_name
+from . import phases
+from .phases import Phase
 
 QUESTIONS_FILE = data_file("questions.toml")
 _C_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -32,7 +34,7 @@ class Question(NamedTuple):
     reads: dict[str, dict[str, str]] = {}       # stop -> {name: expression}
     final: dict[str, str] = {}
     key: str | None = None
-    within: str | None = None
+    within: tuple[str, ...] = ()                # one of these on a hit's stack
     none: str = NEVER_RAN
     answer: str = ""                            # the answer's stop; "" for stops[0]
     fields: dict[str, dict[str, Field]] = {}    # stop -> {field: how it is made}
@@ -40,6 +42,10 @@ class Question(NamedTuple):
     show: list[ShowLine] = []
     hide: list[str] = []
     devices: bool = False       # its answers are about devices (see model/origins)
+    until: str | None = None    # the phase its run goes to (model/phases); None: init
+
+    def phase(self) -> Phase:
+        return phases.load(self.until)
 
     @property
     def answer_stop(self) -> str:
@@ -62,7 +68,8 @@ def load_questions() -> dict[str, Question]:
 # model/fields.py, which says what is wrong in them.
 _READ = shapes.OneOf((str, [str]))
 QUESTION = shapes.Record({"stops": [str]}, {
-    "summary": str, "key": str, "answer": str, "within": str, "none": str, "devices": bool,
+    "summary": str, "key": str, "answer": str, "within": _READ, "none": str, "devices": bool,
+    "until": str,
     "read": shapes.Map(shapes.Map(_READ)), "final": shapes.Map(str),
     "fields": shapes.Map(shapes.Map(shapes.ANY)), "final_fields": shapes.Map(shapes.ANY),
     "show": [shapes.ANY], "hide": [str]})
@@ -83,16 +90,24 @@ def question_from(name: str, q: dict) -> Question:
         strays = set(fields) - set(stops)
         if strays:
             raise ValueError(f"fields for {', '.join(sorted(strays))}, none of its stops")
+        until = q.get("until")
+        if until is not None and until not in phases.names():
+            raise ValueError(f"until = {until!r} is no phase ({', '.join(phases.names())})")
         return Question(name=name, summary=q.get("summary", ""), stops=stops,
                         reads=q.get("read", {}), final=q.get("final", {}), key=q.get("key"),
-                        within=q.get("within"),
+                        within=_names(q.get("within", ())),
                         none=q.get("none", NEVER_RAN),
                         answer=answer, fields=fields,
                         final_fields=_fields(q.get("final_fields", {})),
                         show=[answer_fields.parse_show(s) for s in q.get("show", [])],
-                        hide=list(q.get("hide", [])), devices=bool(q.get("devices", False)))
+                        hide=list(q.get("hide", [])), devices=bool(q.get("devices", False)),
+                        until=until)
     except (AttributeError, TypeError, ValueError) as exc:   # a table where a list goes...
         raise QuestionError(f"{QUESTIONS_FILE}: question {name}: {exc}") from None
+
+
+def _names(value: str | list[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def _fields(specs: dict) -> dict[str, Field]:
@@ -148,4 +163,5 @@ def check_device(q: Question, device: str | None) -> None:
 def listing() -> str:
     qs = load_questions()
     width = max(len(n) for n in qs)
-    return "\n".join(f"  {n:<{width}}  {q.summary}" for n, q in qs.items())
+    return "\n".join(f"  {n:<{width}}  {q.summary}"
+                     + (f" (runs --until {q.until})" if q.until else "") for n, q in qs.items())

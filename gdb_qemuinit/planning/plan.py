@@ -123,12 +123,12 @@ def make_plan(path: InitPath, extra: Sequence[str] = (),
                  fallback=fallback, end=end)
 
 
-def stops_plan(stops: list[str]) -> Plan:
+def stops_plan(stops: list[str], end: str | None = MAIN_LOOP) -> Plan:
     """Breakpoints on a question's stop points only (no documented path
     needed: a where question does not read it).  A stop may be any function
     the user names, one of a shared library too."""
-    functions = _breakpoints(stops)
-    return Plan(functions, library=frozenset(functions))
+    functions = _breakpoints(stops, end)
+    return Plan(functions, end=end, library=frozenset(functions))
 
 
 def naive_plan(path: InitPath, extra: Sequence[str] = (),

@@ -64,6 +64,10 @@ class Recording(NamedTuple):
     goal: tuple[str, str] | None = None
 
 
+# What a run of a phase past init waits for, said when its time is up
+START_GOAL = ("have every vhost NIC started by its guest driver", "every vhost NIC was started")
+
+
 def for_trace(path: InitPath, spec: Spec, phase: Phase, naive: bool = False) -> Recording:
     """`qinit trace`: the documented path of `phase`, planned at main for
     QEMU's real command line; the vhost-user messages are read when it can
@@ -72,8 +76,7 @@ def for_trace(path: InitPath, spec: Spec, phase: Phase, naive: bool = False) -> 
     goal = None
     if phase.started:
         reads[phase.started.function] = phase.started.reads
-        goal = ("have every vhost NIC started by its guest driver",
-                "every vhost NIC was started")
+        goal = START_GOAL
     return Recording(planning.Plan((), end=phase.end),
                      plan_for=functools.partial(trace_plan, path, spec, phase, naive),
                      documented=tuple(path.functions()), reads=reads,
@@ -117,10 +120,29 @@ def for_question(q: Question, collect: bool, device: str | None = None) -> Recor
     or, with `device`, at that device's (origins.StopRule)."""
     from ..model import origins
     from ..model.throwaway import throwaway_functions
+    phase = q.phase()
     rule = None if collect else StopRule(
         functions=(q.answer_stop,), within=q.within,
         throwaway=tuple(throwaway_functions()),
         command_line=origins.command_line_functions() if q.devices and device is None else (),
         device=device, names=origins.device_reads())
-    return Recording(planning.stops_plan(q.stops), reads=q.reads, stop_rule=rule,
-                     final=q.final, key=q.key)
+    if phase.started is None:
+        return Recording(planning.stops_plan(q.stops, end=phase.end), reads=q.reads,
+                         stop_rule=rule, final=q.final, key=q.key)
+    # A phase past init: the run also waits for every vhost NIC's start
+    # (with --all, to the phase's end), as a trace to that phase does.
+    fn = phase.started.function
+    plan = planning.stops_plan(q.stops + [fn], end=None)
+    return Recording(plan, plan_for=functools.partial(question_plan, plan, phase.started),
+                     reads={**q.reads, fn: {**phase.started.reads, **q.reads.get(fn, {})}},
+                     stop_rule=rule, final=q.final, key=q.key, started=phase.started,
+                     goal=START_GOAL)
+
+
+def question_plan(plan: planning.Plan, started: Started, argv: list[str]) -> planning.Plan:
+    """A question's stops, awaiting the NICs of QEMU started with `argv`."""
+    try:
+        command_line = QemuCommandLine.parse(argv)
+    except CommandLineError:
+        return plan
+    return plan._replace(awaited=awaited_netdevs(command_line, started))

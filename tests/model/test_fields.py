@@ -53,7 +53,7 @@ def test_a_field_is_a_read_a_format_or_rules():
 @pytest.mark.parametrize("spec, says", [
     ({"raed": "x"}, "unknown key raed"),
     ({"read": "x", "format": "{x}"}, "either read or format"),
-    ({"read": "x", "as": "int"}, "only \"bool\""),
+    ({"read": "x", "as": "int"}, "as = .int.: \"bool\" or \"virtio_features\""),
     (3, "not 3"),
     ([{"if_ture": "x", "text": "t"}], "unknown key if_ture in a rule"),
     ([{"if_true": "x"}], "a rule is a table with a text"),
@@ -89,3 +89,15 @@ def test_a_line_to_show_needs_its_fields_or_its_if_set():
     assert ShowLine("n: {n}").line({"n": None}) is None
     with pytest.raises(ValueError, match="unknown key when"):
         fields.parse_show({"text": "x", "when": "y"})
+
+
+def test_virtio_features_are_named_by_bit():
+    acked = fields.parse_field({"read": "features", "as": "virtio_features"})
+    assert acked.value({"features": (1 << 32) | (1 << 5)}, ()) == \
+        "0x100000020 (VIRTIO_NET_F_MAC, VIRTIO_F_VERSION_1)"
+    # a bit vhost-user.toml does not name, a read that came signed, none read
+    assert acked.value({"features": 1 << 63 | 1 << 41}, ()) == \
+        "0x8000020000000000 (bit 41, VIRTIO_NET_F_SPEED_DUPLEX)"
+    assert acked.value({"features": -(1 << 63)}, ()) == \
+        "0x8000000000000000 (VIRTIO_NET_F_SPEED_DUPLEX)"
+    assert acked.value({}, ()) is None and acked.value({"features": 0}, ()) == "0x0"

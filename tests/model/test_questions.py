@@ -21,6 +21,8 @@ def test_a_known_question_a_function_name_and_a_typo():
     ({"stops": ["f"], "fields": {"g": {}}}, "fields for g, none of its stops"),
     ({"stops": ["f"], "fields": {"f": {"x": {"read": "x", "as": "int"}}}}, "field x: as"),
     ({"stops": ["f"], "show": [{"txt": "x"}]}, "a line to show"),
+    ({"stops": ["f"], "until": "boot"}, "until = 'boot' is no phase"),
+    ({"stops": ["f"], "within": 3}, "within"),
 ])
 def test_a_mistyped_question_names_itself_and_what_is_wrong(table, says):
     with pytest.raises(questions.QuestionError, match=f"question q: .*{says}"):

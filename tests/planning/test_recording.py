@@ -69,6 +69,23 @@ def test_a_device_start_trace_ends_once_every_vhost_nic_started_not_at_the_main_
     assert init.awaited == ()
 
 
+def test_a_question_past_init_waits_for_the_nics_start_as_its_phase_does():
+    q = questions.resolve("memory-table")
+    todo = recording.for_question(q, collect=True)
+    started = phases.load("device-start").started
+    assert todo.plan.end is None and todo.started == started
+    assert todo.goal == recording.START_GOAL
+    assert set(todo.plan.functions) == {"vhost_user_set_mem_table", "vhost_net_start"}
+    # the start's reads (which NIC) beside the question's own
+    assert todo.reads["vhost_net_start"] == started.reads
+    assert todo.reads["vhost_user_set_mem_table"]["regions"] == "mem->nregions"
+    assert todo.plan_for(VHOST).awaited == ("n0",)
+    assert todo.plan_for(["qemu", "-netdev", "bogus-no-id"]) == todo.plan
+    # a question about init still ends at the main loop
+    init = recording.for_question(questions.resolve("board-init"), collect=True)
+    assert init.plan.end == "qemu_main_loop" and init.started is None
+
+
 def test_a_question_stops_at_its_first_answer_unless_collecting():
     q = questions.resolve("pci-config")
     first = recording.for_question(q, collect=False)
@@ -117,6 +134,17 @@ def test_within_is_part_of_the_stop_rule():
     user = stack_hit(2, "main", "qemu_create_cli_devices", "qdev_device_add_from_qdict",
                      "qdev_realize")
     assert not rule.chooses(board) and rule.chooses(user)
+
+
+def test_within_may_name_several_functions():
+    """guest-features keeps the guest's writes (under virtio_set_features,
+    or _ex in 10.2), not a device reset's."""
+    rule = recording.for_question(questions.resolve("guest-features"), collect=False).stop_rule
+    write = stack_hit(1, "virtio_pci_common_write", "virtio_set_features_ex",
+                      "virtio_set_features_nocheck", "virtio_net_set_features")
+    reset = stack_hit(2, "virtio_pci_common_write", "virtio_pci_reset", "virtio_reset",
+                      "virtio_set_features_nocheck", "virtio_net_set_features")
+    assert rule.chooses(write) and not rule.chooses(reset)
 
 
 def test_device_goes_only_with_a_question_about_devices():

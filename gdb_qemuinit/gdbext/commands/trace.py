@@ -61,12 +61,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         if phase.name != phases.default_name():
             qemu = dict(qemu, phase=phase.name)
         todo = recording.for_trace(path, spec.load_spec(), phase, naive=opts.naive)
-        # The setting is the time limit of init (None: none); a phase past
-        # init takes at least its own.
-        limit = settings.timeout()
-        if limit and phase.started:
-            limit = max(limit, phase.timeout)
-        timeout = opts.timeout or limit
+        timeout = opts.timeout or settings.phase_timeout(phase)
         trace = record(qemu, todo, timeout, opts.kill, settings.lazy_libraries())
         if Shell.running_gdb and opts.json:
             # The shell adds what only it saw, then analyses: once, there.

@@ -20,6 +20,8 @@ from main that led there, and the facts a developer wants.
   pci-config   where PCI config space is allocated and set up, per device:
                size and why, PCIe or not after realize, where the PCIe
                capability is added
+  guest-features, memory-table, vring-kick
+               past init: the guest (iPXE, bootindex=1) starting the NIC
   ...          'qinit where --list' shows every question
 
 {devices}
@@ -52,6 +54,7 @@ works as a question (qinit where vhost_dev_init)."""
         from ...model import questions
         from ...render import where as render_where
         from ...files import check_writable
+        from ... import session
         from ...model.trace import save
         from ..recorder import record
         from ..starting import qemu_under_gdb
@@ -67,7 +70,10 @@ works as a question (qinit where vhost_dev_init)."""
         if opts.json:
             check_writable(opts.json)
         todo = recording.for_question(q, collect=opts.all, device=opts.device)
-        trace = record(qemu_under_gdb(), todo, opts.timeout or settings.timeout(), opts.kill,
+        phase = q.phase()
+        qemu = qemu_under_gdb()
+        session.refuse(phase, qemu.get("argv") or [], f"where {q.name}")
+        trace = record(qemu, todo, opts.timeout or settings.phase_timeout(phase), opts.kill,
                        settings.lazy_libraries())
         missing = [fn for fn in q.stops if fn in trace.missing_symbols]
         if missing == q.stops:
