@@ -26,7 +26,7 @@ from .quiet import NoStderr, PendingOn, Quiet
 from .enums import read_enums
 from .frames import read_some, read_values, walk_frames
 from .qemurun import QemuRun
-from .symbols import has_debug_info, names_near, without_symbol
+from .symbols import has_debug_info, names_near_each, without_symbol
 
 
 def qemu_argv(pid: int) -> list[str] | None:
@@ -342,9 +342,11 @@ class Recorder:
             trace.extra["enums"] = enums
         if self.writes_watched:
             trace.extra["writes_watched"] = self.writes_watched
-        near = {fn: names_near(fn) for fn in missing if fn in self.recording.documented}
-        if near and trace.debug_info:
-            trace.extra["symbols_near"] = near
+        if trace.debug_info:
+            near = names_near_each(qemu["binary"], [fn for fn in missing
+                                                    if fn in self.recording.documented])
+            if near:
+                trace.extra["symbols_near"] = near
         return trace
 
     def _read_wanted_libraries(self) -> None:

@@ -41,6 +41,24 @@ def names_near(name: str, limit: int = 3) -> list[str]:
     return difflib.get_close_matches(name, sorted(names), n=limit, cutoff=0.6)
 
 
+def names_near_each(binary: str, names: list[str]) -> dict[str, list[str]]:
+    """names_near of each of `names`, kept per binary like without_symbol's
+    answers: a search of every function name costs gdb ~0.14 s, and a
+    release that lacks a documented function (renamed in another) lacks it
+    in every run."""
+    from ..qemu.binary import binary_key, known_facts, remember_facts
+    try:
+        key = binary_key(binary)
+    except OSError:
+        key = None
+    known = known_facts(key).get("near", {}) if key else {}
+    known = known if isinstance(known, dict) else {}
+    learnt = {fn: names_near(fn) for fn in names if not isinstance(known.get(fn), list)}
+    if learnt and key:
+        remember_facts(key, near={**known, **learnt})
+    return {fn: list(learnt.get(fn, known.get(fn, []))) for fn in names}
+
+
 def without_symbol(binary: str, names: list[str]) -> list[str]:
     """Which of `names` the binary has no function for.  Each look-up makes
     gdb read that function's compilation unit, so the answers are kept per
