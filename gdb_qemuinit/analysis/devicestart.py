@@ -9,11 +9,11 @@ import errno
 import os
 
 from .firsterror import QUIET
-from .vhostuser import bits, errors_between
+from .vhostuser import errors_between
 from ..model.devicestart import FAILED, NOT_STARTED, STARTED, NicStart
 from ..model.negotiation import Message, Payload, Round
 from ..model.phases import Phase
-from ..model.spec import Spec
+from ..model.spec import Spec, bits
 from ..model.trace import Hit, Trace
 from ..qemu.cmdline import QemuCommandLine
 

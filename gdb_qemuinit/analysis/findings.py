@@ -11,7 +11,7 @@ import re
 from ..datafile import data_file, read_toml
 from ..qemu.cmdline import QemuCommandLine, _flag, parse_option_value
 from ..model.devicestart import FAILED, STARTED, NicStart
-from ..model.negotiation import VhostUser
+from ..model.negotiation import Payload, VhostUser
 from ..model.problems import Finding
 from ..model.trace import EXITED
 
@@ -169,8 +169,7 @@ def _offered(vhost_user: VhostUser, chardev: str | None) -> int | None:
     backend."""
     own = next((c.negotiated for c in vhost_user.chardevs if c.chardev == chardev), None)
     payload = (own if own is not None else vhost_user.negotiated).backend_features
-    hex_ = getattr(payload, "hex", None)
-    return int(hex_, 16) if isinstance(hex_, str) else None
+    return payload.number() if isinstance(payload, Payload) else None
 
 
 def from_backend_features(cl: QemuCommandLine, vhost_user: VhostUser | None,

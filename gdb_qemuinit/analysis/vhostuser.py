@@ -14,18 +14,11 @@ from ..model.negotiation import (FAILED, INCOMPLETE, NEGOTIATED, NO_BACKEND, NO_
                                  ChardevSummary, Message, Negotiated, Payload, Reply, Round,
                                  VhostUser)
 from ..model.records import ABSENT
-from ..model.spec import Spec, load_spec
+from ..model.spec import Spec, bits, load_spec
 from ..model.trace import CUT_SHORT, Hit, Trace
 
 if TYPE_CHECKING:
     from ..model.initpath import InitPath
-
-
-def bits(value: int | None, names: dict[int, str]) -> list[str]:
-    """Set bits by name, lowest first; unnamed ones as 'bit N'."""
-    if value is None:
-        return []
-    return [names.get(b, f"bit {b}") for b in range(64) if value >> b & 1]
 
 
 def decode(spec: Spec, name: str, u64: int | None, reads: dict | None = None) -> Payload | None:

@@ -144,27 +144,26 @@ class Recorder:
     def record_call(self, function: str) -> None:
         """The watched call (recording.writes) was made by `function`'s
         latest hit on this thread: it wrote its message."""
-        thread = gdb.selected_thread()
-        num = thread.num if thread else 0
-        for hit in reversed(self.hits):
-            if hit.function == function and hit.thread == num:
-                hit.reads = {**(hit.reads or {}), "written": True}
-                return
+        hit = self._latest_on_this_thread(function)
+        if hit is not None:
+            hit.reads = {**(hit.reads or {}), "written": True}
 
     def record_exit(self, function: str, ret: int | None) -> bool:
         """A started function returned (phase device-start): its value into
         its entry's hit on this thread, with the last hit before it.  True
         (a real stop, which ends the run) once every awaited NIC's start
         has returned."""
+        hit = self._latest_on_this_thread(function)
+        if hit is not None and (hit.reads is None or "ret" not in hit.reads):
+            hit.reads = {**(hit.reads or {}), "ret": ret, "returned_after": len(self.hits)}
+        return self.starts_returned() is not None
+
+    def _latest_on_this_thread(self, function: str) -> Hit | None:
+        """`function`'s latest hit on the thread QEMU stopped in."""
         thread = gdb.selected_thread()
         num = thread.num if thread else 0
-        for hit in reversed(self.hits):
-            if hit.function == function and hit.thread == num:
-                if hit.reads is None or "ret" not in hit.reads:
-                    hit.reads = {**(hit.reads or {}), "ret": ret,
-                                 "returned_after": len(self.hits)}
-                break
-        return self.starts_returned() is not None
+        return next((h for h in reversed(self.hits)
+                     if h.function == function and h.thread == num), None)
 
     def starts_returned(self) -> dict[str, int] | None:
         """Each awaited netdev's last start's return value, once every one

@@ -41,18 +41,25 @@ def names_near(name: str, limit: int = 3) -> list[str]:
     return difflib.get_close_matches(name, sorted(names), n=limit, cutoff=0.6)
 
 
+def _known_of(binary: str, kind: str) -> tuple[str | None, dict]:
+    """The binary's key in the cache (None: it cannot be read) and what
+    earlier runs learnt of it under `kind` (qemu/binary.known_facts)."""
+    from ..qemu.binary import binary_key, known_facts
+    try:
+        key = binary_key(binary)
+    except OSError:
+        return None, {}
+    known = known_facts(key).get(kind, {})
+    return key, dict(known) if isinstance(known, dict) else {}
+
+
 def names_near_each(binary: str, names: list[str]) -> dict[str, list[str]]:
     """names_near of each of `names`, kept per binary like without_symbol's
     answers: a search of every function name costs gdb ~0.14 s, and a
     release that lacks a documented function (renamed in another) lacks it
     in every run."""
-    from ..qemu.binary import binary_key, known_facts, remember_facts
-    try:
-        key = binary_key(binary)
-    except OSError:
-        key = None
-    known = known_facts(key).get("near", {}) if key else {}
-    known = known if isinstance(known, dict) else {}
+    from ..qemu.binary import remember_facts
+    key, known = _known_of(binary, "near")
     learnt = {fn: names_near(fn) for fn in names if not isinstance(known.get(fn), list)}
     if learnt and key:
         remember_facts(key, near={**known, **learnt})
@@ -63,12 +70,8 @@ def without_symbol(binary: str, names: list[str]) -> list[str]:
     """Which of `names` the binary has no function for.  Each look-up makes
     gdb read that function's compilation unit, so the answers are kept per
     binary (with its --version) and asked once."""
-    from ..qemu.binary import binary_key, known_facts, remember_facts
-    try:
-        key = binary_key(binary)
-    except OSError:
-        key = None
-    known = dict(known_facts(key).get("functions", {})) if key else {}
+    from ..qemu.binary import remember_facts
+    key, known = _known_of(binary, "functions")
     learnt = {}
     with PendingOn(), Quiet(), NoStderr():
         for fn in names:

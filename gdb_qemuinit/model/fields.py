@@ -169,11 +169,10 @@ def parse_field(spec: object) -> Field:
 def feature_text(value: int) -> str:
     """Virtio feature bits as hex and their names (vhost-user.toml's
     [virtio_features]; "bit N" for a bit it does not name)."""
-    from .spec import load_spec
-    names = load_spec().virtio_bits
+    from .spec import bits, load_spec
     value &= (1 << 64) - 1         # a read may come signed
-    bits = [names.get(b, f"bit {b}") for b in range(64) if value >> b & 1]
-    return f"{value:#x}" + (f" ({', '.join(bits)})" if bits else "")
+    names = bits(value, load_spec().virtio_bits)
+    return f"{value:#x}" + (f" ({', '.join(names)})" if names else "")
 
 
 def parse_rule(spec: object) -> Rule:

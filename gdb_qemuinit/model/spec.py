@@ -126,6 +126,14 @@ class Spec(NamedTuple):
                                       "skip": skip, "near": self.record["sent"]}}
 
 
+def bits(value: int | None, names: dict[int, str]) -> list[str]:
+    """Set bits by name (`names`: one of the spec's bit tables), lowest
+    first; unnamed ones as 'bit N'."""
+    if value is None:
+        return []
+    return [names.get(b, f"bit {b}") for b in range(64) if value >> b & 1]
+
+
 @functools.lru_cache(maxsize=1)
 def load_spec() -> Spec:
     """The vhost-user data, parsed once per process (plan, recorder and
