@@ -26,10 +26,23 @@ def prepare(path_file: str | None, outs: outputs.Outputs, phase: Phase) -> InitP
 def refuse(phase: Phase, argv: list[str], what: str = "") -> None:
     """A QEMU command line that can never finish `phase`: a user error now
     (`what` asked for the phase: --until PHASE, else a question)."""
-    why = phase.refusal(argv)
+    why = phase.refusal(argv) or _nothing_to_start(phase, argv)
     if why:
         asked = f"{what} (runs --until {phase.name})" if what else f"--until {phase.name}"
         raise PhaseError(f"{asked}: {why}")
+
+
+def _nothing_to_start(phase: Phase, argv: list[str]) -> str | None:
+    """Why a phase that waits for NICs to start never ends on `argv`: it
+    has none of the NICs the phase counts (None: it has, or it cannot be
+    told: no command line, -readconfig)."""
+    if phase.started is None or not phase.started.if_none or len(argv) < 2:
+        return None
+    from .qemu.cmdline import QemuCommandLine
+    command_line = QemuCommandLine.of_recorded(argv)
+    if command_line is None or command_line.readconfig or command_line.vhost_nics():
+        return None
+    return phase.started.if_none
 
 
 def finish(path: InitPath, trace: Trace, outs: outputs.Outputs, full: bool = False,

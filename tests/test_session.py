@@ -35,3 +35,24 @@ def test_finish_annotates_writes_and_returns_the_summary_or_the_report(tmp_path)
     assert len(doc["edges"]) == len(path.edges) and "steps" in doc
     full = session.finish(path, t, outs, full=True)
     assert full == (tmp_path / "r.txt").read_text() and len(full) > len(brief)
+
+
+def test_a_phase_that_waits_for_nic_starts_refuses_a_line_without_such_a_nic():
+    """device-start on a line whose NICs have no vhost backend would wait
+    out its time limit: refused before QEMU runs, naming what asked."""
+    phase = phases.load("device-start")
+    user_nic = ["qemu", "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
+    with pytest.raises(phases.PhaseError, match="no virtio-net NIC with a vhost backend") as e:
+        session.refuse(phase, user_nic, "where memory-table")
+    assert str(e.value).startswith("where memory-table (runs --until device-start)")
+    vhost_nic = ["qemu", "-chardev", "socket,id=c0,path=/tmp/s", "-netdev",
+                 "vhost-user,id=n0,chardev=c0", "-device", "virtio-net-pci,netdev=n0"]
+    session.refuse(phase, vhost_nic)
+    session.refuse(phase, user_nic[:3] + ["-device", "virtio-net-pci,netdev=n0,bootindex=1",
+                                          "-netdev", "tap,id=t0,vhost=on",
+                                          "-device", "virtio-net-pci,netdev=t0"])
+    # what cannot be told from the line is not refused: -readconfig, no line
+    session.refuse(phase, user_nic + ["-readconfig", "vm.cfg"])
+    session.refuse(phase, [])
+    # init ends at the main loop whatever the NICs
+    session.refuse(phases.load("main-loop"), user_nic)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
-from ..model.initpath import Edge, InitPath, facts_match
+from ..model.initpath import Dispatch, Edge, InitPath, facts_match
 from ..qemu.cmdline import QemuCommandLine
 from .summary import chain_text
 from ..model.trace import REACHED, Hit, Trace
@@ -53,6 +53,7 @@ class Verifier:
             for i, name in enumerate(stack):
                 self.positions.setdefault(name, []).append((n, i))
         self.seen = set(self.positions)
+        self._served_cache: dict[str, list[str]] = {}
         # How much of the documented path stands above each frame: prefer
         # the stack that reached the caller the documented way.
         self.context = [self._documented_above(stack) for _, stack in self.stacks]
@@ -75,10 +76,15 @@ class Verifier:
             best.first = min(m.hit.seq for m in matches)
         return best
 
-    def _pairs(self, is_callee, is_caller, adjacent: bool = False) -> list[_Match]:
+    def _served(self, d: Dispatch) -> list[str]:
+        """The functions seen that serve dispatch point `d` (asked per edge)."""
+        if d.name not in self._served_cache:
+            self._served_cache[d.name] = [n for n in self.seen if d.served_by(n)]
+        return self._served_cache[d.name]
+
+    def _pairs(self, callees, is_caller, adjacent: bool = False) -> list[_Match]:
         out = []
-        where = sorted(p for name in self.seen if is_callee(name)
-                       for p in self.positions[name])
+        where = sorted(p for name in callees for p in self.positions.get(name, ()))
         for n, i in where:      # in hit order, innermost first, as in the stacks
             hit, stack = self.stacks[n]
             span = stack[i + 1:i + 2] if adjacent else stack[i + 1:]
@@ -98,7 +104,7 @@ class Verifier:
         d_callee = self.path.dispatch.get(e.callee)
         d_caller = self.path.dispatch.get(e.caller)
         if d_callee:
-            pairs = self._pairs(d_callee.served_by, lambda n: n == e.caller,
+            pairs = self._pairs(self._served(d_callee), lambda n: n == e.caller,
                                 adjacent=not d_callee.through)
             pairs = [p for p in pairs if all(n in d_callee.through
                                              for n in p.stack[p.inner + 1:p.outer])]
@@ -117,10 +123,10 @@ class Verifier:
         elif d_caller:
             callers = set(self.path.callers_of(e.caller))
             if d_caller.served_by(e.callee):
-                m = self._best(self._pairs(lambda n: n == e.callee, callers.__contains__))
+                m = self._best(self._pairs((e.callee,), callers.__contains__))
                 note = f"{e.caller} ({d_caller.member}) resolved to {e.callee}()"
             else:
-                m = self._best(self._pairs(lambda n: n == e.callee, d_caller.served_by))
+                m = self._best(self._pairs((e.callee,), d_caller.served_by))
                 note = (f"{e.caller} ({d_caller.member}) was "
                         f"{m.stack[m.outer]}() here" if m else "")
             if m:
@@ -128,7 +134,7 @@ class Verifier:
                 v.note = note
                 return v
         else:
-            m = self._best(self._pairs(lambda n: n == e.callee, lambda n: n == e.caller))
+            m = self._best(self._pairs((e.callee,), lambda n: n == e.caller))
             if m:
                 self._fill(v, m, OBSERVED)
                 others = self._other_callers(e, set(m.stack[m.inner + 1:m.outer]))
@@ -262,11 +268,13 @@ class Verifier:
         d = self.path.dispatch.get(e.callee)
         if not d:
             return ""
-        for _, stack in self.stacks:
-            for i, name in enumerate(stack[:-1]):
-                if d.served_by(name) and name in d.probes:
-                    return (f"{e.callee} was served by {name}() through "
-                            f"{chain_text(stack[i:], 8)}, not from {e.caller}")
+        # the first hit's innermost such frame (with a caller above it)
+        for n, i in sorted(p for name in self._served(d) if name in d.probes
+                           for p in self.positions[name]):
+            stack = self.stacks[n][1]
+            if i < len(stack) - 1:
+                return (f"{e.callee} was served by {stack[i]}() through "
+                        f"{chain_text(stack[i:], 8)}, not from {e.caller}")
         return ""
 
     # -- ordered steps -------------------------------------------------------

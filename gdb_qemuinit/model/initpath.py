@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
+import re
 from typing import NamedTuple
 
 from ..datafile import DataFileError, data_file, read_toml
@@ -51,10 +52,16 @@ def facts_match(patterns, facts) -> bool:
                for p in patterns)
 
 
+# A plain name is compared, not compiled into a regular expression: a run
+# compiles only the few real patterns.
+_GLOB = re.compile(r"[*?[]")
+
+
 @functools.lru_cache(maxsize=4096)
 def _matches(patterns: tuple[str, ...], name: str) -> bool:
     """Verification asks this for every frame of every hit: cache it."""
-    return any(fnmatch.fnmatchcase(name, pat) for pat in patterns)
+    return any(name == pat if not _GLOB.search(pat) else fnmatch.fnmatchcase(name, pat)
+               for pat in patterns)
 
 
 class Dispatch(NamedTuple):

@@ -27,6 +27,7 @@ class Started(NamedTuple):
     function: str
     per: str
     reads: dict[str, str]
+    if_none: str = ""               # why a command line without such a NIC never ends
 
 
 class Phase(NamedTuple):
@@ -51,7 +52,8 @@ class Phase(NamedTuple):
         return next((why for opt, why in self.refuses.items() if opt in argv[1:]), None)
 
 
-_STARTED = shapes.Record({"function": str, "per": str}, {"reads": shapes.Map(str)})
+_STARTED = shapes.Record({"function": str, "per": str},
+                         {"reads": shapes.Map(str), "if_none": str})
 _PHASE = shapes.Record({"about": str, "paths": [str], "timeout": float},
                        {"end": str, "started": _STARTED, "marks": [str],
                         "refuses": shapes.Map(str)})
@@ -90,7 +92,8 @@ def load(name: str | None = None) -> Phase:
                          f"not one of {', '.join(PER)}")
     return Phase(name=name, about=doc["about"], paths=tuple(doc["paths"]),
                  timeout=float(doc["timeout"]), end=doc.get("end"),
-                 started=Started(st["function"], st["per"], dict(st.get("reads", {})))
+                 started=Started(st["function"], st["per"], dict(st.get("reads", {})),
+                                 st.get("if_none", ""))
                  if st else None,
                  marks=tuple(doc.get("marks", ())), refuses=dict(doc.get("refuses", {})))
 
