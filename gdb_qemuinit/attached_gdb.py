@@ -9,6 +9,10 @@ import signal
 import subprocess
 from typing import NamedTuple
 
+# The line a watch prints once its breakpoints are in: from then on what
+# QEMU does is seen (the shell and the tests wait for it).
+WATCHING = "qinit watch: watching"
+
 
 class AttachedGdb(NamedTuple):
     """How a gdb attached to someone else's QEMU ended."""
@@ -89,3 +93,76 @@ def _end(proc: subprocess.Popen, grace: float) -> str:
             continue
     proc.wait()
     return "killed"
+
+
+def run_watching_gdb(cmd: list[str], limit: float, err_path: str,
+                     grace: float = 30) -> AttachedGdb:
+    """Run the gdb of `qemuinit watch PID`: attached to a QEMU qemuinit did
+    not start, it ends the watch itself at `limit` seconds.  Ctrl-C or
+    SIGTERM here asks it to end now, on a pipe whose other end it watches
+    (END_FD in its environment); so does this process's death, even by
+    SIGKILL, which closes the pipe: gdb then takes its breakpoints out and
+    detaches rather than leaving them in a QEMU that would die of the next
+    one.  A second Ctrl-C, or a gdb still there `grace` seconds after the
+    end, is ended as hang's is (SIGTERM: it detaches first).  gdb's line
+    saying the watch has begun is passed on to our stderr."""
+    import sys
+    import threading
+    read_end, write_end = os.pipe()
+    env = dict(os.environ, QEMUINIT_END_FD=str(read_end))
+    with open(err_path, "wb") as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=err, start_new_session=True, pass_fds=(read_end,),
+                                env=env)
+    os.close(read_end)
+    asked: list[str] = []
+    done = threading.Event()
+
+    def ask(signum, frame):
+        asked.append(signal.Signals(signum).name)
+        if len(asked) == 1:
+            try:
+                os.write(write_end, asked[0].encode() + b"\n")
+            except OSError:
+                pass
+        else:
+            _end(proc, grace)
+    old = {s: signal.signal(s, ask) for s in (signal.SIGINT, signal.SIGTERM)}
+    shown = threading.Thread(target=_pass_watching_line, args=(err_path, done, sys.stderr),
+                             daemon=True)
+    shown.start()
+    how = "finished"
+    try:
+        try:
+            proc.wait(timeout=limit + grace)
+        except subprocess.TimeoutExpired:
+            how = _end(proc, grace)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        os.close(write_end)
+        done.set()
+        shown.join(timeout=5)
+    with open(err_path, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    return AttachedGdb(proc.returncode, text, how != "finished", how)
+
+
+def _pass_watching_line(err_path: str, done, out) -> None:
+    """Copy gdb's WATCHING line from its stderr file to `out` when it comes."""
+    seen = b""
+    while True:
+        finished = done.is_set()
+        try:
+            with open(err_path, "rb") as f:
+                seen = f.read()
+        except OSError:
+            pass
+        at = seen.find(WATCHING.encode())
+        if at >= 0 and b"\n" in seen[at:]:
+            out.write(seen[at:seen.index(b"\n", at) + 1].decode("utf-8", "replace"))
+            out.flush()
+            return
+        if finished:
+            return
+        done.wait(0.05)

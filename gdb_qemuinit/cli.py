@@ -249,22 +249,42 @@ def cmd_where(opts) -> int:
     return EXIT_OK if render_where.answers_for(res, opts.device) else EXIT_FAILED
 
 
-def cmd_hang(opts) -> int:
-    """Attach gdb to a running QEMU, diagnose, detach."""
-    from .attached_gdb import resume_if_left_stopped, run_attached_gdb, stopped, tracer_of
+def _check_qemu_pid(pid: int) -> None:
+    """`pid` is a running QEMU: a user error (CliError) if not."""
     from .qemu.binary import check_binary
-    from .render.hang import format_hang
-    from .gdbcommand import gdb_attach_command
-    if not os.path.exists(f"/proc/{opts.pid}"):
-        raise CliError(f"no process {opts.pid}")
+    if not os.path.exists(f"/proc/{pid}"):
+        raise CliError(f"no process {pid}")
     try:
-        exe = os.readlink(f"/proc/{opts.pid}/exe")
+        exe = os.readlink(f"/proc/{pid}/exe")
     except OSError as exc:
-        raise CliError(f"cannot read what PID {opts.pid} runs: {exc.strerror}") from None
+        raise CliError(f"cannot read what PID {pid} runs: {exc.strerror}") from None
     try:
         check_binary(exe)
     except QemuinitError:
-        raise CliError(f"PID {opts.pid} runs {exe}, which is not QEMU") from None
+        raise CliError(f"PID {pid} runs {exe}, which is not QEMU") from None
+
+
+def _refuse_traced(pid: int) -> None:
+    """A QEMU another debugger (or qemuinit) traces cannot be attached to:
+    say by whom."""
+    from .attached_gdb import tracer_of
+    tracer = tracer_of(pid)
+    if tracer:
+        try:
+            with open(f"/proc/{tracer}/comm", encoding="utf-8", errors="replace") as f:
+                name = f" ({f.read().strip()})"
+        except OSError:
+            name = ""
+        raise CliError(f"PID {pid} is already traced by PID {tracer}{name}: detach that "
+                       f"first (a process has one tracer at a time)")
+
+
+def cmd_hang(opts) -> int:
+    """Attach gdb to a running QEMU, diagnose, detach."""
+    from .attached_gdb import resume_if_left_stopped, run_attached_gdb, stopped, tracer_of
+    from .render.hang import format_hang
+    from .gdbcommand import gdb_attach_command
+    _check_qemu_pid(opts.pid)
     if opts.json:
         outputs.Outputs(json=opts.json).check()      # before gdb attaches
     leftovers.remove_stale()
@@ -291,6 +311,40 @@ def cmd_hang(opts) -> int:
         save(doc, opts.json)
     print(format_hang(doc), end="", file=sys.stderr if to_stdout([opts.json]) else sys.stdout)
     return EXIT_OK
+
+
+def cmd_watch(opts) -> int:
+    """Attach gdb to a running QEMU, record what happens to it until the
+    time limit, Ctrl-C or the event, detach; then analyse as a trace."""
+    from .attached_gdb import run_watching_gdb, tracer_of
+    from .gdbcommand import gdb_attach_command
+    _check_qemu_pid(opts.pid)
+    _refuse_traced(opts.pid)
+    phase = phases.load("watch")
+    if opts.event:
+        phase.event(opts.event)
+    outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg, png=opts.png,
+                           report=opts.report, timeline=opts.timeline, html=opts.html)
+    path = session.prepare(None, outs, phase)
+    leftovers.remove_stale()
+    with leftovers.private_dir() as private:
+        json_path = os.path.join(private, "watch.json")
+        args = (["watch", "--quiet", "--json", json_path, "--timeout", str(opts.timeout)]
+                + (["--until", opts.event] if opts.event else []))
+        gdb = run_watching_gdb(gdb_attach_command(opts.pid, args, guard=False), opts.timeout,
+                               os.path.join(private, "gdb.err"))
+        doc, why = gdb_document(json_path)
+    if doc is None:
+        said = [ln for ln in gdb.stderr.splitlines() if ln.strip()]
+        left = tracer_of(opts.pid)
+        raise CliError(f"the watch of PID {opts.pid} ended without a record ({why})"
+                       + (f": {said[-1]}" if said else "")
+                       + (f"; QEMU is still traced by PID {left}" if left else ""))
+    trace = Trace.from_json(doc, checked=False)
+    text_out = sys.stderr if outs.to_stdout() else sys.stdout
+    print(session.finish(path, trace, outs, full=opts.full,
+                         color=_color(opts) and text_out is sys.stdout), end="", file=text_out)
+    return EXIT_OK if trace.outcome.state in SUCCEEDED else EXIT_FAILED
 
 
 def _scenario_help() -> str:
@@ -327,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     options.add(p, "json", "svg", "png", "dot", "report", "timeline", "html", "full",
                 "no-color", "path", "until",
-                until={"choices": phases.names(),
+                until={"choices": phases.trace_names(),
                        "note": "default main-loop, or the scenario's"})
     _run_options(p)
     p.set_defaults(func=cmd_trace)
@@ -359,6 +413,23 @@ def build_parser() -> argparse.ArgumentParser:
                        "request in flight, findings) and detach: QEMU goes on as before.")
     options.add(p, "pid", "hang-json", "hang-timeout", hang_timeout={"default": 120.0})
     p.set_defaults(func=cmd_hang)
+
+    p = sub.add_parser("watch", help="follow a running QEMU through hot-plug and a "
+                       "backend's restart: attach, record, detach",
+                       description="Attach gdb to a running QEMU (started by anyone), "
+                       "plant the documented hot-plug and reconnect paths and every "
+                       "vhost-user message, record what QMP commands and backends make it "
+                       "do until the time limit, Ctrl-C or --until EVENT, then take the "
+                       "breakpoints out and detach: QEMU goes on as before.  The report "
+                       "checks every documented edge, as a trace's does.",
+                       epilog="events: " + "; ".join(
+                           f"{e.name}: {e.about}" for e in phases.load("watch").events.values()))
+    options.add(p, "pid", "json", "svg", "png", "dot", "report", "timeline", "html", "full",
+                "no-color", "watch-timeout", "event",
+                watch_timeout={"default": phases.load("watch").timeout,
+                               "note": f"default {phases.load('watch').timeout:g}"},
+                event={"choices": list(phases.load("watch").events)})
+    p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("path", help="print the documented path as a call tree; "
                        "path import NOTES, path export TRACE.json",

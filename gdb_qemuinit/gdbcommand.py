@@ -24,15 +24,18 @@ def _python_paths() -> list[str]:
 LAUNCHER = Path(__file__).resolve().parent / "qemu" / "launcher.py"
 
 
-def gdb_command(qemu_argv: list[str], qinit_args: list[str]) -> list[str]:
+def gdb_command(qemu_argv: list[str], qinit_args: list[str], guard: bool = True) -> list[str]:
     """The gdb invocation.  gdb starts QEMU the way it always does (through
     its "shell", see gdb_environment), and is given QEMU's argv with --args
     so that `show args` tells the truth; what QEMU receives comes from the
-    argv file, byte for byte."""
+    argv file, byte for byte.  `guard`: gdb ends itself and its children if
+    qemuinit dies (a watch instead ends itself cleanly: its end request)."""
     load = ("python import sys; sys.path[:0] = [p for p in %r if p not in sys.path]; "
             "from gdb_qemuinit.gdbext import commands, guard; "
-            "commands.register(for_the_shell=True, only=%r); "
-            "guard.watch_parent(%d)" % (_python_paths(), qinit_args[0], os.getpid()))
+            "commands.register(for_the_shell=True, only=%r)"
+            % (_python_paths(), qinit_args[0]))
+    if guard:
+        load += "; guard.watch_parent(%d)" % os.getpid()
     qinit = " ".join(["qinit", qinit_args[0]] + [_quote_gdb(a) for a in qinit_args[1:]])
     debug = ["-iex", "set python print-stack full"] if os.environ.get("QEMUINIT_DEBUG") else []
     return [GDB, "-nx", "-q", "-batch", *debug,
@@ -56,9 +59,9 @@ def _profiled(commands: list[str]) -> list[str]:
                       f"_qemuinit_profile.dump_stats({os.path.join(where, 'gdb.prof')!r})"])
 
 
-def gdb_attach_command(pid: int, qinit_args: list[str]) -> list[str]:
+def gdb_attach_command(pid: int, qinit_args: list[str], guard: bool = True) -> list[str]:
     """gdb attaching to a running process (-p) instead of starting one."""
-    cmd = gdb_command([], qinit_args)
+    cmd = gdb_command([], qinit_args, guard)
     assert cmd[-1] == "--args"
     return cmd[:-1] + ["-p", str(pid)]
 

@@ -116,6 +116,11 @@ OPTIONS = {
     "hang-timeout": Option(("--timeout",), "give gdb SECONDS to attach, read and detach; "
                            "past them gdb is ended, detaching first: QEMU goes on "
                            "(default 120)", "SECONDS", type=positive_seconds, dest="timeout"),
+    "event": Option(("--until",), "end the watch when this happens (default: at the "
+                    "time limit, or Ctrl-C)", "EVENT", dest="event"),
+    "watch-timeout": Option(("--timeout",), "watch for SECONDS, then take the breakpoints "
+                            "out and detach: QEMU goes on", "SECONDS", type=positive_seconds,
+                            dest="timeout"),
     "no-backend": Option(("--no-backend",), "start no backend (QEMU waits for one: see "
                          "the hang report)"),
     "trace-file": Option(("trace",), "a trace qemuinit wrote", "TRACE.json"),

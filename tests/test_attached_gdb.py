@@ -4,9 +4,12 @@ process, and the one thing it may do to it (continue a stop its gdb left)."""
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 
-from gdb_qemuinit.attached_gdb import resume_if_left_stopped, stopped, tracer_of
+from gdb_qemuinit.attached_gdb import (resume_if_left_stopped, run_watching_gdb, stopped,
+                                       tracer_of)
 
 
 def wait_until(predicate):
@@ -31,3 +34,32 @@ def test_a_stop_left_behind_is_continued_and_one_found_before_is_not():
         p.kill()
         p.wait()
     assert tracer_of(p.pid) is None and not stopped(p.pid)
+
+
+def _reader_of_the_end_pipe(tmp_path):
+    """A child in gdb's place: it reads its end request and writes what it
+    read (and whether it was still its parent's child) to a file."""
+    said = tmp_path / "said"
+    code = ("import os,sys; fd=int(os.environ['QEMUINIT_END_FD']); "
+            "sys.stderr.write('qinit watch: watching QEMU (PID 1), 0 breakpoints planted\\n');"
+            "sys.stderr.flush(); data=os.read(fd, 200); "
+            f"open({str(said)!r}, 'wb').write(data or b'EOF')")
+    return [sys.executable, "-c", code], said
+
+
+def test_ctrl_c_is_passed_to_a_watching_gdb_as_an_end_request_not_a_signal(tmp_path, capsys):
+    cmd, said = _reader_of_the_end_pipe(tmp_path)
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    ended = run_watching_gdb(cmd, 30, str(tmp_path / "err"))
+    assert said.read_bytes() == b"SIGINT\n"
+    assert ended.returncode == 0 and not ended.limit_hit
+    assert "qinit watch: watching QEMU" in capsys.readouterr().err
+    # our own handler is back
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_watching_gdb_past_its_time_and_grace_is_ended_detaching_first(tmp_path):
+    """A gdb that does not end by itself: SIGTERM (gdb detaches, then exits)."""
+    ended = run_watching_gdb([sys.executable, "-c", "import time; time.sleep(60)"], 0.5,
+                             str(tmp_path / "err"), grace=0.5)
+    assert ended.limit_hit and ended.how_ended == "ended" and ended.returncode == -15

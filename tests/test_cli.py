@@ -2,6 +2,7 @@
 
 import argparse
 import re
+import subprocess
 
 import pytest
 
@@ -65,3 +66,17 @@ def test_an_option_shared_by_both_front_ends_has_one_help_text():
     helps = {opt: a.help for a in trace._actions for opt in a.option_strings}
     assert helps["--json"] == options.OPTIONS["json"].help
     assert helps["--timeout"].startswith(options.OPTIONS["timeout"].help)
+
+
+def test_watch_refuses_what_is_not_a_running_qemu(capsys):
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        assert cli.main(["watch", str(sleeper.pid)]) == cli.EXIT_USAGE
+        assert "which is not QEMU" in capsys.readouterr().err
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert cli.main(["watch", str(sleeper.pid)]) == cli.EXIT_USAGE
+    assert f"no process {sleeper.pid}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["watch", "1", "--until", "nic-gone"])     # not an event: argparse says

@@ -15,7 +15,7 @@ from ..model.negotiation import (FAILED, INCOMPLETE, NEGOTIATED, NO_BACKEND, NO_
                                  VhostUser)
 from ..model.records import ABSENT
 from ..model.spec import Spec, bits, load_spec
-from ..model.trace import CUT_SHORT, Hit, Trace
+from ..model.trace import CUT_SHORT, WATCHED, Hit, Trace
 
 if TYPE_CHECKING:
     from ..model.initpath import InitPath
@@ -315,7 +315,8 @@ def _mark_undelivered(rounds: list[Round], cut: dict | None) -> None:
 
 def _judge_round(rnd: Round, last_step: int | None, last: bool, state: str) -> None:
     msgs = rnd.on_wire()
-    cut_short = last and state in CUT_SHORT
+    # a watch may end in the middle of a negotiation, as a cut-short run does
+    cut_short = last and (state in CUT_SHORT or state == WATCHED)
     if not msgs:
         rnd.result = NO_BACKEND if cut_short else NO_MESSAGES
         return

@@ -19,6 +19,7 @@ recorder is any object with:
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 import time
@@ -26,8 +27,9 @@ from typing import Callable, Protocol, TypeVar
 
 import gdb
 
+from ..attached_gdb import WATCHING
 from ..model.trace import (ERROR, EXITED, INIT_COMPLETE, INTERRUPTED, SIGNALED, TIMEOUT,
-                           Frame, Outcome)
+                           WATCHED, Frame, Outcome)
 from ..qemu.sources import SourceRoots
 from .attach import attached, detach
 from .breakpoints import EndBreakpoint
@@ -35,7 +37,7 @@ from .frames import on_thread, reads_on_stack, walk_frames
 from .outcomes import CRASH_SIGNALS, died, exited
 from .quiet import NoStderr, PendingOn, Quiet
 from .symbols import LibrarySymbols
-from .watchdog import Watchdog
+from .watchdog import END_FD, EndRequest, Watchdog, sigint_pending
 
 Result = TypeVar("Result")
 
@@ -54,12 +56,18 @@ class QemuRun:
     libraries' symbols, and how the run ends."""
 
     def __init__(self, end: str | None, timeout: float | None, lazy_libraries: bool = True,
-                 blocking_reads: dict | None = None, goal: tuple[str, str] | None = None):
+                 blocking_reads: dict | None = None, goal: tuple[str, str] | None = None,
+                 watch: bool = False, event: str | None = None):
         # Entered by the main thread, the run is over (None: the recorder
         # ends it); `goal` says what the run waits for, as in "QEMU did
         # not GOAL[0]" and "... before GOAL[1]".
         self.end = end
         self.goal, self.before = goal or (f"reach {end}", f"reaching {end}")
+        # A watch of a running QEMU ends by its time limit, Ctrl-C or a
+        # request from the qemuinit that runs this gdb: all normal ends.
+        self.watch = watch
+        self.event = event
+        self.ended_by: str | None = None
         self.timeout = timeout
         self.lazy_libraries = lazy_libraries
         self.blocking_reads = blocking_reads or {}
@@ -74,6 +82,11 @@ class QemuRun:
         self._timer: Watchdog | None = None
         self._last_stop = None
         self._exited = None
+        # The run's own SIGINT to QEMU (timer, end request): sent once, and
+        # never once the run is ending (see finish).
+        self._interrupt_lock = _thread.allocate_lock()
+        self._may_interrupt = True
+        self._interrupt_sent = False
 
     def carry_out(self, qemu: dict, recorder: RunRecorder, kill: bool,
                   result: Callable[[Outcome], Result]) -> Result:
@@ -95,6 +108,9 @@ class QemuRun:
         for registry, handler in handlers:
             registry.connect(handler)
         self.started = time.monotonic()
+        end_fd = os.environ.get(END_FD)
+        if self.watch and end_fd and end_fd.isdigit():
+            EndRequest(int(end_fd), self._end_requested)
         try:
             outcome = self._start_and_continue(qemu, recorder)
         except gdb.error as exc:
@@ -137,6 +153,12 @@ class QemuRun:
         recorder.plant(qemu)
         if self.end:
             self._end = EndBreakpoint(self.end)
+        if self.watch:      # the moment from which what QEMU does is seen
+            ends = [f"{self.timeout:g} s are over" if self.timeout else "",
+                     self.event or "", "Ctrl-C"]
+            gdb.write(f"{WATCHING} QEMU (PID {self.pid}), {len(recorder.breakpoints)} "
+                      f"breakpoints planted; until {', '.join(e for e in ends if e)}\n",
+                      gdb.STDERR)
 
     def _continue_until_done(self, command: str, qemu: dict, recorder: RunRecorder) -> Outcome:
         while True:
@@ -187,6 +209,11 @@ class QemuRun:
         return None
 
     def _interrupted(self) -> Outcome:
+        if self.watch:
+            timed_out = self._timer is not None and self._timer.fired
+            why = (f"its time limit ({self.timeout:g} s)" if timed_out else
+                   self.ended_by or "by the user (SIGINT)")
+            return Outcome(state=WATCHED, detail=f"the watch ended: {why}")
         frames, reads = self._main_thread_frames()
         if self._timer is not None and self._timer.fired:
             return Outcome(state=TIMEOUT, frames=frames, reads=reads or None,
@@ -240,13 +267,25 @@ class QemuRun:
             self._start_timer()
 
     def _start_timer(self) -> None:
-        self._timer = Watchdog(self.timeout, self._interrupt_after_timeout)
+        self._timer = Watchdog(self.timeout, self._interrupt)
 
-    def _interrupt_after_timeout(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGINT)
-        except OSError:
-            pass
+    def _end_requested(self, said: str) -> None:
+        self._interrupt(f"qemuinit received {said}" if said else
+                        "qemuinit, which ran this gdb, is gone")
+
+    def _interrupt(self, why: str | None = None) -> None:
+        """Stop QEMU with SIGINT, which gdb takes (QEMU never sees it: gdb
+        does not pass SIGINT on), so that the run ends; from the timer's or
+        the end request's thread."""
+        with self._interrupt_lock:
+            if not self._may_interrupt or self._interrupt_sent or not self.pid:
+                return
+            self.ended_by = why
+            try:
+                os.kill(self.pid, signal.SIGINT)
+                self._interrupt_sent = True
+            except OSError:
+                pass
 
     # -- the end ---------------------------------------------------------------
     def finish(self, recorder: RunRecorder, state: str | None, kill: bool) -> None:
@@ -255,10 +294,13 @@ class QemuRun:
         state: kill those, and any when asked.  A crashed one stays stopped
         at the prompt, to be looked at.  One gdb attached to is not ours to
         kill (unless asked): it is detached instead."""
+        with self._interrupt_lock:
+            self._may_interrupt = False
         self._remove(recorder.breakpoints)
         over = state is None or state in (TIMEOUT, ERROR)
         if self.was_attached and not kill:
-            if over or state == INTERRUPTED:
+            if over or state in (INTERRUPTED, WATCHED):
+                self._take_pending_interrupt()
                 detach()
         elif (kill or over) and gdb.selected_inferior().pid:
             try:
@@ -273,6 +315,19 @@ class QemuRun:
             pass
         from . import starting
         starting.left()
+
+    def _take_pending_interrupt(self) -> None:
+        """Our SIGINT, sent as QEMU stopped for something else, is still
+        pending: detached, QEMU would receive it and shut down.  Let gdb
+        take it first (QEMU runs an instant; our breakpoints are out)."""
+        for _ in range(3):
+            if not (self._interrupt_sent and sigint_pending(self.pid)):
+                return
+            try:
+                with Quiet():
+                    gdb.execute("continue", to_string=True)
+            except gdb.error:
+                return
 
     def _remove(self, breakpoints: list) -> None:
         # gdb warns for each breakpoint it cannot lift from a dead process.

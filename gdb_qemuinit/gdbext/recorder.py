@@ -16,8 +16,8 @@ import time
 import gdb
 
 from ..planning.recording import Recording
-from ..model.trace import (ANSWERED, DEVICES_STARTED, INIT_COMPLETE, START_FAILED, Frame, Hit,
-                           Outcome, Trace, clock_section)
+from ..model.trace import (ANSWERED, DEVICES_STARTED, INIT_COMPLETE, START_FAILED, WATCHED,
+                           Frame, Hit, Outcome, Trace, clock_section)
 from ..qemu.peers import argv_of
 from .breakpoints import (CALL, ENTRY, EXIT, FINISH, LOST, RETURN, CallSiteBreakpoint,
                           ExitBreakpoint, RecordingBreakpoint, ReplyFinish, ReturnBreakpoint,
@@ -304,6 +304,9 @@ class Recorder:
             if bp.function in self.needs_finish:
                 ReplyFinish(self, bp.function)
         answer = [b for b in breakpoints if self.is_answer(b.function)]
+        if answer and self.recording.event:
+            return Outcome(state=WATCHED, detail=f"{self.recording.event}: QEMU entered "
+                                                 f"{answer[0].function}")
         if answer:
             return Outcome(state=ANSWERED, detail=f"QEMU is stopped at {answer[0].function}")
         returned = self.starts_returned()
@@ -378,6 +381,6 @@ def record(qemu: dict, recording: Recording, timeout: float | None, kill: bool,
     main loop (or a question's first stop), then end the run as every qinit
     run ends (QemuRun.finish)."""
     run = QemuRun(recording.plan.end, timeout, lazy_libraries, recording.blocking_reads,
-                  goal=recording.goal)
+                  goal=recording.goal, watch=recording.watch, event=recording.event)
     recorder = Recorder(recording, run)
     return run.carry_out(qemu, recorder, kill, lambda outcome: recorder.trace(outcome, qemu))

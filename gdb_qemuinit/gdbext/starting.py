@@ -66,6 +66,22 @@ def qemu_under_gdb() -> dict:
             "argv": argv or [binary] + program_args()}
 
 
+def running_qemu() -> dict:
+    """The QEMU gdb runs or is attached to, checked to be QEMU and taken as
+    it is: nothing started or restarted (a watch)."""
+    from ..qemu.binary import check_binary
+    pid = gdb.selected_inferior().pid
+    if not pid:
+        raise QemuinitError("no running QEMU to watch: attach to it (gdb -p PID; from a "
+                            "shell, qemuinit watch PID), or run it first")
+    binary = gdb.current_progspace().filename
+    if not binary:
+        raise QemuinitError("gdb does not know the program of this process: 'file' it")
+    version = check_binary(binary)
+    return {"binary": binary, "version": version,
+            "argv": proc_argv(pid) or [binary] + program_args()}
+
+
 def program_args() -> list[str]:
     """The program's arguments as gdb shows them: only a first guess, for
     the trace of a QEMU that never started.  The recorder reads what QEMU

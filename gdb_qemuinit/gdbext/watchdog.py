@@ -37,3 +37,48 @@ class Watchdog:
             self._cancelled.release()
         except RuntimeError:       # cancelled already
             pass
+
+
+# The environment variable naming the file descriptor on which the qemuinit
+# that runs this gdb asks a watch to end (qemuinit watch PID).
+END_FD = "QEMUINIT_END_FD"
+
+
+class EndRequest:
+    """Calls `fire(said)` once the qemuinit at the other end of pipe `fd`
+    writes to it (`said`: what it received, e.g. SIGINT) or is gone, even
+    by SIGKILL (end of file, `said` empty): a watch then ends as at its
+    time limit, taking its breakpoints out and detaching, instead of gdb
+    being killed with them in.  Signals blocked, as Watchdog's."""
+
+    def __init__(self, fd: int, fire):
+        import os
+        import signal
+
+        def wait():
+            try:
+                said = os.read(fd, 200)
+            except OSError:
+                said = b""
+            fire(said.decode("ascii", "replace").strip())
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            _thread.start_new_thread(wait, ())
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def sigint_pending(pid: int) -> bool:
+    """Is a SIGINT pending for process `pid` (or one of its threads)?"""
+    import glob
+    bit = 1 << 1        # SIGINT is signal 2: bit 1 of the masks
+    for status in [f"/proc/{pid}/status"] + glob.glob(f"/proc/{pid}/task/*/status"):
+        try:
+            with open(status, encoding="ascii") as f:
+                for line in f:
+                    if line.startswith(("SigPnd:", "ShdPnd:")) and \
+                            int(line.split()[1], 16) & bit:
+                        return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False

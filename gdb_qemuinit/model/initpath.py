@@ -163,6 +163,21 @@ class InitPath(NamedTuple):
     def cluster_ids(self) -> list[str]:
         return [c.id for c in self.clusters]
 
+    def only(self, cluster_ids: list[str]) -> "InitPath":
+        """The part of this path that is those clusters: their edges, and
+        the dispatch points, hot functions and [always] callers among
+        their nodes (a phase borrowing a cluster of another file)."""
+        ids = [self.check_cluster(c) for c in cluster_ids]
+        edges = [e for e in self.edges if e.cluster in ids]
+        nodes = {n for e in edges for n in (e.caller, e.callee)}
+        return self._replace(
+            clusters=[c for c in self.clusters if c.id in ids], edges=edges,
+            dispatch={k: d for k, d in self.dispatch.items() if k in nodes},
+            hot=self.hot & nodes,
+            always={k: v for k, v in self.always.items() if k in nodes},
+            needs={k: v for k, v in self.needs.items() if k in nodes or k in ids},
+            exercise={}, unseen=())
+
 
 def _chain_edges(chain: str) -> list[tuple[str, str]]:
     # " -> " with spaces: names such as ti->class_init contain a bare "->".

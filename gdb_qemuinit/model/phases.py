@@ -30,6 +30,15 @@ class Started(NamedTuple):
     if_none: str = ""               # why a command line without such a NIC never ends
 
 
+class Event(NamedTuple):
+    """What ends a watch (--until EVENT): QEMU enters one of `functions`,
+    with one of `within` on its stack (empty: anywhere)."""
+    name: str
+    functions: tuple[str, ...]
+    within: tuple[str, ...]
+    about: str
+
+
 class Phase(NamedTuple):
     name: str
     about: str
@@ -39,6 +48,10 @@ class Phase(NamedTuple):
     started: Started | None = None
     marks: tuple[str, ...] = ()
     refuses: dict[str, str] = {}
+    # A running QEMU, attached (watch): its time limit is how it normally
+    # ends, and what ends it earlier is one of its `events`.
+    running: bool = False
+    events: dict[str, Event] = {}
 
     def path(self, path_file: str | None = None) -> initpath.InitPath:
         """The phase's documented path; `path_file` replaces its first file."""
@@ -47,6 +60,12 @@ class Phase(NamedTuple):
             return first
         return initpath.join([first] + [_shipped(p) for p in self.paths[1:]])
 
+    def event(self, name: str) -> Event:
+        if name not in self.events:
+            raise PhaseError(f"no event {name!r} of {self.name}; events: "
+                             f"{', '.join(self.events) or 'none'}")
+        return self.events[name]
+
     def refusal(self, argv: list[str]) -> str | None:
         """Why QEMU started with `argv` can never finish this phase."""
         return next((why for opt, why in self.refuses.items() if opt in argv[1:]), None)
@@ -54,14 +73,19 @@ class Phase(NamedTuple):
 
 _STARTED = shapes.Record({"function": str, "per": str},
                          {"reads": shapes.Map(str), "if_none": str})
+_EVENT = shapes.Record({"functions": [str], "about": str}, {"within": [str]})
 _PHASE = shapes.Record({"about": str, "paths": [str], "timeout": float},
                        {"end": str, "started": _STARTED, "marks": [str],
-                        "refuses": shapes.Map(str)})
+                        "refuses": shapes.Map(str), "running": bool,
+                        "events": shapes.Map(_EVENT)})
 
 
 @functools.lru_cache(maxsize=None)
 def _shipped(name: str) -> initpath.InitPath:
-    return initpath.load(data_file(name))
+    """A shipped path file, or with FILE#CLUSTER,... only those clusters."""
+    file, _, clusters = name.partition("#")
+    path = initpath.load(data_file(file))
+    return path.only(clusters.split(",")) if clusters else path
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,6 +95,11 @@ def _doc() -> dict:
 
 def names() -> list[str]:
     return [k for k, v in _doc().items() if isinstance(v, dict)]
+
+
+def trace_names() -> list[str]:
+    """The phases a trace runs QEMU to (not a watch of a running one)."""
+    return [k for k in names() if not _doc()[k].get("running")]
 
 
 def default_name() -> str:
@@ -95,7 +124,10 @@ def load(name: str | None = None) -> Phase:
                  started=Started(st["function"], st["per"], dict(st.get("reads", {})),
                                  st.get("if_none", ""))
                  if st else None,
-                 marks=tuple(doc.get("marks", ())), refuses=dict(doc.get("refuses", {})))
+                 marks=tuple(doc.get("marks", ())), refuses=dict(doc.get("refuses", {})),
+                 running=bool(doc.get("running", False)),
+                 events={k: Event(k, tuple(e["functions"]), tuple(e.get("within", ())),
+                                  e["about"]) for k, e in doc.get("events", {}).items()})
 
 
 def of_trace(qemu: dict) -> Phase:

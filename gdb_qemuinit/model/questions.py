@@ -91,8 +91,8 @@ def question_from(name: str, q: dict) -> Question:
         if strays:
             raise ValueError(f"fields for {', '.join(sorted(strays))}, none of its stops")
         until = q.get("until")
-        if until is not None and until not in phases.names():
-            raise ValueError(f"until = {until!r} is no phase ({', '.join(phases.names())})")
+        if until is not None and until not in phases.trace_names():
+            raise ValueError(f"until = {until!r} is no phase ({', '.join(phases.trace_names())})")
         return Question(name=name, summary=q.get("summary", ""), stops=stops,
                         reads=q.get("read", {}), final=q.get("final", {}), key=q.get("key"),
                         within=_names(q.get("within", ())),

@@ -30,17 +30,18 @@ INIT_COMPLETE = "init-complete"     # QEMU reached its main loop
 DEVICES_STARTED = "devices-started"  # every vhost NIC's start returned 0 (phase device-start)
 START_FAILED = "start-failed"       # every vhost NIC's start returned, one of them an error
 ANSWERED = "answered"               # stopped at a question's first answer
+WATCHED = "watched"                 # a watch's end: its time limit, Ctrl-C or its event
 EXITED = "exited"
 SIGNALED = "signaled"
 TIMEOUT = "timeout"
 INTERRUPTED = "interrupted"         # Ctrl-C, SIGTERM
 ERROR = "error"                     # gdb failed
-STATES = (INIT_COMPLETE, DEVICES_STARTED, START_FAILED, ANSWERED, EXITED, SIGNALED, TIMEOUT,
-          INTERRUPTED, ERROR)
+STATES = (INIT_COMPLETE, DEVICES_STARTED, START_FAILED, ANSWERED, WATCHED, EXITED, SIGNALED,
+          TIMEOUT, INTERRUPTED, ERROR)
 # QEMU got where the command wanted it.
-REACHED = (INIT_COMPLETE, DEVICES_STARTED, START_FAILED, ANSWERED)
+REACHED = (INIT_COMPLETE, DEVICES_STARTED, START_FAILED, ANSWERED, WATCHED)
 # ... and all went well there.
-SUCCEEDED = (INIT_COMPLETE, DEVICES_STARTED, ANSWERED)
+SUCCEEDED = (INIT_COMPLETE, DEVICES_STARTED, ANSWERED, WATCHED)
 # Interrupted before the main loop, so still running: where does it block?
 CUT_SHORT = (TIMEOUT, INTERRUPTED)
 

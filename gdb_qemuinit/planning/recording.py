@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from . import plan as planning
 from ..model.origins import StopRule
-from ..model.phases import Phase, Started
+from ..model.phases import Event, Phase, Started
 from ..qemu.cmdline import CommandLineError, QemuCommandLine
 
 if TYPE_CHECKING:
@@ -62,6 +62,10 @@ class Recording(NamedTuple):
     # What the run waits for, said when the time limit ends it
     # (what QEMU did not do, before what it ended): None, reach the plan's end
     goal: tuple[str, str] | None = None
+    # A watch of a running QEMU: the time limit is its end, not a failure;
+    # `event` (stop_rule's) ends it earlier.
+    watch: bool = False
+    event: str | None = None
 
 
 # What a run of a phase past init waits for, said when its time is up
@@ -86,20 +90,37 @@ def for_trace(path: InitPath, spec: Spec, phase: Phase, naive: bool = False) -> 
                      enums=spec.enums(), started=phase.started, goal=goal)
 
 
+def for_watch(path: InitPath, spec: Spec, phase: Phase, event: Event | None) -> Recording:
+    """`qinit watch`: the running QEMU's paths of `phase` (hot-plug, a
+    backend's close and reconnect) and every vhost-user message (any NIC
+    may be added), until the time limit or `event`."""
+    rule = StopRule(functions=event.functions, within=event.within) if event else None
+    return Recording(planning.Plan((), end=None),
+                     plan_for=functools.partial(trace_plan, path, spec, phase, False,
+                                                also=event.functions if event else ()),
+                     documented=tuple(path.functions()), reads=dict(spec.reads()),
+                     reads_by=spec.reads_by_request(),
+                     replies=spec.replies(), writes=spec.writes(),
+                     enums=spec.enums(), stop_rule=rule, watch=True,
+                     event=event.name if event else None)
+
+
 def trace_plan(path: InitPath, spec: Spec, phase: Phase, naive: bool,
-               argv: list[str]) -> planning.Plan:
-    """The breakpoints of a trace of QEMU started with `argv`."""
+               argv: list[str], also: tuple[str, ...] = ()) -> planning.Plan:
+    """The breakpoints of a trace of QEMU started with `argv` (or running
+    with it: a watch), and the functions `also`."""
     command_line: QemuCommandLine | None
     try:
         command_line = QemuCommandLine.parse(argv)
     except CommandLineError:
         command_line = None         # QEMU will refuse it: plan for anything
-    extra = list(phase.marks)
+    extra = list(phase.marks) + [f for f in also if f not in phase.marks]
     if phase.started:
         extra.append(phase.started.function)
     if naive:
         return planning.naive_plan(path, extra=spec.functions() + extra, end=phase.end)
-    if spec.needed(command_line):
+    # A running QEMU may be given any vhost-user NIC (hot-plug): read them all.
+    if phase.running or spec.needed(command_line):
         extra = spec.functions() + extra
     plan = planning.make_plan(path, extra=extra, command_line=command_line, end=phase.end)
     if phase.started and command_line is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..analysis.summary import chain
-from ..model.trace import EXITED, Trace
+from ..model.trace import EXITED, WATCHED, Trace
 from ..model.verdicts import edges_of
 
 
@@ -25,6 +25,8 @@ def summarize(trace: Trace) -> str:
              f"  QEMU {q.get('version', '?')} ({q.get('binary', '?')}), "
              f"{len(trace.hits)} hits on {len(trace.planted)} breakpoints"
              + (f" in {q['seconds']:.2f} s" if "seconds" in q else "")]
+    if o.state == WATCHED:
+        lines.append(held_line(q, trace.extra.get("clock") or {}))
     if o.exit_code is not None and o.state == EXITED:
         lines.append(f"  exit code {o.exit_code}")
     if o.last_stage:
@@ -42,6 +44,21 @@ def summarize(trace: Trace) -> str:
     if not trace.debug_info:
         lines.append(NO_DEBUG_INFO_HINT)
     return "\n".join(lines)
+
+
+# What one breakpoint stop costs gdb itself (trap, stopping and resuming
+# every thread), measured on a stop() that returns at once: docs/notes-watch.md.
+GDB_STOP_MS = 0.23
+
+
+def held_line(qemu: dict, clock: dict) -> str:
+    """How long a watch held the QEMU it watched: its stops, the recording's
+    own measured time, and gdb's per-stop cost on top."""
+    stops = qemu.get("breakpoint_stops") or clock.get("stops") or 0
+    recording_ms = (clock.get("recording_seconds") or 0) * 1000
+    return (f"  QEMU was held at {stops} breakpoint stops (all its threads each time): "
+            f"{recording_ms:.1f} ms of recording, measured, plus gdb's own ~{GDB_STOP_MS} ms "
+            f"a stop: about {recording_ms + stops * GDB_STOP_MS:.0f} ms in all")
 
 
 def edge_counts(trace: Trace) -> str:

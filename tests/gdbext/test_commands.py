@@ -8,7 +8,7 @@ from conftest import ROOT
 from gdb_qemuinit import options
 
 SUBCOMMANDS = ("qinit trace", "qinit where", "qinit report", "qinit path", "qinit path import",
-               "qinit path export", "qinit hang")
+               "qinit path export", "qinit hang", "qinit watch")
 
 
 def gdb(*commands: str) -> str:

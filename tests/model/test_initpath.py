@@ -100,3 +100,15 @@ def test_the_device_start_path_is_a_documented_path():
     assert len(start.edges) > 50
     assert {"virtio_set_status", "vhost_net_start", "vhost_dev_start"} <= {
         e.caller for e in start.edges}
+
+
+def test_only_keeps_the_clusters_asked_for_with_what_their_nodes_need():
+    init = initpath.load()
+    part = init.only(["vhost-user-negotiation"])        # - and _ alike
+    assert part.cluster_ids() == ["vhost_user_negotiation"]
+    assert {e.cluster for e in part.edges} == {"vhost_user_negotiation"}
+    nodes = set(part.nodes())
+    assert set(part.dispatch) == {d for d in init.dispatch if d in nodes} and part.dispatch
+    assert part.hot <= nodes and set(part.always) <= nodes
+    with pytest.raises(initpath.InitPathError, match="no cluster 'nope'"):
+        init.only(["nope"])

@@ -49,3 +49,30 @@ def test_path_replaces_the_first_file_of_the_phase(tmp_path):
     path = phases.load("device-start").path(str(mine))
     assert "a" in path.cluster_ids() and "netdev_init" not in path.cluster_ids()
     assert "vhost_dev_start" in path.cluster_ids()
+
+
+def test_watch_is_a_phase_of_a_running_qemu_with_its_events_and_no_trace_runs_to_it():
+    p = phases.load("watch")
+    assert p.running and p.end is None and p.started is None
+    assert "watch" not in phases.trace_names() and "device-start" in phases.trace_names()
+    assert set(p.events) == {"nic-added", "negotiated", "disconnected"}
+    up, down = p.event("negotiated"), p.event("disconnected")
+    # the same functions (the link set up or down), told apart by the caller
+    assert up.functions == down.functions and up.within != down.within
+    assert all(fn in p.path().functions() for e in p.events.values()
+               for fn in e.functions + e.within)
+    with pytest.raises(phases.PhaseError, match="no event 'nic-gone'.*nic-added"):
+        p.event("nic-gone")
+
+
+def test_a_phase_may_take_one_cluster_of_another_file():
+    """watch's negotiation steps are init-path.toml's (FILE#CLUSTER): the
+    numbered edges of vhost_dev_init come with their numbers, and nothing
+    else of init."""
+    path = phases.load("watch").path()
+    init = initpath.load()
+    steps = {e.key: e.step for e in path.edges if e.step}
+    assert steps == {e.key: e.step for e in init.edges
+                     if e.cluster == "vhost_user_negotiation" and e.step}
+    assert sorted(steps.values()) == [1, 2, 3, 4]
+    assert "qemu_init" not in path.nodes() and "qmp_netdev_add" in path.nodes()

@@ -151,3 +151,24 @@ def test_device_goes_only_with_a_question_about_devices():
     with pytest.raises(questions.QuestionError, match="--device works with .*pci-config"):
         questions.check_device(questions.resolve("board-init"), "mch")
     questions.check_device(questions.resolve("pci-config"), "mch")
+
+
+def test_a_watch_reads_every_vhost_user_message_and_stops_only_at_its_event(spec):
+    """A running QEMU may be given any NIC (hot-plug): the messages are read
+    whatever its command line; the event's functions are planted and chosen
+    by their caller; without an event nothing stops the watch early."""
+    phase = phases.load("watch")
+    path = phase.path()
+    plain = recording.for_watch(path, spec, phase, None)
+    assert plain.watch and plain.event is None and plain.stop_rule is None
+    assert plain.plan.end is None and plain.started is None
+    plan = plain.plan_for(USER)
+    assert {spec.record["sent"], spec.record["reply"]} <= set(plan.functions)
+    assert "qmp_chardev_open_socket_server" in plan.functions
+    down = recording.for_watch(path, spec, phase, phase.event("disconnected"))
+    assert down.event == "disconnected"
+    assert set(phase.event("disconnected").functions) <= set(down.plan_for(USER).functions)
+    rule = down.stop_rule
+    closed = stack_hit(1, "main", "chr_closed_bh", "qmp_set_link")
+    opened = stack_hit(2, "main", "net_vhost_user_event", "qmp_set_link")
+    assert rule.chooses(closed) and not rule.chooses(opened)

@@ -23,3 +23,14 @@ def test_edge_counts_only_once_there_are_verdicts(path):
     verify.add_verdicts(path, t)
     counts = summary.edge_counts(t)
     assert counts.startswith("  documented edges: ") and "not-exercised" in counts
+
+
+def test_a_watch_says_how_long_it_held_qemu():
+    t = trace_of([stack_hit(1, "main", "a")], state="watched",
+                 extra={"clock": {"stops": 40, "recording_seconds": 0.0123}})
+    t.qemu["breakpoint_stops"] = 40
+    text = summary.summarize(t)
+    assert (f"QEMU was held at 40 breakpoint stops (all its threads each time): 12.3 ms of "
+            f"recording, measured, plus gdb's own ~{summary.GDB_STOP_MS} ms a stop: about "
+            f"{12.3 + 40 * summary.GDB_STOP_MS:.0f} ms in all") in text
+    assert "held" not in summary.summarize(trace_of([stack_hit(1, "main", "a")]))

@@ -15,6 +15,7 @@ from .hang import QinitHang
 from .path import QinitPath, QinitPathExport, QinitPathImport
 from .report import QinitReport
 from .trace import QinitTrace
+from .watch import QinitWatch
 from .where import QinitWhere
 
 
@@ -28,6 +29,8 @@ Subcommands:
   qinit path    the documented path as a call tree
   qinit where   answer a question (pci-config, netdev_init, ...) from a live run
   qinit hang    why a running QEMU hangs, at once (gdb -p PID), then detach
+  qinit watch   follow a running QEMU (gdb -p PID) through hot-plug and a
+                backend's restart, then detach
 
 The documented path is gdb_qemuinit/data/init-path.toml.  Settings: 'set qinit
 color', 'set qinit timeout', 'set qinit lazy-libraries'."""
@@ -56,7 +59,7 @@ def register(for_the_shell: bool = False, only: str | None = None) -> None:
     convenience.register()
     Qinit()
     for cls in (QinitTrace, QinitReport, QinitPath, QinitPathImport, QinitPathExport,
-                QinitWhere, QinitHang):
+                QinitWhere, QinitHang, QinitWatch):
         if only is None or cls.NAME == f"qinit {only}" or cls.PREFIX and only.startswith(
                 cls.NAME[len("qinit "):] + " "):
             cmd = cls()

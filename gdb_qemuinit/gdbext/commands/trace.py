@@ -9,7 +9,7 @@ from .. import settings
 from ...model import phases
 from .base import GDB_TIMEOUT, QinitCommand, Shell, parse, show, user_errors
 
-UNTIL = {"choices": phases.names(), "note": "default main-loop"}
+UNTIL = {"choices": phases.trace_names(), "note": "default main-loop"}
 
 
 class QinitTrace(QinitCommand):
