@@ -323,6 +323,7 @@ def cmd_watch(opts) -> int:
     phase = phases.load("watch")
     if opts.event:
         phase.event(opts.event)
+    logs = [_backend_log(spec) for spec in opts.backend_logs]
     outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg, png=opts.png,
                            report=opts.report, timeline=opts.timeline, html=opts.html)
     path = session.prepare(None, outs, phase)
@@ -341,10 +342,36 @@ def cmd_watch(opts) -> int:
                        + (f": {said[-1]}" if said else "")
                        + (f"; QEMU is still traced by PID {left}" if left else ""))
     trace = Trace.from_json(doc, checked=False)
+    if logs:
+        from .analysis import backendlog
+        patterns = scenario.backend_log_patterns()
+        read = [(c, _read_log(f)) for c, f in logs]
+        trace.extra["backends"] = [{"chardev": c, "log": backendlog.parse_backend_log(
+            text, patterns)} for c, text in read if text is not None]
     text_out = sys.stderr if outs.to_stdout() else sys.stdout
     print(session.finish(path, trace, outs, full=opts.full,
                          color=_color(opts) and text_out is sys.stdout), end="", file=text_out)
     return EXIT_OK if trace.outcome.state in SUCCEEDED else EXIT_FAILED
+
+
+def _backend_log(spec: str) -> tuple[str, str]:
+    """--backend-log CHARDEV=FILE (the file may come later: a backend
+    started during the watch writes it)."""
+    chardev, sep, file = spec.partition("=")
+    if not sep or not chardev or not file:
+        raise CliError(f"--backend-log {spec!r}: give CHARDEV=FILE")
+    return chardev, file
+
+
+def _read_log(file: str) -> str | None:
+    """A backend's log once the watch is over; None (said) if unreadable."""
+    try:
+        with open(file, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError as exc:
+        print(f"qemuinit: warning: the backend log {file} was not compared: {exc.strerror}",
+              file=sys.stderr)
+        return None
 
 
 def _scenario_help() -> str:
@@ -425,7 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="events: " + "; ".join(
                            f"{e.name}: {e.about}" for e in phases.load("watch").events.values()))
     options.add(p, "pid", "json", "svg", "png", "dot", "report", "timeline", "html", "full",
-                "no-color", "watch-timeout", "event",
+                "no-color", "watch-timeout", "event", "backend-log",
+                backend_log={"action": "append", "default": []},
                 watch_timeout={"default": phases.load("watch").timeout,
                                "note": f"default {phases.load('watch').timeout:g}"},
                 event={"choices": list(phases.load("watch").events)})

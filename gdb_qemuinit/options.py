@@ -118,6 +118,10 @@ OPTIONS = {
                            "(default 120)", "SECONDS", type=positive_seconds, dest="timeout"),
     "event": Option(("--until",), "end the watch when this happens (default: at the "
                     "time limit, or Ctrl-C)", "EVENT", dest="event"),
+    "backend-log": Option(("--backend-log",), "compare what QEMU sends on CHARDEV with what "
+                          "its backend logged receiving, in FILE (dpdk-testpmd's output with "
+                          "--log-level=lib.vhost.config:debug; read once the watch ends), once "
+                          "per chardev", "CHARDEV=FILE", dest="backend_logs"),
     "watch-timeout": Option(("--timeout",), "watch for SECONDS, then take the breakpoints "
                             "out and detach: QEMU goes on", "SECONDS", type=positive_seconds,
                             dest="timeout"),

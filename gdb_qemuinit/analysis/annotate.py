@@ -64,6 +64,7 @@ def trace_findings(trace: Trace, cl: QemuCommandLine | None) -> list[Finding]:
             + findings.from_negotiation(cl, vhost_user_of(trace))
             + findings.from_backend_features(cl, vhost_user_of(trace), errors,
                                              load_spec().virtio_bits)
+            + findings.from_pending(trace.hits)
             + findings.from_exit(cl, o.state, errors[0] if errors else o.error_line))
 
 

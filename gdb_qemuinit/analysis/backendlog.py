@@ -17,14 +17,19 @@ if TYPE_CHECKING:
 
 def checks(spec: "Spec", rounds: list[Round], trace: Trace) -> list[BackendCheck]:
     """One check per backend that logged what it received, against the
-    rounds of its chardev (a backend without a chardev: every round)."""
+    rounds of its chardev (a backend without a chardev: every round).  A
+    watch of a running QEMU saw only its last connections: the log's
+    earlier ones are left out."""
+    from ..model import phases
+    seen_from_start = not phases.of_trace(trace.qemu).running
     out = []
     for b in trace.extra.get("backends", []):
         if not b.get("log"):
             continue
         chardev = b.get("chardev")
         check = check_against_backend(spec, [r for r in rounds if chardev is None
-                                             or r.chardev == chardev], b["log"])
+                                             or r.chardev == chardev], b["log"],
+                                      seen_from_start)
         check.chardev = chardev
         out.append(check)
     return out
@@ -112,7 +117,8 @@ def _first_difference(spec: "Spec", sent: list[int | None], names: list[str]) ->
     return None
 
 
-def check_against_backend(spec: "Spec", rounds: list[Round], log: dict) -> BackendCheck:
+def check_against_backend(spec: "Spec", rounds: list[Round], log: dict,
+                          seen_from_start: bool = True) -> BackendCheck:
     """Does what QEMU sent (seen by gdb) match what its backend logged
     receiving, connection by connection?  The backend's connections are
     QEMU's last ones on the chardev, in order (earlier ones went to others:
@@ -121,6 +127,8 @@ def check_against_backend(spec: "Spec", rounds: list[Round], log: dict) -> Backe
     last one either side carried a request on are not compared."""
     qemu = _without_trailing_empty(_qemu_connections(rounds), lambda c: c[1])
     backend = _without_trailing_empty(log["connections"], lambda c: c["requests"])
+    if not seen_from_start and qemu:
+        backend = backend[-len(qemu):]      # before the watch: not seen by gdb
     pairs = list(zip(qemu[len(qemu) - len(backend):] if len(backend) <= len(qemu) else [],
                      backend))
     connections = [_connection_check(spec, number, sent, got) for (number, sent), got in pairs]

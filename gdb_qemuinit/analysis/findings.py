@@ -13,7 +13,7 @@ from ..qemu.cmdline import QemuCommandLine, _flag, parse_option_value
 from ..model.devicestart import FAILED, STARTED, NicStart
 from ..model.negotiation import Payload, VhostUser
 from ..model.problems import Finding
-from ..model.trace import EXITED
+from ..model.trace import EXITED, Hit
 
 
 @functools.lru_cache(maxsize=1)
@@ -219,6 +219,21 @@ def from_peers(role: str | None, socket: str | None, peers: dict | None) -> list
                         "iface=PATH without client=1), or make QEMU the server "
                         "(server=on) and the backend the client", socket=socket)]
     return []
+
+
+def from_pending(hits: list[Hit]) -> list[Finding]:
+    """[[pending]] of findings.toml: each request hit with none of its
+    completions after it."""
+    out = []
+    for rule in _data().get("pending", []):
+        for h in (h for h in hits if h.function == rule["request"]):
+            if any(d.function in rule["done"] and d.seq > h.seq for d in hits):
+                continue
+            device = (h.reads or {}).get("device")
+            out.append(finding(rule["id"], rule["seen"].format(device=device or "a device"),
+                               rule["change"], request=rule["request"], device=device,
+                               t=h.t))
+    return out
 
 
 def from_exit(cl: QemuCommandLine, state: str, error_line: str | None) -> list[Finding]:

@@ -52,6 +52,7 @@ class Phase(NamedTuple):
     # ends, and what ends it earlier is one of its `events`.
     running: bool = False
     events: dict[str, Event] = {}
+    reads: dict[str, dict[str, str]] = {}   # function -> {name: expression}
 
     def path(self, path_file: str | None = None) -> initpath.InitPath:
         """The phase's documented path; `path_file` replaces its first file."""
@@ -77,7 +78,7 @@ _EVENT = shapes.Record({"functions": [str], "about": str}, {"within": [str]})
 _PHASE = shapes.Record({"about": str, "paths": [str], "timeout": float},
                        {"end": str, "started": _STARTED, "marks": [str],
                         "refuses": shapes.Map(str), "running": bool,
-                        "events": shapes.Map(_EVENT)})
+                        "events": shapes.Map(_EVENT), "reads": shapes.Map(shapes.Map(str))})
 
 
 @functools.lru_cache(maxsize=None)
@@ -127,7 +128,8 @@ def load(name: str | None = None) -> Phase:
                  marks=tuple(doc.get("marks", ())), refuses=dict(doc.get("refuses", {})),
                  running=bool(doc.get("running", False)),
                  events={k: Event(k, tuple(e["functions"]), tuple(e.get("within", ())),
-                                  e["about"]) for k, e in doc.get("events", {}).items()})
+                                  e["about"]) for k, e in doc.get("events", {}).items()},
+                 reads={f: dict(r) for f, r in doc.get("reads", {}).items()})
 
 
 def of_trace(qemu: dict) -> Phase:

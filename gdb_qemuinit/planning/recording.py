@@ -95,10 +95,12 @@ def for_watch(path: InitPath, spec: Spec, phase: Phase, event: Event | None) -> 
     backend's close and reconnect) and every vhost-user message (any NIC
     may be added), until the time limit or `event`."""
     rule = StopRule(functions=event.functions, within=event.within) if event else None
+    also = tuple(dict.fromkeys((event.functions if event else ()) + tuple(phase.reads)))
     return Recording(planning.Plan((), end=None),
                      plan_for=functools.partial(trace_plan, path, spec, phase, False,
-                                                also=event.functions if event else ()),
-                     documented=tuple(path.functions()), reads=dict(spec.reads()),
+                                                also=also),
+                     documented=tuple(path.functions()),
+                     reads={**spec.reads(), **phase.reads},
                      reads_by=spec.reads_by_request(),
                      replies=spec.replies(), writes=spec.writes(),
                      enums=spec.enums(), stop_rule=rule, watch=True,

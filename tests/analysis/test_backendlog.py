@@ -135,3 +135,16 @@ def test_every_start_value_testpmd_logged_is_what_qemu_sent_and_a_changed_one_is
     (check,) = vhostuser.section(path, t, load_spec()).backend_checks
     assert check.requests_agree and not check.values_agree
     assert "SET_MEM_TABLE: QEMU sent memory_size 0x10000000" in check.first_value_difference
+
+
+def test_a_watch_compares_its_connections_with_the_logs_last_ones():
+    """A watch began while the backend was connected: the log's earlier
+    connections were never seen by gdb, and are not held against it."""
+    t = make([hit(1, WAIT)] + negotiation(2), state="watched")
+    earlier_and_now = logged(*NEGOTIATED) + logged(*NEGOTIATED)
+    assert not check_of(t, earlier_and_now)["requests_agree"]      # a trace: all of it
+    t.qemu["phase"] = "watch"
+    check = check_of(t, earlier_and_now)
+    assert check["requests_agree"] and check["backend_received"] == len(NEGOTIATED)
+    check = check_of(t, logged(*NEGOTIATED) + logged(*NEGOTIATED[:2]))
+    assert not check["requests_agree"] and "#3: QEMU sent SET_OWNER" in check["first_difference"]

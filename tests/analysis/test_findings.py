@@ -196,3 +196,17 @@ def test_iommu_platform_on_a_testpmd_without_iommu_support_is_named(tmp_path, qe
     r, doc = _iommu_run(tmp_path, qemu_binary, ",iommu-support=1")
     assert doc["outcome"]["state"] == "init-complete", r.stdout + r.stderr
     assert not [f for f in doc.get("findings", []) if f["id"] == "backend-lacks-feature"]
+
+
+def test_an_unplug_request_with_no_eject_after_it_is_pending():
+    from conftest import stack_hit
+    request = stack_hit(3, "main", "qmp_device_del", "acpi_pcihp_device_unplug_request_cb")
+    request.reads = {"device": "net1"}
+    [pending] = findings.from_pending([stack_hit(1, "main", "a"), request])
+    assert pending.ident == "unplug-pending" and pending.evidence["device"] == "net1"
+    assert pending.seen.startswith("device_del of net1 is pending")
+    eject = stack_hit(4, "main", "acpi_pcihp_eject_slot")
+    assert findings.from_pending([request, eject]) == []
+    # an eject before the request does not complete it
+    assert len(findings.from_pending([stack_hit(2, "main", "acpi_pcihp_eject_slot"),
+                                      request])) == 1

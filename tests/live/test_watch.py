@@ -85,14 +85,22 @@ def untraced_and_answering(proc, qmp) -> bool:
             and qmp.execute("query-status")["status"] == "running")
 
 
-def libvirt_hot_plug(qmp, d: str, backend: Backend) -> None:
-    """libvirt's attach-interface of a vhost-user NIC, QEMU the server
-    (qemu_chardev.c's chardev-add arguments), the backend started after the
-    chardev listens."""
-    qmp.execute("chardev-add", {"id": "charnet1", "backend": {"type": "socket", "data": {
-        "addr": {"type": "unix", "data": {"path": os.path.join(d, "charnet1.sock")}},
-        "server": True, "wait": False}}})
-    backend.start(30)
+def libvirt_hot_plug(qmp, d: str, backend: Backend, reconnect: str = "") -> None:
+    """libvirt's attach-interface of a vhost-user NIC (qemu_chardev.c's
+    chardev-add arguments): QEMU the server (<source mode='server'>), the
+    backend started once the chardev listens; or QEMU the client with
+    `reconnect` (reconnect=N or reconnect-ms=N, as the binary takes it),
+    the backend listening before."""
+    data: dict = {"addr": {"type": "unix", "data": {"path": os.path.join(d, "charnet1.sock")}}}
+    if backend.qemu_role == "client":
+        backend.start(30)
+        key, value = reconnect.split("=")
+        data.update({"server": False, key: int(value)})
+    else:
+        data.update({"server": True, "wait": False})
+    qmp.execute("chardev-add", {"id": "charnet1", "backend": {"type": "socket", "data": data}})
+    if backend.qemu_role == "server":
+        backend.start(30)
     qmp.execute("netdev_add", {"type": "vhost-user", "id": "hostnet1", "chardev": "charnet1"})
     qmp.execute("device_add", {"driver": "virtio-net-pci", "netdev": "hostnet1", "id": "net1",
                                "mac": "52:54:00:00:00:01", "bus": "rp1"})
@@ -102,14 +110,17 @@ def verdicts(doc) -> dict:
     return {(e["from"], e["to"]): e["status"] for e in doc["edges"]}
 
 
-def test_watch_follows_libvirts_hot_plug_and_leaves_qemu_running(qemu_binary, tmp_path):
+@pytest.mark.parametrize("qemu_role", ["server", "client"])
+def test_watch_follows_libvirts_hot_plug_and_leaves_qemu_running(qemu_binary, tmp_path,
+                                                                 qemu_role):
     out = tmp_path / "w.json"
     with qemu_by_hand(qemu_binary) as (qemu, qmp, d):
-        backend = backend_for(d, "charnet1", "server")
+        backend = backend_for(d, "charnet1", qemu_role)
         try:
             watch = start_watch(qemu.pid, "--until", "nic-added", "--timeout", "60",
-                                "--json", str(out))
-            libvirt_hot_plug(qmp, d, backend)
+                                "--json", str(out), "--backend-log",
+                                f"charnet1={backend.log_path}")
+            libvirt_hot_plug(qmp, d, backend, reconnect_every(qemu_binary, 1))
             stdout, stderr = watch.communicate(timeout=60)
         finally:
             backend.stop()
@@ -128,6 +139,9 @@ def test_watch_follows_libvirts_hot_plug_and_leaves_qemu_running(qemu_binary, tm
     assert v[("net_vhost_user_event", "vhost_user_start")] == "observed"
     assert v[("vhost_dev_init", "vhost_backend_init")] in ("observed", "dispatch")
     assert v[("qmp_chardev_add", "chardev_new")] == "observed"
+    opened = {"server": "qmp_chardev_open_socket_server",
+              "client": "qmp_chardev_open_socket_client"}[qemu_role]
+    assert v[("qmp_chardev_open_socket", opened)] == "observed"
     # device_add's realize, from QMP (7.2 through qdev_device_add; later directly)
     assert "observed" in (v.get(("qmp_device_add", "qdev_device_add")),
                           v.get(("qmp_device_add", "qdev_device_add_from_qdict")))
@@ -136,6 +150,10 @@ def test_watch_follows_libvirts_hot_plug_and_leaves_qemu_running(qemu_binary, tm
         [("charnet1", "hostnet1", "negotiated")]
     sent = [m["name"] for m in rounds[0]["messages"] if m.get("sent", True)]
     assert sent[:2] == ["GET_FEATURES", "GET_PROTOCOL_FEATURES"]
+    # request by request, value by value, what testpmd logged receiving
+    [check] = doc["vhost_user"]["backend_checks"]
+    assert check["chardev"] == "charnet1" and check["requests_agree"], check
+    assert check.get("values_agree", True) and check["values_compared"] > 0, check
     # how long QEMU was held is said, from the recorded stops
     assert doc["qemu"]["breakpoint_stops"] > 0
     assert "QEMU was held at" in stdout.decode() + stderr.decode()
@@ -153,32 +171,27 @@ def _pci_devices(qmp) -> list[dict]:
     return out
 
 
-def test_watch_sees_a_backend_restart_and_the_renegotiation(qemu_binary, tmp_path):
-    """QEMU the client with reconnect (libvirt's <reconnect enabled='yes'>):
-    testpmd goes away and a new one listens on the same socket; the watch
-    ends once QEMU negotiated again."""
+@pytest.mark.parametrize("qemu_role", ["client", "server"])
+def test_watch_sees_a_backend_restart_and_the_renegotiation(qemu_binary, tmp_path, qemu_role):
+    """testpmd goes away and a new one takes its socket: QEMU the client
+    reconnects (libvirt's <reconnect enabled='yes'>), QEMU the server
+    accepts the new one; the watch ends once QEMU negotiated again, and the
+    renegotiation is the new testpmd's log, request by request."""
     out = tmp_path / "w.json"
-    opt = reconnect_every(qemu_binary, 1)
     with qemu_by_hand(qemu_binary) as (qemu, qmp, d):
-        first = backend_for(d, "charnet1", "client", 0)
-        first.start(30)
-        second = None
+        first = backend_for(d, "charnet1", qemu_role, 0)
+        second = backend_for(d, "charnet1", qemu_role, 1)
         try:
-            qmp.execute("chardev-add", {"id": "charnet1", "backend": {"type": "socket", "data": {
-                "addr": {"type": "unix", "data": {"path": first.sock}}, "server": False,
-                opt.split("=")[0]: int(opt.split("=")[1])}}})
-            qmp.execute("netdev_add", {"type": "vhost-user", "id": "hostnet1",
-                                       "chardev": "charnet1"})
+            libvirt_hot_plug(qmp, d, first, reconnect_every(qemu_binary, 1))
             watch = start_watch(qemu.pid, "--until", "negotiated", "--timeout", "60",
-                                "--json", str(out))
+                                "--json", str(out), "--backend-log",
+                                f"charnet1={second.log_path}")
             first.stop()
-            second = backend_for(d, "charnet1", "client", 1)
             second.start(30)
             stdout, stderr = watch.communicate(timeout=60)
         finally:
             first.stop()
-            if second is not None:
-                second.stop()
+            second.stop()
         assert watch.returncode == 0, stderr.decode()
         assert untraced_and_answering(qemu, qmp)
     doc = json.loads(out.read_text())
@@ -190,6 +203,10 @@ def test_watch_sees_a_backend_restart_and_the_renegotiation(qemu_binary, tmp_pat
     assert v[("net_vhost_user_event", "vhost_user_start")] == "observed"
     rounds = doc["vhost_user"]["rounds"]
     assert rounds and rounds[-1]["result"] == "negotiated"
+    # the renegotiation, against the new testpmd's log
+    [check] = doc["vhost_user"]["backend_checks"]
+    assert check["requests_agree"] and check.get("values_agree", True), check
+    assert check["values_compared"] > 0, check
     hits = [h["function"] for h in doc["hits"]]
     assert "chr_closed_bh" in hits and "vhost_dev_init" in hits
     assert hits.index("chr_closed_bh") < len(hits) - 1 - hits[::-1].index("vhost_dev_init")
@@ -267,3 +284,33 @@ def test_qinit_watch_at_the_gdb_prompt_detaches_with_every_breakpoint_out(qemu_b
             backend.stop()
         assert untraced_and_answering(qemu, qmp)
     assert json.loads(out.read_text())["outcome"]["state"] == "watched"
+
+
+def test_an_unplug_without_a_guest_is_shown_pending(qemu_binary, tmp_path):
+    """libvirt's detach begins with device_del, a request the guest must
+    eject (none runs here), and waits for DEVICE_DELETED before netdev_del
+    and chardev-remove.  (Sent anyway, those kill QEMU, gdb or not: 7.2
+    aborts at once in get_vhost_net, 10.x crashes when the backend goes.)
+    The watch shows the request pending, naming the NIC."""
+    out = tmp_path / "w.json"
+    with qemu_by_hand(qemu_binary) as (qemu, qmp, d):
+        backend = backend_for(d, "charnet1", "server")
+        try:
+            libvirt_hot_plug(qmp, d, backend)
+            watch = start_watch(qemu.pid, "--timeout", "120", "--json", str(out))
+            qmp.execute("device_del", {"id": "net1"})
+            assert qmp.wait_event("DEVICE_DELETED", 2) is None
+            watch.send_signal(signal.SIGINT)
+            stdout, stderr = watch.communicate(timeout=60)
+            assert watch.returncode == 0, stderr.decode()
+            assert untraced_and_answering(qemu, qmp)
+        finally:
+            backend.stop()
+    doc = json.loads(out.read_text())
+    v = verdicts(doc)
+    assert v[("qmp_device_del", "qdev_unplug")] == "observed"
+    assert v[("hotplug_handler_unplug_request", "hdc->unplug_request")] == "dispatch"
+    [pending] = [f for f in doc["findings"] if f["id"] == "unplug-pending"]
+    assert pending["evidence"]["device"] == "net1"
+    assert pending["seen"].startswith("device_del of net1 is pending")
+    assert "device_del of net1 is pending" in stdout.decode()
