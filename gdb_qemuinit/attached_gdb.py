@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from typing import NamedTuple
 
 # The line a watch prints once its breakpoints are in: from then on what
@@ -103,9 +104,10 @@ def run_watching_gdb(cmd: list[str], limit: float, err_path: str,
     (END_FD in its environment); so does this process's death, even by
     SIGKILL, which closes the pipe: gdb then takes its breakpoints out and
     detaches rather than leaving them in a QEMU that would die of the next
-    one.  A second Ctrl-C, or a gdb still there `grace` seconds after the
-    end, is ended as hang's is (SIGTERM: it detaches first).  gdb's line
-    saying the watch has begun is passed on to our stderr."""
+    one.  A second Ctrl-C, or a gdb still there `grace` seconds after its
+    time, is ended as hang's is (SIGTERM: it detaches first; what it sent
+    QEMU to stop it, SIGURG, is harmless if still pending then).  gdb's
+    line saying the watch has begun is passed on to our stderr."""
     import sys
     import threading
     read_end, write_end = os.pipe()
@@ -119,24 +121,30 @@ def run_watching_gdb(cmd: list[str], limit: float, err_path: str,
     done = threading.Event()
 
     def ask(signum, frame):
+        # only noted here: what it leads to happens in the loop below
         asked.append(signal.Signals(signum).name)
-        if len(asked) == 1:
-            try:
-                os.write(write_end, asked[0].encode() + b"\n")
-            except OSError:
-                pass
-        else:
-            _end(proc, grace)
     old = {s: signal.signal(s, ask) for s in (signal.SIGINT, signal.SIGTERM)}
     shown = threading.Thread(target=_pass_watching_line, args=(err_path, done, sys.stderr),
                              daemon=True)
     shown.start()
     how = "finished"
+    told = 0
+    deadline = time.monotonic() + limit + grace
     try:
-        try:
-            proc.wait(timeout=limit + grace)
-        except subprocess.TimeoutExpired:
-            how = _end(proc, grace)
+        while proc.poll() is None:
+            if len(asked) > told and told == 0:
+                try:
+                    os.write(write_end, asked[0].encode() + b"\n")
+                except OSError:
+                    pass
+                told = 1
+            if len(asked) > 1 or time.monotonic() > deadline:
+                how = _end(proc, grace)
+                break
+            try:
+                proc.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                pass
     finally:
         for s, h in old.items():
             signal.signal(s, h)

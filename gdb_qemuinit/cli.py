@@ -316,7 +316,7 @@ def cmd_hang(opts) -> int:
 def cmd_watch(opts) -> int:
     """Attach gdb to a running QEMU, record what happens to it until the
     time limit, Ctrl-C or the event, detach; then analyse as a trace."""
-    from .attached_gdb import run_watching_gdb, tracer_of
+    from .attached_gdb import resume_if_left_stopped, run_watching_gdb, stopped, tracer_of
     from .gdbcommand import gdb_attach_command
     _check_qemu_pid(opts.pid)
     _refuse_traced(opts.pid)
@@ -332,9 +332,19 @@ def cmd_watch(opts) -> int:
         json_path = os.path.join(private, "watch.json")
         args = (["watch", "--quiet", "--json", json_path, "--timeout", str(opts.timeout)]
                 + (["--until", opts.event] if opts.event else []))
+        was_stopped = stopped(opts.pid)
         gdb = run_watching_gdb(gdb_attach_command(opts.pid, args, guard=False), opts.timeout,
                                os.path.join(private, "gdb.err"))
+        resumed = resume_if_left_stopped(opts.pid, was_stopped)
         doc, why = gdb_document(json_path)
+    if gdb.limit_hit:
+        left = tracer_of(opts.pid)
+        print(f"qemuinit: warning: gdb did not end the watch by itself: it was {gdb.how_ended}"
+              + (f"; QEMU is still traced by PID {left}" if left else
+                 "; it detached from QEMU first" if gdb.how_ended == "ended" else
+                 "; breakpoints it had planted may still be in QEMU")
+              + ("; gdb's attach had left QEMU stopped: qemuinit continued it" if resumed
+                 else ""), file=sys.stderr)
     if doc is None:
         said = [ln for ln in gdb.stderr.splitlines() if ln.strip()]
         left = tracer_of(opts.pid)

@@ -127,8 +127,10 @@ def check_against_backend(spec: "Spec", rounds: list[Round], log: dict,
     last one either side carried a request on are not compared."""
     qemu = _without_trailing_empty(_qemu_connections(rounds), lambda c: c[1])
     backend = _without_trailing_empty(log["connections"], lambda c: c["requests"])
+    later = 0
     if not seen_from_start and qemu:
         backend = backend[-len(qemu):]      # before the watch: not seen by gdb
+        backend, later = _until_the_watch_ended(backend, len(qemu[-1][1]))
     pairs = list(zip(qemu[len(qemu) - len(backend):] if len(backend) <= len(qemu) else [],
                      backend))
     connections = [_connection_check(spec, number, sent, got) for (number, sent), got in pairs]
@@ -136,7 +138,9 @@ def check_against_backend(spec: "Spec", rounds: list[Round], log: dict,
     out = BackendCheck(
         backend_received=sum(len(c["requests"]) for c in backend),
         qemu_sent=sum(len(sent) for _, sent in qemu),
-        compared=_compared(len(backend), len(qemu), [c for c, _ in left_out]),
+        compared=_compared(len(backend), len(qemu), [c for c, _ in left_out])
+        + (f"; the backend logged {later} more requests after the watch ended, not compared"
+           if later else ""),
         connections=connections,
         requests_agree=bool(connections) and all(c.requests_agree for c in connections),
         values_compared=sum(c.values_compared for c in connections),
@@ -212,6 +216,18 @@ def sent_values(m: Message) -> dict[str, list[int]]:
     if isinstance(p.num, int):
         out["num"] = [p.num]
     return out
+
+
+def _until_the_watch_ended(backend: list[dict], sent: int) -> tuple[list[dict], int]:
+    """A watch ends while QEMU goes on, and the backend's log is read after:
+    its last connection's requests past the `sent` QEMU made while watched
+    came later.  The connections cut there, and how many were left out."""
+    if not backend or len(backend[-1]["requests"]) <= sent:
+        return backend, 0
+    last = backend[-1]
+    cut = {**last, "requests": last["requests"][:sent],
+           "values": last.get("values", [])[:sent]}
+    return backend[:-1] + [cut], len(last["requests"]) - sent
 
 
 def _compared(backends: int, qemus: int, left_out: list[int]) -> str:

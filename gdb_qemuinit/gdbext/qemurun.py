@@ -19,9 +19,7 @@ recorder is any object with:
 
 from __future__ import annotations
 
-import _thread
 import os
-import signal
 import time
 from typing import Callable, Protocol, TypeVar
 
@@ -37,7 +35,9 @@ from .frames import on_thread, reads_on_stack, walk_frames
 from .outcomes import CRASH_SIGNALS, died, exited
 from .quiet import NoStderr, PendingOn, Quiet
 from .symbols import LibrarySymbols
-from .watchdog import END_FD, EndRequest, Watchdog, sigint_pending
+from .interrupt import Interrupter
+from .quiet import PassSigint
+from .watchdog import END_FD, EndRequest, Watchdog
 
 Result = TypeVar("Result")
 
@@ -67,7 +67,6 @@ class QemuRun:
         # request from the qemuinit that runs this gdb: all normal ends.
         self.watch = watch
         self.event = event
-        self.ended_by: str | None = None
         self.timeout = timeout
         self.lazy_libraries = lazy_libraries
         self.blocking_reads = blocking_reads or {}
@@ -82,11 +81,11 @@ class QemuRun:
         self._timer: Watchdog | None = None
         self._last_stop = None
         self._exited = None
-        # The run's own SIGINT to QEMU (timer, end request): sent once, and
-        # never once the run is ending (see finish).
-        self._interrupt_lock = _thread.allocate_lock()
-        self._may_interrupt = True
-        self._interrupt_sent = False
+        # The run's own interrupt of QEMU (time limit, end request)
+        self.interrupter = Interrupter(self.was_attached)
+        self._pass_sigint = False         # someone else's SIGINT, for QEMU
+        self.running_seconds = 0.0        # QEMU running (inside continue)
+        self.ended = 0.0                  # time.monotonic() once detached or left
 
     def carry_out(self, qemu: dict, recorder: RunRecorder, kill: bool,
                   result: Callable[[Outcome], Result]) -> Result:
@@ -125,6 +124,7 @@ class QemuRun:
         finally:
             if self._timer:
                 self._timer.cancel()
+            self.interrupter.disarm()
             for registry, handler in handlers:
                 registry.disconnect(handler)
         outcome.t = round(time.monotonic() - self.started, 6)
@@ -134,6 +134,7 @@ class QemuRun:
         self.pid = gdb.selected_inferior().pid
         if self.pid:        # already running (at the prompt): plant now
             self._plant(qemu, recorder)
+            self.interrupter.arm(self.pid)
             if self.timeout:
                 self._start_timer()
             return self._continue_until_done("continue", qemu, recorder)
@@ -165,8 +166,12 @@ class QemuRun:
             self._last_stop = None
             self._exited = None
             recorder.before_resume()
-            with Quiet():      # gdb prints stops even with to_string
-                gdb.execute(command, to_string=True)
+            resumed = time.monotonic()
+            try:
+                with Quiet():      # gdb prints stops even with to_string
+                    gdb.execute(command, to_string=True)
+            finally:
+                self.running_seconds += time.monotonic() - resumed
             command = "continue"
             if self._exited is not None:
                 return exited(self._exited, self.before)
@@ -195,10 +200,12 @@ class QemuRun:
                 return Outcome(state=EXITED, detail="QEMU is gone")
 
     def _signalled(self, sig: str) -> Outcome | None:
-        """A stop by a signal: the timer's or the user's interrupt, a crash,
-        or one QEMU handles itself (None: it goes on)."""
-        if sig == "SIGINT":
+        """A stop by a signal: the run's own interrupt or the user's, a
+        crash, or one QEMU handles itself (None: it goes on)."""
+        if self.interrupter.is_ours(sig):
             return self._interrupted()
+        if sig == "SIGINT":
+            return self._interrupted(theirs=True)
         if sig in CRASH_SIGNALS:
             thread = gdb.selected_thread()
             named = f" ({thread.name})" if thread and thread.name else ""
@@ -208,14 +215,13 @@ class QemuRun:
                            frames=self.walk_reading_libraries())
         return None
 
-    def _interrupted(self) -> Outcome:
+    def _interrupted(self, theirs: bool = False) -> Outcome:
+        """The run's own interrupt (`theirs`: a SIGINT it did not send)."""
         if self.watch:
-            timed_out = self._timer is not None and self._timer.fired
-            why = (f"its time limit ({self.timeout:g} s)" if timed_out else
-                   self.ended_by or "by the user (SIGINT)")
-            return Outcome(state=WATCHED, detail=f"the watch ended: {why}")
+            return Outcome(state=WATCHED, detail="the watch ended: "
+                           + (self._their_sigint() if theirs else self.interrupter.why or "?"))
         frames, reads = self._main_thread_frames()
-        if self._timer is not None and self._timer.fired:
+        if not theirs and self.interrupter.why == self._time_limit():
             return Outcome(state=TIMEOUT, frames=frames, reads=reads or None,
                            detail=f"QEMU did not {self.goal} within "
                                   f"{self.timeout:g} s")
@@ -262,30 +268,32 @@ class QemuRun:
 
     def _on_new_thread(self, event):
         # The first thread of a new QEMU: now its pid is known, start the clock.
-        if self.timeout and self._timer is None:
+        if not self.pid:
             self.pid = event.inferior_thread.ptid[0]
+            self.interrupter.arm(self.pid)
+        if self.timeout and self._timer is None:
             self._start_timer()
 
     def _start_timer(self) -> None:
-        self._timer = Watchdog(self.timeout, self._interrupt)
+        self._timer = Watchdog(self.timeout,
+                               lambda: self.interrupter.request(self._time_limit()))
+
+    def _time_limit(self) -> str:
+        return f"its time limit ({self.timeout:g} s)"
 
     def _end_requested(self, said: str) -> None:
-        self._interrupt(f"qemuinit received {said}" if said else
-                        "qemuinit, which ran this gdb, is gone")
+        self.interrupter.request(f"qemuinit received {said}" if said else
+                                 "qemuinit, which ran this gdb, is gone")
 
-    def _interrupt(self, why: str | None = None) -> None:
-        """Stop QEMU with SIGINT, which gdb takes (QEMU never sees it: gdb
-        does not pass SIGINT on), so that the run ends; from the timer's or
-        the end request's thread."""
-        with self._interrupt_lock:
-            if not self._may_interrupt or self._interrupt_sent or not self.pid:
-                return
-            self.ended_by = why
-            try:
-                os.kill(self.pid, signal.SIGINT)
-                self._interrupt_sent = True
-            except OSError:
-                pass
+    def _their_sigint(self) -> str:
+        """A SIGINT the watch did not send: the user's Ctrl-C at gdb's
+        prompt, or, gdb having no terminal, another process telling QEMU
+        to quit, which it then does (passed on as gdb detaches)."""
+        if os.isatty(0) or not self.was_attached:
+            return "by the user (SIGINT)"
+        self._pass_sigint = True
+        return ("QEMU received SIGINT from another process; it is passed on as gdb "
+                "detaches, and QEMU quits as asked")
 
     # -- the end ---------------------------------------------------------------
     def finish(self, recorder: RunRecorder, state: str | None, kill: bool) -> None:
@@ -294,19 +302,20 @@ class QemuRun:
         state: kill those, and any when asked.  A crashed one stays stopped
         at the prompt, to be looked at.  One gdb attached to is not ours to
         kill (unless asked): it is detached instead."""
-        with self._interrupt_lock:
-            self._may_interrupt = False
+        self.interrupter.disarm()
         self._remove(recorder.breakpoints)
         over = state is None or state in (TIMEOUT, ERROR)
         if self.was_attached and not kill:
             if over or state in (INTERRUPTED, WATCHED):
-                self._take_pending_interrupt()
-                detach()
+                with PassSigint(self._pass_sigint):
+                    detach()
         elif (kill or over) and gdb.selected_inferior().pid:
             try:
                 gdb.execute("kill", to_string=True)
             except gdb.error:
                 pass        # already gone
+        self.interrupter.restore()
+        self.ended = time.monotonic()
         try:
             # The user's library settings back; a QEMU left alive gets every
             # library's symbols read, as in a plain gdb.
@@ -315,19 +324,6 @@ class QemuRun:
             pass
         from . import starting
         starting.left()
-
-    def _take_pending_interrupt(self) -> None:
-        """Our SIGINT, sent as QEMU stopped for something else, is still
-        pending: detached, QEMU would receive it and shut down.  Let gdb
-        take it first (QEMU runs an instant; our breakpoints are out)."""
-        for _ in range(3):
-            if not (self._interrupt_sent and sigint_pending(self.pid)):
-                return
-            try:
-                with Quiet():
-                    gdb.execute("continue", to_string=True)
-            except gdb.error:
-                return
 
     def _remove(self, breakpoints: list) -> None:
         # gdb warns for each breakpoint it cannot lift from a dead process.

@@ -56,3 +56,26 @@ class NoStderr:
     def __exit__(self, *exc):
         os.dup2(self.saved, 2)
         os.close(self.saved)
+
+
+class PassSigint:
+    """While it lasts (when `on`), gdb passes SIGINT on: detaching after a
+    stop by someone else's SIGINT then hands it to QEMU.  (gdb asks before
+    changing SIGINT's handling: not here.)"""
+
+    def __init__(self, on: bool):
+        self.on = on
+        self._confirm = True
+
+    def __enter__(self):
+        if self.on:
+            self._confirm = bool(gdb.parameter("confirm"))
+            gdb.execute("set confirm off", to_string=True)
+            gdb.execute("handle SIGINT pass", to_string=True)
+        return self
+
+    def __exit__(self, *exc):
+        if self.on:
+            gdb.execute("handle SIGINT nopass", to_string=True)
+            gdb.execute(f"set confirm {'on' if self._confirm else 'off'}", to_string=True)
+        return False

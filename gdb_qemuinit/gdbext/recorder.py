@@ -302,7 +302,7 @@ class Recorder:
             self._read_wanted_libraries()
         for bp in breakpoints:
             if bp.function in self.needs_finish:
-                ReplyFinish(self, bp.function)
+                self.breakpoints.append(ReplyFinish(self, bp.function))
         answer = [b for b in breakpoints if self.is_answer(b.function)]
         if answer and self.recording.event:
             return Outcome(state=WATCHED, detail=f"{self.recording.event}: QEMU entered "
@@ -383,4 +383,10 @@ def record(qemu: dict, recording: Recording, timeout: float | None, kill: bool,
     run = QemuRun(recording.plan.end, timeout, lazy_libraries, recording.blocking_reads,
                   goal=recording.goal, watch=recording.watch, event=recording.event)
     recorder = Recorder(recording, run)
-    return run.carry_out(qemu, recorder, kill, lambda outcome: recorder.trace(outcome, qemu))
+    trace = run.carry_out(qemu, recorder, kill, lambda outcome: recorder.trace(outcome, qemu))
+    # QEMU stopped outside the run's continues (planting, real stops, the
+    # trace made, the breakpoints out): known once the run has ended
+    if run.ended:
+        trace.extra["clock"]["stopped_outside_run_seconds"] = round(
+            run.ended - run.started - run.running_seconds, 6)
+    return trace

@@ -67,18 +67,3 @@ class EndRequest:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
-
-def sigint_pending(pid: int) -> bool:
-    """Is a SIGINT pending for process `pid` (or one of its threads)?"""
-    import glob
-    bit = 1 << 1        # SIGINT is signal 2: bit 1 of the masks
-    for status in [f"/proc/{pid}/status"] + glob.glob(f"/proc/{pid}/task/*/status"):
-        try:
-            with open(status, encoding="ascii") as f:
-                for line in f:
-                    if line.startswith(("SigPnd:", "ShdPnd:")) and \
-                            int(line.split()[1], 16) & bit:
-                        return True
-        except (OSError, ValueError, IndexError):
-            continue
-    return False

@@ -173,7 +173,8 @@ class InitPath(NamedTuple):
         return self._replace(
             clusters=[c for c in self.clusters if c.id in ids], edges=edges,
             dispatch={k: d for k, d in self.dispatch.items() if k in nodes},
-            hot=self.hot & nodes,
+            hot=self.hot & nodes, library=self.library & nodes,
+            library_symbols=self.library_symbols if self.library & nodes else (),
             always={k: v for k, v in self.always.items() if k in nodes},
             needs={k: v for k, v in self.needs.items() if k in nodes or k in ids},
             exercise={}, unseen=())

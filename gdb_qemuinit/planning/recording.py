@@ -121,7 +121,10 @@ def trace_plan(path: InitPath, spec: Spec, phase: Phase, naive: bool,
         extra.append(phase.started.function)
     if naive:
         return planning.naive_plan(path, extra=spec.functions() + extra, end=phase.end)
-    # A running QEMU may be given any vhost-user NIC (hot-plug): read them all.
+    # A running QEMU may be given any NIC (hot-plug): what its command line
+    # says rules nothing out, and every vhost-user message is read.
+    if phase.running:
+        command_line = None
     if phase.running or spec.needed(command_line):
         extra = spec.functions() + extra
     plan = planning.make_plan(path, extra=extra, command_line=command_line, end=phase.end)

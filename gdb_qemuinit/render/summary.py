@@ -52,13 +52,19 @@ GDB_STOP_MS = 0.23
 
 
 def held_line(qemu: dict, clock: dict) -> str:
-    """How long a watch held the QEMU it watched: its stops, the recording's
-    own measured time, and gdb's per-stop cost on top."""
+    """How long a watch held the QEMU it watched: stopped outside its runs
+    (planting, real stops, the trace made, the breakpoints out: measured),
+    and at its breakpoint stops (the recording measured, gdb's own cost
+    per stop added).  gdb's attach, before the watch began, is not in it."""
     stops = qemu.get("breakpoint_stops") or clock.get("stops") or 0
     recording_ms = (clock.get("recording_seconds") or 0) * 1000
-    return (f"  QEMU was held at {stops} breakpoint stops (all its threads each time): "
-            f"{recording_ms:.1f} ms of recording, measured, plus gdb's own ~{GDB_STOP_MS} ms "
-            f"a stop: about {recording_ms + stops * GDB_STOP_MS:.0f} ms in all")
+    outside_ms = (clock.get("stopped_outside_run_seconds") or 0) * 1000
+    at_stops_ms = recording_ms + stops * GDB_STOP_MS
+    return (f"  QEMU was held about {outside_ms + at_stops_ms:.0f} ms: {outside_ms:.0f} ms "
+            f"stopped while the watch planted, read and took its breakpoints out, and "
+            f"{stops} breakpoint stops (all its threads each time: {recording_ms:.1f} ms of "
+            f"recording, measured, plus gdb's own ~{GDB_STOP_MS} ms a stop); gdb's attach "
+            f"before the watch is not counted")
 
 
 def edge_counts(trace: Trace) -> str:

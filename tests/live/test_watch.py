@@ -156,7 +156,7 @@ def test_watch_follows_libvirts_hot_plug_and_leaves_qemu_running(qemu_binary, tm
     assert check.get("values_agree", True) and check["values_compared"] > 0, check
     # how long QEMU was held is said, from the recorded stops
     assert doc["qemu"]["breakpoint_stops"] > 0
-    assert "QEMU was held at" in stdout.decode() + stderr.decode()
+    assert "QEMU was held about" in stdout.decode() + stderr.decode()
 
 
 def _pci_devices(qmp) -> list[dict]:
@@ -314,3 +314,20 @@ def test_an_unplug_without_a_guest_is_shown_pending(qemu_binary, tmp_path):
     assert pending["evidence"]["device"] == "net1"
     assert pending["seen"].startswith("device_del of net1 is pending")
     assert "device_del of net1 is pending" in stdout.decode()
+
+
+def test_a_sigint_from_another_process_still_ends_qemu(qemu_binary, tmp_path):
+    """gdb holds every signal QEMU gets while it watches; a SIGINT it did
+    not send (an admin's kill -INT) ends the watch and reaches QEMU as gdb
+    detaches: QEMU quits as asked, and the watch says so."""
+    out = tmp_path / "w.json"
+    with qemu_by_hand(qemu_binary) as (qemu, qmp, d):
+        watch = start_watch(qemu.pid, "--timeout", "120", "--json", str(out))
+        os.kill(qemu.pid, signal.SIGINT)
+        stdout, stderr = watch.communicate(timeout=60)
+        assert watch.returncode == 0, stderr.decode()
+        assert qemu.wait(timeout=30) == 0      # QEMU's own orderly exit on SIGINT
+    doc = json.loads(out.read_text())
+    assert doc["outcome"]["detail"] == (
+        "the watch ended: QEMU received SIGINT from another process; it is passed on as "
+        "gdb detaches, and QEMU quits as asked")

@@ -27,10 +27,13 @@ def test_edge_counts_only_once_there_are_verdicts(path):
 
 def test_a_watch_says_how_long_it_held_qemu():
     t = trace_of([stack_hit(1, "main", "a")], state="watched",
-                 extra={"clock": {"stops": 40, "recording_seconds": 0.0123}})
+                 extra={"clock": {"stops": 40, "recording_seconds": 0.0123,
+                                  "stopped_outside_run_seconds": 0.2}})
     t.qemu["breakpoint_stops"] = 40
     text = summary.summarize(t)
-    assert (f"QEMU was held at 40 breakpoint stops (all its threads each time): 12.3 ms of "
-            f"recording, measured, plus gdb's own ~{summary.GDB_STOP_MS} ms a stop: about "
-            f"{12.3 + 40 * summary.GDB_STOP_MS:.0f} ms in all") in text
+    total = 200 + 12.3 + 40 * summary.GDB_STOP_MS
+    assert (f"QEMU was held about {total:.0f} ms: 200 ms stopped while the watch planted, "
+            f"read and took its breakpoints out, and 40 breakpoint stops (all its threads "
+            f"each time: 12.3 ms of recording, measured, plus gdb's own "
+            f"~{summary.GDB_STOP_MS} ms a stop)") in text
     assert "held" not in summary.summarize(trace_of([stack_hit(1, "main", "a")]))
