@@ -39,12 +39,22 @@ def _run_phase(opts, until: str | None, what: str = "") -> phases.Phase:
     """`until`'s phase, else the scenario's, else the default; the QEMU
     command line checked against it, the time limit its own unless given
     (`what` asked for the phase, for the refusal: --until, else a question)."""
+    qmp_file = getattr(opts, "qmp", None)
+    if qmp_file:
+        # QMP commands after init: the phase made for them
+        qmp_phase = next(n for n in phases.trace_names() if phases.load(n).qmp)
+        if until not in (None, qmp_phase):
+            raise CliError(f"--qmp goes on past init (--until {qmp_phase}), not to {until}")
+        until = qmp_phase
     if until and not opts.qemu and not opts.scenario:
         # no QEMU given: the first built-in scenario made for that phase
         opts.scenario = next((n for n in scenario.names()
                               if scenario.load(n).until == until), None)
     sc = scenario.load(opts.scenario) if not opts.qemu else None
     phase = phases.load(until or (sc.until if sc else None))
+    if phase.qmp and not qmp_file and not (sc and sc.qmp):
+        raise CliError(f"--until {phase.name} sends QMP commands after init: give them "
+                       f"with --qmp FILE (one JSON object a line)")
     session.refuse(phase, ["qemu"] + list(opts.qemu or (sc.qemu if sc else [])), what)
     if opts.timeout is None:
         opts.timeout = phase.timeout
@@ -70,7 +80,8 @@ def cmd_trace(opts) -> int:
     text_out = sys.stderr if outs.to_stdout() else sys.stdout
     print(session.finish(path, trace, outs, full=opts.full,
                          color=_color(opts) and text_out is sys.stdout), end="", file=text_out)
-    return EXIT_OK if trace.outcome.state in SUCCEEDED else EXIT_FAILED
+    refused = any("error" in c for c in trace.extra.get("qmp", []))
+    return EXIT_OK if trace.outcome.state in SUCCEEDED and not refused else EXIT_FAILED
 
 
 def _import_analysis() -> None:
@@ -417,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=_scenario_help(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     options.add(p, "json", "svg", "png", "dot", "report", "timeline", "html", "full",
-                "no-color", "path", "until",
+                "no-color", "path", "until", "qmp",
                 until={"choices": phases.trace_names(),
                        "note": "default main-loop, or the scenario's"})
     _run_options(p)

@@ -110,6 +110,10 @@ OPTIONS = {
                         "relay that cuts its first connection right after QEMU sends "
                         "REQUEST (SET_OWNER, GET_FEATURES, ...), so QEMU's restart path runs",
                         "REQUEST"),
+    "qmp": Option(("--qmp",), "after init, send these QMP commands (one JSON object a line, "
+                  "as libvirt sends them) on a QMP socket qemuinit adds, and record what "
+                  "they make QEMU do (--until hot-plug); --testpmd serves the vhost-user "
+                  "chardevs they add", "FILE"),
     "hang-json": Option(("--json",), "write the diagnosis (schema qemuinit.hang/1) to FILE",
                         "FILE"),
     "pid": Option(("pid",), "the running QEMU's process id", "PID", type=int),

@@ -89,6 +89,8 @@ class Run:
     interrupted: str | None = None             # SIGINT or SIGTERM, when one arrived
     backend_gone: str | None = None            # a backend exited by itself: why
     relay: Relay | None = None                # relay.Relay, cutting the backend's connection
+    qmp: list[dict] = field(default_factory=list)       # commands to send after init
+    qmp_log: list[dict] = field(default_factory=list)   # what was sent, and answered
 
 
 def prepare_run(opts, private: str) -> Run:
@@ -120,6 +122,11 @@ def prepare_run(opts, private: str) -> Run:
         command_line = QemuCommandLine.parse(argv)
         builtin = sc.backend
         drop_first = sc.drop_first
+    commands = _qmp_commands(opts, private)
+    if commands:
+        # the QMP socket qemuinit talks on, and the chardevs the commands add
+        argv = argv + ["-qmp", f"unix:{os.path.join(private, QMP_SOCKET)},server=on,wait=off"]
+        command_line = QemuCommandLine.parse(argv + qmp_options(commands))
     backends = [] if opts.no_backend else plan_backends(
         command_line, list(opts.backend or []), builtin, private, drop_first)
     if not opts.no_backend:
@@ -134,7 +141,47 @@ def prepare_run(opts, private: str) -> Run:
                            "a -chardev socket,...,server=on)")
         relay = _relay(opts, target.sock, private)
         target.argv = [a.replace(target.sock, relay.listen_path) for a in target.argv]
-    return Run(argv, backends, private=private, relay=relay)
+    return Run(argv, backends, private=private, relay=relay, qmp=commands)
+
+
+QMP_SOCKET = "qmp.sock"
+
+
+def _qmp_commands(opts, private: str) -> list[dict]:
+    """--qmp FILE's commands, or the scenario's, with {dir} filled in."""
+    from .datafile import data_file
+    from .qemu import qmpfile
+    path = getattr(opts, "qmp", None)
+    shipped = None if opts.qemu else scenario.load(opts.scenario).qmp
+    if not path and shipped:
+        path = data_file(os.path.join("qmp", shipped))
+    if not path:
+        return []
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read the QMP commands {path}: {exc}") from None
+    return qmpfile.with_dir(qmpfile.parse(text, str(path)), private)
+
+
+def qmp_options(commands: list[dict]) -> list[str]:
+    """The -chardev and -netdev options the QMP commands amount to, for
+    planning their backends (a vhost-user netdev_add's chardev, in the role
+    its chardev-add gives QEMU)."""
+    from .qemu import qmpfile
+    chardevs = {c: (path, server) for c, path, server in qmpfile.socket_chardevs(commands)}
+    out: list[str] = []
+    for c in commands:
+        args = c.get("arguments") or {}
+        if c["execute"] == "netdev_add" and args.get("type") == "vhost-user" \
+                and args.get("chardev") in chardevs:
+            path, server = chardevs[args["chardev"]]
+            out += ["-chardev", f"socket,id={args['chardev']},path={path}"
+                    + (",server=on,wait=off" if server else ""),
+                    "-netdev", f"vhost-user,id={args.get('id')},chardev={args['chardev']}"
+                    + (f",queues={args['queues']}" if "queues" in args else "")]
+    return out
 
 
 def _relay(opts, sock: str, private: str):
@@ -241,6 +288,9 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float, meanwhile=None) -> 
     done = threading.Event()
     tees: list[threading.Thread] = []
     old: dict = {}
+    end_pipe = os.pipe() if run.qmp else None     # the QMP sender ends the run on it
+    if end_pipe:
+        env["QEMUINIT_END_FD"] = str(end_pipe[0])
     try:
         if run.relay:
             run.relay.start()
@@ -252,12 +302,19 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float, meanwhile=None) -> 
                     raise CliError(f"chardev {b.chardev}: {b.problem}")
         with open(err_path, "wb") as err:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=err, start_new_session=True, env=env)
+                                    stderr=err, start_new_session=True, env=env,
+                                    pass_fds=end_pipe[:1] if end_pipe else ())
         tees = [threading.Thread(target=_follow_stderr, daemon=True,
                                  args=(err_path, run,
                                        (os.path.basename(run.qemu_argv[0]) + ": ", "qemu: "),
                                        done)),
                 threading.Thread(target=_pass_stdout, daemon=True, args=(proc.stdout,))]
+        if end_pipe:
+            os.close(end_pipe[0])
+            # the sender owns the write end from here (it closes it)
+            tees.append(threading.Thread(target=_send_qmp, daemon=True,
+                                         args=(run, end_pipe[1], timeout)))
+            end_pipe = None
         for t in tees:
             t.start()
 
@@ -274,11 +331,51 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float, meanwhile=None) -> 
             b.stop()
         if run.relay:
             run.relay.stop()
+        if end_pipe:        # gdb never started
+            os.close(end_pipe[0])
+            os.close(end_pipe[1])
         done.set()
         for t in tees:
             t.join(timeout=5)
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def _send_qmp(run: Run, end_fd: int, timeout: float) -> None:
+    """After init, the run's QMP commands on QEMU's socket, one at a time,
+    each answer kept; then ask gdb to end the run (END_FD), saying why."""
+    from .qemu.qmp import Qmp, QmpError
+    sock = os.path.join(run.private, QMP_SOCKET)
+    why = "the answer to its last QMP command"
+    deadline = time.monotonic() + timeout
+    qmp = None
+    try:
+        while qmp is None:      # QEMU answers once its main loop runs
+            if time.monotonic() > deadline:
+                why = "no QMP greeting from QEMU within the time limit"
+                return
+            try:
+                qmp = Qmp(sock, timeout=max(1.0, deadline - time.monotonic()))
+            except QmpError:
+                time.sleep(0.05)
+        for c in run.qmp:
+            entry: dict = {"execute": c["execute"], "arguments": c.get("arguments"),
+                           "t": time.monotonic()}
+            run.qmp_log.append(entry)
+            try:
+                entry["return"] = qmp.send(c)
+            except QmpError as exc:
+                entry["error"] = str(exc)
+                why = f"QEMU's error answer to {c['execute']}"
+                return
+    finally:
+        if qmp is not None:
+            qmp.close()
+        try:
+            os.write(end_fd, why.encode() + b"\n")
+        except OSError:
+            pass
+        os.close(end_fd)
 
 
 def _forward_interrupts(proc: subprocess.Popen, run: Run) -> dict:
@@ -384,6 +481,9 @@ def add_run_facts(trace: Trace, run: Run) -> None:
         trace.outcome.error_line = errors[-1]
     if run.relay:
         trace.extra["fault"] = run.relay.summary(start)
+    if run.qmp_log:
+        trace.extra["qmp"] = [dict(e, t=round(e["t"] - start, 6) if start else None)
+                              for e in run.qmp_log]
     if run.backends:
         patterns = scenario.backend_log_patterns()
         backends = []

@@ -325,3 +325,36 @@ def _hand_trace():
 
 
 _HAND_TRACE = _hand_trace()
+
+
+# ---------------------------------------------------------------- QMP command files
+qmp_command = st.fixed_dictionaries(
+    {"execute": st.one_of(st.sampled_from(["chardev-add", "netdev_add", "device_add",
+                                           "qmp_capabilities", "device_del"]), json_value)},
+    optional={"arguments": st.one_of(
+        st.fixed_dictionaries({}, optional={
+            "id": value, "type": value, "chardev": value, "queues": json_value,
+            "backend": st.fixed_dictionaries({}, optional={
+                "type": st.one_of(st.just("socket"), value),
+                "data": st.fixed_dictionaries({}, optional={
+                    "server": json_value, "addr": st.fixed_dictionaries({}, optional={
+                        "type": st.one_of(st.just("unix"), value),
+                        "data": st.dictionaries(st.just("path"), json_value)})})})}),
+        json_value), "x": json_value})
+qmp_line = st.one_of(qmp_command.map(json.dumps), json_value.map(json.dumps), odd_text,
+                     st.just(""), st.just("# a comment"))
+
+
+@MANY
+@given(st.lists(qmp_line, max_size=6).map("\n".join))
+def test_a_qmp_command_file_is_read_or_refused(text):
+    """trace --qmp FILE: the commands, the backends they need planned from
+    them, or a one-line user error."""
+    from gdb_qemuinit.qemu import qmpfile
+    from gdb_qemuinit.qemu.cmdline import QemuCommandLine
+    from gdb_qemuinit.runner import qmp_options
+
+    def read(t):
+        commands = qmpfile.with_dir(qmpfile.parse(t), "/tmp/d")
+        return QemuCommandLine.parse(["qemu"] + qmp_options(commands))
+    read_or_user_error("QMP command files", read, text)

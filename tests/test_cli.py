@@ -80,3 +80,18 @@ def test_watch_refuses_what_is_not_a_running_qemu(capsys):
     assert f"no process {sleeper.pid}" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["watch", "1", "--until", "nic-gone"])     # not an event: argparse says
+
+
+def test_qmp_goes_past_init_and_a_qmp_phase_needs_commands(capsys, tmp_path):
+    f = tmp_path / "q.jsonl"
+    f.write_text('{"execute": "query-status"}\n')
+    assert cli.main(["trace", "--qmp", str(f), "--until", "device-start"]) == cli.EXIT_USAGE
+    assert "--qmp goes on past init (--until hot-plug)" in capsys.readouterr().err
+    assert cli.main(["trace", "--until", "hot-plug", "--", "qemu-system-x86_64"]) == \
+        cli.EXIT_USAGE
+    assert "give them with --qmp FILE" in capsys.readouterr().err
+    trace = subparsers()["trace"]
+    opts = trace.parse_args(["--qmp", str(f)])
+    opts.qemu = []
+    assert cli._run_phase(opts, opts.until).name == "hot-plug"
+    assert opts.scenario == "hot-plug"

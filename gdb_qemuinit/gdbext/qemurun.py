@@ -57,7 +57,7 @@ class QemuRun:
 
     def __init__(self, end: str | None, timeout: float | None, lazy_libraries: bool = True,
                  blocking_reads: dict | None = None, goal: tuple[str, str] | None = None,
-                 watch: bool = False, event: str | None = None):
+                 watch: bool = False, event: str | None = None, on_request: bool = False):
         # Entered by the main thread, the run is over (None: the recorder
         # ends it); `goal` says what the run waits for, as in "QEMU did
         # not GOAL[0]" and "... before GOAL[1]".
@@ -67,6 +67,7 @@ class QemuRun:
         # request from the qemuinit that runs this gdb: all normal ends.
         self.watch = watch
         self.event = event
+        self.on_request = on_request or watch
         self.timeout = timeout
         self.lazy_libraries = lazy_libraries
         self.blocking_reads = blocking_reads or {}
@@ -108,7 +109,7 @@ class QemuRun:
             registry.connect(handler)
         self.started = time.monotonic()
         end_fd = os.environ.get(END_FD)
-        if self.watch and end_fd and end_fd.isdigit():
+        if self.on_request and end_fd and end_fd.isdigit():
             EndRequest(int(end_fd), self._end_requested)
         try:
             outcome = self._start_and_continue(qemu, recorder)
@@ -217,8 +218,10 @@ class QemuRun:
 
     def _interrupted(self, theirs: bool = False) -> Outcome:
         """The run's own interrupt (`theirs`: a SIGINT it did not send)."""
-        if self.watch:
-            return Outcome(state=WATCHED, detail="the watch ended: "
+        requested = not theirs and self.interrupter.why != self._time_limit()
+        if self.watch or (self.on_request and requested):
+            return Outcome(state=WATCHED,
+                           detail=("the watch ended: " if self.watch else "the run ended: ")
                            + (self._their_sigint() if theirs else self.interrupter.why or "?"))
         frames, reads = self._main_thread_frames()
         if not theirs and self.interrupter.why == self._time_limit():

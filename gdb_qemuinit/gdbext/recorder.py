@@ -381,7 +381,8 @@ def record(qemu: dict, recording: Recording, timeout: float | None, kill: bool,
     main loop (or a question's first stop), then end the run as every qinit
     run ends (QemuRun.finish)."""
     run = QemuRun(recording.plan.end, timeout, lazy_libraries, recording.blocking_reads,
-                  goal=recording.goal, watch=recording.watch, event=recording.event)
+                  goal=recording.goal, watch=recording.watch, event=recording.event,
+                  on_request=recording.on_request)
     recorder = Recorder(recording, run)
     trace = run.carry_out(qemu, recorder, kill, lambda outcome: recorder.trace(outcome, qemu))
     # QEMU stopped outside the run's continues (planting, real stops, the

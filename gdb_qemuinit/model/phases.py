@@ -53,6 +53,9 @@ class Phase(NamedTuple):
     running: bool = False
     events: dict[str, Event] = {}
     reads: dict[str, dict[str, str]] = {}   # function -> {name: expression}
+    # On past init while qemuinit sends QMP commands (trace --qmp), until the
+    # last is answered.
+    qmp: bool = False
 
     def path(self, path_file: str | None = None) -> initpath.InitPath:
         """The phase's documented path; `path_file` replaces its first file."""
@@ -78,7 +81,8 @@ _EVENT = shapes.Record({"functions": [str], "about": str}, {"within": [str]})
 _PHASE = shapes.Record({"about": str, "paths": [str], "timeout": float},
                        {"end": str, "started": _STARTED, "marks": [str],
                         "refuses": shapes.Map(str), "running": bool,
-                        "events": shapes.Map(_EVENT), "reads": shapes.Map(shapes.Map(str))})
+                        "events": shapes.Map(_EVENT), "reads": shapes.Map(shapes.Map(str)),
+                        "qmp": bool})
 
 
 @functools.lru_cache(maxsize=None)
@@ -129,7 +133,8 @@ def load(name: str | None = None) -> Phase:
                  running=bool(doc.get("running", False)),
                  events={k: Event(k, tuple(e["functions"]), tuple(e.get("within", ())),
                                   e["about"]) for k, e in doc.get("events", {}).items()},
-                 reads={f: dict(r) for f, r in doc.get("reads", {}).items()})
+                 reads={f: dict(r) for f, r in doc.get("reads", {}).items()},
+                 qmp=bool(doc.get("qmp", False)))
 
 
 def of_trace(qemu: dict) -> Phase:

@@ -87,6 +87,8 @@ RECORDED = Record(
      "backends": [_BACKEND],
      "backend": _BACKEND,       # before a backend per chardev (current_shape reads them)
      "backend_log": _LOG,
+     "qmp": [Record({"execute": str}, {"arguments": ANY, "t": Opt(float), "return": ANY,
+                                      "error": Opt(str)})],
      "fault": Opt(Record({}, {"cut_after": Opt(str), "connections": Opt(int),
                               "socket": Opt(str),
                               "cut": Opt(Record({"after": str, "request": int,

@@ -66,10 +66,14 @@ class Recording(NamedTuple):
     # `event` (stop_rule's) ends it earlier.
     watch: bool = False
     event: str | None = None
+    # The run also ends when the qemuinit that runs gdb asks (trace --qmp:
+    # once its last QMP command is answered).
+    on_request: bool = False
 
 
 # What a run of a phase past init waits for, said when its time is up
 START_GOAL = ("have every vhost NIC started by its guest driver", "every vhost NIC was started")
+QMP_GOAL = ("answer every QMP command", "every QMP command was answered")
 
 
 def for_trace(path: InitPath, spec: Spec, phase: Phase, naive: bool = False) -> Recording:
@@ -81,13 +85,16 @@ def for_trace(path: InitPath, spec: Spec, phase: Phase, naive: bool = False) -> 
     if phase.started:
         reads[phase.started.function] = phase.started.reads
         goal = START_GOAL
+    if phase.qmp:
+        goal = QMP_GOAL
     return Recording(planning.Plan((), end=phase.end),
                      plan_for=functools.partial(trace_plan, path, spec, phase, naive),
                      documented=tuple(path.functions()), reads=reads,
                      reads_by=spec.reads_by_request(),
                      replies=spec.replies(), writes=spec.writes(),
                      blocking_reads=spec.blocking_reads(),
-                     enums=spec.enums(), started=phase.started, goal=goal)
+                     enums=spec.enums(), started=phase.started, goal=goal,
+                     on_request=phase.qmp)
 
 
 def for_watch(path: InitPath, spec: Spec, phase: Phase, event: Event | None) -> Recording:
@@ -121,11 +128,12 @@ def trace_plan(path: InitPath, spec: Spec, phase: Phase, naive: bool,
         extra.append(phase.started.function)
     if naive:
         return planning.naive_plan(path, extra=spec.functions() + extra, end=phase.end)
-    # A running QEMU may be given any NIC (hot-plug): what its command line
-    # says rules nothing out, and every vhost-user message is read.
-    if phase.running:
+    # A running QEMU may be given any NIC (hot-plug, by a watch or --qmp):
+    # what its command line says rules nothing out, and every vhost-user
+    # message is read.
+    if phase.running or phase.qmp:
         command_line = None
-    if phase.running or spec.needed(command_line):
+    if phase.running or phase.qmp or spec.needed(command_line):
         extra = spec.functions() + extra
     plan = planning.make_plan(path, extra=extra, command_line=command_line, end=phase.end)
     if phase.started and command_line is not None:

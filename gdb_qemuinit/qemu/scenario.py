@@ -23,6 +23,7 @@ class Scenario(NamedTuple):
     backend: str = ""           # a built-in backend ([backends.NAME]), or none
     drop_first: bool = False
     until: str | None = None    # the phase a trace of it goes to (model/phases.py)
+    qmp: str | None = None      # its QMP commands after init: a file of data/qmp/
 
     def qemu_args(self, socket: str, directory: str | None = None) -> list[str]:
         """The QEMU arguments with {socket} and {dir} (the run's private
@@ -82,7 +83,7 @@ def load(name: str | None = None) -> Scenario:
     return Scenario(name=name, about=merged.get("about", ""),
                     qemu=tuple(merged["qemu"]), backend=str(merged.get("backend", "")),
                     drop_first=bool(merged.get("drop_first", False)),
-                    until=merged.get("until"))
+                    until=merged.get("until"), qmp=merged.get("qmp"))
 
 
 def private_dir() -> str:

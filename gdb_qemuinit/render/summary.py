@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..analysis.summary import chain
+from ..model import phases
 from ..model.trace import EXITED, WATCHED, Trace
 from ..model.verdicts import edges_of
 
@@ -25,7 +26,7 @@ def summarize(trace: Trace) -> str:
              f"  QEMU {q.get('version', '?')} ({q.get('binary', '?')}), "
              f"{len(trace.hits)} hits on {len(trace.planted)} breakpoints"
              + (f" in {q['seconds']:.2f} s" if "seconds" in q else "")]
-    if o.state == WATCHED:
+    if o.state == WATCHED and phases.of_trace(q).running:
         lines.append(held_line(q, trace.extra.get("clock") or {}))
     if o.exit_code is not None and o.state == EXITED:
         lines.append(f"  exit code {o.exit_code}")

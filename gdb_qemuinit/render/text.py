@@ -67,6 +67,9 @@ def brief(trace: Trace) -> str:
     """What is printed after a run: the summary, the edge counts, one line
     per vhost-user round, and why QEMU hangs if it does."""
     parts = [summarize(trace)]
+    parts += [f"  QMP {c['execute']}" + (f" at {c['t']:.2f} s" if c.get("t") is not None else "")
+              + (f": error: {c['error']}" if "error" in c else ": answered")
+              for c in trace.extra.get("qmp", [])]
     first_error = first_error_of(trace)
     first = format_first_error(first_error)
     if first:

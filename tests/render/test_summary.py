@@ -29,7 +29,7 @@ def test_a_watch_says_how_long_it_held_qemu():
     t = trace_of([stack_hit(1, "main", "a")], state="watched",
                  extra={"clock": {"stops": 40, "recording_seconds": 0.0123,
                                   "stopped_outside_run_seconds": 0.2}})
-    t.qemu["breakpoint_stops"] = 40
+    t.qemu.update(breakpoint_stops=40, phase="watch")
     text = summary.summarize(t)
     total = 200 + 12.3 + 40 * summary.GDB_STOP_MS
     assert (f"QEMU was held about {total:.0f} ms: 200 ms stopped while the watch planted, "
@@ -37,3 +37,6 @@ def test_a_watch_says_how_long_it_held_qemu():
             f"each time: 12.3 ms of recording, measured, plus gdb's own "
             f"~{summary.GDB_STOP_MS} ms a stop)") in text
     assert "held" not in summary.summarize(trace_of([stack_hit(1, "main", "a")]))
+    # a trace that went on past init (--qmp) held a QEMU it started: not said
+    t.qemu["phase"] = "hot-plug"
+    assert "held" not in summary.summarize(t)
