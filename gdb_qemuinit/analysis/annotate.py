@@ -8,6 +8,7 @@ from . import blocking
 from . import devicestart
 from . import findings
 from . import firsterror
+from . import outages
 from . import verify
 from . import vhostuser
 from . import where
@@ -39,6 +40,7 @@ def annotate(path: InitPath, trace: Trace) -> Trace:
                                                              rounds_of(trace))),
                 ("hang", lambda: blocking.diagnosis(trace, spec, path, cl)),
                 ("throwaway", lambda: where.throwaway_hits(trace)),
+                ("outages", lambda: outages.outages(trace.hits, phase)),
                 ("first_error", lambda: firsterror.first_error(trace, cl)),
                 ("findings", lambda: trace_findings(trace, cl)))
     for key, make in sections:

@@ -56,6 +56,8 @@ class Phase(NamedTuple):
     # On past init while qemuinit sends QMP commands (trace --qmp), until the
     # last is answered.
     qmp: bool = False
+    # (down, up): the events that bound a NIC's time without a backend
+    outage: tuple[str, str] | None = None
 
     def path(self, path_file: str | None = None) -> initpath.InitPath:
         """The phase's documented path; `path_file` replaces its first file."""
@@ -82,7 +84,8 @@ _PHASE = shapes.Record({"about": str, "paths": [str], "timeout": float},
                        {"end": str, "started": _STARTED, "marks": [str],
                         "refuses": shapes.Map(str), "running": bool,
                         "events": shapes.Map(_EVENT), "reads": shapes.Map(shapes.Map(str)),
-                        "qmp": bool})
+                        "qmp": bool,
+                        "outage": shapes.Record({"down": str, "up": str})})
 
 
 @functools.lru_cache(maxsize=None)
@@ -134,7 +137,9 @@ def load(name: str | None = None) -> Phase:
                  events={k: Event(k, tuple(e["functions"]), tuple(e.get("within", ())),
                                   e["about"]) for k, e in doc.get("events", {}).items()},
                  reads={f: dict(r) for f, r in doc.get("reads", {}).items()},
-                 qmp=bool(doc.get("qmp", False)))
+                 qmp=bool(doc.get("qmp", False)),
+                 outage=(doc["outage"]["down"], doc["outage"]["up"]) if "outage" in doc
+                 else None)
 
 
 def of_trace(qemu: dict) -> Phase:

@@ -95,7 +95,8 @@ RECORDED = Record(
                                                  "connection": int},
                                                 {"t": Opt(float)}))}))})
 # Made by the analysis from the above: left out when read, made again.
-ANALYSED = ("edges", "steps", "vhost_user", "hang", "throwaway", "first_error", "findings")
+ANALYSED = ("edges", "steps", "vhost_user", "hang", "throwaway", "first_error", "findings",
+            "outages")
 
 
 class TraceError(QemuinitError, ValueError):

@@ -85,6 +85,7 @@ def brief(trace: Trace) -> str:
                      + (f": {check.first_difference}" if check.first_difference else "")
                      + values_text(check))
     parts += devicestart.brief_lines(starts_of(trace))
+    parts += [_outage_line(o) for o in trace.extra.get("outages") or []]
     said = ([first_error.first_line, *first_error.consequences] if first_error
             else [])
     if trace.outcome.error_line and trace.outcome.error_line not in said:
@@ -101,6 +102,17 @@ def brief(trace: Trace) -> str:
     if found:
         parts.append(found.rstrip("\n"))
     return "\n".join(p for p in parts if p)
+
+
+def _outage_line(o: dict) -> str:
+    """A NIC's time without a backend (analysis/outages), in one line."""
+    if o.get("seconds") is not None:
+        return (f"  {o['netdev']} was without a backend for {o['seconds']:.3f} s (link down "
+                f"at {o['down']:.3f} s, up again at {o['up']:.3f} s)")
+    if o.get("down") is not None:
+        return (f"  {o['netdev']} was without a backend from {o['down']:.3f} s to the end "
+                f"of the watch (its link still down)")
+    return f"  {o['netdev']} lost its backend (times unknown)"
 
 
 def _round_line(rnd: Round) -> str:

@@ -207,6 +207,10 @@ def test_watch_sees_a_backend_restart_and_the_renegotiation(qemu_binary, tmp_pat
     [check] = doc["vhost_user"]["backend_checks"]
     assert check["requests_agree"] and check.get("values_agree", True), check
     assert check["values_compared"] > 0, check
+    # how long the NIC was without a backend: link down to link up again
+    [outage] = doc["outages"]
+    assert outage["netdev"] == "hostnet1" and 0 < outage["seconds"] < 30
+    assert f"hostnet1 was without a backend for {outage['seconds']:.3f} s" in stdout.decode()
     hits = [h["function"] for h in doc["hits"]]
     assert "chr_closed_bh" in hits and "vhost_dev_init" in hits
     assert hits.index("chr_closed_bh") < len(hits) - 1 - hits[::-1].index("vhost_dev_init")
