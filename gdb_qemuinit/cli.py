@@ -62,8 +62,7 @@ def _run_phase(opts, until: str | None, what: str = "") -> phases.Phase:
 
 
 def cmd_trace(opts) -> int:
-    outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg, png=opts.png,
-                           report=opts.report, timeline=opts.timeline, html=opts.html)
+    outs = outputs.Outputs.asked(opts)
     phase = _run_phase(opts, opts.until)
     path = session.prepare(opts.path_file, outs, phase)
     def read(doc: dict, run: Run) -> Trace:
@@ -335,8 +334,7 @@ def cmd_watch(opts) -> int:
     if opts.event:
         phase.event(opts.event)
     logs = [_backend_log(spec) for spec in opts.backend_logs]
-    outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg, png=opts.png,
-                           report=opts.report, timeline=opts.timeline, html=opts.html)
+    outs = outputs.Outputs.asked(opts)
     path = session.prepare(None, outs, phase)
     leftovers.remove_stale()
     with leftovers.private_dir() as private:

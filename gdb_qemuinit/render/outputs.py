@@ -25,6 +25,11 @@ class Outputs(NamedTuple):
     timeline: str | None = None    # Chrome trace-event JSON
     html: str | None = None        # the self-contained HTML report
 
+    @classmethod
+    def asked(cls, opts) -> "Outputs":
+        """The outputs a command's parsed options ask for (--json, --svg, ...)."""
+        return cls(**{f: getattr(opts, f, None) for f in cls._fields})
+
     def targets(self) -> list[tuple[str, str]]:
         """(format, path) of each output asked for."""
         return [(fmt, p) for fmt, p in (("json", self.json), ("dot", self.dot),

@@ -106,6 +106,17 @@ def libvirt_hot_plug(qmp, d: str, backend: Backend, reconnect: str = "") -> None
                                "mac": "52:54:00:00:00:01", "bus": "rp1"})
 
 
+def a_hot_plug_goes_through(qemu, qmp, d: str) -> bool:
+    """libvirt's hot-plug, through every function a watch had planted: does
+    QEMU live on, untraced?  (A breakpoint left in would kill it.)"""
+    backend = backend_for(d, "charnet1", "server")
+    try:
+        libvirt_hot_plug(qmp, d, backend)
+    finally:
+        backend.stop()
+    return untraced_and_answering(qemu, qmp)
+
+
 def verdicts(doc) -> dict:
     return {(e["from"], e["to"]): e["status"] for e in doc["edges"]}
 
@@ -241,12 +252,7 @@ def test_a_second_watch_is_refused_naming_the_tracer_and_sigkill_harms_nothing(q
             if watch.poll() is None:
                 watch.kill()
                 watch.wait()
-        backend = backend_for(d, "charnet1", "server")
-        try:
-            libvirt_hot_plug(qmp, d, backend)
-        finally:
-            backend.stop()
-        assert untraced_and_answering(qemu, qmp)
+        assert a_hot_plug_goes_through(qemu, qmp, d)
 
 
 def test_ctrl_c_ends_the_watch_with_its_record(qemu_binary, tmp_path):
@@ -281,12 +287,7 @@ def test_qinit_watch_at_the_gdb_prompt_detaches_with_every_breakpoint_out(qemu_b
         assert "Traceback" not in r.stdout + r.stderr
         assert "QINIT-TEST-PID 0" in r.stdout and WATCHING in r.stderr
         assert "qemuinit: watched: the watch ended: its time limit (2 s)" in r.stdout
-        backend = backend_for(d, "charnet1", "server")
-        try:
-            libvirt_hot_plug(qmp, d, backend)
-        finally:
-            backend.stop()
-        assert untraced_and_answering(qemu, qmp)
+        assert a_hot_plug_goes_through(qemu, qmp, d)
     assert json.loads(out.read_text())["outcome"]["state"] == "watched"
 
 

@@ -51,9 +51,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         from ..starting import qemu_under_gdb
         from .lasttrace import remember
         opts = parse(self.parser, arg)
-        outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
-                               png=opts.png, report=opts.report,
-                               timeline=opts.timeline, html=opts.html)
+        outs = outputs.Outputs.asked(opts)
         phase = phases.load(opts.until)
         path = session.prepare(opts.path_file, outs, phase)
         qemu = qemu_under_gdb()

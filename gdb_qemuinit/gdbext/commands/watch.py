@@ -47,9 +47,7 @@ disconnected (a backend went away: the link goes down)."""
         from ..starting import running_qemu
         from .lasttrace import remember
         opts = parse(self.parser, arg)
-        outs = outputs.Outputs(json=opts.json, dot=opts.dot, svg=opts.svg,
-                               png=opts.png, report=opts.report,
-                               timeline=opts.timeline, html=opts.html)
+        outs = outputs.Outputs.asked(opts)
         phase = phases.load("watch")
         event = phase.event(opts.event) if opts.event else None
         path = session.prepare(None, outs, phase)
