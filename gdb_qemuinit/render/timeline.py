@@ -10,10 +10,12 @@ microseconds since the trace's clock zero (see the trace's "clock").
 
 from __future__ import annotations
 
+import math
+
 from ..analysis.timeline import (Span, Stage, backend_instants, end_time, pack_lanes, stage_spans,
                        stderr_instants, vhost_spans)
 from ..model.negotiation import FAILED
-from ..model.trace import CUT_SHORT, Trace
+from ..model.trace import CUT_SHORT, Trace, TraceError
 
 # Chrome trace "processes": one per kind of track.
 PID_STAGES, PID_HITS, PID_VHOST, PID_STDERR, PID_BACKEND = 1, 2, 3, 4, 5
@@ -23,7 +25,10 @@ PROCESS_NAMES = {PID_STAGES: "QEMU init stages", PID_HITS: "QEMU hits (breakpoin
 
 
 def _us(t: float) -> int:
-    return int(round(t * 1e6))
+    us = t * 1e6
+    if not math.isfinite(us):       # a damaged trace: said, not a traceback
+        raise TraceError(f"the trace has a time of {t:g} s, which no run takes")
+    return int(round(us))
 
 
 def events(trace: Trace, stages: list[Stage] | None = None) -> list[dict]:

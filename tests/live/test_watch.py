@@ -19,7 +19,7 @@ from conftest import ROOT, reconnect_every
 from gdb_qemuinit.attached_gdb import WATCHING, tracer_of
 from gdb_qemuinit.qemu import leftovers, scenario
 from gdb_qemuinit.qemu.backend import Backend
-from gdb_qemuinit.qemu.qmp import Qmp
+from gdb_qemuinit.qemu.qmp import Qmp, QmpError
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
 
@@ -336,3 +336,37 @@ def test_a_sigint_from_another_process_still_ends_qemu(qemu_binary, tmp_path):
     assert doc["outcome"]["detail"] == (
         "the watch ended: QEMU received SIGINT from another process; it is passed on as "
         "gdb detaches, and QEMU quits as asked")
+
+
+def test_netdev_del_and_chardev_remove_finish_without_a_guest(qemu_binary, tmp_path):
+    """A vhost-user netdev no NIC uses (netdev_add only): netdev_del cleans it
+    up at once, deleting its chardev with it, so the chardev-remove that
+    libvirt sends next is answered "not found"; both paths verified."""
+    out = tmp_path / "w.json"
+    with qemu_by_hand(qemu_binary) as (qemu, qmp, d):
+        backend = backend_for(d, "charnet1", "server")
+        try:
+            qmp.execute("chardev-add", {"id": "charnet1", "backend": {
+                "type": "socket", "data": {"addr": {"type": "unix", "data": {
+                    "path": backend.sock}}, "server": True, "wait": False}}})
+            backend.start(30)
+            qmp.execute("netdev_add", {"type": "vhost-user", "id": "hostnet1",
+                                       "chardev": "charnet1"})
+            watch = start_watch(qemu.pid, "--timeout", "120", "--json", str(out))
+            qmp.execute("netdev_del", {"id": "hostnet1"})
+            with pytest.raises(QmpError, match="'charnet1' not found"):
+                qmp.execute("chardev-remove", {"id": "charnet1"})
+            watch.send_signal(signal.SIGTERM)        # as SIGINT: the end asked
+            stdout, stderr = watch.communicate(timeout=60)
+            assert watch.returncode == 0, stderr.decode()
+            assert untraced_and_answering(qemu, qmp)
+        finally:
+            backend.stop()
+    doc = json.loads(out.read_text())
+    assert doc["outcome"]["detail"] == "the watch ended: qemuinit received SIGTERM"
+    v = verdicts(doc)
+    assert v[("qmp_netdev_del", "qemu_del_net_client")] == "observed"
+    assert v[("qemu_del_net_client", "qemu_cleanup_net_client")] == "observed"
+    assert v[("qemu_chr_fe_deinit", "object_unparent")] == "observed"
+    assert "qmp_chardev_remove" in [h["function"] for h in doc["hits"]] or \
+        v[("qmp_marshal_chardev_remove", "qmp_chardev_remove")] == "observed"

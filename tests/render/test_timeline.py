@@ -74,3 +74,12 @@ def test_the_chart_draws_a_bar_per_span():
     svg = rt.chart_svg(t)
     assert svg.count('<g class="span">') == len(tl.stage_spans(t)) + 1   # + the round
     assert svg.count('<g class="tick">') == 1 + 3      # stderr line, backend events
+
+
+def test_a_time_no_run_takes_is_a_damaged_trace_said_in_one_line():
+    """Found by the bad-input test: a saved trace whose outcome.t is 1.8e302 s."""
+    from gdb_qemuinit.model.trace import TraceError
+    t = vhost_trace()
+    t.outcome.t = 1.797693134862316e+302
+    with pytest.raises(TraceError, match="a time of 1.79769e[+]302 s, which no run takes"):
+        rt.render(t)
