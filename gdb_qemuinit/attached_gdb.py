@@ -128,16 +128,16 @@ def run_watching_gdb(cmd: list[str], limit: float, err_path: str,
                              daemon=True)
     shown.start()
     how = "finished"
-    told = 0
+    told = False
     deadline = time.monotonic() + limit + grace
     try:
         while proc.poll() is None:
-            if len(asked) > told and told == 0:
+            if asked and not told:
                 try:
                     os.write(write_end, asked[0].encode() + b"\n")
                 except OSError:
                     pass
-                told = 1
+                told = True
             if len(asked) > 1 or time.monotonic() > deadline:
                 how = _end(proc, grace)
                 break

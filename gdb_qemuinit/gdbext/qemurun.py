@@ -33,10 +33,9 @@ from .attach import attached, detach
 from .breakpoints import EndBreakpoint
 from .frames import on_thread, reads_on_stack, walk_frames
 from .outcomes import CRASH_SIGNALS, died, exited
-from .quiet import NoStderr, PendingOn, Quiet
+from .quiet import NoStderr, PassSigint, PendingOn, Quiet
 from .symbols import LibrarySymbols
 from .interrupt import Interrupter
-from .quiet import PassSigint
 from .watchdog import END_FD, EndRequest, Watchdog
 
 Result = TypeVar("Result")

@@ -106,6 +106,16 @@ def libvirt_hot_plug(qmp, d: str, backend: Backend, reconnect: str = "") -> None
                                "mac": "52:54:00:00:00:01", "bus": "rp1"})
 
 
+def end_watch(watch, how: signal.Signals, qemu, qmp) -> bytes:
+    """End a watch with `how`: it exits 0 and leaves QEMU untraced,
+    answering QMP.  Its stdout."""
+    watch.send_signal(how)
+    stdout, stderr = watch.communicate(timeout=60)
+    assert watch.returncode == 0, stderr.decode()
+    assert untraced_and_answering(qemu, qmp)
+    return stdout
+
+
 def a_hot_plug_goes_through(qemu, qmp, d: str) -> bool:
     """libvirt's hot-plug, through every function a watch had planted: does
     QEMU live on, untraced?  (A breakpoint left in would kill it.)"""
@@ -262,10 +272,7 @@ def test_ctrl_c_ends_the_watch_with_its_record(qemu_binary, tmp_path):
         qmp.execute("chardev-add", {"id": "charnet1", "backend": {"type": "socket", "data": {
             "addr": {"type": "unix", "data": {"path": os.path.join(d, "c.sock")}},
             "server": True, "wait": False}}})
-        watch.send_signal(signal.SIGINT)
-        stdout, stderr = watch.communicate(timeout=60)
-        assert watch.returncode == 0, stderr.decode()
-        assert untraced_and_answering(qemu, qmp)
+        end_watch(watch, signal.SIGINT, qemu, qmp)
     doc = json.loads(out.read_text())
     assert doc["outcome"] == {**doc["outcome"], "state": "watched",
                               "detail": "the watch ended: qemuinit received SIGINT"}
@@ -305,10 +312,7 @@ def test_an_unplug_without_a_guest_is_shown_pending(qemu_binary, tmp_path):
             watch = start_watch(qemu.pid, "--timeout", "120", "--json", str(out))
             qmp.execute("device_del", {"id": "net1"})
             assert qmp.wait_event("DEVICE_DELETED", 2) is None
-            watch.send_signal(signal.SIGINT)
-            stdout, stderr = watch.communicate(timeout=60)
-            assert watch.returncode == 0, stderr.decode()
-            assert untraced_and_answering(qemu, qmp)
+            stdout = end_watch(watch, signal.SIGINT, qemu, qmp)
         finally:
             backend.stop()
     doc = json.loads(out.read_text())
@@ -356,10 +360,7 @@ def test_netdev_del_and_chardev_remove_finish_without_a_guest(qemu_binary, tmp_p
             qmp.execute("netdev_del", {"id": "hostnet1"})
             with pytest.raises(QmpError, match="'charnet1' not found"):
                 qmp.execute("chardev-remove", {"id": "charnet1"})
-            watch.send_signal(signal.SIGTERM)        # as SIGINT: the end asked
-            stdout, stderr = watch.communicate(timeout=60)
-            assert watch.returncode == 0, stderr.decode()
-            assert untraced_and_answering(qemu, qmp)
+            end_watch(watch, signal.SIGTERM, qemu, qmp)      # as SIGINT: the end asked
         finally:
             backend.stop()
     doc = json.loads(out.read_text())
