@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 
 from .qemu import scenario
 from .model import spec
-from .qemu.backend import Backend
+from .qemu.backend import Backend, stop_backends
 from .qemu.backendplan import BUILTIN_BACKEND, backend_sockets, plan_backends
 from .errors import ERROR_SCHEMA, CliError
 from .qemu.binary import check_binary, default_binary, index_advice
 from .qemu.cmdline import QemuCommandLine
-from .gdbcommand import gdb_command, gdb_environment, write_argv
+from .earlygdb import WaitingGdb, child_pids
 
 if TYPE_CHECKING:
     from .model.trace import Trace
@@ -36,14 +36,30 @@ def run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None,
     """Run `qinit ...` under gdb on this run's QEMU (and backend), its JSON
     written in a private directory (mode 0700) and read once there: the
     document, or `read(document, run)` (inside the private directory).
-    `meanwhile`: what to do while gdb runs."""
+    The gdb is the one the shell started first (opts.early_gdb), when it
+    was started for this run; else one started now.  Either is reaped
+    when the command is over (cli.py).  `meanwhile`: what to
+    do while gdb runs."""
     from .qemu import leftovers
     leftovers.remove_stale()
-    with leftovers.private_dir() as private:
-        run = prepare_run(opts, private)
-        json_path = os.path.join(private, json_name)
-        run_gdb(run, qinit_args + ["--kill", "--quiet", "--json", json_path,
-                                   "--timeout", str(opts.timeout)], opts.timeout, meanwhile)
+    gdb = getattr(opts, "early_gdb", None)
+    holder = gdb.private if gdb is not None else leftovers.private_dir()
+    with holder as private:
+        try:
+            run = prepare_run(opts, private)
+            if gdb is None or not gdb.serves(run.qemu_argv, qinit_args[0]):
+                if gdb is not None:
+                    gdb.close()
+                gdb = WaitingGdb(run.qemu_argv[0], qinit_args[0], holder)
+            json_path = os.path.join(private, json_name)
+            run_gdb(run, gdb, qinit_args + ["--kill", "--quiet", "--json", json_path,
+                                            "--timeout", str(opts.timeout)],
+                    opts.timeout, meanwhile)
+        except BaseException:
+            if gdb is not None:         # the run failed: gdb ends now
+                gdb.close()
+            raise
+        # gdb is done: reaped once the command is over (earlygdb.close_all)
         doc, why = gdb_document(json_path)
         if doc is None:
             raise CliError((f"interrupted ({run.interrupted}): " if run.interrupted else "")
@@ -278,19 +294,16 @@ def _pass_stdout(stream) -> None:
         sys.stdout.flush()
 
 
-def run_gdb(run: Run, qinit_args: list[str], timeout: float, meanwhile=None) -> int:
-    """Run gdb to completion, with the backend alongside; on Ctrl-C or
-    SIGTERM, interrupt gdb (which stops QEMU and writes what it has).
-    `meanwhile`, if given, is called once gdb and the backends run."""
-    cmd = gdb_command(run.qemu_argv, qinit_args)
-    env = gdb_environment(write_argv(run.qemu_argv, run.private))
-    err_path = os.path.join(run.private, "stderr.log")
+def run_gdb(run: Run, gdb: WaitingGdb, qinit_args: list[str], timeout: float,
+            meanwhile=None) -> int | None:
+    """Tell the waiting gdb to run `qinit QINIT_ARGS`, with the backends
+    alongside, and wait for it; on Ctrl-C or SIGTERM, interrupt gdb (which
+    stops QEMU and writes what it has).  `meanwhile`, if given, is called
+    once gdb and the backends run."""
     done = threading.Event()
     tees: list[threading.Thread] = []
     old: dict = {}
-    end_pipe = os.pipe() if run.qmp else None     # the QMP sender ends the run on it
-    if end_pipe:
-        env["QEMUINIT_END_FD"] = str(end_pipe[0])
+    end_write = gdb.take_end_write()      # the QMP sender ends the run on it
     try:
         if run.relay:
             run.relay.start()
@@ -300,21 +313,17 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float, meanwhile=None) -> 
                 b.start(timeout)
                 if b.problem:       # QEMU would only fail to connect: say why now
                     raise CliError(f"chardev {b.chardev}: {b.problem}")
-        with open(err_path, "wb") as err:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=err, start_new_session=True, env=env,
-                                    pass_fds=end_pipe[:1] if end_pipe else ())
+        proc = gdb.go(run.qemu_argv, qinit_args)
         tees = [threading.Thread(target=_follow_stderr, daemon=True,
-                                 args=(err_path, run,
+                                 args=(gdb.err_path, run,
                                        (os.path.basename(run.qemu_argv[0]) + ": ", "qemu: "),
                                        done)),
                 threading.Thread(target=_pass_stdout, daemon=True, args=(proc.stdout,))]
-        if end_pipe:
-            os.close(end_pipe[0])
+        if run.qmp and end_write is not None:
             # the sender owns the write end from here (it closes it)
             tees.append(threading.Thread(target=_send_qmp, daemon=True,
-                                         args=(run, end_pipe[1], timeout)))
-            end_pipe = None
+                                         args=(run, end_write, timeout)))
+            end_write = None
         for t in tees:
             t.start()
 
@@ -325,15 +334,13 @@ def run_gdb(run: Run, qinit_args: list[str], timeout: float, meanwhile=None) -> 
                 b.start(timeout)
         if meanwhile is not None:
             meanwhile()
-        return _wait_for_gdb(proc, run, timeout + 60)
+        return _wait_for_gdb(proc, run, timeout + 60, gdb.done_read)
     finally:
-        for b in run.backends:
-            b.stop()
+        stop_backends(run.backends)
         if run.relay:
             run.relay.stop()
-        if end_pipe:        # gdb never started
-            os.close(end_pipe[0])
-            os.close(end_pipe[1])
+        if end_write is not None:
+            os.close(end_write)
         done.set()
         for t in tees:
             t.join(timeout=5)
@@ -398,9 +405,13 @@ def _forward_interrupts(proc: subprocess.Popen, run: Run) -> dict:
     return {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
 
 
-def _wait_for_gdb(proc: subprocess.Popen, run: Run, limit: float) -> int:
+def _wait_for_gdb(proc: subprocess.Popen, run: Run, limit: float,
+                  said_done: int | None = None) -> int | None:
     """gdb's exit code, as soon as gdb exits (its pidfd wakes the wait; a
-    polling wait would add up to 50 ms to every run).  A backend that exits
+    polling wait would add up to 50 ms to every run), or None as soon as it
+    says on `said_done` that it is done and exits (QEMU gone: the kernel
+    takes ~10 ms to end a process of gdb's size, and nothing here needs
+    that).  A backend that exits
     by itself meanwhile ends the run at once: QEMU is interrupted (as
     Ctrl-C does), and the trace says why, with the backend's own line."""
     deadline = time.monotonic() + limit
@@ -418,9 +429,13 @@ def _wait_for_gdb(proc: subprocess.Popen, run: Run, limit: float) -> int:
             else:
                 waiting = select.poll()
                 waiting.register(gdb_exit, select.POLLIN)
-                waiting.poll(100)
+                if said_done is not None:
+                    waiting.register(said_done, select.POLLIN)
+                woken = {fd for fd, _ in waiting.poll(100)}
                 if proc.poll() is not None:
                     return proc.returncode
+                if said_done in woken and os.read(said_done, 16):
+                    return None
             _end_if_a_backend_left(proc, run)
             if time.monotonic() > deadline:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -451,15 +466,6 @@ def _interrupt_qemu(proc: subprocess.Popen) -> list[int]:
         except OSError:
             pass
     return children
-
-
-def child_pids(pid: int) -> list[int]:
-    """The processes `pid` started (gdb's inferior), from /proc."""
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
 
 
 def add_run_facts(trace: Trace, run: Run) -> None:

@@ -7,12 +7,12 @@ import subprocess
 import pytest
 
 from conftest import ROOT
-from gdb_qemuinit import cli, options
+from gdb_qemuinit import cli, options, subcommands
 from gdb_qemuinit.model import phases
 
 
 def subparsers() -> dict[str, argparse.ArgumentParser]:
-    parser = cli.build_parser()
+    parser = subcommands.build_parser()
     action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return dict(action.choices)
 
@@ -38,13 +38,13 @@ def test_the_default_timeout_is_the_one_in_options_or_the_later_phases():
         opts = trace.parse_args(args)
         opts.qemu = []
         assert opts.timeout is None
-        assert cli._run_phase(opts, opts.until).name == phase
+        assert subcommands._run_phase(opts, opts.until).name == phase
         assert opts.timeout == phases.load(phase).timeout
     opts = trace.parse_args(["--until", "device-start", "--timeout", "5"])
     opts.qemu = ["qemu-system-x86_64", "-S"]
     # -S: the guest never runs, the phase could never end
     with pytest.raises(phases.PhaseError, match="-S"):
-        cli._run_phase(opts, opts.until)
+        subcommands._run_phase(opts, opts.until)
 
 
 def test_a_question_past_init_runs_its_phases_scenario_and_refuses_s(capsys):
@@ -54,7 +54,7 @@ def test_a_question_past_init_runs_its_phases_scenario_and_refuses_s(capsys):
     where = subparsers()["where"]
     opts = where.parse_args(["memory-table"])
     opts.qemu = []
-    assert cli._run_phase(opts, "device-start", "where memory-table").name == "device-start"
+    assert subcommands._run_phase(opts, "device-start", "where memory-table").name == "device-start"
     assert opts.scenario == "device-start" and opts.timeout == phases.load("device-start").timeout
     assert cli.main(["where", "memory-table", "--scenario", "vhost-user"]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
@@ -93,5 +93,5 @@ def test_qmp_goes_past_init_and_a_qmp_phase_needs_commands(capsys, tmp_path):
     trace = subparsers()["trace"]
     opts = trace.parse_args(["--qmp", str(f)])
     opts.qemu = []
-    assert cli._run_phase(opts, opts.until).name == "hot-plug"
+    assert subcommands._run_phase(opts, opts.until).name == "hot-plug"
     assert opts.scenario == "hot-plug"

@@ -61,7 +61,7 @@ def test_the_imports_are_read_as_absolute_module_names():
     assert "gdb_qemuinit.analysis.verify" in mods["gdb_qemuinit.analysis.annotate"]
     assert "gdb_qemuinit.model.trace" in mods["gdb_qemuinit.analysis.annotate"]
     assert "gdb" in mods["gdb_qemuinit.gdbext.recorder"]
-    assert "gdb_qemuinit.render.hang" in mods["gdb_qemuinit.cli"]     # inside a function
+    assert "gdb_qemuinit.render.hang" in mods["gdb_qemuinit.subcommands"]     # inside a function
 
 
 def test_model_imports_nothing_of_the_rooms_after_it():

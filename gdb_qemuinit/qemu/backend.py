@@ -49,16 +49,27 @@ def remove_dpdk_runtime(prefix: str) -> None:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def stop_process(proc: subprocess.Popen, grace: float = 10) -> None:
-    """Stop a process we started, by its PID: TERM, then KILL if it is still
-    there after `grace` seconds; reaped either way."""
+def stop_process(proc: subprocess.Popen, grace: float = 10, asked: bool = False) -> None:
+    """Stop a process we started, by its PID: TERM (unless `asked`: it was
+    sent already), then KILL if it is still there after `grace` seconds;
+    reaped either way."""
     if proc.poll() is None:
-        proc.terminate()
+        if not asked:
+            proc.terminate()
         try:
             proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def stop_backends(backends: list[Backend]) -> None:
+    """Stop them all: each asked to end first, then each waited for (a
+    testpmd takes ~17 ms to end: sixteen end in about that, not in 0.3 s)."""
+    for b in backends:
+        b.terminate()
+    for b in backends:
+        b.stop()
 
 
 def _telling_line(log: str) -> str | None:
@@ -175,22 +186,33 @@ class Backend:
         except OSError as exc:
             self.problem = f"could not connect to {self.sock} to drop it: {exc.strerror}"
 
-    def stop(self) -> None:
-        """Stop the backend by its PID (TERM, then KILL), reap it, and remove
-        DPDK's runtime files for our prefix."""
+    def terminate(self) -> None:
+        """Ask the backend to end (TERM, by its PID) without waiting for it:
+        stop() waits.  Noted once: when it was stopped, or found exited by
+        itself (a problem then)."""
         with self._lock:
             self._done.set()      # from here on self.proc is what it will be
         proc = self.proc
-        if proc is not None:
-            self.times["stopped"] = time.monotonic()
-            if proc.poll() is not None:
-                self.times["exited"] = self.times.pop("stopped")   # seen then
-            if proc.poll() is not None and self.problem is None:
+        if proc is None or "stopped" in self.times or "exited" in self.times:
+            return
+        self.times["stopped"] = time.monotonic()
+        if proc.poll() is not None:
+            self.times["exited"] = self.times.pop("stopped")   # seen then
+            if self.problem is None:
                 said = _telling_line(self.log_text())
                 self.problem = (f"the backend exited by itself with code "
                                 f"{proc.returncode} before the trace ended"
                                 + (f"; it said: {said}" if said else ""))
-            stop_process(proc)
+        else:
+            proc.terminate()
+
+    def stop(self) -> None:
+        """Stop the backend by its PID (TERM, then KILL), reap it, and remove
+        DPDK's runtime files for our prefix."""
+        self.terminate()
+        proc = self.proc
+        if proc is not None:
+            stop_process(proc, asked=True)
             if proc.stdin:
                 proc.stdin.close()
         self._reaped.set()

@@ -12,35 +12,15 @@ import shutil
 import stat
 import tempfile
 
+from . import privatedir
 from .backend import dpdk_runtime_dirs
 
 # Exactly the names we make: tempfile's eight random characters after the
 # prefix, and DPDK's directory for a --file-prefix of ours.
 _PRIVATE = re.compile(r"qemuinit-(\d+)-[a-z0-9_]{8}$")
 _DPDK = re.compile(r"qemuinit-(\d+)(-\d+)?$")     # one per backend: -N
-LOCK = ".lock"
-
-
-class PrivateDir(tempfile.TemporaryDirectory):
-    """A new private directory (mode 0700) named after this process, with a
-    lock held while it is in use: a run in another PID namespace sharing
-    this /tmp is told from a dead one by its lock, not by its PID."""
-
-    def __init__(self):
-        super().__init__(prefix=f"qemuinit-{os.getpid()}-")
-        self._lock: int | None = os.open(os.path.join(self.name, LOCK),
-                                         os.O_CREAT | os.O_RDWR, 0o600)
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
-
-    def cleanup(self) -> None:
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
-        super().cleanup()
-
-
-def private_dir() -> PrivateDir:
-    return PrivateDir()
+LOCK = privatedir.LOCK
+PrivateDir, private_dir = privatedir.PrivateDir, privatedir.private_dir
 
 
 def _in_use(path: str, lock_file: str, lock) -> bool:

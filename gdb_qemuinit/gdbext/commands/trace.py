@@ -50,6 +50,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         from ..recorder import record
         from ..starting import qemu_under_gdb
         from .lasttrace import remember
+        from .. import preload
         opts = parse(self.parser, arg)
         outs = outputs.Outputs.asked(opts)
         phase = phases.load(opts.until)
@@ -60,6 +61,8 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
             qemu = dict(qemu, phase=phase.name)
         todo = recording.for_trace(path, spec.load_spec(), phase, naive=opts.naive)
         timeout = opts.timeout or settings.phase_timeout(phase)
+        if not (Shell.running_gdb and opts.json):
+            preload.start("trace report")       # while QEMU starts
         trace = record(qemu, todo, timeout, opts.kill, settings.lazy_libraries())
         if Shell.running_gdb and opts.json:
             # The shell adds what only it saw, then analyses: once, there.
