@@ -59,6 +59,7 @@ from gdb_qemuinit.qemu.elf import INDEX_SECTIONS, section_names  # noqa: E402
 from gdb_qemuinit.qemu.binary import default_binary  # noqa: E402
 from gdb_qemuinit.qemu.cmdline import QemuCommandLine  # noqa: E402
 from gdb_qemuinit.qemu.backendplan import plan_backends  # noqa: E402
+from gdb_qemuinit.qemu.backend import start_listening, stop_backends  # noqa: E402
 
 BASE = ["-machine", "q35", "-nodefaults", "-display", "none", "-S"]
 
@@ -144,15 +145,18 @@ def run_once(cmd, qemu, vhost: bool) -> tuple[float, int]:
     start = time.monotonic()
     try:
         if vhost and not getattr(cmd, "own_backends", False):
+            # as the shell command starts them: the listening ones at once,
+            # the others once QEMU listens
             backends = plan_backends(QemuCommandLine.parse(argv), [], "dpdk-testpmd", private)
-            for b in backends:      # the listening ones first, the others wait for QEMU
-                b.start(60)
+            start_listening(backends, 60)
+            for b in backends:
+                if not b.listens_first:
+                    b.start(60)
         proc = subprocess.run(cmd(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               stdin=subprocess.DEVNULL, text=True)
         elapsed = time.monotonic() - start
     finally:
-        for b in backends:
-            b.stop()
+        stop_backends(backends)
         shutil.rmtree(private, ignore_errors=True)
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd(argv))}\n{proc.stderr}")
@@ -352,7 +356,7 @@ SHELL_PHASES = [
     ("prepare (command line, backends, outputs checked)", "runner.py", "prepare_run"),
     ("documented path loaded", "session.py", "prepare"),
     ("gdb runs (the shell waits)", "runner.py", "_wait_for_gdb"),
-    ("imports while gdb runs", "cli.py", "_import_analysis"),
+    ("imports while gdb runs", "subcommands.py", "_import_analysis"),
     ("trace read (gdb's JSON, shape checked)", "trace.py", "from_json"),
     ("run facts (stderr lines, backend logs)", "runner.py", "add_run_facts"),
     ("analysis", "annotate.py", "annotate"),
@@ -361,6 +365,7 @@ SHELL_PHASES = [
 ]
 GDB_PHASES = [
     ("extension loaded (commands registered)", "__init__.py", "register"),
+    ("waiting for the shell's go", "guard.py", "wait_for_go"),
     ("documented path, plan", "recording.py", "for_trace"),
     ("QEMU readied (starting)", "starting.py", "qemu_under_gdb"),
     ("run: QEMU under gdb, stops included", "qemurun.py", "execute"),
@@ -400,6 +405,7 @@ def profile_line(title, vhost, qemu, tmp, runs) -> None:
     each phase's median milliseconds, from both processes' profiles."""
     import pstats
     phases: dict[str, list[float]] = {}
+    marks: dict[str, list[float]] = {}
     walls = []
     for i in range(runs + 1):
         where = tempfile.mkdtemp(dir=tmp)
@@ -411,6 +417,13 @@ def profile_line(title, vhost, qemu, tmp, runs) -> None:
         if i == 0:
             continue        # warm-up
         walls.append(wall)
+        # the timeline: each process's marks (gdb_qemuinit/marks.py), from
+        # the shell's first line of Python
+        with open(os.path.join(where, "marks"), encoding="ascii") as f:
+            lines = [ln.rsplit(" ", 1) for ln in f.read().splitlines()]
+        zero = float(lines[0][1])
+        for name, t in lines:
+            marks.setdefault(name, []).append((float(t) - zero) * 1000)
         for name, table in (("shell.prof", SHELL_PHASES), ("gdb.prof", GDB_PHASES)):
             stats = pstats.Stats(os.path.join(where, name)).stats
             for phase, file, function in table:
@@ -421,6 +434,10 @@ def profile_line(title, vhost, qemu, tmp, runs) -> None:
           f"than unprofiled; wall {statistics.median(walls) * 1000:.0f} ms)")
     for phase, ms in phases.items():
         print(f"  {phase:58s} {statistics.median(ms):8.1f}")
+    print("  the timeline (both processes, median ms after the shell's first line of "
+          "Python; the Python start before it is not in it):")
+    for name, ms in sorted(marks.items(), key=lambda kv: statistics.median(kv[1])):
+        print(f"  {statistics.median(ms):8.1f}  {name}")
 
 
 if __name__ == "__main__":

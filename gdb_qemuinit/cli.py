@@ -14,13 +14,18 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .marks import mark
+    mark("shell: main")
     from . import earlygdb
     argv = list(sys.argv[1:] if argv is None else argv)
     early = earlygdb.start(argv)
+    mark("shell: gdb started")
     try:
         from . import subcommands
+        mark("shell: imported")
         return subcommands.main(argv, early)
     finally:
+        mark("shell: printed")
         earlygdb.close_all()    # reaped, or given up unused (a refused command)
         if early is not None:
             early.private.cleanup()

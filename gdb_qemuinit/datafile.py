@@ -43,13 +43,22 @@ def read_toml(path: str) -> dict:
     path = os.path.abspath(os.path.expanduser(path))
     st = os.stat(path)
     stamp = [path, st.st_size, st.st_mtime_ns]
-    cached = os.path.join(cache_dir(), "data", os.path.basename(path) + ".json")
+    cached = cache_entry(path)
     entry = load_cached(cached)
     if entry.get("source") == stamp and "doc" in entry:
         return entry["doc"]
     doc = _parse(path)
     store_cached(cached, {"source": stamp, "doc": doc})
     return doc
+
+
+def cache_entry(path: str) -> str:
+    """Where the parse of the file at absolute `path` is kept: one entry per
+    file, so that a file of the same name elsewhere (a test's, a user's
+    --path) does not evict the shipped one."""
+    import zlib
+    return os.path.join(cache_dir(), "data", "%s-%08x.json" % (
+        os.path.basename(path), zlib.crc32(os.fsencode(path))))
 
 
 def _parse(path: str) -> dict:

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 
 from .qemu import scenario
 from .model import spec
-from .qemu.backend import Backend, stop_backends
+from .qemu.backend import Backend, start_listening, stop_backends
 from .qemu.backendplan import BUILTIN_BACKEND, backend_sockets, plan_backends
 from .errors import ERROR_SCHEMA, CliError
 from .qemu.binary import check_binary, default_binary, index_advice
 from .qemu.cmdline import QemuCommandLine
 from .earlygdb import WaitingGdb, child_pids
+from .marks import mark
 
 if TYPE_CHECKING:
     from .model.trace import Trace
@@ -308,11 +309,10 @@ def run_gdb(run: Run, gdb: WaitingGdb, qinit_args: list[str], timeout: float,
         if run.relay:
             run.relay.start()
         # QEMU connects to these: they listen before it starts.
-        for b in run.backends:
-            if b.listens_first:
-                b.start(timeout)
-                if b.problem:       # QEMU would only fail to connect: say why now
-                    raise CliError(f"chardev {b.chardev}: {b.problem}")
+        failed = start_listening(run.backends, timeout)
+        if failed:          # QEMU would only fail to connect: say why now
+            raise CliError(f"chardev {failed.chardev}: {failed.problem}")
+        mark("shell: go")
         proc = gdb.go(run.qemu_argv, qinit_args)
         tees = [threading.Thread(target=_follow_stderr, daemon=True,
                                  args=(gdb.err_path, run,
@@ -336,6 +336,7 @@ def run_gdb(run: Run, gdb: WaitingGdb, qinit_args: list[str], timeout: float,
             meanwhile()
         return _wait_for_gdb(proc, run, timeout + 60, gdb.done_read)
     finally:
+        mark("shell: gdb done")
         stop_backends(run.backends)
         if run.relay:
             run.relay.stop()
@@ -346,6 +347,7 @@ def run_gdb(run: Run, gdb: WaitingGdb, qinit_args: list[str], timeout: float,
             t.join(timeout=5)
         for s, h in old.items():
             signal.signal(s, h)
+        mark("shell: backends stopped")
 
 
 def _send_qmp(run: Run, end_fd: int, timeout: float) -> None:

@@ -23,6 +23,7 @@ from .options import DEFAULT_TIMEOUT
 from .errors import CliError, QemuinitError
 from .runner import Run, add_run_facts, gdb_document, run_qinit
 from .files import to_stdout, write_output
+from .marks import mark
 from .model.trace import SUCCEEDED, Trace, TraceError, load, save
 
 from .cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -76,9 +77,12 @@ def cmd_trace(opts) -> int:
     args = (["trace", "--until", phase.name]
             + (["--path", os.path.abspath(opts.path_file)] if opts.path_file else []))
     trace = run_qinit(opts, args, "trace.json", "trace", read, meanwhile=_import_analysis)
+    mark("shell: trace read")
     text_out = sys.stderr if outs.to_stdout() else sys.stdout
-    print(session.finish(path, trace, outs, full=opts.full,
-                         color=_color(opts) and text_out is sys.stdout), end="", file=text_out)
+    text = session.finish(path, trace, outs, full=opts.full,
+                          color=_color(opts) and text_out is sys.stdout)
+    mark("shell: analysed, outputs written")
+    print(text, end="", file=text_out)
     refused = any("error" in c for c in trace.extra.get("qmp", []))
     return EXIT_OK if trace.outcome.state in SUCCEEDED and not refused else EXIT_FAILED
 

@@ -15,20 +15,30 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
-def cached_doc(cache, name):
-    return json.loads((cache / "data" / (name + ".json")).read_text())
+def cached_doc(path):
+    return json.loads(open(datafile.cache_entry(str(path))).read())
 
 
 def test_a_parse_is_kept_and_used_while_the_file_is_unchanged(tmp_path, cache):
     f = tmp_path / "x.toml"
     f.write_text('a = 1\n')
     assert datafile.read_toml(str(f)) == {"a": 1}
-    entry = cached_doc(cache, "x.toml")
+    entry = cached_doc(f)
     assert entry["doc"] == {"a": 1} and entry["source"][0] == str(f)
     # The cache is what is read: a forged entry for the same stamp is believed.
     entry["doc"] = {"a": "from the cache"}
-    (cache / "data" / "x.toml.json").write_text(json.dumps(entry))
+    with open(datafile.cache_entry(str(f)), "w") as out:
+        out.write(json.dumps(entry))
     assert datafile.read_toml(str(f)) == {"a": "from the cache"}
+
+
+def test_files_of_the_same_name_are_kept_apart(tmp_path, cache):
+    files = [tmp_path / d / "x.toml" for d in ("a", "b")]
+    for i, f in enumerate(files):
+        f.parent.mkdir()
+        f.write_text(f"a = {i}\n")
+        datafile.read_toml(str(f))
+    assert [cached_doc(f)["doc"] for f in files] == [{"a": 0}, {"a": 1}]
 
 
 def test_an_edited_file_is_parsed_again(tmp_path, cache):
@@ -45,7 +55,8 @@ def test_a_damaged_or_unwritable_cache_only_costs_the_parse(tmp_path, cache, mon
     f = tmp_path / "x.toml"
     f.write_text('a = 1\n')
     (cache / "data").mkdir(parents=True)
-    (cache / "data" / "x.toml.json").write_text("{not json")
+    with open(datafile.cache_entry(str(f)), "w") as out:
+        out.write("{not json")
     assert datafile.read_toml(str(f)) == {"a": 1}
     assert datafile.load_cached(str(tmp_path / "none.json")) == {}
     monkeypatch.setenv("QEMUINIT_CACHE", "/proc/no-cache-here")

@@ -62,11 +62,14 @@ def wait_for_go(fd: int) -> None:
     done = os.environ.get(DONE_FD, "")
     if done.isdigit():
         os.set_inheritable(int(done), False)
+    from ..marks import mark
+    mark("gdb: extension loaded")
     os.set_inheritable(fd, False)
     try:
         os.read(fd, 16)
     finally:
         os.close(fd)
+    mark("gdb: go")
 
 
 def exit_at_once() -> None:
@@ -76,8 +79,10 @@ def exit_at_once() -> None:
     process about to end); its output is flushed first.  With a QEMU still
     there, gdb ends as it always does."""
     import gdb
+    from ..marks import mark
     if gdb.selected_inferior().pid:
         return
+    mark("gdb: exits")
     gdb.flush(gdb.STDOUT)
     gdb.flush(gdb.STDERR)
     # the shell reads to the end of gdb's output: let it see the end now

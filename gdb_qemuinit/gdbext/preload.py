@@ -43,6 +43,8 @@ def start(what: str) -> None:
     thread (signals blocked in it, so that it never takes the SIGCHLD gdb
     waits for), unless they are imported already."""
     import sys
+    from ..marks import mark
+    mark(f"gdb: preload {what}")
     modules = [m for m in _RUNS_WITH.get(what, ()) if m not in sys.modules]
     if not modules:
         return
@@ -68,6 +70,8 @@ def start(what: str) -> None:
 
 def wait() -> None:
     """Until every thread started has imported what it was given."""
+    from ..marks import mark
+    mark("gdb: binary read")
     for done in _threads:
         with done:
             pass

@@ -36,6 +36,7 @@ from .outcomes import CRASH_SIGNALS, died, exited
 from .quiet import NoStderr, PassSigint, PendingOn, Quiet
 from .symbols import LibrarySymbols
 from .interrupt import Interrupter
+from ..marks import mark
 from .watchdog import END_FD, EndRequest, Watchdog
 
 Result = TypeVar("Result")
@@ -181,10 +182,13 @@ class QemuRun:
                     self.stops += 1     # ours, with no stop() of their own
                 if self._start is not None and self._start in ev.breakpoints:
                     self._start = None          # temporary: gdb deleted it
+                    mark("gdb: QEMU at main")
                     recorder.at_main()
                     self._plant(qemu, recorder)
+                    mark("gdb: planted")
                     continue
                 if self._end is not None and self._end in ev.breakpoints:
+                    mark("gdb: end reached")
                     return Outcome(state=INIT_COMPLETE, detail=f"QEMU reached {self.end}")
                 ended = recorder.on_stop([b for b in ev.breakpoints
                                           if b in recorder.breakpoints])

@@ -63,6 +63,18 @@ def stop_process(proc: subprocess.Popen, grace: float = 10, asked: bool = False)
             proc.wait()
 
 
+def start_listening(backends: list[Backend], wait_seconds: float) -> Backend | None:
+    """Start the backends QEMU connects to, all at once (a testpmd takes
+    ~0.2 s to listen), and wait until each listens; the first that did not
+    (its `problem` says why), else None."""
+    listening = [b for b in backends if b.listens_first]
+    for b in listening:
+        b.start(wait_seconds, wait=False)
+    for b in listening:
+        b.wait_listening()
+    return next((b for b in listening if b.problem), None)
+
+
 def stop_backends(backends: list[Backend]) -> None:
     """Stop them all: each asked to end first, then each waited for (a
     testpmd takes ~17 ms to end: sixteen end in about that, not in 0.3 s)."""
@@ -122,13 +134,15 @@ class Backend:
         """QEMU connects: the backend must listen before QEMU starts."""
         return self.qemu_role == "client"
 
-    def start(self, wait_seconds: float) -> None:
+    def start(self, wait_seconds: float, wait: bool = True) -> None:
+        """Start it (one that listens: at once; one that connects: once
+        QEMU listens); with `wait`, until one that listens does."""
         self._deadline = time.monotonic() + wait_seconds
         self._thread.start()
-        if self.listens_first:
-            self._wait_listening()
+        if self.listens_first and wait:
+            self.wait_listening()
 
-    def _wait_listening(self) -> None:
+    def wait_listening(self) -> None:
         """Until the backend (started by the thread) listens on its socket."""
         while self.proc is None and self.problem is None and self._thread.is_alive():
             time.sleep(0.005)

@@ -111,3 +111,25 @@ def test_stop_process_terms_then_kills_one_that_stays():
                 p.kill()
                 p.wait()
         stubborn.stdout.close()
+
+
+def test_backends_qemu_connects_to_start_together_and_all_listen(tmp_path):
+    """start_listening starts them all before waiting for any: each one
+    sleeps before it listens, and each one's start comes before the
+    first listens."""
+    server = ("import socket, sys, time; s = socket.socket(socket.AF_UNIX); "
+              "time.sleep(0.3); s.bind(sys.argv[1]); s.listen(1); time.sleep(60)")
+    paths = [str(tmp_path / f"l{i}.sock") for i in range(3)]
+    bs = [Backend([sys.executable, "-c", server, p], p, str(tmp_path / f"b{i}.log"),
+                  qemu_role="client") for i, p in enumerate(paths)]
+    never = Backend([sys.executable, "-c", "import time; time.sleep(60)"],
+                    str(tmp_path / "never.sock"), str(tmp_path / "n.log"), qemu_role="client")
+    try:
+        assert backend.start_listening(bs, 20) is None
+        assert all(listening(p) for p in paths)
+        last_start = max(b.times["started"] for b in bs)
+        assert last_start < min(b.times["backend_listening"] for b in bs)
+        assert backend.start_listening([never], 0.5) is never and "did not listen" in never.problem
+    finally:
+        backend.stop_backends(bs + [never])
+    assert all(b.proc.returncode is not None for b in bs + [never])

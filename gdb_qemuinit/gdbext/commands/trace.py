@@ -50,6 +50,7 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         from ..recorder import record
         from ..starting import qemu_under_gdb
         from .lasttrace import remember
+        from ...marks import mark
         from .. import preload
         opts = parse(self.parser, arg)
         outs = outputs.Outputs.asked(opts)
@@ -63,7 +64,9 @@ Every breakpoint qinit planted is removed at the end; yours are untouched."""
         timeout = opts.timeout or settings.phase_timeout(phase)
         if not (Shell.running_gdb and opts.json):
             preload.start("trace report")       # while QEMU starts
+        mark("gdb: run")
         trace = record(qemu, todo, timeout, opts.kill, settings.lazy_libraries())
+        mark("gdb: trace made, QEMU ended")
         if Shell.running_gdb and opts.json:
             # The shell adds what only it saw, then analyses: once, there.
             save(trace, opts.json)
