@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench.py [--runs N] [--devices 1,8] [--no-vhost]
                                          [--no-libvirt] [--no-naive] [--big]
                                          [--only a,s,b] [--profile N] [--device-start]
+                                         [--stop-floor]
 
 For each command line: (a) bare gdb without qemuinit (one breakpoint at
 qemu_main_loop), (a0) the same bare gdb on a copy of the binary without its
@@ -32,6 +33,9 @@ the first, the client of the second, and of the third with reconnect=10 and
 4 queue pairs (mq on).  Each vhost-user run (a to d alike) gets a fresh
 private directory and one dpdk-testpmd per chardev in the role it needs
 (started once QEMU listens, or listening before QEMU starts).
+--stop-floor adds what gdb itself takes for a breakpoint stop (a Python
+breakpoint on a function QEMU calls ~12 000 times, its stop() returning
+False at once, against the same run without it): the floor of a stop.
 --device-start adds the device-start scenario (iPXE boots from the seed's
 NIC, no -S): the bare run is gdb to the return of vhost_net_start (`break
 vhost_net_start`, `run`, `finish`), against `--until device-start` from
@@ -250,6 +254,9 @@ def main() -> int:
                          "b2, c where, d naive, a0 unindexed)")
     ap.add_argument("--device-start", action="store_true",
                     help="add the device-start scenario (bare: gdb to vhost_net_start's return)")
+    ap.add_argument("--stop-floor", action="store_true",
+                    help="also: what gdb itself takes for a breakpoint stop whose "
+                         "Python returns False at once (no recording)")
     ap.add_argument("--profile", type=int, default=0, metavar="N",
                     help="instead: where the shell command's time goes, N runs a line")
     opts = ap.parse_args()
@@ -286,6 +293,8 @@ def main() -> int:
                 profile_line(title, vhost, qemu, tmp, opts.profile)
             else:
                 bench_line(title, vhost, qemu, tmp, opts, unindexed)
+        if opts.stop_floor:
+            stop_floor(binary, opts.runs)
         if opts.device_start:
             start = scenario.load("device-start")
             device_start_line(lambda d: [binary, *start.qemu_args(os.path.join(d, "v.sock"))],
@@ -375,6 +384,48 @@ GDB_PHASES = [
     ("trace written (JSON)", "trace.py", "save"),
     ("run ended (breakpoints out, kill)", "qemurun.py", "finish"),
 ]
+
+
+FLOOR_FUNCTION = "type_get_by_name"      # called ~12 000 times before the main loop
+
+
+def _python_breakpoint(counting: bool) -> str:
+    """gdb commands defining a Python breakpoint on FLOOR_FUNCTION whose
+    stop() returns False (and counts its calls if `counting`)."""
+    body = "        _Floor.n += 1\n" if counting else ""
+    return ("python\nclass _Floor(gdb.Breakpoint):\n    n = 0\n    def stop(self):\n"
+            f"{body}        return False\n_Floor('{FLOOR_FUNCTION}', internal=True)\nend")
+
+
+def stop_floor(binary: str, runs: int) -> None:
+    """gdb's own cost of a stop: bare gdb to qemu_main_loop on the 1-NIC
+    line, with and without a Python breakpoint on a hot function whose
+    stop() returns False at once, in turn; the difference over the stops."""
+    qemu = [binary, *BASE, *nics(1)]
+    base = ["gdb", "-nx", "-batch", "-ex", "set breakpoint pending on", "-ex",
+            "break qemu_main_loop", "-ex", "break main", "-ex", "run"]
+    cases = {"plain": base + ["-ex", "continue", "-ex", "kill", "--args", *qemu],
+             "floor": base + ["-ex", _python_breakpoint(False), "-ex", "continue",
+                              "-ex", "kill", "--args", *qemu]}
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    for i in range(runs + 1):
+        for name, cmd in cases.items():
+            start = time.monotonic()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           stdin=subprocess.DEVNULL, check=True)
+            if i:           # the first round warms up
+                times[name].append(time.monotonic() - start)
+    counted = subprocess.run(base + ["-ex", _python_breakpoint(True), "-ex", "continue",
+                                     "-ex", "python print('qemuinit-bench stops', _Floor.n)",
+                                     "-ex", "kill", "--args", *qemu],
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                             check=True)
+    stops = int(next(ln.split()[-1] for ln in counted.stdout.splitlines()
+                     if ln.startswith("qemuinit-bench stops")))
+    plain, floor = (statistics.median(times[k]) for k in ("plain", "floor"))
+    print(f"\ngdb's own cost of a stop ({stops} stops at {FLOOR_FUNCTION}, stop() returning "
+          f"False at once; medians of {runs} runs each, in turn): {plain:.3f} s without the "
+          f"breakpoint, {floor:.3f} s with it: {(floor - plain) / stops * 1000:.3f} ms a stop")
 
 
 def device_start_line(qemu, tmp, opts) -> None:

@@ -48,6 +48,7 @@ class WaitingGdb:
         self.err_path = os.path.join(private.name, STDERR_FILE)
         self.run_file = os.path.join(private.name, RUN_FILE)
         self.went = False
+        self.said_done = False      # it said it is done (runner.py): it is exiting
         go_read, self._go = os.pipe()
         self.end_write: int | None
         end_read, self.end_write = os.pipe()
@@ -94,13 +95,14 @@ class WaitingGdb:
 
     def close(self) -> None:
         """Give it up if it never went: it has run nothing, so it is killed
-        (by its PID); then wait for it.  Its private directory is the
-        run's and stays.  Safe to call more than once."""
+        (by its PID); then wait for it (one that said it is done is
+        exiting).  Its private directory is the run's and stays.  Safe to
+        call more than once."""
         if not self.went:
             self.went = True
             os.close(self._go)
             self._kill()
-        elif self.proc.poll() is None:
+        elif self.proc.poll() is None and not self.said_done:
             # the run ended without waiting for it (an error of ours): QEMU
             # first, which would outlive its tracer
             for pid in child_pids(self.proc.pid):

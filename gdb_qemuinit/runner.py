@@ -334,7 +334,9 @@ def run_gdb(run: Run, gdb: WaitingGdb, qinit_args: list[str], timeout: float,
                 b.start(timeout)
         if meanwhile is not None:
             meanwhile()
-        return _wait_for_gdb(proc, run, timeout + 60, gdb.done_read)
+        code = _wait_for_gdb(proc, run, timeout + 60, gdb.done_read)
+        gdb.said_done = code is None
+        return code
     finally:
         mark("shell: gdb done")
         stop_backends(run.backends)

@@ -74,3 +74,19 @@ def test_qemus_arguments_read_back_in_gdb_as_given(qemu_binary, tmp_path):
 def test_an_argument_with_a_line_break_is_not_said_to_gdb():
     text = gdbcommand.run_file_text(["q", "-name", "a\nb"], ["trace"])
     assert text == "qinit trace\n"
+
+
+def test_a_traced_run_uses_it_and_it_ends_by_itself(qemu_binary, tmp_path, monkeypatch):
+    """The shell's run goes through the gdb it started first; that gdb says
+    it is done, QEMU gone, and exits by itself (code 0, not killed)."""
+    started = []
+    real = earlygdb.start
+    monkeypatch.setattr(earlygdb, "start", lambda argv: started.append(real(argv)) or
+                        started[-1])
+    out = tmp_path / "t.json"
+    assert cli.main(["trace", "--json", str(out), "--", qemu_binary, "-machine", "q35",
+                     "-nodefaults", "-display", "none", "-S"]) == cli.EXIT_OK
+    gdb = started[0]
+    assert gdb is not None and gdb.went and gdb.said_done
+    assert gdb.proc.returncode == 0
+    assert json.loads(out.read_text())["outcome"]["state"] == "init-complete"
