@@ -219,6 +219,12 @@ class Backend:
                                 + (f"; it said: {said}" if said else ""))
         else:
             proc.terminate()
+        # The end of its input too: SIGTERM alone left testpmd waiting in
+        # its prompt's read of stdin in about half of the runs where QEMU
+        # had just gone (no signal pending, nothing said; 10 s then, until
+        # the KILL); at the end of its input its prompt ends.
+        if proc.stdin:
+            proc.stdin.close()
 
     def stop(self) -> None:
         """Stop the backend by its PID (TERM, then KILL), reap it, and remove
@@ -227,8 +233,6 @@ class Backend:
         proc = self.proc
         if proc is not None:
             stop_process(proc, asked=True)
-            if proc.stdin:
-                proc.stdin.close()
         self._reaped.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
