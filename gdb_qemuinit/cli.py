@@ -18,9 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     mark("shell: main")
     from . import earlygdb
     argv = list(sys.argv[1:] if argv is None else argv)
-    early = earlygdb.start(argv)
-    mark("shell: gdb started")
+    early = None
     try:
+        early = earlygdb.start(argv)
+        mark("shell: gdb started")
         from . import subcommands
         mark("shell: imported")
         return subcommands.main(argv, early)

@@ -19,7 +19,7 @@ import signal
 import subprocess
 
 from .errors import QemuinitError
-from .gdbcommand import ARGV_FILE, gdb_environment, run_file_text, waiting_gdb_command, \
+from .gdbcommand import ARGV_FILE, gdb_environment, run_file_bytes, waiting_gdb_command, \
     write_argv
 from .qemu.privatedir import PrivateDir
 
@@ -43,7 +43,6 @@ class WaitingGdb:
     (`done_read`: the shell goes on meanwhile)."""
 
     def __init__(self, binary: str, subcommand: str, private: PrivateDir):
-        _STARTED.append(self)
         self.binary, self.subcommand, self.private = binary, subcommand, private
         self.err_path = os.path.join(private.name, STDERR_FILE)
         self.run_file = os.path.join(private.name, RUN_FILE)
@@ -73,6 +72,7 @@ class WaitingGdb:
             os.close(go_read)
             os.close(end_read)
             os.close(done_write)
+        _STARTED.append(self)       # started: close_all() ends it
 
     def serves(self, qemu_argv: list[str], subcommand: str) -> bool:
         """Was it started for this run (the same binary, the same command)?"""
@@ -81,17 +81,30 @@ class WaitingGdb:
 
     def go(self, qemu_argv: list[str], qinit_args: list[str]) -> subprocess.Popen:
         """Write QEMU's argv and the run file, then say go: gdb runs
-        `qinit QINIT_ARGS` on QEMU_ARGV."""
+        `qinit QINIT_ARGS` on QEMU_ARGV.  A gdb that is gone by then (its
+        extension failed to load) is a user error, with what it said."""
+        text = run_file_bytes(qemu_argv, qinit_args)
         write_argv(qemu_argv, self.private.name)
         fd = os.open(self.run_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(run_file_text(qemu_argv, qinit_args))
+        with os.fdopen(fd, "wb") as f:
+            f.write(text)
         try:
             os.write(self._go, b"go\n")
+        except BrokenPipeError:
+            raise QemuinitError(f"gdb ended before the run: {self._said()}") from None
         finally:
             os.close(self._go)
             self.went = True
         return self.proc
+
+    def _said(self) -> str:
+        """gdb's last lines on its stderr (the file the run keeps)."""
+        try:
+            with open(self.err_path, encoding="utf-8", errors="replace") as f:
+                lines = [ln.strip() for ln in f.read().splitlines() if ln.strip()]
+        except OSError:
+            lines = []
+        return " / ".join(lines[-3:]) or "it said nothing"
 
     def close(self) -> None:
         """Give it up if it never went: it has run nothing, so it is killed
@@ -111,7 +124,11 @@ class WaitingGdb:
         if self.end_write is not None:
             os.close(self.end_write)
             self.end_write = None
-        self.proc.wait()
+        try:
+            self.proc.wait(timeout=10)      # one that said it is done is exiting
+        except subprocess.TimeoutExpired:
+            self._kill()
+            self.proc.wait()
         if self.proc.stdout:
             self.proc.stdout.close()
         if self.done_read is not None:
@@ -134,9 +151,16 @@ _STARTED: list[WaitingGdb] = []
 
 
 def close_all() -> None:
-    """Every gdb this process started, given up or reaped (WaitingGdb.close)."""
+    """Every gdb this process started, given up or reaped (WaitingGdb.close);
+    one that cannot be does not keep the others from it."""
+    first = None
     while _STARTED:
-        _STARTED.pop().close()
+        try:
+            _STARTED.pop().close()
+        except Exception as exc:        # said once all are done
+            first = first or exc
+    if first is not None:
+        raise first
 
 
 def child_pids(pid: int) -> list[int]:
@@ -165,7 +189,10 @@ def start(argv: list[str]) -> WaitingGdb | None:
         binary = default_binary()
     if not binary or not os.path.isfile(binary):
         return None
-    private = PrivateDir()
+    try:
+        private = PrivateDir()
+    except OSError:
+        return None
     try:
         return WaitingGdb(binary, words[0], private)
     except (OSError, QemuinitError):

@@ -70,9 +70,16 @@ def waiting_gdb_command(binary: str, subcommand: str, go_fd: int, run_file: str)
     at once if QEMU is gone (guard.exit_at_once)."""
     start, load = _gdb_start(True, subcommand, first="from gdb_qemuinit.gdbext import "
                                                     "preload; preload.start(%r)" % subcommand)
-    load += "; guard.wait_for_go(%d)" % go_fd
-    return start + _profiled(["-ex", load, "-x", run_file]) + [
+    # its own command: gdb waits for go even if loading the extension failed
+    go = "python from gdb_qemuinit.gdbext import guard; guard.wait_for_go(%d)" % go_fd
+    return start + _profiled(["-ex", load, "-ex", go, "-x", run_file]) + [
         "-ex", "python from gdb_qemuinit.gdbext import guard; guard.exit_at_once()", binary]
+
+
+def run_file_bytes(qemu_argv: list[str], qinit_args: list[str]) -> bytes:
+    """run_file_text as the file holds it: an argument that is not UTF-8
+    (it reached Python as surrogate escapes) goes back to its own bytes."""
+    return run_file_text(qemu_argv, qinit_args).encode("utf-8", "surrogateescape")
 
 
 def run_file_text(qemu_argv: list[str], qinit_args: list[str]) -> str:
@@ -80,8 +87,11 @@ def run_file_text(qemu_argv: list[str], qinit_args: list[str]) -> str:
     and the trace's guess of QEMU's argv should it never start: what QEMU
     receives comes from the argv file), then the qinit command.  An
     argument with a line break cannot be said on a command line: then
-    gdb shows none."""
+    gdb shows none.  Nor can a qinit argument: refused."""
     import shlex
+    if any("\n" in a or "\r" in a for a in qinit_args):
+        raise CliError("an argument with a line break cannot be given to gdb: "
+                       + repr(next(a for a in qinit_args if "\n" in a or "\r" in a)))
     args = qemu_argv[1:]
     lines = []
     if not any("\n" in a or "\r" in a for a in args):

@@ -337,6 +337,9 @@ def run_gdb(run: Run, gdb: WaitingGdb, qinit_args: list[str], timeout: float,
         code = _wait_for_gdb(proc, run, timeout + 60, gdb.done_read)
         gdb.said_done = code is None
         return code
+    except BaseException:
+        gdb.close()         # the run failed: gdb and its QEMU end now, not after the joins
+        raise
     finally:
         mark("shell: gdb done")
         stop_backends(run.backends)

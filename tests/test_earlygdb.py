@@ -11,6 +11,7 @@ import pytest
 
 from conftest import ROOT
 from gdb_qemuinit import cli, earlygdb, gdbcommand
+from gdb_qemuinit.errors import QemuinitError
 
 
 @pytest.mark.parametrize("argv", [
@@ -74,6 +75,15 @@ def test_qemus_arguments_read_back_in_gdb_as_given(qemu_binary, tmp_path):
 def test_an_argument_with_a_line_break_is_not_said_to_gdb():
     text = gdbcommand.run_file_text(["q", "-name", "a\nb"], ["trace"])
     assert text == "qinit trace\n"
+    # a qinit argument cannot be left out: refused
+    with pytest.raises(QemuinitError, match="line break"):
+        gdbcommand.run_file_text(["q"], ["trace", "--path", "a\nb.toml"])
+
+
+def test_an_argument_that_is_not_utf8_is_written_as_its_bytes():
+    odd = os.fsdecode(b"caf\xe9")          # as sys.argv holds it
+    data = gdbcommand.run_file_bytes(["q", "-name", odd], ["trace", "--json", odd])
+    assert data.count(b"caf\xe9") == 2
 
 
 def test_a_traced_run_uses_it_and_it_ends_by_itself(qemu_binary, tmp_path, monkeypatch):
@@ -90,3 +100,23 @@ def test_a_traced_run_uses_it_and_it_ends_by_itself(qemu_binary, tmp_path, monke
     assert gdb is not None and gdb.went and gdb.said_done
     assert gdb.proc.returncode == 0
     assert json.loads(out.read_text())["outcome"]["state"] == "init-complete"
+
+
+def test_a_gdb_that_cannot_start_leaves_nothing_to_close(qemu_binary, monkeypatch):
+    monkeypatch.setattr(gdbcommand, "GDB", "/nonexistent/gdb")
+    before = len(os.listdir("/proc/self/fd"))
+    assert earlygdb.start(["trace", "--", qemu_binary]) is None
+    assert earlygdb._STARTED == [] and len(os.listdir("/proc/self/fd")) == before
+    earlygdb.close_all()
+
+
+def test_a_gdb_gone_before_go_is_a_user_error(qemu_binary):
+    gdb = earlygdb.start(["trace", "--", qemu_binary, "-S"])
+    try:
+        gdb.proc.kill()
+        gdb.proc.wait()
+        with pytest.raises(QemuinitError, match="gdb ended before the run"):
+            gdb.go([qemu_binary, "-S"], ["trace"])
+    finally:
+        earlygdb.close_all()
+        gdb.private.cleanup()

@@ -56,9 +56,10 @@ DONE_FD = "QEMUINIT_DONE_FD"
 
 def wait_for_go(fd: int) -> None:
     """A gdb the shell started before it had decided the run: wait until it
-    writes to `fd` (its run file is then written), or closes it unsaid (it
-    gave the run up, or died: the guard ends gdb).  QEMU inherits neither
-    this descriptor nor the one gdb says it is done on."""
+    writes to `fd` (its run file is then written); if it closes it unsaid
+    (it gave the run up, or died), gdb exits at once, having run nothing.
+    QEMU inherits neither this descriptor nor the one gdb says it is done
+    on."""
     done = os.environ.get(DONE_FD, "")
     if done.isdigit():
         os.set_inheritable(int(done), False)
@@ -66,9 +67,11 @@ def wait_for_go(fd: int) -> None:
     mark("gdb: extension loaded")
     os.set_inheritable(fd, False)
     try:
-        os.read(fd, 16)
+        said = os.read(fd, 16)
     finally:
         os.close(fd)
+    if not said.startswith(b"go"):
+        os._exit(1)             # given up, or the shell is gone: run nothing
     mark("gdb: go")
 
 

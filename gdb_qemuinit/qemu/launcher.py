@@ -25,6 +25,7 @@ def main() -> int:
         sys.stderr.write("qemuinit launcher: not a shell; it only starts QEMU for "
                          "a qemuinit trace\n")
         return 127
+    env.pop(b"QEMUINIT_DONE_FD", None)             # gdb's (not inherited)
     end_fd = env.pop(b"QEMUINIT_END_FD", None)     # gdb's, not QEMU's
     if end_fd is not None and end_fd.isdigit():
         try:
