@@ -25,7 +25,8 @@ peak RSS.  Stops: every breakpoint stop of the trace, and what one costs:
 (b - a) / stops.  --big adds a libvirt-like line with 16 vhost-user NICs
 of 4 queue pairs each (a dpdk-testpmd per chardev).  --profile N runs the
 shell command N times per line with QEMUINIT_PROFILE and prints where its
-time goes (the shell's and gdb's Python, from cProfile).
+time goes (the shell's and gdb's Python, from cProfile) and the run's
+timeline (both processes' wall-clock marks, gdb_qemuinit/marks.py).
 The command lines: q35 with 1 and 8 virtio-net-pci on user netdevs, the
 seed's vhost-user scenario, and a libvirt-like line (JSON -object, -netdev
 and -device, key=value -chardev): three vhost-user NICs, QEMU the server of
