@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess (and threading with it) is imported where a gdb is run: gdb's
+# own side imports this module for WATCHING only, and keeps light.
 
 # The line a watch prints once its breakpoints are in: from then on what
 # QEMU does is seen (the shell and the tests wait for it).
@@ -31,6 +36,7 @@ def run_attached_gdb(cmd: list[str], limit: float, grace: float = 10) -> Attache
     would die of it.  Only if gdb does not end within `grace` is it killed:
     the kernel then detaches the QEMU and lets it run.  The QEMU itself is
     never signalled."""
+    import subprocess
     import tempfile
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -80,6 +86,7 @@ def tracer_of(pid: int) -> int | None:
 
 def _end(proc: subprocess.Popen, grace: float) -> str:
     """End a gdb past its time: SIGTERM (it detaches first), then SIGKILL."""
+    import subprocess
     for how, signals in (("ended", (signal.SIGCONT, signal.SIGTERM)),
                          ("killed", (signal.SIGKILL,))):
         for sig in signals:
@@ -108,6 +115,7 @@ def run_watching_gdb(cmd: list[str], limit: float, err_path: str,
     time, is ended as hang's is (SIGTERM: it detaches first; what it sent
     QEMU to stop it, SIGURG, is harmless if still pending then).  gdb's
     line saying the watch has begun is passed on to our stderr."""
+    import subprocess
     import sys
     import threading
     read_end, write_end = os.pipe()

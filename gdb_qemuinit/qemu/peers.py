@@ -10,7 +10,6 @@ sock_diag netlink interface (what `ss -x` reads), their owners from
 from __future__ import annotations
 
 import os
-import socket
 import struct
 
 NETLINK_SOCK_DIAG = 4
@@ -29,6 +28,7 @@ class UnixSocket(dict):
 
 def unix_sockets() -> list[UnixSocket]:
     """Every unix socket of this network namespace, with its peer."""
+    import socket        # here: gdb's side imports this module for argv_of only
     out: list[UnixSocket] = []
     try:
         s = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
