@@ -119,7 +119,8 @@ def run_watching_gdb(cmd: list[str], limit: float, err_path: str,
     import sys
     import threading
     read_end, write_end = os.pipe()
-    env = dict(os.environ, QEMUINIT_END_FD=str(read_end))
+    from .gdbcommand import END_FD
+    env = dict(os.environ, **{END_FD: str(read_end)})
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=err, start_new_session=True, pass_fds=(read_end,),

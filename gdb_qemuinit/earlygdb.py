@@ -19,8 +19,8 @@ import signal
 import subprocess
 
 from .errors import QemuinitError
-from .gdbcommand import ARGV_FILE, gdb_environment, run_file_bytes, waiting_gdb_command, \
-    write_argv
+from .gdbcommand import ARGV_FILE, DONE_FD, END_FD, gdb_environment, run_file_bytes, \
+    waiting_gdb_command, write_argv
 from .qemu.privatedir import PrivateDir
 
 # The subcommands that run QEMU under gdb from its start, and the words
@@ -29,8 +29,6 @@ RUNS_QEMU = ("trace", "where")
 RUNS_NONE = ("-h", "--help", "--list")
 RUN_FILE = "run.gdb"
 STDERR_FILE = "stderr.log"
-END_FD = "QEMUINIT_END_FD"
-DONE_FD = "QEMUINIT_DONE_FD"        # gdbext/guard.py: gdb is done, it exits
 
 
 class WaitingGdb:

@@ -122,6 +122,13 @@ def gdb_attach_command(pid: int, qinit_args: list[str], guard: bool = True) -> l
 
 
 ARGV_FILE = "qemu.argv"
+# gdb's environment names the descriptors the shell talks to it on: the
+# one on which qemuinit asks a run or a watch to end (gdbext/watchdog.py),
+# and the one on which its gdb says it is done (gdbext/guard.py).  The
+# launcher drops both from QEMU's environment (it names them itself: it
+# imports nothing of ours).
+END_FD = "QEMUINIT_END_FD"
+DONE_FD = "QEMUINIT_DONE_FD"
 
 
 def write_argv(qemu_argv: list[str], private: str) -> str:

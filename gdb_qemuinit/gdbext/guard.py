@@ -10,6 +10,8 @@ import os
 import signal
 import time
 
+from ..gdbcommand import DONE_FD     # the shell's gdb says it is done on it
+
 POLL_SECONDS = 0.2
 
 
@@ -48,10 +50,6 @@ def watch_parent(parent: int) -> None:
         _thread.start_new_thread(watch, ())
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-
-
-# The descriptor on which the shell's gdb says it is done (exit_at_once).
-DONE_FD = "QEMUINIT_DONE_FD"
 
 
 def wait_for_go(fd: int) -> None:

@@ -37,7 +37,8 @@ from .quiet import NoStderr, PassSigint, PendingOn, Quiet
 from .symbols import LibrarySymbols
 from .interrupt import Interrupter
 from ..marks import mark
-from .watchdog import END_FD, EndRequest, Watchdog
+from ..gdbcommand import END_FD
+from .watchdog import EndRequest, Watchdog
 
 Result = TypeVar("Result")
 

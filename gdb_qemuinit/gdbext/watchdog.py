@@ -39,11 +39,6 @@ class Watchdog:
             pass
 
 
-# The environment variable naming the file descriptor on which the qemuinit
-# that runs this gdb asks a watch to end (qemuinit watch PID).
-END_FD = "QEMUINIT_END_FD"
-
-
 class EndRequest:
     """Calls `fire(said)` once the qemuinit at the other end of pipe `fd`
     writes to it (`said`: what it received, e.g. SIGINT) or is gone, even
