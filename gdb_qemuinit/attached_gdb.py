@@ -38,13 +38,12 @@ def run_attached_gdb(cmd: list[str], limit: float, grace: float = 10) -> Attache
     never signalled."""
     import subprocess
     import tempfile
+    from .exits import wait_exit
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=err, start_new_session=True)
         how = "finished"
-        try:
-            proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
+        if not wait_exit(proc, limit):
             how = _end(proc, grace)
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
@@ -86,7 +85,7 @@ def tracer_of(pid: int) -> int | None:
 
 def _end(proc: subprocess.Popen, grace: float) -> str:
     """End a gdb past its time: SIGTERM (it detaches first), then SIGKILL."""
-    import subprocess
+    from .exits import wait_exit
     for how, signals in (("ended", (signal.SIGCONT, signal.SIGTERM)),
                          ("killed", (signal.SIGKILL,))):
         for sig in signals:
@@ -94,11 +93,8 @@ def _end(proc: subprocess.Popen, grace: float) -> str:
                 proc.send_signal(sig)
             except OSError:
                 pass
-        try:
-            proc.wait(timeout=grace)
+        if wait_exit(proc, grace):
             return how
-        except subprocess.TimeoutExpired:
-            continue
     proc.wait()
     return "killed"
 

@@ -19,6 +19,7 @@ import signal
 import subprocess
 
 from .errors import QemuinitError
+from .exits import wait_exit
 from .gdbcommand import ARGV_FILE, DONE_FD, END_FD, gdb_environment, run_file_bytes, \
     waiting_gdb_command, write_argv
 from .qemu.privatedir import PrivateDir
@@ -122,9 +123,7 @@ class WaitingGdb:
         if self.end_write is not None:
             os.close(self.end_write)
             self.end_write = None
-        try:
-            self.proc.wait(timeout=10)      # one that said it is done is exiting
-        except subprocess.TimeoutExpired:
+        if not wait_exit(self.proc, 10):    # one that said it is done is exiting
             self._kill()
             self.proc.wait()
         if self.proc.stdout:

@@ -33,10 +33,12 @@ if TYPE_CHECKING:
     from .qemu.relay import Relay
 
 def run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None,
-              meanwhile=None):
+              meanwhile=None, parse=None):
     """Run `qinit ...` under gdb on this run's QEMU (and backend), its JSON
     written in a private directory (mode 0700) and read once there: the
-    document, or `read(document, run)` (inside the private directory).
+    document, or `read(document, run)` (inside the private directory, the
+    backends ended: their logs are whole).  `parse(document)`, if given,
+    is done while the backends end, and its result is what `read` gets.
     The gdb is the one the shell started first (opts.early_gdb), when it
     was started for this run; else one started now.  Either is reaped
     when the command is over (cli.py).  `meanwhile`: what to
@@ -45,23 +47,32 @@ def run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None,
     leftovers.remove_stale()
     gdb = getattr(opts, "early_gdb", None)
     holder = gdb.private if gdb is not None else leftovers.private_dir()
+    run: Run | None = None
     with holder as private:
         try:
-            run = prepare_run(opts, private)
-            if gdb is None or not gdb.serves(run.qemu_argv, qinit_args[0]):
-                if gdb is not None:
+            try:
+                run = prepare_run(opts, private)
+                if gdb is None or not gdb.serves(run.qemu_argv, qinit_args[0]):
+                    if gdb is not None:
+                        gdb.close()
+                    gdb = WaitingGdb(run.qemu_argv[0], qinit_args[0], holder)
+                json_path = os.path.join(private, json_name)
+                run_gdb(run, gdb, qinit_args + ["--kill", "--quiet", "--json", json_path,
+                                                "--timeout", str(opts.timeout)],
+                        opts.timeout, meanwhile)
+            except BaseException:
+                if gdb is not None:         # the run failed: gdb ends now
                     gdb.close()
-                gdb = WaitingGdb(run.qemu_argv[0], qinit_args[0], holder)
-            json_path = os.path.join(private, json_name)
-            run_gdb(run, gdb, qinit_args + ["--kill", "--quiet", "--json", json_path,
-                                            "--timeout", str(opts.timeout)],
-                    opts.timeout, meanwhile)
-        except BaseException:
-            if gdb is not None:         # the run failed: gdb ends now
-                gdb.close()
-            raise
-        # gdb is done: reaped once the command is over (earlygdb.close_all)
-        doc, why = gdb_document(json_path)
+                raise
+            # gdb is done (reaped once the command is over: earlygdb.close_all);
+            # the backends, asked to end as it was, end meanwhile.
+            doc, why = gdb_document(json_path)
+            if doc is not None and parse is not None:
+                doc = parse(doc)
+        finally:
+            if run is not None:
+                stop_backends(run.backends)
+                mark("shell: backends stopped")
         if doc is None:
             raise CliError((f"interrupted ({run.interrupted}): " if run.interrupted else "")
                            + f"gdb wrote no {what} ({why})")
@@ -300,7 +311,8 @@ def run_gdb(run: Run, gdb: WaitingGdb, qinit_args: list[str], timeout: float,
     """Tell the waiting gdb to run `qinit QINIT_ARGS`, with the backends
     alongside, and wait for it; on Ctrl-C or SIGTERM, interrupt gdb (which
     stops QEMU and writes what it has).  `meanwhile`, if given, is called
-    once gdb and the backends run."""
+    once gdb and the backends run.  The backends are asked to end as gdb
+    is done; run_qinit reaps them."""
     done = threading.Event()
     tees: list[threading.Thread] = []
     old: dict = {}
@@ -342,7 +354,10 @@ def run_gdb(run: Run, gdb: WaitingGdb, qinit_args: list[str], timeout: float,
         raise
     finally:
         mark("shell: gdb done")
-        stop_backends(run.backends)
+        # Asked to end now, reaped by run_qinit once gdb's JSON is read:
+        # a testpmd takes 10-30 ms to end.
+        for b in run.backends:
+            b.terminate()
         if run.relay:
             run.relay.stop()
         if end_write is not None:
@@ -352,7 +367,6 @@ def run_gdb(run: Run, gdb: WaitingGdb, qinit_args: list[str], timeout: float,
             t.join(timeout=5)
         for s, h in old.items():
             signal.signal(s, h)
-        mark("shell: backends stopped")
 
 
 def _send_qmp(run: Run, end_fd: int, timeout: float) -> None:

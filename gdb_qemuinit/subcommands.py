@@ -66,17 +66,20 @@ def cmd_trace(opts) -> int:
     outs = outputs.Outputs.asked(opts)
     phase = _run_phase(opts, opts.until)
     path = session.prepare(opts.path_file, outs, phase)
-    def read(doc: dict, run: Run) -> Trace:
+    def parse(doc: dict) -> Trace:
         try:
-            trace = Trace.from_json(doc, checked=False)     # our gdb's, this run
+            return Trace.from_json(doc, checked=False)     # our gdb's, this run
         except TraceError as exc:
             raise CliError(f"gdb wrote no trace ({exc})") from None
+
+    def read(trace: Trace, run: Run) -> Trace:
         add_run_facts(trace, run)      # reads the backend's log: inside `private`
         return trace
 
     args = (["trace", "--until", phase.name]
             + (["--path", os.path.abspath(opts.path_file)] if opts.path_file else []))
-    trace = run_qinit(opts, args, "trace.json", "trace", read, meanwhile=_import_analysis)
+    trace = run_qinit(opts, args, "trace.json", "trace", read, meanwhile=_import_analysis,
+                      parse=parse)
     mark("shell: trace read")
     text_out = sys.stderr if outs.to_stdout() else sys.stdout
     text = session.finish(path, trace, outs, full=opts.full,

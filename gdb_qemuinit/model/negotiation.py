@@ -214,10 +214,22 @@ class VhostUser(JsonRecord):
                                                              read=records_of(BackendCheck))
 
 
+# The section last read, and its record: the analysis and the renderers
+# each ask for it (six times in a trace's report), and a big trace's
+# section is thousands of records.  Kept while it is that very dict (the
+# analysis puts a new one in place of an old one); the readers do not
+# change what they are given.
+_LAST_READ: list = [None, None]
+
+
 def vhost_user_of(trace: Trace) -> VhostUser | None:
     """The trace's "vhost_user" section as a record (None if it has none)."""
     doc = trace.extra.get("vhost_user")
-    return VhostUser.from_json(doc) if doc else None
+    if not doc:
+        return None
+    if _LAST_READ[0] is not doc:
+        _LAST_READ[:] = [doc, VhostUser.from_json(doc)]
+    return _LAST_READ[1]
 
 
 def rounds_of(trace: Trace) -> list[Round]:

@@ -15,6 +15,8 @@ import subprocess
 import threading
 import time
 
+from ..exits import wait_exit
+
 # /proc/net/unix Flags: __SO_ACCEPTCON, set on a listening socket.
 _ACCEPTCON = 0x10000
 
@@ -56,9 +58,7 @@ def stop_process(proc: subprocess.Popen, grace: float = 10, asked: bool = False)
     if proc.poll() is None:
         if not asked:
             proc.terminate()
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
+        if not wait_exit(proc, grace):
             proc.kill()
             proc.wait()
 
