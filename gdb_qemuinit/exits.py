@@ -7,6 +7,7 @@ becomes readable when it ends, so a poll() on it returns then.
 
 from __future__ import annotations
 
+import math
 import os
 import select
 from typing import TYPE_CHECKING
@@ -32,9 +33,20 @@ def wait_exit(proc: subprocess.Popen, timeout: float) -> bool:
     try:
         waiting = select.poll()
         waiting.register(pidfd, select.POLLIN)
-        if not waiting.poll(max(0, int(timeout * 1000))):
+        if not waiting.poll(_milliseconds(timeout)):
             return proc.poll() is not None
         proc.wait()
         return True
     finally:
         os.close(pidfd)
+
+
+def _milliseconds(timeout: float) -> int:
+    """poll()'s timeout: rounded up; -1 (no limit) for one poll() cannot
+    take (over ~24 days, or infinite)."""
+    if not timeout < _LONGEST:      # NaN too
+        return -1
+    return max(0, math.ceil(timeout * 1000))
+
+
+_LONGEST = (2 ** 31 - 1) / 1000

@@ -71,8 +71,14 @@ def run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None,
                 doc = parse(doc)
         finally:
             if run is not None:
-                stop_backends(run.backends)
-                mark("shell: backends stopped")
+                try:
+                    stop_backends(run.backends)
+                    mark("shell: backends stopped")
+                finally:
+                    # Ctrl-C and SIGTERM were passed on to gdb's run
+                    # (run_gdb) until every backend was reaped.
+                    for s, h in run.handlers.items():
+                        signal.signal(s, h)
         if doc is None:
             raise CliError((f"interrupted ({run.interrupted}): " if run.interrupted else "")
                            + f"gdb wrote no {what} ({why})")
@@ -119,6 +125,8 @@ class Run:
     relay: Relay | None = None                # relay.Relay, cutting the backend's connection
     qmp: list[dict] = field(default_factory=list)       # commands to send after init
     qmp_log: list[dict] = field(default_factory=list)   # what was sent, and answered
+    # the signal handlers run_gdb replaced (Ctrl-C, SIGTERM passed on)
+    handlers: dict = field(default_factory=dict)
 
 
 def prepare_run(opts, private: str) -> Run:
@@ -312,7 +320,8 @@ def run_gdb(run: Run, gdb: WaitingGdb, qinit_args: list[str], timeout: float,
     alongside, and wait for it; on Ctrl-C or SIGTERM, interrupt gdb (which
     stops QEMU and writes what it has).  `meanwhile`, if given, is called
     once gdb and the backends run.  The backends are asked to end as gdb
-    is done; run_qinit reaps them."""
+    is done; run_qinit reaps them, and then gives Ctrl-C and SIGTERM their
+    handlers back (run.handlers)."""
     done = threading.Event()
     tees: list[threading.Thread] = []
     old: dict = {}
@@ -365,8 +374,7 @@ def run_gdb(run: Run, gdb: WaitingGdb, qinit_args: list[str], timeout: float,
         done.set()
         for t in tees:
             t.join(timeout=5)
-        for s, h in old.items():
-            signal.signal(s, h)
+        run.handlers = old      # given back by run_qinit, once the backends are reaped
 
 
 def _send_qmp(run: Run, end_fd: int, timeout: float) -> None:

@@ -5,6 +5,12 @@ import subprocess
 import sys
 import time
 
+import math
+import os
+
+import pytest
+
+from gdb_qemuinit import exits
 from gdb_qemuinit.exits import wait_exit
 
 
@@ -30,9 +36,9 @@ def _lags(wait, offsets) -> list[float]:
     returning, for children that end `offsets` seconds after 0.3 s."""
     lags = []
     for extra in offsets:
-        proc = subprocess.Popen([sys.executable, "-c", f"import os, time; time.sleep({0.3 + extra}); "
-                                 "print(time.monotonic(), flush=True); os._exit(0)"],
-                                stdout=subprocess.PIPE, text=True)
+        code = (f"import os, time; time.sleep({0.3 + extra}); "
+                "print(time.monotonic(), flush=True); os._exit(0)")
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
         wait(proc)
         seen = time.monotonic()
         lags.append(seen - float(proc.stdout.read()))
@@ -61,3 +67,30 @@ def test_a_child_still_running_at_the_limit_is_left_running():
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.mark.parametrize("timeout", [math.inf, 1e12])
+def test_a_limit_poll_cannot_take_is_no_limit(timeout):
+    """`qemuinit hang PID --timeout inf` waits for gdb as long as it takes."""
+    proc = _child(0.1)
+    assert wait_exit(proc, timeout) and proc.returncode == 0
+
+
+def test_without_pidfds_it_waits_as_popen_does(monkeypatch):
+    def no_pidfds(pid):
+        raise OSError("no pidfd here")
+    monkeypatch.setattr(os, "pidfd_open", no_pidfds)
+    quick, slow = _child(0.1), _child(30)
+    try:
+        assert wait_exit(quick, 10) and quick.returncode == 0
+        assert not wait_exit(slow, 0.2) and slow.poll() is None
+    finally:
+        slow.kill()
+        slow.wait()
+
+
+def test_poll_milliseconds():
+    assert exits._milliseconds(0.0001) == 1      # rounded up, not to 0: a real wait
+    assert exits._milliseconds(0) == 0
+    assert exits._milliseconds(2.5) == 2500
+    assert exits._milliseconds(math.inf) == exits._milliseconds(math.nan) == -1

@@ -227,9 +227,11 @@ def vhost_user_of(trace: Trace) -> VhostUser | None:
     doc = trace.extra.get("vhost_user")
     if not doc:
         return None
-    if _LAST_READ[0] is not doc:
-        _LAST_READ[:] = [doc, VhostUser.from_json(doc)]
-    return _LAST_READ[1]
+    last_doc, record = _LAST_READ
+    if last_doc is not doc:
+        record = VhostUser.from_json(doc)
+        _LAST_READ[:] = [doc, record]
+    return record
 
 
 def rounds_of(trace: Trace) -> list[Round]:

@@ -58,7 +58,13 @@ def stop_process(proc: subprocess.Popen, grace: float = 10, asked: bool = False)
     if proc.poll() is None:
         if not asked:
             proc.terminate()
-        if not wait_exit(proc, grace):
+        try:
+            ended = wait_exit(proc, grace)
+        except BaseException:       # interrupted while waiting: killed, not left
+            proc.kill()
+            proc.wait()
+            raise
+        if not ended:
             proc.kill()
             proc.wait()
 
@@ -80,8 +86,14 @@ def stop_backends(backends: list[Backend]) -> None:
     testpmd takes ~17 ms to end: sixteen end in about that, not in 0.3 s)."""
     for b in backends:
         b.terminate()
+    interrupted = None
     for b in backends:
-        b.stop()
+        try:
+            b.stop()
+        except BaseException as exc:    # the others are still stopped, then it goes on
+            interrupted = interrupted or exc
+    if interrupted is not None:
+        raise interrupted
 
 
 def _telling_line(log: str) -> str | None:

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 
 from gdb_qemuinit.qemu import backend
 from gdb_qemuinit.qemu.backend import Backend, listening
@@ -133,3 +134,33 @@ def test_backends_qemu_connects_to_start_together_and_all_listen(tmp_path):
     finally:
         backend.stop_backends(bs + [never])
     assert all(b.proc.returncode is not None for b in bs + [never])
+
+
+def test_an_interrupted_stop_still_ends_and_reaps_every_backend(tmp_path, monkeypatch):
+    """A Ctrl-C while qemuinit waits for a backend that ignores TERM: that
+    one is killed rather than left, the others are still stopped and
+    reaped, and the interrupt goes on."""
+    stubborn = ("import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                "import socket; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); "
+                "s.listen(1); time.sleep(60)")
+    paths = [str(tmp_path / f"s{i}.sock") for i in range(3)]
+    bs = [Backend([sys.executable, "-c", stubborn, p], p, str(tmp_path / f"b{i}.log"),
+                  qemu_role="client") for i, p in enumerate(paths)]
+    real_wait = backend.wait_exit
+    calls = []
+
+    def interrupted_once(proc, timeout):
+        calls.append(proc.pid)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real_wait(proc, 0.3)     # TERM ignored: each ends by the KILL
+    try:
+        assert backend.start_listening(bs, 20) is None
+        monkeypatch.setattr(backend, "wait_exit", interrupted_once)
+        with pytest.raises(KeyboardInterrupt):
+            backend.stop_backends(bs)
+    finally:
+        monkeypatch.undo()
+        backend.stop_backends(bs)
+    assert calls == [b.proc.pid for b in bs]
+    assert [b.proc.returncode for b in bs] == [-signal.SIGKILL] * 3
