@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         mark("shell: printed")
         earlygdb.close_all()    # reaped, or given up unused (a refused command)
+        backends = sys.modules.get("gdb_qemuinit.qemu.backend")
+        if backends is not None:
+            backends.reap_ended()     # left to end as their logs were final
         if early is not None:
             early.private.cleanup()
 

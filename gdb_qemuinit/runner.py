@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .qemu import scenario
 from .model import spec
-from .qemu.backend import Backend, start_listening, stop_backends
+from .qemu.backend import Backend, end_when_logged, start_listening, stop_backends
 from .qemu.backendplan import BUILTIN_BACKEND, backend_sockets, plan_backends
 from .errors import ERROR_SCHEMA, CliError
 from .qemu.binary import check_binary, default_binary, index_advice
@@ -31,6 +31,12 @@ from .marks import mark
 if TYPE_CHECKING:
     from .model.trace import Trace
     from .qemu.relay import Relay
+
+# How long a backend's log may take to say that QEMU's connections closed,
+# once gdb is done (QEMU gone), before qemuinit waits for the backend to end
+# to read it: a log says so within a few ms.
+LOG_CLOSE_WAIT = 0.5
+
 
 def run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None,
               meanwhile=None, parse=None):
@@ -48,6 +54,7 @@ def run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None,
     gdb = getattr(opts, "early_gdb", None)
     holder = gdb.private if gdb is not None else leftovers.private_dir()
     run: Run | None = None
+    read_whole = False
     with holder as private:
         try:
             try:
@@ -69,11 +76,18 @@ def run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None,
             doc, why = gdb_document(json_path)
             if doc is not None and parse is not None:
                 doc = parse(doc)
+            read_whole = True
         finally:
             if run is not None:
                 try:
-                    stop_backends(run.backends)
-                    mark("shell: backends stopped")
+                    if read_whole:
+                        # QEMU is gone: a backend whose log closed every
+                        # connection ends while the command goes on
+                        end_when_logged(run.backends, scenario.backend_log_patterns(),
+                                        LOG_CLOSE_WAIT)
+                    else:
+                        stop_backends(run.backends)
+                    mark("shell: backends ended, or their logs final")
                 finally:
                     # Ctrl-C and SIGTERM were passed on to gdb's run
                     # (run_gdb) until every backend was reaped.

@@ -96,6 +96,37 @@ def stop_backends(backends: list[Backend]) -> None:
         raise interrupted
 
 
+# Asked to end, their logs final, reaped when the command ends (reap_ended).
+_ENDING: list[Backend] = []
+
+
+def end_when_logged(backends: list[Backend], patterns: dict, wait_seconds: float) -> None:
+    """Backends asked to end (terminate) whose QEMU is gone: each one whose
+    log says, within `wait_seconds`, that every connection it took is
+    closed is left to end while the command goes on (its log is final:
+    reap_ended reaps it); the others are stopped now, so that their logs
+    are whole when read."""
+    import re
+    connection = re.compile(patterns["connection"]) if patterns.get("connection") else None
+    closed = re.compile(patterns["closed"]) if patterns.get("closed") else None
+    waiting = list(backends)
+    deadline = time.monotonic() + wait_seconds
+    while waiting and connection and closed:
+        waiting = [b for b in waiting if not b.log_says_all_closed(connection, closed)]
+        if not waiting or time.monotonic() > deadline:
+            break
+        time.sleep(0.002)
+    _ENDING.extend(b for b in backends if b not in waiting)
+    stop_backends(waiting)
+
+
+def reap_ended() -> None:
+    """Reap the backends end_when_logged left to end (the command's end)."""
+    ending = list(_ENDING)
+    _ENDING.clear()
+    stop_backends(ending)
+
+
 def _telling_line(log: str) -> str | None:
     """The first line of a log that looks like an error, else the last one."""
     lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
@@ -262,6 +293,13 @@ class Backend:
                         f"with code {proc.returncode} before QEMU finished its init"
                         + (f"; it said: {said}" if said else ""))
         return self.problem
+
+    def log_says_all_closed(self, connection, closed) -> bool:
+        """Does its log (nothing of it yet: no) close every connection it
+        took, one line matching `closed` for each matching `connection`?"""
+        text = self.log_text()
+        opened = len(connection.findall(text))
+        return opened > 0 and len(closed.findall(text)) >= opened
 
     def log_text(self) -> str:
         try:

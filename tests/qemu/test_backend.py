@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -164,3 +165,46 @@ def test_an_interrupted_stop_still_ends_and_reaps_every_backend(tmp_path, monkey
         backend.stop_backends(bs)
     assert calls == [b.proc.pid for b in bs]
     assert [b.proc.returncode for b in bs] == [-signal.SIGKILL] * 3
+
+
+def test_a_backend_whose_log_closed_every_connection_is_reaped_at_the_end(tmp_path):
+    """Once QEMU is gone: a backend whose log says every connection it took
+    is closed ([backend_log] connection and closed) is left to end while the
+    command goes on, and reaped at its end (reap_ended); one whose log does
+    not (still open, or no connection at all) is stopped at once, so that
+    its log is whole when read."""
+    from gdb_qemuinit.qemu import scenario
+    patterns = scenario.backend_log_patterns()
+    # Each prints its log lines once TERM takes it a while to end.
+    slow_end = ("import signal, sys, time\n"
+                "delay = float(sys.argv[1])\n"
+                "signal.signal(signal.SIGTERM, lambda *a: (time.sleep(delay), sys.exit(0)))\n"
+                "for line in ['ready'] + sys.argv[2:]:\n    print(line, flush=True)\n"
+                "time.sleep(60)\n")
+    logs = {"closed": ["X new device, handle is 0", "X vhost peer closed"],
+            "open": ["X new device, handle is 0", "X new device, handle is 1",
+                     "X vhost peer closed"],
+            "silent": []}
+    # the one left to end takes longer to end than the others are waited for
+    bs = {name: Backend([sys.executable, "-c", slow_end, "3" if name == "closed" else "0.3",
+                         *lines], str(tmp_path / f"{name}.sock"),
+                        str(tmp_path / f"{name}.log"), qemu_role="client")
+          for name, lines in logs.items()}
+    try:
+        for b in bs.values():
+            b.start(20, wait=False)
+        deadline = time.monotonic() + 20
+        while not all(b.proc and len(b.log_text().splitlines()) == len(logs[n]) + 1
+                      for n, b in bs.items()):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        for b in bs.values():
+            b.terminate()
+        backend.end_when_logged(list(bs.values()), patterns, 0.2)
+        assert bs["closed"].proc.poll() is None             # ending: reaped later
+        assert bs["open"].proc.returncode == 0 and bs["silent"].proc.returncode == 0
+        backend.reap_ended()
+        assert bs["closed"].proc.returncode == 0
+    finally:
+        backend.stop_backends(list(bs.values()))
+        backend.reap_ended()
