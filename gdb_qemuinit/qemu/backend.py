@@ -1,7 +1,8 @@
 """A vhost-user backend process (dpdk-testpmd, or the user's command), one
 per vhost-user chardev, in the role that chardev needs: started once QEMU
 listens on the socket when QEMU is the server, listening before QEMU starts
-when QEMU is the client.  Stopped, by its PID, when the trace ends.  Its
+when QEMU is the client.  Stopped, by its PID, when the trace ends (reaped
+then, or as the command ends once its log is final: end_when_logged).  Its
 output goes to a log file in the run's private directory.
 """
 
@@ -104,20 +105,23 @@ def end_when_logged(backends: list[Backend], patterns: dict, wait_seconds: float
     """Backends asked to end (terminate) whose QEMU is gone: each one whose
     log says, within `wait_seconds`, that every connection it took is
     closed is left to end while the command goes on (its log is final:
-    reap_ended reaps it); the others are stopped now, so that their logs
-    are whole when read."""
+    reap_ended reaps it); the others are stopped now (those that ended
+    already at once), so that their logs are whole when read."""
     import re
     connection = re.compile(patterns["connection"]) if patterns.get("connection") else None
     closed = re.compile(patterns["closed"]) if patterns.get("closed") else None
-    waiting = list(backends)
+    logged: list[Backend] = []
+    pending = [b for b in backends if b.proc is not None] if connection and closed else []
     deadline = time.monotonic() + wait_seconds
-    while waiting and connection and closed:
-        waiting = [b for b in waiting if not b.log_says_all_closed(connection, closed)]
-        if not waiting or time.monotonic() > deadline:
+    while pending:
+        logged += [b for b in pending if b.log_says_all_closed(connection, closed)]
+        pending = [b for b in pending if b not in logged and b.proc is not None
+                   and b.proc.poll() is None]
+        if not pending or time.monotonic() > deadline:
             break
         time.sleep(0.002)
-    _ENDING.extend(b for b in backends if b not in waiting)
-    stop_backends(waiting)
+    _ENDING.extend(logged)
+    stop_backends([b for b in backends if b not in logged])
 
 
 def reap_ended() -> None:
