@@ -54,7 +54,7 @@ def run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None,
     gdb = getattr(opts, "early_gdb", None)
     holder = gdb.private if gdb is not None else leftovers.private_dir()
     run: Run | None = None
-    read_whole = False
+    document_read = False
     with holder as private:
         try:
             try:
@@ -76,11 +76,11 @@ def run_qinit(opts, qinit_args: list[str], json_name: str, what: str, read=None,
             doc, why = gdb_document(json_path)
             if doc is not None and parse is not None:
                 doc = parse(doc)
-            read_whole = True
+            document_read = True
         finally:
             if run is not None:
                 try:
-                    if read_whole:
+                    if document_read:
                         # QEMU is gone: a backend whose log closed every
                         # connection ends while the command goes on
                         end_when_logged(run.backends, scenario.backend_log_patterns(),

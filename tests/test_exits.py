@@ -1,12 +1,11 @@
 """Waiting for a child to end: woken when it ends, not at the next look of
 a polling wait; a child still running at the limit is left running."""
 
+import math
+import os
 import subprocess
 import sys
 import time
-
-import math
-import os
 
 import pytest
 
