@@ -55,6 +55,11 @@ def stopped(pid: int) -> bool:
     return _status(pid).get("State", "").startswith("T")
 
 
+def gone(pid: int) -> bool:
+    """Has `pid` ended (no process, or a zombie)?"""
+    return _status(pid).get("State", "Z").startswith(("Z", "X"))
+
+
 def resume_if_left_stopped(pid: int, was_stopped: bool) -> bool:
     """A gdb ended in the middle of attaching can leave the QEMU stopped by
     the SIGSTOP attaching sends, with no tracer left to take it back: then

@@ -475,10 +475,14 @@ def _wait_for_gdb(proc: subprocess.Popen, run: Run, limit: float,
                 if said_done is not None:
                     waiting.register(said_done, select.POLLIN)
                 woken = {fd for fd, _ in waiting.poll(100)}
+                # The pipe first: a gdb that said it is done and has exited
+                # by now said so all the same.
+                if said_done in woken:
+                    if os.read(said_done, 16):
+                        return None
+                    said_done = None        # closed unsaid: its exit comes
                 if proc.poll() is not None:
                     return proc.returncode
-                if said_done in woken and os.read(said_done, 16):
-                    return None
             _end_if_a_backend_left(proc, run)
             if time.monotonic() > deadline:
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -298,7 +298,8 @@ def _refuse_traced(pid: int) -> None:
 
 def cmd_hang(opts) -> int:
     """Attach gdb to a running QEMU, diagnose, detach."""
-    from .attached_gdb import resume_if_left_stopped, run_attached_gdb, stopped, tracer_of
+    from .attached_gdb import gone, resume_if_left_stopped, run_attached_gdb, stopped, \
+        tracer_of
     from .render.hang import format_hang
     from .gdbcommand import gdb_attach_command
     _check_qemu_pid(opts.pid)
@@ -313,7 +314,8 @@ def cmd_hang(opts) -> int:
         resumed = resume_if_left_stopped(opts.pid, was_stopped)
         if gdb.limit_hit:
             left = tracer_of(opts.pid)
-            state = (f"QEMU is still traced by PID {left}" if left else
+            state = ("QEMU has ended" if gone(opts.pid) else
+                     f"QEMU is still traced by PID {left}" if left else
                      "QEMU goes on as before"
                      + (" (gdb's attach had left it stopped: qemuinit continued it)"
                         if resumed else ""))

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from gdb_qemuinit.attached_gdb import (resume_if_left_stopped, run_watching_gdb, stopped,
+from gdb_qemuinit.attached_gdb import (gone, resume_if_left_stopped, run_watching_gdb, stopped,
                                        tracer_of)
 
 
@@ -36,6 +36,19 @@ def test_a_stop_left_behind_is_continued_and_one_found_before_is_not():
     assert tracer_of(p.pid) is None and not stopped(p.pid)
 
 
+def test_a_process_is_gone_once_it_is_a_zombie_and_after():
+    """What hang says of a QEMU after its gdb ended: a zombie has ended."""
+    p = subprocess.Popen(["sleep", "60"])
+    try:
+        assert not gone(p.pid)
+        os.kill(p.pid, signal.SIGKILL)
+        os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)     # a zombie, not reaped
+        assert gone(p.pid)
+    finally:
+        p.wait()
+    assert gone(p.pid)
+
+
 def _reader_of_the_end_pipe(tmp_path):
     """A child in gdb's place: it reads its end request and writes what it
     read (and whether it was still its parent's child) to a file."""
@@ -49,13 +62,15 @@ def _reader_of_the_end_pipe(tmp_path):
 
 def test_ctrl_c_is_passed_to_a_watching_gdb_as_an_end_request_not_a_signal(tmp_path, capsys):
     cmd, said = _reader_of_the_end_pipe(tmp_path)
+    # what it was (a suite started in the background ignores Ctrl-C)
+    before = signal.getsignal(signal.SIGINT)
     threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
     ended = run_watching_gdb(cmd, 30, str(tmp_path / "err"))
     assert said.read_bytes() == b"SIGINT\n"
     assert ended.returncode == 0 and not ended.limit_hit
     assert "qinit watch: watching QEMU" in capsys.readouterr().err
     # our own handler is back
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_a_watching_gdb_past_its_time_and_grace_is_ended_detaching_first(tmp_path):

@@ -29,6 +29,15 @@ def _exe_names(pids):
     return names
 
 
+def _exited(pid: int) -> bool:
+    """Gone, or a zombie: it has let go of everything it held."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except OSError:
+        return True
+
+
 def test_sigkill_to_qemuinit_mid_trace_leaves_nothing_running(tmp_path):
     backend = ("dpdk-testpmd --no-huge -m 256 --no-pci --file-prefix={prefix} "
                "--vdev net_vhost0,iface={socket}.elsewhere,client=1 -- --no-mlockall "
@@ -48,13 +57,17 @@ def test_sigkill_to_qemuinit_mid_trace_leaves_nothing_running(tmp_path):
     private = [n for n in os.listdir(os.environ["TMPDIR"])
                if n.startswith(f"qemuinit-{proc.pid}-")]
     assert len(private) == 1
+    running = tagged_pids(tag)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # gdb, QEMU and testpmd end by themselves within seconds (the bound the
-    # leftover check uses too).
+    # leftover check uses too).  Ended, not only untagged: a process whose
+    # memory is gone has no environment to read, but it holds its files
+    # (testpmd: the lock on its runtime directory) until it has exited.
     deadline = time.monotonic() + 5
-    while tagged_pids(tag) and time.monotonic() < deadline:
+    while not all(map(_exited, running)) and time.monotonic() < deadline:
         time.sleep(0.1)
+    assert all(map(_exited, running)), _exe_names(p for p in running if not _exited(p))
     assert not tagged_pids(tag), _exe_names(tagged_pids(tag))
     # What it left on disk goes with the next run.
     r = run_cli("trace", "--scenario", "user-netdev", "--timeout", "60")
