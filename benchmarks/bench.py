@@ -12,9 +12,12 @@ gdb index (what a build without gdb-add-index costs), (s) what users run
 from a shell: `qemuinit trace --json F -- QEMU ...` (with --testpmd on the
 vhost-user lines: qemuinit starts the backends itself, where the other
 cases get them from the benchmark), (b) qinit trace at the gdb prompt,
-(b2) the same with 'set qinit
-lazy-libraries off' (gdb reads every shared library's symbols as QEMU
-loads them, as a plain gdb does), (c) qinit where pci-config --all (every
+(b2) the same with 'set qinit lazy-libraries off' (gdb reads every shared
+library's symbols as QEMU loads them, as a plain gdb does), (g) gdb alone
+taking a backtrace at every hit of the functions the trace plants on the
+line (gdb's own breakpoints, planted at main, with the commands silent,
+`backtrace -frame-arguments none`, continue; no qemuinit), (gl) the same
+with auto-solib-add off (how the trace treats libraries), (c) qinit where pci-config --all (every
 answer, so QEMU runs to its main loop as in (a); without --all it would stop
 at the first answer, earlier than (a)), (d) the naive plan (a
 backtrace at every documented function, hot ones included).  Prints median
@@ -179,6 +182,32 @@ def shell_trace(json_path: str, vhost: bool, until: list[str] | None = None):
     return cmd
 
 
+# gdb's cheapest backtrace: every frame's function and place, no argument
+# read (the trace reads its own few, by name).
+BT = "backtrace -frame-arguments none"
+
+
+def plain_gdb_backtraces(planted_json: str, script: str, lean: bool):
+    """Case g: gdb alone, no qemuinit, doing what a trace's stops need at
+    the least: a breakpoint on each function the trace plants on this line
+    (the `planted` of its JSON), whose commands are `silent`, BT,
+    `continue`, planted at main, then on to qemu_main_loop.  No reads, no
+    call sites or returns, no analysis: what gdb itself takes for a
+    backtrace at every hit.  With `lean` gdb reads no library's symbols
+    (auto-solib-add off: the trace's own way, [library] aside)."""
+    def cmd(q):
+        if not os.path.exists(script):
+            with open(planted_json) as f:
+                planted = json.load(f)["planted"]
+            with open(script, "w") as f:
+                f.write("".join(f"break {fn}\ncommands\nsilent\n{BT}\ncontinue\nend\n"
+                                for fn in planted))
+        ex = ["set breakpoint pending on"] + (["set auto-solib-add off"] if lean else [])
+        return gdb_cmd(q, *ex, "break main", "run", "delete", f"source {script}",
+                       "break qemu_main_loop", "continue", "kill", extension=False)
+    return cmd
+
+
 def stops(json_path: str) -> int:
     """Breakpoint stops of the run (every one, not only recorded hits)."""
     with open(json_path) as f:
@@ -252,7 +281,8 @@ def main() -> int:
                     help="add 16 vhost-user NICs of 4 queue pairs, a testpmd per chardev")
     ap.add_argument("--only", default="",
                     help="only these cases, e.g. a,s,b (a bare, s shell, b prompt trace, "
-                         "b2, c where, d naive, a0 unindexed)")
+                         "b2, c where, d naive, a0 unindexed, g and gl: gdb's own "
+                         "backtrace at each hit)")
     ap.add_argument("--device-start", action="store_true",
                     help="add the device-start scenario (bare: gdb to vhost_net_start's return)")
     ap.add_argument("--stop-floor", action="store_true",
@@ -308,8 +338,11 @@ def main() -> int:
 
 
 def bench_line(title, vhost, qemu, tmp, opts, unindexed) -> None:
-    tj, tj2, wj, nj, sj = (os.path.join(tmp, f)
-                           for f in ("t.json", "t2.json", "w.json", "n.json", "s.json"))
+    tj, tj2, wj, nj, sj, pj = (os.path.join(tmp, f) for f in
+                               ("t.json", "t2.json", "w.json", "n.json", "s.json", "p.json"))
+    for script in ("g.gdb", "gl.gdb"):          # written for this line's plan
+        if os.path.exists(os.path.join(tmp, script)):
+            os.unlink(os.path.join(tmp, script))
     cases = {
         "a bare": lambda q: gdb_cmd(q, "set breakpoint pending on",
                                     "break qemu_main_loop", "run", "kill", extension=False),
@@ -326,6 +359,8 @@ def bench_line(title, vhost, qemu, tmp, opts, unindexed) -> None:
                                       f"qinit trace --kill --quiet --json {tj2}"),
         "c where": lambda q: gdb_cmd(q, f"qinit where pci-config --all --kill "
                                         f"--quiet --json {wj}"),
+        "g gdb bt": plain_gdb_backtraces(pj, os.path.join(tmp, "g.gdb"), lean=False),
+        "gl gdb bt": plain_gdb_backtraces(pj, os.path.join(tmp, "gl.gdb"), lean=True),
     }
     if not opts.no_naive:
         cases["d naive"] = lambda q: gdb_cmd(q, f"qinit trace --naive --kill "
@@ -333,18 +368,22 @@ def bench_line(title, vhost, qemu, tmp, opts, unindexed) -> None:
     if opts.only:
         wanted = set(opts.only.split(","))
         cases = {k: c for k, c in cases.items() if k.split()[0] in wanted}
+    if any(k.startswith("g") for k in cases):
+        run_once(shell_trace(pj, vhost), qemu, vhost)     # what the trace plants here
     res = measure(cases, qemu, opts.runs, vhost, slow=("d naive",))
     jsons = {"s shell": sj, "b trace": tj, "b2 trace": tj2, "c where": wj, "d naive": nj}
     print(f"\n{title}:")
     for k, samples in res.items():
         sec = statistics.median(x[0] for x in samples)
         rss = max(x[1] for x in samples)
-        count = f"{stops(jsons[k]):6d} stops" if k in jsons else "     1 stop "
+        count = (f"{stops(jsons[k]):6d} stops" if k in jsons else
+                 "     1 stop " if k.startswith("a") else "     - stops")
         memory = f"gdb peak {rss / 1024:6.1f} MiB" if rss else "gdb peak      -    "
         print(f"  {k:8s} {sec:7.3f} s  {count}  {memory}  ({len(samples)} runs)")
     said = [f"{x}/a = {ratio(res, k, 'a bare'):.2f}"
             for x, k in (("s", "s shell"), ("b", "b trace"), ("c", "c where"),
-                         ("b2", "b2 trace")) if k in res and "a bare" in res]
+                         ("b2", "b2 trace"), ("g", "g gdb bt"), ("gl", "gl gdb bt"))
+            if k in res and "a bare" in res]
     if "d naive" in res and "b trace" in res:
         said.append(f"d/b = {ratio(res, 'd naive', 'b trace'):.1f}")
     print("  " + "   ".join(said))
