@@ -112,8 +112,10 @@ class WaitingGdb:
         call more than once."""
         if not self.went:
             self.went = True
-            os.close(self._go)
+            # Killed before its go pipe closes: seeing the pipe's end first,
+            # it would exit by itself (code 1), as harmless but not as sure.
             self._kill()
+            os.close(self._go)
         elif self.proc.poll() is None and not self.said_done:
             # the run ended without waiting for it (an error of ours): QEMU
             # first, which would outlive its tracer
