@@ -25,17 +25,21 @@ class AttachedGdb(NamedTuple):
     returncode: int
     stderr: str
     limit_hit: bool          # it ran out of time and was interrupted
-    how_ended: str           # "finished", "ended" (SIGTERM), "killed"
+    how_ended: str           # "finished", "ended" (SIGTERM: a watch), "killed"
 
 
-def run_attached_gdb(cmd: list[str], limit: float, grace: float = 10) -> AttachedGdb:
+def run_attached_gdb(cmd: list[str], limit: float, qemu_pid: int,
+                     qemu_was_stopped: bool) -> AttachedGdb:
     """Run a gdb attached to a QEMU qemuinit did not start.  Past `limit`
-    seconds gdb is told to end with SIGTERM (after SIGCONT, in case it was
-    stopped): gdb then detaches from what it attached to and exits, killing
-    nothing.  Not SIGINT: gdb passes a Ctrl-C on to its inferior, and QEMU
-    would die of it.  Only if gdb does not end within `grace` is it killed:
-    the kernel then detaches the QEMU and lets it run.  The QEMU itself is
-    never signalled."""
+    seconds gdb is killed (SIGKILL) and the kernel detaches QEMU: none of
+    gdb's own code runs then.  Not SIGTERM: gdb's quit on it, when gdb is
+    waiting on QEMU, passes a Ctrl-C on to QEMU (gdb's quit handler sends
+    the inferior SIGINT while it has the terminal; seen with gdb 13: QEMU
+    left with a SIGINT pending died of it once continued), and not SIGINT
+    for the same reason.  A hang never resumes QEMU, so no breakpoint of
+    gdb's is in it.  First QEMU gets SIGCONT, unless it was stopped before
+    qemuinit came: a stop signal that attaching queued (and that the kernel
+    delivers once its tracer is gone) is then no longer acted on."""
     import subprocess
     import tempfile
     from .exits import wait_exit
@@ -44,10 +48,23 @@ def run_attached_gdb(cmd: list[str], limit: float, grace: float = 10) -> Attache
                                 stderr=err, start_new_session=True)
         how = "finished"
         if not wait_exit(proc, limit):
-            how = _end(proc, grace)
+            if not qemu_was_stopped:
+                _continue(qemu_pid)
+            proc.kill()
+            proc.wait()
+            how = "killed"
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
     return AttachedGdb(proc.returncode, text, how != "finished", how)
+
+
+def _continue(pid: int) -> bool:
+    """SIGCONT to `pid`: the one signal qemuinit sends a QEMU it did not start."""
+    try:
+        os.kill(pid, signal.SIGCONT)
+    except OSError:
+        return False
+    return True
 
 
 def stopped(pid: int) -> bool:
@@ -67,11 +84,7 @@ def resume_if_left_stopped(pid: int, was_stopped: bool) -> bool:
     before qemuinit came is left so).  True if it was continued."""
     if was_stopped or not stopped(pid) or tracer_of(pid):
         return False
-    try:
-        os.kill(pid, signal.SIGCONT)
-    except OSError:
-        return False
-    return True
+    return _continue(pid)
 
 
 def _status(pid: int) -> dict[str, str]:
@@ -89,7 +102,9 @@ def tracer_of(pid: int) -> int | None:
 
 
 def _end(proc: subprocess.Popen, grace: float) -> str:
-    """End a gdb past its time: SIGTERM (it detaches first), then SIGKILL."""
+    """End a watching gdb past its time and grace: SIGTERM (it takes its
+    breakpoints out and detaches first; SIGKILL would leave them in a
+    running QEMU), then SIGKILL."""
     from .exits import wait_exit
     for how, signals in (("ended", (signal.SIGCONT, signal.SIGTERM)),
                          ("killed", (signal.SIGKILL,))):
@@ -113,8 +128,10 @@ def run_watching_gdb(cmd: list[str], limit: float, err_path: str,
     SIGKILL, which closes the pipe: gdb then takes its breakpoints out and
     detaches rather than leaving them in a QEMU that would die of the next
     one.  A second Ctrl-C, or a gdb still there `grace` seconds after its
-    time, is ended as hang's is (SIGTERM: it detaches first; what it sent
-    QEMU to stop it, SIGURG, is harmless if still pending then).  gdb's
+    time, is ended with SIGTERM (it detaches first; what it sent QEMU to
+    stop it, SIGURG, is harmless if still pending then; gdb's quit may pass
+    QEMU a Ctrl-C, the risk hang's SIGKILL avoids, taken here rather than
+    leave breakpoints in a running QEMU).  gdb's
     line saying the watch has begun is passed on to our stderr."""
     import subprocess
     import sys

@@ -310,7 +310,7 @@ def cmd_hang(opts) -> int:
         json_path = os.path.join(private, "hang.json")
         cmd = gdb_attach_command(opts.pid, ["hang", "--quiet", "--json", json_path])
         was_stopped = stopped(opts.pid)
-        gdb = run_attached_gdb(cmd, opts.timeout)
+        gdb = run_attached_gdb(cmd, opts.timeout, opts.pid, was_stopped)
         resumed = resume_if_left_stopped(opts.pid, was_stopped)
         if gdb.limit_hit:
             left = tracer_of(opts.pid)
@@ -320,7 +320,7 @@ def cmd_hang(opts) -> int:
                      + (" (gdb's attach had left it stopped: qemuinit continued it)"
                         if resumed else ""))
             raise CliError(f"gdb did not finish within {opts.timeout:g} s: it was "
-                           f"{gdb.how_ended}, detaching from QEMU; {state}")
+                           f"{gdb.how_ended} and the kernel detached QEMU; {state}")
         doc, _ = gdb_document(json_path)
         if doc is None:
             said = [ln for ln in gdb.stderr.splitlines() if ln.strip()]
