@@ -17,9 +17,9 @@ library's symbols as QEMU loads them, as a plain gdb does), (g) gdb alone
 taking a backtrace at every hit of the functions the trace plants on the
 line (gdb's own breakpoints, planted at main, with the commands silent,
 `backtrace -frame-arguments none`, continue; no qemuinit), (gl) the same
-with auto-solib-add off (how the trace treats libraries), (c) qinit where pci-config --all (every
-answer, so QEMU runs to its main loop as in (a); without --all it would stop
-at the first answer, earlier than (a)), (d) the naive plan (a
+with auto-solib-add off (how the trace treats libraries), (c) qinit where
+pci-config --all (every answer, so QEMU runs to its main loop as in (a);
+without --all it would stop at the first answer, earlier than (a)), (d) the naive plan (a
 backtrace at every documented function, hot ones included).  Prints median
 wall seconds, ratios b/a, c/a, d/b (medians of per-round ratios: the cases
 run in turn, round after round), a0/a and b/a0 (the trace on the indexed
@@ -340,9 +340,9 @@ def main() -> int:
 def bench_line(title, vhost, qemu, tmp, opts, unindexed) -> None:
     tj, tj2, wj, nj, sj, pj = (os.path.join(tmp, f) for f in
                                ("t.json", "t2.json", "w.json", "n.json", "s.json", "p.json"))
-    for script in ("g.gdb", "gl.gdb"):          # written for this line's plan
-        if os.path.exists(os.path.join(tmp, script)):
-            os.unlink(os.path.join(tmp, script))
+    script = os.path.join(tmp, "g.gdb")         # g's and gl's, for this line's plan
+    if os.path.exists(script):
+        os.unlink(script)
     cases = {
         "a bare": lambda q: gdb_cmd(q, "set breakpoint pending on",
                                     "break qemu_main_loop", "run", "kill", extension=False),
@@ -359,8 +359,8 @@ def bench_line(title, vhost, qemu, tmp, opts, unindexed) -> None:
                                       f"qinit trace --kill --quiet --json {tj2}"),
         "c where": lambda q: gdb_cmd(q, f"qinit where pci-config --all --kill "
                                         f"--quiet --json {wj}"),
-        "g gdb bt": plain_gdb_backtraces(pj, os.path.join(tmp, "g.gdb"), lean=False),
-        "gl gdb bt": plain_gdb_backtraces(pj, os.path.join(tmp, "gl.gdb"), lean=True),
+        "g gdb bt": plain_gdb_backtraces(pj, script, lean=False),
+        "gl gdb bt": plain_gdb_backtraces(pj, script, lean=True),
     }
     if not opts.no_naive:
         cases["d naive"] = lambda q: gdb_cmd(q, f"qinit trace --naive --kill "

@@ -20,42 +20,33 @@ def test_a_vhost_user_chardev_without_backend_is_said_before_qemu_starts(tmp_pat
         "qemuinit: nothing is started for vhost-user chardev chr0"]
 
 
-def _exited_unreaped(proc) -> None:
-    """Until `proc` has exited, left for its Popen to reap."""
+
+def _wait_for_a_child(code: str, exited_first: bool):
+    """_wait_for_gdb on a child running `code` in gdb's place, given the
+    write end of the done pipe as WRITE_END; with `exited_first`, only once
+    it has exited (left unreaped: both the pipe and its exit are ready)."""
     import os
-    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    import subprocess
+    import sys
+    from gdb_qemuinit.runner import Run, _wait_for_gdb
+    read_end, write_end = os.pipe()
+    child = subprocess.Popen([sys.executable, "-c", code.replace("WRITE_END", str(write_end))],
+                             pass_fds=(write_end,))
+    os.close(write_end)
+    try:
+        if exited_first:
+            os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+        return _wait_for_gdb(child, Run(["q"]), 10, read_end)
+    finally:
+        child.wait()
+        os.close(read_end)
 
 
 def test_a_gdb_that_said_done_and_exited_before_the_wait_looked_said_done():
     """Both ready at once (done written, then the exit): the pipe is read
     first, so the run knows gdb said it is done, whatever the order."""
-    import os
-    import subprocess
-    import sys
-    from gdb_qemuinit.runner import Run, _wait_for_gdb
-    read_end, write_end = os.pipe()
-    child = subprocess.Popen([sys.executable, "-c", f"import os; os.write({write_end}, b'done')"],
-                             pass_fds=(write_end,))
-    os.close(write_end)
-    try:
-        _exited_unreaped(child)
-        assert _wait_for_gdb(child, Run(["q"]), 10, read_end) is None
-    finally:
-        child.wait()
-        os.close(read_end)
+    assert _wait_for_a_child("import os; os.write(WRITE_END, b'done')", True) is None
 
 
 def test_a_gdb_that_exited_without_saying_done_gives_its_exit_code():
-    import os
-    import subprocess
-    import sys
-    from gdb_qemuinit.runner import Run, _wait_for_gdb
-    read_end, write_end = os.pipe()
-    child = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"],
-                             pass_fds=(write_end,))
-    os.close(write_end)
-    try:
-        assert _wait_for_gdb(child, Run(["q"]), 10, read_end) == 3
-    finally:
-        child.wait()
-        os.close(read_end)
+    assert _wait_for_a_child("raise SystemExit(3)", False) == 3

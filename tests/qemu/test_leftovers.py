@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import CLI_PIDS, ROOT, run_cli, tagged_pids, TAG_VARIABLE
+from gdb_qemuinit.attached_gdb import gone
 from gdb_qemuinit.qemu import leftovers
 from gdb_qemuinit.qemu.backend import dpdk_runtime_dirs
 
@@ -27,15 +28,6 @@ def _exe_names(pids):
         except OSError:
             pass
     return names
-
-
-def _exited(pid: int) -> bool:
-    """Gone, or a zombie: it has let go of everything it held."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except OSError:
-        return True
 
 
 def test_sigkill_to_qemuinit_mid_trace_leaves_nothing_running(tmp_path):
@@ -61,13 +53,14 @@ def test_sigkill_to_qemuinit_mid_trace_leaves_nothing_running(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # gdb, QEMU and testpmd end by themselves within seconds (the bound the
-    # leftover check uses too).  Ended, not only untagged: a process whose
-    # memory is gone has no environment to read, but it holds its files
-    # (testpmd: the lock on its runtime directory) until it has exited.
+    # leftover check uses too).  Ended (gone or a zombie), not only
+    # untagged: a process whose memory is gone has no environment to read,
+    # but it holds its files (testpmd: the lock on its runtime directory)
+    # until it has exited.
     deadline = time.monotonic() + 5
-    while not all(map(_exited, running)) and time.monotonic() < deadline:
+    while not all(map(gone, running)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert all(map(_exited, running)), _exe_names(p for p in running if not _exited(p))
+    assert all(map(gone, running)), _exe_names(p for p in running if not gone(p))
     assert not tagged_pids(tag), _exe_names(tagged_pids(tag))
     # What it left on disk goes with the next run.
     r = run_cli("trace", "--scenario", "user-netdev", "--timeout", "60")
