@@ -39,7 +39,8 @@ def run_attached_gdb(cmd: list[str], limit: float, qemu_pid: int,
     for the same reason.  A hang never resumes QEMU, so no breakpoint of
     gdb's is in it.  First QEMU gets SIGCONT, unless it was stopped before
     qemuinit came: a stop signal that attaching queued (and that the kernel
-    delivers once its tracer is gone) is then no longer acted on."""
+    delivers once its tracer is gone) is then no longer acted on.  What gdb
+    forked dies with it (_kill_with_its_forks)."""
     import subprocess
     import tempfile
     from .exits import wait_exit
@@ -50,12 +51,23 @@ def run_attached_gdb(cmd: list[str], limit: float, qemu_pid: int,
         if not wait_exit(proc, limit):
             if not qemu_was_stopped:
                 _continue(qemu_pid)
-            proc.kill()
+            _kill_with_its_forks(proc)
             proc.wait()
             how = "killed"
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
     return AttachedGdb(proc.returncode, text, how != "finished", how)
+
+
+def _kill_with_its_forks(proc: subprocess.Popen) -> None:
+    """SIGKILL to gdb's process group: gdb and what it forked.  Right after
+    it attaches, gdb forks a child that stops itself, to test what ptrace
+    can do; gdb killed alone then leaves that child stopped for ever.  The
+    group is gdb's own (a new session); QEMU, attached, is not in it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:     # gdb has ended (not yet reaped: its group is still its)
+        pass
 
 
 def _continue(pid: int) -> bool:
@@ -104,17 +116,16 @@ def tracer_of(pid: int) -> int | None:
 def _end(proc: subprocess.Popen, grace: float) -> str:
     """End a watching gdb past its time and grace: SIGTERM (it takes its
     breakpoints out and detaches first; SIGKILL would leave them in a
-    running QEMU), then SIGKILL."""
+    running QEMU), then SIGKILL, to it and what it forked."""
     from .exits import wait_exit
-    for how, signals in (("ended", (signal.SIGCONT, signal.SIGTERM)),
-                         ("killed", (signal.SIGKILL,))):
-        for sig in signals:
-            try:
-                proc.send_signal(sig)
-            except OSError:
-                pass
-        if wait_exit(proc, grace):
-            return how
+    for sig in (signal.SIGCONT, signal.SIGTERM):
+        try:
+            proc.send_signal(sig)
+        except OSError:
+            pass
+    if wait_exit(proc, grace):
+        return "ended"
+    _kill_with_its_forks(proc)
     proc.wait()
     return "killed"
 

@@ -8,8 +8,8 @@ import sys
 import threading
 import time
 
-from gdb_qemuinit.attached_gdb import (gone, resume_if_left_stopped, run_watching_gdb, stopped,
-                                       tracer_of)
+from gdb_qemuinit.attached_gdb import (gone, resume_if_left_stopped, run_attached_gdb,
+                                       run_watching_gdb, stopped, tracer_of)
 
 
 def wait_until(predicate):
@@ -78,3 +78,47 @@ def test_a_watching_gdb_past_its_time_and_grace_is_ended_detaching_first(tmp_pat
     ended = run_watching_gdb([sys.executable, "-c", "import time; time.sleep(60)"], 0.5,
                              str(tmp_path / "err"), grace=0.5)
     assert ended.limit_hit and ended.how_ended == "ended" and ended.returncode == -15
+
+
+def _forking_and_holding_on(tmp_path, ignore_sigterm=False):
+    """A process in gdb's place that forks a child which stops itself (as
+    gdb does right after it attaches, to test ptrace), writes the child's
+    PID to a file, then does not end by itself."""
+    forked = tmp_path / "forked"
+    code = ("import os,signal,time\n"
+            + ("signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" if ignore_sigterm else "")
+            + "pid = os.fork()\n"
+            "if pid == 0:\n    os.kill(os.getpid(), signal.SIGSTOP); os._exit(0)\n"
+            f"open({str(forked)!r}, 'w').write(str(pid)); time.sleep(60)")
+    return [sys.executable, "-c", code], forked
+
+
+def _its_fork_is_gone(forked) -> bool:
+    pid = int(forked.read_text())
+    try:
+        wait_until(lambda: gone(pid))
+    except AssertionError:
+        os.kill(pid, signal.SIGKILL)        # ours: the test's own stand-in
+        return False
+    return True
+
+
+def test_a_gdb_past_its_time_is_killed_with_what_it_forked(tmp_path):
+    """hang's limit: gdb's stopped fork would otherwise stay for ever."""
+    qemu = subprocess.Popen(["sleep", "60"])        # the attached process's place
+    try:
+        cmd, forked = _forking_and_holding_on(tmp_path)
+        ended = run_attached_gdb(cmd, 2, qemu.pid, qemu_was_stopped=False)
+        assert ended.limit_hit and ended.how_ended == "killed" and ended.returncode == -9
+        assert _its_fork_is_gone(forked)
+        assert qemu.poll() is None and not stopped(qemu.pid)
+    finally:
+        qemu.kill()
+        qemu.wait()
+
+
+def test_a_watching_gdb_that_will_not_end_is_killed_with_what_it_forked(tmp_path):
+    cmd, forked = _forking_and_holding_on(tmp_path, ignore_sigterm=True)
+    ended = run_watching_gdb(cmd, 1, str(tmp_path / "err"), grace=0.5)
+    assert ended.limit_hit and ended.how_ended == "killed" and ended.returncode == -9
+    assert _its_fork_is_gone(forked)

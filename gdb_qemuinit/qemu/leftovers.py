@@ -38,6 +38,13 @@ def _in_use(path: str, lock_file: str, lock) -> bool:
         os.close(fd)
 
 
+def _is_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -53,11 +60,13 @@ def remove_stale() -> list[str]:
     that are gone (ours only: owned by this user).  Returns what it removed."""
     removed = []
     # Ours hold a flock on .lock; DPDK's primary process an fcntl lock on
-    # its runtime directory's config file.
-    places = [(tempfile.gettempdir(), _PRIVATE, LOCK, fcntl.flock)]
-    places += [(os.path.dirname(d), _DPDK, "config", fcntl.lockf)
+    # its runtime directory's config file.  DPDK makes the directory before
+    # that file: a backend killed in between (a quarter of those killed in
+    # their first 150 ms) leaves it empty, and an empty one goes too.
+    places = [(tempfile.gettempdir(), _PRIVATE, LOCK, fcntl.flock, False)]
+    places += [(os.path.dirname(d), _DPDK, "config", fcntl.lockf, True)
                for d in dict.fromkeys(dpdk_runtime_dirs("x"))]
-    for base, pattern, lock_file, lock in places:
+    for base, pattern, lock_file, lock, empty_goes in places:
         try:
             names = os.listdir(base)
         except OSError:
@@ -68,11 +77,14 @@ def remove_stale() -> list[str]:
             if not m or int(m.group(1)) == os.getpid() or not _gone(int(m.group(1))):
                 continue
             # Only a real directory of ours that has the file we (or DPDK)
-            # put there: never a link, a file or a look-alike of someone else's.
+            # put there (or DPDK's, empty): never a link, a file or a
+            # look-alike of someone else's.
             try:
                 st = os.lstat(path)
-                if (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid()
-                        or not stat.S_ISREG(os.lstat(os.path.join(path, lock_file)).st_mode)):
+                if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+                    continue
+                if not (_is_file(os.path.join(path, lock_file))
+                        or empty_goes and not os.listdir(path)):
                     continue
             except OSError:
                 continue

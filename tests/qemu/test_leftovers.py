@@ -66,7 +66,8 @@ def test_sigkill_to_qemuinit_mid_trace_leaves_nothing_running(tmp_path):
     r = run_cli("trace", "--scenario", "user-netdev", "--timeout", "60")
     assert r.returncode == 0, r.stdout + r.stderr
     assert not os.path.exists(os.path.join(os.environ["TMPDIR"], private[0]))
-    assert not any(os.path.exists(d) for d in dpdk_runtime_dirs(f"qemuinit-{proc.pid}-0"))
+    left = [d for d in dpdk_runtime_dirs(f"qemuinit-{proc.pid}-0") if os.path.exists(d)]
+    assert not left, {d: os.listdir(d) for d in left}
 
 
 def test_only_the_directories_of_runs_that_are_gone_are_removed(tmp_path, monkeypatch):
@@ -93,6 +94,23 @@ def test_only_the_directories_of_runs_that_are_gone_are_removed(tmp_path, monkey
     assert not stale.exists() and alive.exists()
     assert notes.read_text() == "a user's file" and no_lock.is_dir() and link.is_symlink()
     shutil.rmtree(alive)
+
+
+def test_dpdk_directories_of_gone_runs_go_when_unlocked_or_empty(tmp_path, monkeypatch):
+    """A backend killed before DPDK made its config file leaves its
+    runtime directory empty: it goes too; one with other files is kept."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))   # one of DPDK's places
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    base = tmp_path / "dpdk"
+    empty, unlocked, no_config = (base / f"qemuinit-{gone}-{n}" for n in range(3))
+    for d in (empty, unlocked, no_config):
+        d.mkdir(parents=True)
+    (unlocked / "config").touch()
+    (no_config / "notes").write_text("not DPDK's")
+    leftovers.remove_stale()
+    assert not empty.exists() and not unlocked.exists()
+    assert (no_config / "notes").exists()
 
 
 def test_a_directory_whose_lock_is_held_is_kept_even_if_its_pid_looks_gone(
