@@ -33,7 +33,8 @@ timeline (both processes' wall-clock marks, gdb_qemuinit/marks.py).
 The command lines: q35 with 1 and 8 virtio-net-pci on user netdevs, the
 seed's vhost-user scenario, and a libvirt-like line (JSON -object, -netdev
 and -device, key=value -chardev): three vhost-user NICs, QEMU the server of
-the first, the client of the second, and of the third with reconnect=10 and
+the first, the client of the second, and of the third with a 10 s retry
+(reconnect=10, or reconnect-ms=10000 as the binary takes it) and
 4 queue pairs (mq on).  Each vhost-user run (a to d alike) gets a fresh
 private directory and one dpdk-testpmd per chardev in the role it needs
 (started once QEMU listens, or listening before QEMU starts).
@@ -64,7 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from gdb_qemuinit.qemu import scenario  # noqa: E402
 from gdb_qemuinit.qemu.elf import INDEX_SECTIONS, section_names  # noqa: E402
-from gdb_qemuinit.qemu.binary import default_binary  # noqa: E402
+from gdb_qemuinit.qemu.binary import default_binary, reconnect_option  # noqa: E402
 from gdb_qemuinit.qemu.cmdline import QemuCommandLine  # noqa: E402
 from gdb_qemuinit.qemu.backendplan import plan_backends  # noqa: E402
 from gdb_qemuinit.qemu.backend import start_listening, stop_backends  # noqa: E402
@@ -130,7 +131,7 @@ def libvirt_like(binary: str, d: str) -> list[str]:
            "-m", "256M", "-display", "none", "-no-user-config", "-nodefaults"]
     for i, (chardev, netdev, device) in enumerate((
             ("server=on", "", ""), ("", "", ""),
-            ("reconnect=10", ',"queues":4', '"mq":true,"vectors":10,'))):
+            (reconnect_option(binary, 10), ',"queues":4', '"mq":true,"vectors":10,'))):
         out += ["-chardev", f"socket,id=charnet{i},path={d}/vu{i}.sock"
                             + (f",{chardev}" if chardev else ""),
                 "-netdev", f'{{"type":"vhost-user","chardev":"charnet{i}"{netdev},'

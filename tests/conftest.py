@@ -224,19 +224,10 @@ def run_gdb(qemu_argv: list[str], *commands: str, timeout: float = 180,
 
 @functools.lru_cache
 def command_line_options(qemu_binary: str) -> dict[str, frozenset[str]]:
-    """Every command-line option group this QEMU has and its parameters, as
-    its QMP describes them (`-sandbox` only in a build with seccomp)."""
-    qmp = ('{"execute": "qmp_capabilities"}\n'
-           '{"execute": "query-command-line-options"}\n'
-           '{"execute": "quit"}\n')
-    out = subprocess.run([qemu_binary, "-machine", "none", "-nodefaults", "-display", "none",
-                          "-qmp", "stdio"], input=qmp, capture_output=True, text=True,
-                         timeout=60).stdout
-    for line in out.splitlines():
-        ret = json.loads(line).get("return")
-        if isinstance(ret, list) and ret:
-            return {o["option"]: frozenset(p["name"] for p in o["parameters"]) for o in ret}
-    raise AssertionError(f"QEMU described no command-line options: {out}")
+    """Every command-line option group this QEMU has and its parameters
+    (`-sandbox` only in a build with seccomp), read once per binary."""
+    from gdb_qemuinit.qemu.binary import command_line_options as read
+    return read(qemu_binary)
 
 
 def chardev_parameters(qemu_binary: str) -> frozenset[str]:
@@ -247,10 +238,8 @@ def chardev_parameters(qemu_binary: str) -> frozenset[str]:
 
 def reconnect_every(qemu_binary: str, seconds: int) -> str:
     """-chardev's reconnect option in the spelling this QEMU accepts."""
-    if "reconnect-ms" in chardev_parameters(qemu_binary):
-        return f"reconnect-ms={seconds * 1000}"
-    return f"reconnect={seconds}"
-
+    from gdb_qemuinit.qemu.binary import reconnect_option
+    return reconnect_option(qemu_binary, seconds)
 
 
 def trace_in_gdb_with_testpmd(qemu_argv: list[str], chardevs, tmp_path, options: str = "",

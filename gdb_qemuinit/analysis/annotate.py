@@ -67,7 +67,8 @@ def trace_findings(trace: Trace, cl: QemuCommandLine | None) -> list[Finding]:
             + findings.from_backend_features(cl, vhost_user_of(trace), errors,
                                              load_spec().virtio_bits)
             + findings.from_pending(trace.hits)
-            + findings.from_exit(cl, o.state, errors[0] if errors else o.error_line))
+            + findings.from_exit(cl, o.state, errors[0] if errors else o.error_line,
+                                 trace.qemu.get("version")))
 
 
 def _note_restart(trace: Trace, wait: str, rounds: list[Round]) -> None:

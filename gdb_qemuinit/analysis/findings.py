@@ -87,14 +87,14 @@ def from_command_line(cl: QemuCommandLine) -> list[Finding]:
                    "start fails at SET_MEM_TABLE"),
                 f"share=on on -object {m['type']},id={m['id']}", backend=m))
     for c in cl.unix_sockets():
-        if c.server and c.reconnect_seconds:
+        if c.server and c.reconnect_given:
             out.append(finding(
                 "reconnect-on-server",
-                f"-chardev {c.id}: reconnect={c.reconnect_seconds:g} with server=on: "
+                f"-chardev {c.id}: {c.reconnect_given} with server=on: "
                 "reconnect is for a client; a listening socket does not reconnect "
                 "(QEMU refuses or ignores it, by release)",
-                "drop reconnect=, or make QEMU the client (no server=on) if the "
-                "backend listens", chardev=c.id))
+                f"drop {c.reconnect_given.split('=')[0]}=, or make QEMU the client (no "
+                "server=on) if the backend listens", chardev=c.id))
         used = any(ch is c for _, ch in netdevs)
         if used and c.server and not c.wait:
             out.append(finding(
@@ -236,25 +236,47 @@ def from_pending(hits: list[Hit]) -> list[Finding]:
     return out
 
 
-def from_exit(cl: QemuCommandLine, state: str, error_line: str | None) -> list[Finding]:
+def from_exit(cl: QemuCommandLine, state: str, error_line: str | None,
+              qemu_version: str | None = None) -> list[Finding]:
     """QEMU exited: at a client socket nothing listens on, or on a line
-    [[exit]] in findings.toml explains."""
-    if state != EXITED:
+    [[exit]] in findings.toml explains.  `qemu_version` (the trace's)
+    spells the retry option the advice names."""
+    if state != EXITED or not error_line:
         return []
-    if error_line:
-        for rule in _exit_rules():
-            m = re.search(rule["line"], error_line)
-            if m:
-                named = next((g for g in m.groups() if g), "")
-                return [finding(rule["id"], rule["seen"].format(line=error_line, file=named),
-                                rule["change"], qemu_line=error_line, file=named)]
-    clients = [c for _, c in cl.vhost_user() if c is not None and not c.server]
-    if not clients or not error_line or not any(c.path and c.path in error_line
-                                                for c in clients):
+    for rule in _exit_rules():
+        m = re.search(rule["line"], error_line)
+        if m:
+            named = next((g for g in m.groups() if g), "")
+            return [finding(rule["id"], rule["seen"].format(line=error_line, file=named),
+                            rule["change"], qemu_line=error_line, file=named)]
+    failed = re.search(_data()["connect_failed"], error_line)
+    c = next((c for _, c in cl.vhost_user() if c is not None and not c.server
+              and failed and c.path == failed.group(1)), None)
+    if c is None:
         return []
-    c = next(c for c in clients if c.path and c.path in error_line)
+    every = c.reconnect_seconds
     return [finding("nothing-listening",
-                    f"QEMU, the client of {c.path} (-chardev {c.id}, no reconnect), could "
-                    f"not connect and exited: {error_line}",
-                    "start the backend as a server first, or add reconnect=N to the "
-                    "-chardev so that QEMU retries", socket=c.path, qemu_line=error_line)]
+                    f"QEMU, the client of {c.path} (-chardev {c.id}, "
+                    + (f"reconnect every {every:g} s" if every else "no reconnect")
+                    + f"), could not connect and exited: {error_line}",
+                    "start the backend as a server first"
+                    + ("" if every else f", or add {_reconnect_option(qemu_version)} to the "
+                       "-chardev so that QEMU retries"),
+                    socket=c.path, qemu_line=error_line)]
+
+
+def _reconnect_option(qemu_version: str | None) -> str:
+    """-chardev's retry option as this QEMU spells it (findings.toml's
+    reconnect_ms_since); both spellings when the version is unknown."""
+    since = _release(_data()["reconnect_ms_since"])
+    release = _release(qemu_version or "")
+    if release is None or since is None:
+        return (f"reconnect-ms=MILLISECONDS (QEMU {_data()['reconnect_ms_since']} and later; "
+                "reconnect=SECONDS before)")
+    return "reconnect-ms=MILLISECONDS" if release >= since else "reconnect=SECONDS"
+
+
+def _release(version: str) -> tuple[int, int] | None:
+    """(major, minor) of a QEMU version string ("10.2.2", "7.2.22")."""
+    m = re.match(r"(\d+)\.(\d+)", version)
+    return (int(m.group(1)), int(m.group(2))) if m else None

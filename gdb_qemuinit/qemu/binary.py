@@ -107,3 +107,36 @@ def index_advice(binary: str | os.PathLike) -> str | None:
     remember_facts(key, index_advised=True)
     return (f"qemuinit: {path} has no gdb index; gdb starts it faster with one "
             f"(Debian's gdb package has the command): gdb-add-index {path}")
+
+
+def command_line_options(binary: str) -> dict[str, frozenset[str]]:
+    """Every command-line option group this QEMU has and its parameters, as
+    its QMP describes them (query-command-line-options): what a release
+    takes is read from the binary, e.g. -chardev's reconnect= (until 10.0)
+    or reconnect-ms= (from 9.2)."""
+    import json
+    import subprocess
+    qmp = ('{"execute": "qmp_capabilities"}\n'
+           '{"execute": "query-command-line-options"}\n'
+           '{"execute": "quit"}\n')
+    try:
+        out = subprocess.run([binary, "-machine", "none", "-nodefaults", "-display", "none",
+                              "-qmp", "stdio"], input=qmp, capture_output=True, text=True,
+                             timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise QemuError(f"{binary} could not be run: {exc}") from None
+    for line in out.splitlines():
+        try:
+            ret = json.loads(line).get("return")
+        except ValueError:
+            continue
+        if isinstance(ret, list) and ret:
+            return {o["option"]: frozenset(p["name"] for p in o["parameters"]) for o in ret}
+    raise QemuError(f"{binary} described no command-line options over QMP")
+
+
+def reconnect_option(binary: str, seconds: int) -> str:
+    """-chardev's client retry, every `seconds`, in the spelling `binary` takes."""
+    if "reconnect-ms" in command_line_options(binary).get("chardev", ()):
+        return f"reconnect-ms={seconds * 1000}"
+    return f"reconnect={seconds}"

@@ -173,6 +173,15 @@ class Chardev(NamedTuple):
         return s or None
 
     @property
+    def reconnect_given(self) -> str | None:
+        """The retry option as the command line spells it (reconnect-ms=10000,
+        reconnect=10); None without one."""
+        for name in ("reconnect-ms", "reconnect"):
+            if _number(self.props.get(name)):
+                return f"{name}={self.props[name]}"
+        return None
+
+    @property
     def role(self) -> str:
         """QEMU's side of the socket: 'server' listens, 'client' connects."""
         return "server" if self.server else "client"

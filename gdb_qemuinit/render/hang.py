@@ -28,7 +28,9 @@ def format_diagnosis(section: Hang | dict | None) -> str:
                      + (f" under {r.under}" if r.under else "")
                      + (f", sent by {r.sent_by}" if r.sent_by else ""))
     if doc.socket:
-        extra = f", reconnect={doc.reconnect_seconds:g}" if doc.reconnect_seconds else ""
+        # read from QEMU (seconds): not the option's spelling, which is by release
+        extra = (f", retries every {doc.reconnect_seconds:g} s" if doc.reconnect_seconds
+                 else "")
         wait = "" if not isinstance(doc.wait, bool) or doc.role == "client" \
             else f", wait={'on' if doc.wait else 'off'}"
         lines.append(f"  socket: {doc.socket} (chardev {doc.chardev or '?'}"

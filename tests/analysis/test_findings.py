@@ -53,6 +53,11 @@ def test_socket_options():
                *VHOST)
     assert ids(fs) == ["reconnect-on-server", "server-without-wait"]
     assert all(f["seen"] and f["change"] and f["evidence"]["chardev"] == "chr0" for f in fs)
+    # the option as it was given
+    (f,) = found(*mem, "-chardev", "socket,id=chr0,path=/s,server=on,reconnect-ms=2000",
+                 *VHOST)
+    assert f["seen"].startswith("-chardev chr0: reconnect-ms=2000 with server=on")
+    assert f["change"].startswith("drop reconnect-ms=,")
 
 
 def test_queue_pairs_beyond_the_backends_reply():
@@ -124,6 +129,58 @@ def test_a_missing_firmware_file_suggests_l_with_debians_directories(line, file)
     assert f["id"] == "firmware-not-found" and f["evidence"]["file"] == file
     assert "-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu" in f["change"]
     assert findings.from_exit(QemuCommandLine.parse(["qemu"]), EXITED, "other") == []
+
+
+CLIENT = ["qemu", "-chardev", "socket,id=c,path=/tmp/nobody.sock",
+          "-netdev", "vhost-user,id=n,chardev=c", "-device", "virtio-net-pci,netdev=n"]
+
+
+@pytest.mark.parametrize("version, spelled", [("7.2.22", "reconnect=SECONDS"),
+                                              ("10.2.2", "reconnect-ms=MILLISECONDS"),
+                                              (None, "(QEMU 9.2 and later; reconnect=SECONDS")])
+def test_a_client_that_found_nobody_is_advised_the_retry_this_qemu_spells(version, spelled):
+    from gdb_qemuinit.model.trace import EXITED
+    # QEMU 7.2's and 10.2's words
+    line = ("qemu-system-x86_64: -chardev socket,id=c,path=/tmp/nobody.sock: Failed to "
+            "connect to '/tmp/nobody.sock': No such file or directory")
+    (f,) = [f.to_json() for f in findings.from_exit(QemuCommandLine.parse(CLIENT), EXITED,
+                                                     line, version)]
+    assert f["id"] == "nothing-listening" and f["evidence"]["socket"] == "/tmp/nobody.sock"
+    assert "no reconnect" in f["seen"] and spelled in f["change"]
+
+
+@pytest.mark.parametrize("given, refused, write", [
+    ("reconnect=10", "reconnect", "reconnect-ms=MILLISECONDS"),
+    ("reconnect-ms=1000", "reconnect-ms", "reconnect=SECONDS")])
+def test_a_retry_option_this_qemu_refuses_is_named_not_taken_for_nobody_listening(
+        given, refused, write):
+    """The line names the socket's path, but nothing was connected to:
+    QEMU refused the option (10.2's and 7.2's words)."""
+    from gdb_qemuinit.model.trace import EXITED
+    argv = [a.replace("nobody.sock", f"nobody.sock,{given}") for a in CLIENT]
+    line = (f"qemu-system-x86_64: -chardev socket,id=c,path=/tmp/nobody.sock,{given}: "
+            f"Invalid parameter '{refused}'")
+    (f,) = [f.to_json() for f in findings.from_exit(QemuCommandLine.parse(argv), EXITED,
+                                                     line, "10.2.2")]
+    assert f["id"] == "reconnect-renamed" and f["evidence"]["file"] == refused
+    assert write in f["change"] and "no connection was tried" in f["seen"]
+
+
+def test_a_client_with_a_retry_is_not_said_to_have_none():
+    from gdb_qemuinit.model.trace import EXITED
+    argv = [a.replace("nobody.sock", "nobody.sock,reconnect=1") for a in CLIENT]
+    line = ("qemu-system-x86_64: -netdev vhost-user,id=n,chardev=c: Failed to connect to "
+            "'/tmp/nobody.sock': Connection refused")
+    (f,) = [f.to_json() for f in findings.from_exit(QemuCommandLine.parse(argv), EXITED,
+                                                     line, "7.2.22")]
+    assert "reconnect every 1 s" in f["seen"] and "no reconnect" not in f["seen"]
+    assert "reconnect=" not in f["change"]
+
+
+def test_a_line_that_only_names_the_socket_is_not_a_failed_connect():
+    from gdb_qemuinit.model.trace import EXITED
+    line = "qemu-system-x86_64: -chardev socket,id=c,path=/tmp/nobody.sock: something else"
+    assert findings.from_exit(QemuCommandLine.parse(CLIENT), EXITED, line, "10.2.2") == []
 
 
 IOMMU_LINE = ("qemu-system-x86_64: -device virtio-net-pci,netdev=net0,iommu_platform=on: "

@@ -3,10 +3,11 @@ failures: a backend that drops its first connection (the restart
 scenario), and QEMU as a client with nothing listening (it exits)."""
 
 import json
+import re
 
 import pytest
 
-from conftest import run_cli
+from conftest import chardev_parameters, run_cli
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
 
@@ -50,6 +51,31 @@ def test_qemu_as_a_client_with_nothing_listening_exits_first_line_and_finding(
     nothing = next(f for f in doc["findings"] if f["id"] == "nothing-listening")
     assert nothing["evidence"]["socket"] == sock
     assert nothing["evidence"]["qemu_line"] == fe["first_line"]
+    # the retry it advises is one this QEMU takes
+    advised = re.search(r"add (reconnect(?:-ms)?)=", nothing["change"])
+    assert advised and advised.group(1) in chardev_parameters(qemu_binary), nothing["change"]
+
+
+def test_a_retry_option_this_qemu_does_not_take_is_named_as_such(tmp_path, qemu_binary):
+    """QEMU refuses the -chardev (QEMU 9.2 renamed reconnect=): its line
+    names the socket, but it is not a client that found nobody."""
+    takes = chardev_parameters(qemu_binary)
+    refused = next((o for o in ("reconnect", "reconnect-ms") if o not in takes), None)
+    if refused is None:
+        pytest.skip("this QEMU takes both reconnect= and reconnect-ms=")
+    out, sock = tmp_path / "t.json", str(tmp_path / "nobody.sock")
+    r = run_cli("trace", "--json", str(out), "--no-backend", "--", qemu_binary,
+                "-machine", "q35", "-nodefaults", "-display", "none", "-S",
+                "-chardev", f"socket,id=chr0,path={sock},{refused}=10",
+                "-netdev", "vhost-user,id=net0,chardev=chr0",
+                "-device", "virtio-net-pci,netdev=net0")
+    assert r.returncode == 1
+    found = {f["id"]: f for f in json.loads(out.read_text())["findings"]}
+    assert "nothing-listening" not in found, found
+    renamed = found["reconnect-renamed"]
+    assert renamed["evidence"]["file"] == refused
+    other = ({"reconnect", "reconnect-ms"} - {refused}).pop()
+    assert other in takes and f"write {other}=" in renamed["change"]
 
 
 @pytest.mark.vhost

@@ -41,3 +41,29 @@ def test_the_version_is_qemus_and_remembered_per_binary(qemu_binary, cache):
     facts[key]["version"] = "remembered"
     (cache / "binaries.json").write_text(json.dumps(facts))
     assert qemu.check_binary(qemu_binary) == "remembered"
+
+
+def test_the_retry_option_read_from_the_binary_is_taken_and_agrees_with_the_data(
+        qemu_binary, tmp_path, cache):
+    """reconnect_option reads -chardev's parameters from QEMU's QMP; QEMU
+    takes what it names, and findings.toml's reconnect_ms_since names the
+    same for this binary's version."""
+    from gdb_qemuinit.analysis.findings import _reconnect_option
+    option = qemu.reconnect_option(qemu_binary, 1)
+    assert option in ("reconnect=1", "reconnect-ms=1000")
+    name = option.split("=")[0]
+    assert _reconnect_option(qemu.check_binary(qemu_binary)).startswith(name + "=")
+    # a client nobody listens to: with the option QEMU retries instead of exiting
+    proc = subprocess.Popen([qemu_binary, "-machine", "none", "-nodefaults", "-display", "none",
+                             "-chardev", f"socket,id=c,path={tmp_path / 'nobody.sock'},{option}"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=2)
+    finally:
+        proc.kill()
+        _, err = proc.communicate()
+    assert "Invalid parameter" not in err, err
+    with pytest.raises(qemu.QemuError, match="described no command-line options"):
+        qemu.command_line_options(shutil.which("true"))
