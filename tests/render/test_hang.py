@@ -35,6 +35,14 @@ def test_the_diagnosis_names_function_socket_role_and_what_unblocks():
     assert format_diagnosis(None) == ""
 
 
+def test_a_client_retry_is_said_in_seconds_not_in_an_options_spelling():
+    """The interval is read from QEMU (seconds); reconnect= is 7.2's
+    spelling only, 10.2 has reconnect-ms=."""
+    doc = dict(wait_in_netdev(), role="client", reconnect_seconds=2.5)
+    assert "  socket: /run/vu.sock (chardev chr0, retries every 2.5 s)" in \
+        format_diagnosis(doc).splitlines()
+
+
 def test_a_qemu_past_init_is_where_it_is_not_why_it_hangs():
     doc = dict(wait_in_netdev(), hanging=False)
     assert format_diagnosis(doc).splitlines()[0] == "Where QEMU is"
