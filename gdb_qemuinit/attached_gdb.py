@@ -64,9 +64,13 @@ def _kill_with_its_forks(proc: subprocess.Popen) -> None:
     it attaches, gdb forks a child that stops itself, to test what ptrace
     can do; gdb killed alone then leaves that child stopped for ever.  The
     group is gdb's own (a new session); QEMU, attached, is not in it."""
+    # Only while gdb is unreaped: its PID (and so its group's ID) cannot be
+    # anyone else's then.
+    if proc.returncode is not None:
+        return
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:     # gdb has ended (not yet reaped: its group is still its)
+    except OSError:
         pass
 
 

@@ -3,7 +3,6 @@ QEMU; each checks that it left no QEMU or testpmd process behind."""
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import stat
@@ -22,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from gdb_qemuinit.model import initpath  # noqa: E402
 from gdb_qemuinit.qemu import scenario  # noqa: E402
-from gdb_qemuinit.qemu.binary import default_binary  # noqa: E402
+from gdb_qemuinit.qemu.binary import command_line_options, default_binary  # noqa: E402
 from gdb_qemuinit.model.trace import Frame, Hit, Outcome, Trace  # noqa: E402
 
 
@@ -222,24 +221,10 @@ def run_gdb(qemu_argv: list[str], *commands: str, timeout: float = 180,
                           stdin=subprocess.DEVNULL)
 
 
-@functools.lru_cache
-def command_line_options(qemu_binary: str) -> dict[str, frozenset[str]]:
-    """Every command-line option group this QEMU has and its parameters
-    (`-sandbox` only in a build with seccomp), read once per binary."""
-    from gdb_qemuinit.qemu.binary import command_line_options as read
-    return read(qemu_binary)
-
-
 def chardev_parameters(qemu_binary: str) -> frozenset[str]:
     """The -chardev parameters this QEMU accepts (reconnect, or reconnect-ms
     from 9.2: 10.2 has only reconnect-ms)."""
     return command_line_options(qemu_binary)["chardev"]
-
-
-def reconnect_every(qemu_binary: str, seconds: int) -> str:
-    """-chardev's reconnect option in the spelling this QEMU accepts."""
-    from gdb_qemuinit.qemu.binary import reconnect_option
-    return reconnect_option(qemu_binary, seconds)
 
 
 def trace_in_gdb_with_testpmd(qemu_argv: list[str], chardevs, tmp_path, options: str = "",

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from conftest import command_line_options, reconnect_every
+from conftest import command_line_options
+from gdb_qemuinit.qemu.binary import reconnect_option
 
 DATA = Path(__file__).resolve().parent / "data" / "libvirt"
 
@@ -155,7 +156,7 @@ def _reconnect_as_this_binary_spells_it(here: Here, option: str,
     # gone in 10.2: the spelling is read from the binary's QMP.
     if option != "-chardev" or value is None or ",reconnect=" not in value:
         return None
-    parts = [reconnect_every(here.qemu_binary, int(p.split("=")[1]))
+    parts = [reconnect_option(here.qemu_binary, int(p.split("=")[1]))
              if p.startswith("reconnect=") else p for p in _keyval(value)]
     return [(option, ",".join(parts))]
 

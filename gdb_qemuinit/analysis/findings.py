@@ -87,13 +87,14 @@ def from_command_line(cl: QemuCommandLine) -> list[Finding]:
                    "start fails at SET_MEM_TABLE"),
                 f"share=on on -object {m['type']},id={m['id']}", backend=m))
     for c in cl.unix_sockets():
-        if c.server and c.reconnect_given:
+        given = c.reconnect_given
+        if c.server and given:
             out.append(finding(
                 "reconnect-on-server",
-                f"-chardev {c.id}: {c.reconnect_given} with server=on: "
+                f"-chardev {c.id}: {given[0]}={given[1]} with server=on: "
                 "reconnect is for a client; a listening socket does not reconnect "
                 "(QEMU refuses or ignores it, by release)",
-                f"drop {c.reconnect_given.split('=')[0]}=, or make QEMU the client (no "
+                f"drop {given[0]}=, or make QEMU the client (no "
                 "server=on) if the backend listens", chardev=c.id))
         used = any(ch is c for _, ch in netdevs)
         if used and c.server and not c.wait:
@@ -250,18 +251,17 @@ def from_exit(cl: QemuCommandLine, state: str, error_line: str | None,
             return [finding(rule["id"], rule["seen"].format(line=error_line, file=named),
                             rule["change"], qemu_line=error_line, file=named)]
     failed = re.search(_data()["connect_failed"], error_line)
+    # A client with a retry does not exit for this: it logs the failure once
+    # and tries again, so its exit had another cause.
     c = next((c for _, c in cl.vhost_user() if c is not None and not c.server
-              and failed and c.path == failed.group(1)), None)
+              and not c.reconnect_seconds and failed and c.path == failed.group(1)), None)
     if c is None:
         return []
-    every = c.reconnect_seconds
     return [finding("nothing-listening",
-                    f"QEMU, the client of {c.path} (-chardev {c.id}, "
-                    + (f"reconnect every {every:g} s" if every else "no reconnect")
-                    + f"), could not connect and exited: {error_line}",
-                    "start the backend as a server first"
-                    + ("" if every else f", or add {_reconnect_option(qemu_version)} to the "
-                       "-chardev so that QEMU retries"),
+                    f"QEMU, the client of {c.path} (-chardev {c.id}, no reconnect), could "
+                    f"not connect and exited: {error_line}",
+                    f"start the backend as a server first, or add "
+                    f"{_reconnect_option(qemu_version)} to the -chardev so that QEMU retries",
                     socket=c.path, qemu_line=error_line)]
 
 
@@ -277,6 +277,11 @@ def _reconnect_option(qemu_version: str | None) -> str:
 
 
 def _release(version: str) -> tuple[int, int] | None:
-    """(major, minor) of a QEMU version string ("10.2.2", "7.2.22")."""
-    m = re.match(r"(\d+)\.(\d+)", version)
-    return (int(m.group(1)), int(m.group(2))) if m else None
+    """(major, minor) of a QEMU version string ("10.2.2", "7.2.22").  A
+    development or release-candidate version (micro 50 and up: 9.1.91 is
+    9.2's rc1) counts as the next minor (9.2.91, 10.0's rc1, as 9.3)."""
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    if not m:
+        return None
+    major, minor = int(m.group(1)), int(m.group(2))
+    return (major, minor + 1) if int(m.group(3) or 0) >= 50 else (major, minor)

@@ -3,6 +3,7 @@ and a check that a binary is QEMU at all (run before gdb starts it)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -109,11 +110,13 @@ def index_advice(binary: str | os.PathLike) -> str | None:
             f"(Debian's gdb package has the command): gdb-add-index {path}")
 
 
+@functools.lru_cache(maxsize=8)
 def command_line_options(binary: str) -> dict[str, frozenset[str]]:
     """Every command-line option group this QEMU has and its parameters, as
-    its QMP describes them (query-command-line-options): what a release
-    takes is read from the binary, e.g. -chardev's reconnect= (until 10.0)
-    or reconnect-ms= (from 9.2)."""
+    its QMP describes them (query-command-line-options), asked once per
+    binary: what a release takes is read from the binary, e.g. -chardev's
+    reconnect= (10.0 still takes it, 10.2 refuses it) or reconnect-ms= (from
+    9.2)."""
     import json
     import subprocess
     qmp = ('{"execute": "qmp_capabilities"}\n'

@@ -173,12 +173,12 @@ class Chardev(NamedTuple):
         return s or None
 
     @property
-    def reconnect_given(self) -> str | None:
-        """The retry option as the command line spells it (reconnect-ms=10000,
-        reconnect=10); None without one."""
+    def reconnect_given(self) -> tuple[str, str] | None:
+        """The retry option as the command line spells it, name and value
+        (("reconnect-ms", "10000"), ("reconnect", "10")); None without one."""
         for name in ("reconnect-ms", "reconnect"):
             if _number(self.props.get(name)):
-                return f"{name}={self.props[name]}"
+                return name, self.props[name]
         return None
 
     @property

@@ -83,8 +83,12 @@ def remove_stale() -> list[str]:
                 st = os.lstat(path)
                 if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
                     continue
-                if not (_is_file(os.path.join(path, lock_file))
-                        or empty_goes and not os.listdir(path)):
+                if not _is_file(os.path.join(path, lock_file)):
+                    # rmdir refuses it if a backend still starting has
+                    # filled it since (an empty one has no lock to test)
+                    if empty_goes and not os.listdir(path):
+                        os.rmdir(path)
+                        removed.append(path)
                     continue
             except OSError:
                 continue

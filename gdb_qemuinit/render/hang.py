@@ -28,7 +28,8 @@ def format_diagnosis(section: Hang | dict | None) -> str:
                      + (f" under {r.under}" if r.under else "")
                      + (f", sent by {r.sent_by}" if r.sent_by else ""))
     if doc.socket:
-        # read from QEMU (seconds): not the option's spelling, which is by release
+        # in seconds (read from QEMU, else from the command line): not in an
+        # option's spelling, which is by release
         extra = (f", retries every {doc.reconnect_seconds:g} s" if doc.reconnect_seconds
                  else "")
         wait = "" if not isinstance(doc.wait, bool) or doc.role == "client" \

@@ -166,15 +166,32 @@ def test_a_retry_option_this_qemu_refuses_is_named_not_taken_for_nobody_listenin
     assert write in f["change"] and "no connection was tried" in f["seen"]
 
 
-def test_a_client_with_a_retry_is_not_said_to_have_none():
+def test_a_client_with_a_retry_did_not_exit_for_finding_nobody():
+    """It logs the failed connect once and tries again (7.2's line): its
+    exit had another cause."""
     from gdb_qemuinit.model.trace import EXITED
     argv = [a.replace("nobody.sock", "nobody.sock,reconnect=1") for a in CLIENT]
-    line = ("qemu-system-x86_64: -netdev vhost-user,id=n,chardev=c: Failed to connect to "
-            "'/tmp/nobody.sock': Connection refused")
-    (f,) = [f.to_json() for f in findings.from_exit(QemuCommandLine.parse(argv), EXITED,
-                                                     line, "7.2.22")]
-    assert "reconnect every 1 s" in f["seen"] and "no reconnect" not in f["seen"]
-    assert "reconnect=" not in f["change"]
+    line = ("qemu-system-x86_64: -netdev vhost-user,id=n,chardev=c: Unable to connect "
+            "character device c: Failed to connect to '/tmp/nobody.sock': No such file or "
+            "directory")
+    assert findings.from_exit(QemuCommandLine.parse(argv), EXITED, line, "7.2.22") == []
+    assert findings.from_exit(QemuCommandLine.parse(CLIENT), EXITED, line, "7.2.22")
+
+
+def test_a_refused_parameter_of_another_option_is_not_said_to_be_the_chardevs():
+    from gdb_qemuinit.model.trace import EXITED
+    line = ("qemu-system-x86_64: -netdev socket,id=n,connect=:1234,reconnect=1: "
+            "Invalid parameter 'reconnect'")
+    (f,) = [f.to_json() for f in findings.from_exit(QemuCommandLine.parse(["q"]), EXITED,
+                                                     line, "10.2.2")]
+    assert f["id"] == "parameter-unknown" and f["evidence"]["file"] == "reconnect"
+
+
+@pytest.mark.parametrize("version, release", [("10.2.2", (10, 2)), ("7.2.22", (7, 2)),
+                                              ("9.1.91", (9, 2)), ("9.1.50", (9, 2)),
+                                              ("10.0", (10, 0)), ("x", None)])
+def test_a_development_or_candidate_version_counts_as_the_next_release(version, release):
+    assert findings._release(version) == release
 
 
 def test_a_line_that_only_names_the_socket_is_not_a_failed_connect():

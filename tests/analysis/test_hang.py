@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, reconnect_every, run_cli, run_gdb
+from conftest import ROOT, run_cli, run_gdb
+from gdb_qemuinit.qemu.binary import reconnect_option
 from gdb_qemuinit.qemu.backend import listening, remove_dpdk_runtime, stop_process
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
@@ -173,7 +174,7 @@ def test_waiting_in_the_netdev_with_wait_off(started, qemu_binary, tmp_path):
 
 def test_client_with_nothing_listening_retries_and_a_server_backend_ends_it(
         started, qemu_binary, tmp_path):
-    every_second = reconnect_every(qemu_binary, 1)
+    every_second = reconnect_option(qemu_binary, 1)
     proc, sock, qmp = qemu(started, qemu_binary, tmp_path,
                            "socket,id=chr0,path={socket}," + every_second)
     wait_for(lambda: blocked_in(proc.pid, "g_usleep"), "QEMU retries")

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from conftest import reconnect_every, run_cli
+from conftest import run_cli
+from gdb_qemuinit.qemu.binary import reconnect_option
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("no_leftovers")]
 
@@ -43,7 +44,7 @@ def test_the_hot_plug_scenario_is_libvirts_attach_interface_with_testpmd(tmp_pat
 def test_your_own_line_and_commands_qemu_the_client(tmp_path, qemu_binary):
     """QEMU connects (libvirt's mode='client' with reconnect): --testpmd
     starts testpmd listening before QEMU does, from the chardev-add."""
-    key, seconds = reconnect_every(qemu_binary, 1).split("=")
+    key, seconds = reconnect_option(qemu_binary, 1).split("=")
     commands = [
         {"execute": "chardev-add", "arguments": {"id": "charnet1", "backend": {
             "type": "socket", "data": {"addr": {"type": "unix", "data": {

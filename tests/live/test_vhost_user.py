@@ -10,8 +10,9 @@ import time
 import pytest
 
 from conftest import (assert_each_connection_matches_its_backend,
-                      assert_rounds_follow_the_command_line, reconnect_every, run_cli, run_gdb,
+                      assert_rounds_follow_the_command_line, run_cli, run_gdb,
                       trace_in_gdb_with_testpmd)
+from gdb_qemuinit.qemu.binary import reconnect_option
 
 pytestmark = [pytest.mark.qemu, pytest.mark.vhost, pytest.mark.usefixtures("no_leftovers")]
 
@@ -224,7 +225,7 @@ def test_own_command_line_reconnecting_client_with_testpmd(tmp_path, qemu_binary
     qemu = [qemu_binary, "-machine", "q35,memory-backend=mem0", "-m", "256M",
             "-object", "memory-backend-memfd,id=mem0,size=256M,share=on",
             "-nodefaults", "-display", "none", "-S",
-            "-chardev", f"socket,id=a,path={d}/a.sock,{reconnect_every(qemu_binary, 1)}",
+            "-chardev", f"socket,id=a,path={d}/a.sock,{reconnect_option(qemu_binary, 1)}",
             "-netdev", "vhost-user,id=na,chardev=a", "-device", "virtio-net-pci,netdev=na",
             "-chardev", f"socket,id=b,path={d}/b.sock,server=on,wait=off",
             "-netdev", "vhost-user,id=nb,chardev=b,queues=2",

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from conftest import ROOT, reconnect_every
+from conftest import ROOT
+from gdb_qemuinit.qemu.binary import reconnect_option
 from gdb_qemuinit.attached_gdb import WATCHING, tracer_of
 from gdb_qemuinit.qemu import leftovers, scenario
 from gdb_qemuinit.qemu.backend import Backend
@@ -141,7 +142,7 @@ def test_watch_follows_libvirts_hot_plug_and_leaves_qemu_running(qemu_binary, tm
             watch = start_watch(qemu.pid, "--until", "nic-added", "--timeout", "60",
                                 "--json", str(out), "--backend-log",
                                 f"charnet1={backend.log_path}")
-            libvirt_hot_plug(qmp, d, backend, reconnect_every(qemu_binary, 1))
+            libvirt_hot_plug(qmp, d, backend, reconnect_option(qemu_binary, 1))
             stdout, stderr = watch.communicate(timeout=60)
         finally:
             backend.stop()
@@ -203,7 +204,7 @@ def test_watch_sees_a_backend_restart_and_the_renegotiation(qemu_binary, tmp_pat
         first = backend_for(d, "charnet1", qemu_role, 0)
         second = backend_for(d, "charnet1", qemu_role, 1)
         try:
-            libvirt_hot_plug(qmp, d, first, reconnect_every(qemu_binary, 1))
+            libvirt_hot_plug(qmp, d, first, reconnect_option(qemu_binary, 1))
             watch = start_watch(qemu.pid, "--until", "negotiated", "--timeout", "60",
                                 "--json", str(out), "--backend-log",
                                 f"charnet1={second.log_path}")
