@@ -40,10 +40,13 @@ def run_attached_gdb(cmd: list[str], limit: float, qemu_pid: int,
     gdb's is in it.  First QEMU gets SIGCONT, unless it was stopped before
     qemuinit came: a stop signal that attaching queued (and that the kernel
     delivers once its tracer is gone) is then no longer acted on.  What gdb
-    forked dies with it (_kill_with_its_forks)."""
+    forked dies with it: right after it attaches, gdb forks a child that
+    stops itself, to test what ptrace can do, and gdb killed alone leaves
+    that child stopped for ever.  The group is gdb's own (a new session);
+    QEMU, attached, is not in it."""
     import subprocess
     import tempfile
-    from .exits import wait_exit
+    from .exits import kill_group, wait_exit
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=err, start_new_session=True)
@@ -51,27 +54,12 @@ def run_attached_gdb(cmd: list[str], limit: float, qemu_pid: int,
         if not wait_exit(proc, limit):
             if not qemu_was_stopped:
                 _continue(qemu_pid)
-            _kill_with_its_forks(proc)
+            kill_group(proc)
             proc.wait()
             how = "killed"
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
     return AttachedGdb(proc.returncode, text, how != "finished", how)
-
-
-def _kill_with_its_forks(proc: subprocess.Popen) -> None:
-    """SIGKILL to gdb's process group: gdb and what it forked.  Right after
-    it attaches, gdb forks a child that stops itself, to test what ptrace
-    can do; gdb killed alone then leaves that child stopped for ever.  The
-    group is gdb's own (a new session); QEMU, attached, is not in it."""
-    # Only while gdb is unreaped: its PID (and so its group's ID) cannot be
-    # anyone else's then.
-    if proc.returncode is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def _continue(pid: int) -> bool:
@@ -120,8 +108,8 @@ def tracer_of(pid: int) -> int | None:
 def _end(proc: subprocess.Popen, grace: float) -> str:
     """End a watching gdb past its time and grace: SIGTERM (it takes its
     breakpoints out and detaches first; SIGKILL would leave them in a
-    running QEMU), then SIGKILL, to it and what it forked."""
-    from .exits import wait_exit
+    running QEMU), then SIGKILL, to it and what it forked (as hang's)."""
+    from .exits import kill_group, wait_exit
     for sig in (signal.SIGCONT, signal.SIGTERM):
         try:
             proc.send_signal(sig)
@@ -129,7 +117,7 @@ def _end(proc: subprocess.Popen, grace: float) -> str:
             pass
     if wait_exit(proc, grace):
         return "ended"
-    _kill_with_its_forks(proc)
+    kill_group(proc)
     proc.wait()
     return "killed"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import select
+import signal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,6 +40,18 @@ def wait_exit(proc: subprocess.Popen, timeout: float) -> bool:
         return True
     finally:
         os.close(pidfd)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL to the process group `proc` leads (started with
+    start_new_session): it and what it forked.  Only while `proc` is
+    unreaped: its PID, and so the group's ID, cannot be anyone else's then."""
+    if proc.returncode is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def _milliseconds(timeout: float) -> int:

@@ -26,6 +26,7 @@ from .errors import ERROR_SCHEMA, CliError
 from .qemu.binary import check_binary, default_binary, index_advice
 from .qemu.cmdline import QemuCommandLine
 from .earlygdb import WaitingGdb, child_pids
+from .exits import kill_group
 from .marks import mark
 
 if TYPE_CHECKING:
@@ -440,10 +441,7 @@ def _forward_interrupts(proc: subprocess.Popen, run: Run) -> dict:
         run.interrupted = run.interrupted or signal.Signals(signum).name
         children = _interrupt_qemu(proc) if len(interrupts) == 1 else []
         if not children:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
+            kill_group(proc)
 
     return {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
 
@@ -485,7 +483,7 @@ def _wait_for_gdb(proc: subprocess.Popen, run: Run, limit: float,
                     return proc.returncode
             _end_if_a_backend_left(proc, run)
             if time.monotonic() > deadline:
-                os.killpg(proc.pid, signal.SIGKILL)
+                kill_group(proc)
                 proc.wait()
                 raise CliError("gdb did not finish; it was stopped")
     finally:

@@ -166,16 +166,17 @@ class Chardev(NamedTuple):
     @property
     def reconnect_seconds(self) -> float | None:
         """How often a client retries (reconnect= in seconds, reconnect-ms=)."""
-        ms = _number(self.props.get("reconnect-ms"))
-        if ms:
-            return ms / 1000
-        s = _number(self.props.get("reconnect"))
-        return s or None
+        given = self.reconnect_given
+        if given is None:
+            return None
+        number = float(given[1])      # a number: reconnect_given checked it
+        return number / 1000 if given[0] == "reconnect-ms" else number
 
     @property
     def reconnect_given(self) -> tuple[str, str] | None:
         """The retry option as the command line spells it, name and value
-        (("reconnect-ms", "10000"), ("reconnect", "10")); None without one."""
+        (("reconnect-ms", "10000"), ("reconnect", "10")); None without one
+        (or 0: no retry)."""
         for name in ("reconnect-ms", "reconnect"):
             if _number(self.props.get(name)):
                 return name, self.props[name]

@@ -8,6 +8,7 @@ import pytest
 from conftest import run_cli
 from gdb_qemuinit.analysis import findings
 from gdb_qemuinit.model.negotiation import VhostUser
+from gdb_qemuinit.model.trace import EXITED
 from gdb_qemuinit.qemu.cmdline import QemuCommandLine
 
 VHOST = ["-netdev", "vhost-user,id=net0,chardev=chr0", "-device", "virtio-net-pci,netdev=net0"]
@@ -19,6 +20,12 @@ def found(*args, vhost_user=None):
     section = VhostUser.from_json(vhost_user) if vhost_user else None
     return [f.to_json() for f in findings.from_command_line(cl)
             + findings.from_negotiation(cl, section)]
+
+
+def at_exit(argv, line, version=None):
+    """The findings of a QEMU that exited with `line` first, as JSON."""
+    return [f.to_json() for f in findings.from_exit(QemuCommandLine.parse(argv), EXITED, line,
+                                                     version)]
 
 
 def ids(fs):
@@ -123,12 +130,10 @@ def test_queues_are_checked_against_each_netdevs_own_backend():
      '"efi-virtio.rom"', "efi-virtio.rom"),
 ])
 def test_a_missing_firmware_file_suggests_l_with_debians_directories(line, file):
-    from gdb_qemuinit.model.trace import EXITED
-    (f,) = [f.to_json() for f in findings.from_exit(QemuCommandLine.parse(["qemu"]), EXITED,
-                                                     line)]
+    (f,) = at_exit(["qemu"], line)
     assert f["id"] == "firmware-not-found" and f["evidence"]["file"] == file
     assert "-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu" in f["change"]
-    assert findings.from_exit(QemuCommandLine.parse(["qemu"]), EXITED, "other") == []
+    assert at_exit(["qemu"], "other") == []
 
 
 CLIENT = ["qemu", "-chardev", "socket,id=c,path=/tmp/nobody.sock",
@@ -139,12 +144,10 @@ CLIENT = ["qemu", "-chardev", "socket,id=c,path=/tmp/nobody.sock",
                                               ("10.2.2", "reconnect-ms=MILLISECONDS"),
                                               (None, "(QEMU 9.2 and later; reconnect=SECONDS")])
 def test_a_client_that_found_nobody_is_advised_the_retry_this_qemu_spells(version, spelled):
-    from gdb_qemuinit.model.trace import EXITED
     # QEMU 7.2's and 10.2's words
     line = ("qemu-system-x86_64: -chardev socket,id=c,path=/tmp/nobody.sock: Failed to "
             "connect to '/tmp/nobody.sock': No such file or directory")
-    (f,) = [f.to_json() for f in findings.from_exit(QemuCommandLine.parse(CLIENT), EXITED,
-                                                     line, version)]
+    (f,) = at_exit(CLIENT, line, version)
     assert f["id"] == "nothing-listening" and f["evidence"]["socket"] == "/tmp/nobody.sock"
     assert "no reconnect" in f["seen"] and spelled in f["change"]
 
@@ -156,12 +159,10 @@ def test_a_retry_option_this_qemu_refuses_is_named_not_taken_for_nobody_listenin
         given, refused, write):
     """The line names the socket's path, but nothing was connected to:
     QEMU refused the option (10.2's and 7.2's words)."""
-    from gdb_qemuinit.model.trace import EXITED
     argv = [a.replace("nobody.sock", f"nobody.sock,{given}") for a in CLIENT]
     line = (f"qemu-system-x86_64: -chardev socket,id=c,path=/tmp/nobody.sock,{given}: "
             f"Invalid parameter '{refused}'")
-    (f,) = [f.to_json() for f in findings.from_exit(QemuCommandLine.parse(argv), EXITED,
-                                                     line, "10.2.2")]
+    (f,) = at_exit(argv, line, "10.2.2")
     assert f["id"] == "reconnect-renamed" and f["evidence"]["file"] == refused
     assert write in f["change"] and "no connection was tried" in f["seen"]
 
@@ -169,21 +170,18 @@ def test_a_retry_option_this_qemu_refuses_is_named_not_taken_for_nobody_listenin
 def test_a_client_with_a_retry_did_not_exit_for_finding_nobody():
     """It logs the failed connect once and tries again (7.2's line): its
     exit had another cause."""
-    from gdb_qemuinit.model.trace import EXITED
     argv = [a.replace("nobody.sock", "nobody.sock,reconnect=1") for a in CLIENT]
     line = ("qemu-system-x86_64: -netdev vhost-user,id=n,chardev=c: Unable to connect "
             "character device c: Failed to connect to '/tmp/nobody.sock': No such file or "
             "directory")
-    assert findings.from_exit(QemuCommandLine.parse(argv), EXITED, line, "7.2.22") == []
-    assert findings.from_exit(QemuCommandLine.parse(CLIENT), EXITED, line, "7.2.22")
+    assert at_exit(argv, line, "7.2.22") == []
+    assert at_exit(CLIENT, line, "7.2.22")
 
 
 def test_a_refused_parameter_of_another_option_is_not_said_to_be_the_chardevs():
-    from gdb_qemuinit.model.trace import EXITED
     line = ("qemu-system-x86_64: -netdev socket,id=n,connect=:1234,reconnect=1: "
             "Invalid parameter 'reconnect'")
-    (f,) = [f.to_json() for f in findings.from_exit(QemuCommandLine.parse(["q"]), EXITED,
-                                                     line, "10.2.2")]
+    (f,) = at_exit(["q"], line, "10.2.2")
     assert f["id"] == "parameter-unknown" and f["evidence"]["file"] == "reconnect"
 
 
@@ -195,9 +193,8 @@ def test_a_development_or_candidate_version_counts_as_the_next_release(version, 
 
 
 def test_a_line_that_only_names_the_socket_is_not_a_failed_connect():
-    from gdb_qemuinit.model.trace import EXITED
     line = "qemu-system-x86_64: -chardev socket,id=c,path=/tmp/nobody.sock: something else"
-    assert findings.from_exit(QemuCommandLine.parse(CLIENT), EXITED, line, "10.2.2") == []
+    assert at_exit(CLIENT, line, "10.2.2") == []
 
 
 IOMMU_LINE = ("qemu-system-x86_64: -device virtio-net-pci,netdev=net0,iommu_platform=on: "

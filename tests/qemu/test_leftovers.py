@@ -30,6 +30,11 @@ def _exe_names(pids):
     return names
 
 
+def _pid_of_an_ended_process() -> str:
+    return subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+
+
 def test_sigkill_to_qemuinit_mid_trace_leaves_nothing_running(tmp_path):
     backend = ("dpdk-testpmd --no-huge -m 256 --no-pci --file-prefix={prefix} "
                "--vdev net_vhost0,iface={socket}.elsewhere,client=1 -- --no-mlockall "
@@ -73,19 +78,18 @@ def test_sigkill_to_qemuinit_mid_trace_leaves_nothing_running(tmp_path):
 def test_only_the_directories_of_runs_that_are_gone_are_removed(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", None)
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
-    stale = tmp_path / f"qemuinit-{gone}-abc_1234"
+    ended = _pid_of_an_ended_process()
+    stale = tmp_path / f"qemuinit-{ended}-abc_1234"
     alive = tmp_path / f"qemuinit-{os.getppid()}-abc_1234"
     for d in (stale, alive):
         d.mkdir()
         (d / leftovers.LOCK).touch()
     # Look-alikes of a gone PID that qemuinit did not make: kept.
-    notes = tmp_path / f"qemuinit-{gone}-notes.txt"
+    notes = tmp_path / f"qemuinit-{ended}-notes.txt"
     notes.write_text("a user's file")
-    no_lock = tmp_path / f"qemuinit-{gone}-abcd1234"
+    no_lock = tmp_path / f"qemuinit-{ended}-abcd1234"
     no_lock.mkdir()
-    link = tmp_path / f"qemuinit-{gone}-link1234"
+    link = tmp_path / f"qemuinit-{ended}-link1234"
     link.symlink_to(alive)
     with leftovers.private_dir() as mine:
         assert os.path.basename(mine).startswith(f"qemuinit-{os.getpid()}-")
@@ -100,10 +104,9 @@ def test_dpdk_directories_of_gone_runs_go_when_unlocked_or_empty(tmp_path, monke
     """A backend killed before DPDK made its config file leaves its
     runtime directory empty: it goes too; one with other files is kept."""
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))   # one of DPDK's places
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+    ended = _pid_of_an_ended_process()
     base = tmp_path / "dpdk"
-    empty, unlocked, no_config = (base / f"qemuinit-{gone}-{n}" for n in range(3))
+    empty, unlocked, no_config = (base / f"qemuinit-{ended}-{n}" for n in range(3))
     for d in (empty, unlocked, no_config):
         d.mkdir(parents=True)
     (unlocked / "config").touch()
@@ -118,10 +121,9 @@ def test_a_directory_whose_lock_is_held_is_kept_even_if_its_pid_looks_gone(
     # A run in another PID namespace: its PID means nothing here, its lock does.
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", None)
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+    ended = _pid_of_an_ended_process()
     with leftovers.private_dir() as held:
-        other = tmp_path / f"qemuinit-{gone}-xyz_5678"
+        other = tmp_path / f"qemuinit-{ended}-xyz_5678"
         os.rename(held, other)
         assert leftovers.remove_stale() == [] and other.exists()
         os.rename(other, held)
