@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import gdb
 
+from ..qemu.instructions import WritePoints, calls_to, return_instructions, write_points
+
 if TYPE_CHECKING:
     from .recorder import Recorder
 
@@ -17,6 +19,10 @@ ENTRY, RETURN, FINISH, LOST, CALL = "entry", "return", "finish", "lost", "call"
 # ... or a return instruction of a function whose entry is recorded (its
 # return value goes into the entry's hit)
 EXIT = "exit"
+# ... or, for a function recorded on its ways through (write_points, no
+# entry breakpoint): its call of the writer (the hit, written), or a jump
+# that leaves before it (the hit, not written)
+WRITE, LEAVE = "write", "leave"
 
 
 class RecordingBreakpoint(gdb.Breakpoint):
@@ -116,20 +122,34 @@ class CallSiteBreakpoint(InstructionBreakpoint):
     AT = CALL
 
 
+class WriteBreakpoint(InstructionBreakpoint):
+    """On the call of the writer in a function recorded on its ways through:
+    the hit, and its message written."""
+    AT = WRITE
+
+
+class LeaveBreakpoint(InstructionBreakpoint):
+    """On a jump that leaves that function before the writer's call: the
+    hit, its message not written."""
+    AT = LEAVE
+
+
 def call_sites(bp: gdb.Breakpoint, callee: str) -> list[int]:
     """The instructions of the function `bp` is on that call `callee`
     directly, as gdb disassembles them (`call 0x... <callee>`)."""
-    import re
-    target = re.compile(r"<" + re.escape(callee) + r"(@plt)?>$")
-    return [i["addr"] for i in function_instructions(bp)
-            if i["asm"].split()[:1] in (["call"], ["callq"], ["bl"])
-            and target.search(i["asm"].strip())]
+    return calls_to(function_instructions(bp), callee)
+
+
+def ways_through(bp: gdb.Breakpoint, callee: str) -> WritePoints | None:
+    """The function's call of `callee` and its jumps that leave before it,
+    when its instructions show that these are all its ways (write_points)."""
+    return write_points(function_instructions(bp), callee,
+                        gdb.selected_inferior().architecture().name())
 
 
 def return_addresses(bp: gdb.Breakpoint) -> list[int]:
     """The return instructions of the function `bp` is on."""
-    return [i["addr"] for i in function_instructions(bp)
-            if i["asm"].split()[:1] in (["ret"], ["retq"])]
+    return return_instructions(function_instructions(bp))
 
 
 class EndBreakpoint(gdb.Breakpoint):

@@ -19,9 +19,10 @@ from ..planning.recording import Recording
 from ..model.trace import (ANSWERED, DEVICES_STARTED, INIT_COMPLETE, START_FAILED, WATCHED,
                            Frame, Hit, Outcome, Trace, clock_section)
 from ..qemu.peers import argv_of
-from .breakpoints import (CALL, ENTRY, EXIT, FINISH, LOST, RETURN, CallSiteBreakpoint,
-                          ExitBreakpoint, RecordingBreakpoint, ReplyFinish, ReturnBreakpoint,
-                          call_sites, return_addresses)
+from .breakpoints import (CALL, ENTRY, EXIT, FINISH, LOST, RETURN, WRITE, CallSiteBreakpoint,
+                          ExitBreakpoint, LeaveBreakpoint, RecordingBreakpoint, ReplyFinish,
+                          ReturnBreakpoint, WriteBreakpoint, call_sites, return_addresses,
+                          ways_through)
 from .quiet import NoStderr, PendingOn, Quiet
 from .enums import read_enums
 from .frames import read_some, read_values, walk_frames
@@ -84,7 +85,9 @@ class Recorder:
             return False
         if at == EXIT:
             return self.record_exit(function, ret)
-        self.record_hit(function)
+        hit = self.record_hit(function)     # at its entry, or on its way through
+        if at == WRITE and hit is not None:
+            hit.reads = {**(hit.reads or {}), "written": True}
         if function in self.recording.replies:
             self.open_reply(function)
         return (self.is_answer(function) or function in self.needs_finish
@@ -253,6 +256,8 @@ class Recorder:
                         self._unplanted.append(fn)
                         bp.delete()
                         continue
+                if fn in self.recording.writes and self._plant_ways_through(bp, fn):
+                    continue
                 if fn in self.recording.writes:
                     sites = call_sites(bp, self.recording.writes[fn])
                     self.breakpoints += [CallSiteBreakpoint(a, self, fn) for a in sites]
@@ -270,6 +275,25 @@ class Recorder:
                         continue
                     self.needs_finish.add(fn)
                 self.breakpoints.append(bp)
+
+    def _plant_ways_through(self, bp: RecordingBreakpoint, fn: str) -> bool:
+        """A function that writes a message (recording.writes), recorded in
+        one stop each: at its call of the writer, and at each jump that
+        leaves before it, instead of its entry (the message is read there
+        as at the entry: nothing before the call changes it but the flag a
+        skipped request loses).  False where its instructions do not show
+        every way (the entry and the call sites are planted instead)."""
+        if (self.recording.started and fn == self.recording.started.function
+                or fn in self.recording.replies):
+            return False
+        points = ways_through(bp, self.recording.writes[fn])
+        if points is None:
+            return False
+        bp.delete()
+        self.breakpoints += [WriteBreakpoint(points.call, self, fn)]
+        self.breakpoints += [LeaveBreakpoint(a, self, fn) for a in points.leaves]
+        self.writes_watched.append(fn)
+        return True
 
     def _unseen_without_symbol(self, binary: str) -> list[str]:
         """Documented functions without a breakpoint (hot ones) that no

@@ -199,6 +199,10 @@ def test_four_queue_pairs_negotiate_once_each_and_skip_per_device_requests(tmp_p
             assert skipped and all(m["vq_index"] == rnd["vq_index"] for m in skipped)
     assert_rounds_follow_the_command_line(doc)
     assert_each_connection_matches_its_backend(doc)
+    # One stop a message, written or not: every stop of the run is a hit,
+    # but for main's (recorded, stopped at by the run itself) and the end's.
+    assert doc["writes_watched"] == ["vhost_user_write"]
+    assert doc["clock"]["stops"] == len(doc["hits"]) + 1
 
 
 def test_inside_gdb_two_netdevs_get_their_own_rounds(tmp_path, qemu_binary):

@@ -1,0 +1,98 @@
+"""What a function's own instructions say about its paths, as gdb
+disassembles them ({"addr": int, "asm": str}, in address order).  Pure
+code: gdbext/breakpoints.py disassembles, this decides.
+
+vhost_user_write either calls qemu_chr_fe_write_all (the message goes on
+the wire) or leaves before it (a per-device request on a later queue pair,
+or its fds refused).  When the instructions show every way through the
+function before that call, one breakpoint on each of those ways records
+each message in one stop, instead of a stop at the entry and another at
+the call.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+# Paths are read for x86-64 only (what gdb prints for it, AT&T syntax):
+# another architecture gets None from write_points, and the recorder falls
+# back to entry and call site.
+PATHS_READ_FOR = ("i386:x86-64",)
+_CALL = ("call", "callq", "bl")
+_JUMP = ("jmp", "jmpq")
+_RETURN = ("ret", "retq")
+_TARGET = re.compile(r"0x[0-9a-f]+")
+# Prefixes gdb prints before a mnemonic (`notrack jmp *%rax`, `bnd ret`).
+_PREFIXES = {"notrack", "bnd", "rep", "repz", "repe", "repnz", "repne", "lock", "data16",
+             "addr32", "cs", "ds"}
+# Transfers that are not spelled j*: where they go is not followed here.
+_OTHER_BRANCHES = ("loop", "xbegin")
+
+
+class WritePoints(NamedTuple):
+    call: int               # the one instruction that calls the writer
+    leaves: tuple[int, ...]  # unconditional jumps that leave before it
+
+
+def calls_to(instructions: list[dict], callee: str) -> list[int]:
+    """The instructions that call `callee` directly (`call 0x... <callee>`)."""
+    target = re.compile(r"<" + re.escape(callee) + r"(@plt)?>$")
+    return [i["addr"] for i in instructions
+            if _mnemonic(i) in _CALL and target.search(i["asm"].strip())]
+
+
+def write_points(instructions: list[dict], callee: str, arch: str) -> WritePoints | None:
+    """The call of `callee` and the jumps that leave the function before
+    reaching it, when these are provably every way out of the code before
+    the call: one call of `callee`; before it no return, no indirect jump,
+    no conditional jump out of that code, every jump out of it an
+    unconditional one past the call; and nothing after the call jumps
+    back into that code (which could reach the call twice).  Else None."""
+    if arch not in PATHS_READ_FOR:
+        return None
+    calls = calls_to(instructions, callee)
+    if len(calls) != 1:
+        return None
+    start, call = instructions[0]["addr"], calls[0]
+    leaves = []
+    for ins in instructions:
+        op = _mnemonic(ins)
+        before = ins["addr"] < call
+        if op.startswith(_OTHER_BRANCHES) or (before and op in _RETURN):
+            return None
+        if not op.startswith("j"):
+            continue
+        target = _jump_target(ins)
+        if target is None or "<" + callee in ins["asm"]:
+            return None     # indirect (not in the text), or a tail call of the writer
+        inside = start <= target <= call
+        if not before and inside:
+            return None     # back into the code before the call
+        if before and not inside:
+            if op not in _JUMP or target < start:
+                return None
+            leaves.append(ins["addr"])
+    return WritePoints(call, tuple(leaves))
+
+
+def return_instructions(instructions: list[dict]) -> list[int]:
+    return [i["addr"] for i in instructions if _mnemonic(i) in _RETURN]
+
+
+def _words(ins: dict) -> list[str]:
+    words = ins["asm"].split()
+    while words and words[0] in _PREFIXES:
+        words = words[1:]
+    return words
+
+
+def _mnemonic(ins: dict) -> str:
+    words = _words(ins)
+    return words[0] if words else ""
+
+
+def _jump_target(ins: dict) -> int | None:
+    words = _words(ins)
+    m = _TARGET.fullmatch(words[1]) if len(words) > 1 else None
+    return int(m.group(0), 16) if m else None

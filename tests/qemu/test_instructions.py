@@ -1,0 +1,85 @@
+"""qemu/instructions: a function's ways through, from its disassembly.  The
+base case is vhost_user_write as gdb disassembles the project's QEMU 7.2
+build; each variant changes one instruction the way an optimised build,
+another release or another architecture could."""
+
+from pathlib import Path
+
+import pytest
+
+from gdb_qemuinit.qemu.instructions import calls_to, return_instructions, write_points
+
+X86 = "i386:x86-64"
+WRITER = "qemu_chr_fe_write_all"
+LISTING = Path(__file__).parent.parent / "data" / "disassembly" / "vhost_user_write-qemu-7.2.txt"
+
+
+def listing() -> list[dict]:
+    out = []
+    for line in LISTING.read_text().splitlines():
+        if line and not line.startswith("#"):
+            addr, asm = line.split("\t", 1)
+            out.append({"addr": int(addr, 16), "asm": asm})
+    return out
+
+
+def at(instructions, addr):
+    return next(i for i, ins in enumerate(instructions) if ins["addr"] == addr)
+
+
+def with_asm(addr: int, asm: str) -> list[dict]:
+    ins = listing()
+    ins[at(ins, addr)] = {"addr": addr, "asm": asm}
+    return ins
+
+
+def test_vhost_user_writes_ways_are_its_write_call_and_its_two_early_returns():
+    points = write_points(listing(), WRITER, X86)
+    # the call, `return 0` of the per-device skip, `return -EINVAL`
+    assert points == (0x6F7142, (0x6F70F7, 0x6F712F))
+    assert calls_to(listing(), WRITER) == [0x6F7142]
+    assert return_instructions(listing()) == [0x6F71A8]
+
+
+@pytest.mark.parametrize("addr, asm, why", [
+    (0x6F7114, "jns    0x6f71a7 <vhost_user_write+297>",
+     "a conditional jump out of the code before the call: taken or not is not known"),
+    (0x6F70F7, "jmp    *%rax", "an indirect jump"),
+    (0x6F70F7, "notrack jmp *%rax", "an indirect jump behind a prefix"),
+    (0x6F70F2, "ret", "a return before the call"),
+    (0x6F70F2, "bnd ret", "a return behind a prefix"),
+    (0x6F70F2, "loop   0x6f7000 <x>", "a branch not spelled j*"),
+    (0x6F7183, "jmp    0x6f7131 <vhost_user_write+179>",
+     "a jump back to the call: the message would be recorded twice"),
+    (0x6F7150, "je     0x6f70c0 <vhost_user_write+66>", "a jump back before the call"),
+    (0x6F712F, "jmp    0x6f0000 <elsewhere>", "a jump before the function"),
+    (0x6F712F, f"jmp    0x8fc7e5 <{WRITER}>", "a tail call of the writer"),
+    (0x6F7173, f"call   0x8fc7e5 <{WRITER}>", "a second call of the writer"),
+    (0x6F7142, "call   0x8fc7e5 <qemu_chr_fe_write>", "no call of the writer"),
+])
+def test_ways_not_all_shown_give_none(addr, asm, why):
+    assert write_points(with_asm(addr, asm), WRITER, X86) is None, why
+
+
+def test_a_jump_within_the_code_before_the_call_or_after_it_is_no_way_out():
+    # the skip's `je` to the fds check, the write's error path to the end
+    points = write_points(listing(), WRITER, X86)
+    assert 0x6F70CF not in points.leaves and 0x6F7183 not in points.leaves
+
+
+def test_a_function_without_early_returns_has_the_call_only():
+    ins = with_asm(0x6F70F7, "nop")
+    ins = [i if i["addr"] != 0x6F712F else {"addr": i["addr"], "asm": "nop"} for i in ins]
+    assert write_points(ins, WRITER, X86) == (0x6F7142, ())
+
+
+def test_the_plt_spelling_of_the_writer_is_its_call():
+    assert write_points(with_asm(0x6F7142, f"call   0x2cc000 <{WRITER}@plt>"), WRITER,
+                        X86).call == 0x6F7142
+
+
+def test_another_architecture_is_not_read():
+    """aarch64's branches are not spelled j*: its ways are not read (the
+    recorder then plants the entry and the call site)."""
+    assert write_points(listing(), WRITER, "aarch64") is None
+    assert calls_to([{"addr": 4, "asm": f"bl\t0x10 <{WRITER}>"}], WRITER) == [4]
