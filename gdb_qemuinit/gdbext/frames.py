@@ -13,7 +13,8 @@ from ..qemu.sources import SourceRoots
 _FILE_OF: dict[str, str | None] = {}     # symtab.filename -> path in QEMU's tree
 
 
-def _frame(f: "gdb.Frame", name: str | None, roots: SourceRoots) -> Frame:
+def as_frame(f: "gdb.Frame", name: str | None, roots: SourceRoots) -> Frame:
+    """A gdb frame as the trace records it (`name`: its function's)."""
     sal = f.find_sal()
     symtab = sal.symtab
     if symtab is None:
@@ -80,8 +81,8 @@ def walk_frames(roots: SourceRoots, frame=None, anchors: dict | None = None,
             if frames and anchors:
                 known = anchors.get(name)
                 if known is not None and known[0] == int(f.read_register("sp")):
-                    return frames + [_frame(f, name, roots)] + known[1][1:]
-            frames.append(_frame(f, name, roots))
+                    return frames + [as_frame(f, name, roots)] + known[1][1:]
+            frames.append(as_frame(f, name, roots))
     except gdb.error:
         pass
     return frames

@@ -25,6 +25,7 @@ from .breakpoints import (CALL, ENTRY, EXIT, FINISH, LOST, RETURN, WRITE, CallSi
                           ways_through)
 from .quiet import NoStderr, PendingOn, Quiet
 from .enums import read_enums
+from .framechain import FrameChain
 from .frames import read_some, read_values, walk_frames
 from .qemurun import QemuRun
 from .symbols import has_debug_info, names_near_each, without_symbol
@@ -53,6 +54,7 @@ class Recorder:
         self._unplanted: list[str] = []
         self.needs_finish: set[str] = set()
         self._anchors: dict[int, dict] = {}   # thread -> function -> (sp, frames)
+        self._chain = FrameChain(run.roots)
         # stderr a file (qemuinit from a shell): note its size at each hit,
         # which places QEMU's error lines between hits exactly.
         self._stderr_is_file = stat.S_ISREG(os.fstat(2).st_mode)
@@ -118,11 +120,19 @@ class Recorder:
         return hit
 
     def _walk(self, function: str, thread: int) -> list[Frame]:
-        """The backtrace at a hit; a frame in a library whose symbols are
-        not read yet asks for a real stop (see wants_real_stop)."""
+        """The backtrace at a hit: by the frame-pointer chain where it can
+        be followed (framechain.py), else by gdb's unwinder, where a frame
+        in a library whose symbols are not read yet asks for a real stop
+        (see wants_real_stop)."""
         anchors = self._anchors.setdefault(thread, {})
-        nameless: list[int] = []
         newest = gdb.newest_frame()     # each call rebuilds it: once per hit
+        frames = self._chain.walk(newest)
+        if frames is not None:
+            # This activation is not kept (its sp not read): a later gdb
+            # walk must not take an older one of this function for it.
+            anchors.pop(function, None)
+            return frames
+        nameless: list[int] = []
         frames = walk_frames(self.run.roots, frame=newest, anchors=anchors, nameless=nameless)
         if nameless:
             self.wanted_libraries |= self.run.symbols.unread(nameless)

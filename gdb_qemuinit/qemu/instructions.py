@@ -96,3 +96,22 @@ def _jump_target(ins: dict) -> int | None:
     words = _words(ins)
     m = _TARGET.fullmatch(words[1]) if len(words) > 1 else None
     return int(m.group(0), 16) if m else None
+
+
+# A function that keeps its frame pointer begins `push %rbp; mov %rsp,%rbp`
+# (after an `endbr64` where the build has CET): from then until its return,
+# its caller's %rbp is at 0(%rbp) and its return address at 8(%rbp).
+_ENDBR64 = bytes.fromhex("f30f1efa")
+_FRAME_SETUP = bytes.fromhex("554889e5")
+PROLOGUE_BYTES = len(_ENDBR64) + len(_FRAME_SETUP)
+
+
+def keeps_frame_pointer(first_bytes: bytes, arch: str) -> bool:
+    """Whether a function whose first bytes are `first_bytes` sets up the
+    x86-64 frame-pointer chain (every function of a -O0 build does; an
+    optimised one, or another architecture, is not assumed to)."""
+    if arch not in PATHS_READ_FOR:
+        return False
+    if first_bytes.startswith(_ENDBR64):
+        first_bytes = first_bytes[len(_ENDBR64):]
+    return first_bytes.startswith(_FRAME_SETUP)

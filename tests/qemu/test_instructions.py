@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gdb_qemuinit.qemu.instructions import calls_to, return_instructions, write_points
+from gdb_qemuinit.qemu.instructions import (calls_to, keeps_frame_pointer, return_instructions,
+                                            write_points)
 
 X86 = "i386:x86-64"
 WRITER = "qemu_chr_fe_write_all"
@@ -83,3 +84,14 @@ def test_another_architecture_is_not_read():
     recorder then plants the entry and the call site)."""
     assert write_points(listing(), WRITER, "aarch64") is None
     assert calls_to([{"addr": 4, "asm": f"bl\t0x10 <{WRITER}>"}], WRITER) == [4]
+
+
+@pytest.mark.parametrize("first, arch, keeps", [
+    ("554889e5" "4883ec40", X86, True),             # push %rbp; mov %rsp,%rbp (QEMU 7.2)
+    ("f30f1efa" "554889e5", X86, True),             # endbr64 first (a CET build)
+    ("4157" "4156" "4155", X86, False),             # push %r15...: an optimised function
+    ("55" "4889e5", "aarch64", False),              # another architecture
+    ("f30f1efa" "4157", X86, False),
+])
+def test_a_function_keeps_its_frame_pointer_when_it_begins_by_setting_it(first, arch, keeps):
+    assert keeps_frame_pointer(bytes.fromhex(first), arch) is keeps

@@ -1,0 +1,111 @@
+"""Backtraces by QEMU's frame-pointer chain: the same frames gdb's unwinder
+gives, at a fraction of its cost on deep stacks (a 41-frame stack: ~1 ms
+with Frame.older() at each frame, ~0.1 ms this way).
+
+gdb unwinds the hit's own frame and its caller (where the breakpoint is in
+a function's prologue or epilogue, only its call-frame information says
+where the return address is).  From the caller on, each frame is in the
+middle of a call, so a function that keeps its frame pointer has its
+caller's %rbp at 0(%rbp) and its return address at 8(%rbp): two words of
+memory a frame.  A frame is taken that way only when its function is
+QEMU's own (debug info, a single function at its pc: no inlined one,
+which gdb would show as a frame of its own) and its first instructions
+set up the frame pointer; else the whole backtrace is walked by gdb
+(walk_frames), as are other threads' (their stacks end in the C library).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import gdb
+
+from ..model.trace import Frame
+from .frames import as_frame
+from ..qemu.instructions import PROLOGUE_BYTES, keeps_frame_pointer
+from ..qemu.sources import SourceRoots
+
+# gdb shows no frame older than main (`backtrace past-main`, off)
+OUTERMOST = "main"
+_MAX_DEPTH = 1024
+
+
+class FrameChain:
+    """Walks the frame-pointer chain; what it learns of each return address
+    and function is kept for the run (the same call sites recur)."""
+
+    def __init__(self, roots: SourceRoots):
+        self.roots = roots
+        self._caller_at: dict[int, tuple[Frame, bool] | None] = {}
+        self._keeps_fp: dict[int, bool] = {}     # function start -> keeps it
+
+    def walk(self, newest: "gdb.Frame") -> list[Frame] | None:
+        """The backtrace from `newest`, innermost first; None where the
+        chain cannot be followed (walk it with gdb)."""
+        try:
+            if newest.type() != gdb.NORMAL_FRAME:
+                return None
+            frames = [as_frame(newest, newest.name(), self.roots)]
+            older = newest.older()
+            if older is None:
+                return frames
+            name = older.name()
+            if name is None or older.type() != gdb.NORMAL_FRAME:
+                return None
+            frames.append(as_frame(older, name, self.roots))
+            if name == OUTERMOST:
+                return frames
+            caller = self._caller(older.pc())       # a return address: frame 0 is normal
+            if caller is None or not caller[1] or caller[0] != frames[-1]:
+                return None
+            return self._follow(int(older.read_register("rbp")), frames)
+        except (gdb.error, gdb.MemoryError, RuntimeError, ValueError):
+            return None
+
+    def _follow(self, rbp: int, frames: list[Frame]) -> list[Frame] | None:
+        """From the frame whose %rbp is `rbp` (the last of `frames`), up to
+        main."""
+        memory = gdb.selected_inferior()
+        while len(frames) < _MAX_DEPTH:
+            saved, ret = struct.unpack("<QQ", memory.read_memory(rbp, 16).tobytes())
+            caller = self._caller(ret)
+            if caller is None:
+                return None
+            frame, keeps_fp = caller
+            frames.append(frame)
+            if frame.function == OUTERMOST:
+                return frames
+            if not keeps_fp or saved <= rbp:
+                return None
+            rbp = saved
+        return None
+
+    def _caller(self, ret: int) -> tuple[Frame, bool] | None:
+        """The frame a return address lands in, as gdb shows a caller (the
+        line of the call: pc - 1), and whether its function keeps the frame
+        pointer; None if it is not one QEMU function of its own."""
+        if ret in self._caller_at:
+            return self._caller_at[ret]
+        result = None
+        block = gdb.block_for_pc(ret - 1)
+        functions = []
+        while block is not None and not (block.is_static or block.is_global):
+            if block.function is not None:
+                functions.append(block)
+            block = block.superblock
+        if len(functions) == 1:
+            sal = gdb.find_pc_line(ret - 1)
+            symtab = sal.symtab
+            frame = Frame(function=functions[0].function.name,
+                          file=self.roots.relative(symtab.fullname()) if symtab else None,
+                          line=(sal.line or None) if symtab else None)
+            result = (frame, self._keeps_frame_pointer(functions[0].start))
+        self._caller_at[ret] = result
+        return result
+
+    def _keeps_frame_pointer(self, start: int) -> bool:
+        if start not in self._keeps_fp:
+            inferior = gdb.selected_inferior()
+            first = inferior.read_memory(start, PROLOGUE_BYTES).tobytes()
+            self._keeps_fp[start] = keeps_frame_pointer(first, inferior.architecture().name())
+        return self._keeps_fp[start]
