@@ -90,7 +90,9 @@ def _message(spec: Spec, path: InitPath, hit: Hit, documented: set[str],
         msg.sent, msg.not_sent_why = False, why
     if spec.payload.get(name) and name.startswith("SET_"):
         msg.payload = decode(spec, name, reads.get("u64"), reads)
-    if (reads.get("flags") or 0) & spec.record.get("need_reply_flag", 0):
+    # a message not written expects no reply, whatever its flags said (QEMU
+    # clears the flag of a request it skips before returning)
+    if msg.sent and (reads.get("flags") or 0) & spec.record.get("need_reply_flag", 0):
         msg.need_reply = True
     return msg
 

@@ -7,11 +7,14 @@ a function's prologue or epilogue, only its call-frame information says
 where the return address is).  From the caller on, each frame is in the
 middle of a call, so a function that keeps its frame pointer has its
 caller's %rbp at 0(%rbp) and its return address at 8(%rbp): two words of
-memory a frame.  A frame is taken that way only when its function is
-QEMU's own (debug info, a single function at its pc: no inlined one,
-which gdb would show as a frame of its own) and its first instructions
-set up the frame pointer; else the whole backtrace is walked by gdb
-(walk_frames), as are other threads' (their stacks end in the C library).
+memory a frame.  A frame is taken that way only when its function has
+debug info from an unoptimised compilation unit (-O0, as the project
+builds QEMU: optimised code has tail-call frames gdb shows and the chain
+does not), is the only function at its pc (no inlined one, which gdb
+would show as a frame of its own) and begins by setting up the frame
+pointer; else the whole backtrace is walked by gdb (walk_frames), as are
+other threads' (their stacks end in the C library).  Only with gdb's
+default backtrace settings (it ends at main, no limit).
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ import struct
 import gdb
 
 from ..model.trace import Frame
-from .frames import as_frame
-from ..qemu.instructions import PROLOGUE_BYTES, keeps_frame_pointer
+from ..qemu.instructions import PROLOGUE_BYTES, keeps_frame_pointer, unoptimised
 from ..qemu.sources import SourceRoots
+from .frames import as_frame
 
 # gdb shows no frame older than main (`backtrace past-main`, off)
 OUTERMOST = "main"
@@ -36,16 +39,23 @@ class FrameChain:
 
     def __init__(self, roots: SourceRoots):
         self.roots = roots
+        # a user's `set backtrace past-main on` or `limit N` makes gdb's
+        # backtraces end elsewhere: gdb walks them all
+        self.usable = (not gdb.parameter("backtrace past-main")
+                       and not gdb.parameter("backtrace limit"))
         self._caller_at: dict[int, tuple[Frame, bool] | None] = {}
         self._keeps_fp: dict[int, bool] = {}     # function start -> keeps it
 
     def walk(self, newest: "gdb.Frame") -> list[Frame] | None:
         """The backtrace from `newest`, innermost first; None where the
         chain cannot be followed (walk it with gdb)."""
+        if not self.usable:
+            return None
         try:
-            if newest.type() != gdb.NORMAL_FRAME:
-                return None
-            frames = [as_frame(newest, newest.name(), self.roots)]
+            name = newest.name()
+            if name is None or newest.type() != gdb.NORMAL_FRAME:
+                return None     # gdb's walk asks for the library it is in
+            frames = [as_frame(newest, name, self.roots)]
             older = newest.older()
             if older is None:
                 return frames
@@ -99,13 +109,20 @@ class FrameChain:
             frame = Frame(function=functions[0].function.name,
                           file=self.roots.relative(symtab.fullname()) if symtab else None,
                           line=(sal.line or None) if symtab else None)
-            result = (frame, self._keeps_frame_pointer(functions[0].start))
+            result = (frame, self._keeps_frame_pointer(functions[0]))
         self._caller_at[ret] = result
         return result
 
-    def _keeps_frame_pointer(self, start: int) -> bool:
+    def _keeps_frame_pointer(self, block: "gdb.Block") -> bool:
+        """Whether the function of `block` (its outermost block) keeps the
+        frame-pointer chain: unoptimised, and set up by its first bytes."""
+        start = block.start
         if start not in self._keeps_fp:
-            inferior = gdb.selected_inferior()
-            first = inferior.read_memory(start, PROLOGUE_BYTES).tobytes()
-            self._keeps_fp[start] = keeps_frame_pointer(first, inferior.architecture().name())
+            symtab = block.function.symtab
+            keeps = unoptimised(symtab.producer if symtab else None)
+            if keeps:
+                inferior = gdb.selected_inferior()
+                first = inferior.read_memory(start, PROLOGUE_BYTES).tobytes()
+                keeps = keeps_frame_pointer(first, inferior.architecture().name())
+            self._keeps_fp[start] = keeps
         return self._keeps_fp[start]

@@ -54,6 +54,10 @@ class Recorder:
         self._unplanted: list[str] = []
         self.needs_finish: set[str] = set()
         self._anchors: dict[int, dict] = {}   # thread -> function -> (sp, frames)
+        # recorded elsewhere than at their entry (a reply at its return, a
+        # writer on its ways through): an activation of theirs is not sure
+        # to have been recorded, so their frames are never reused
+        self._not_at_entry: set[str] = set()
         self._chain = FrameChain(run.roots)
         # stderr a file (qemuinit from a shell): note its size at each hit,
         # which places QEMU's error lines between hits exactly.
@@ -136,7 +140,7 @@ class Recorder:
         frames = walk_frames(self.run.roots, frame=newest, anchors=anchors, nameless=nameless)
         if nameless:
             self.wanted_libraries |= self.run.symbols.unread(nameless)
-        if len(frames) > 1:
+        if len(frames) > 1 and function not in self._not_at_entry:
             anchors[function] = (int(newest.read_register("sp")), frames)
         return frames
 
@@ -280,6 +284,7 @@ class Recorder:
                     returns = return_addresses(bp)
                     if returns:
                         # Recorded at its return instructions only: no entry stop.
+                        self._not_at_entry.add(fn)
                         bp.delete()
                         self.breakpoints += [ReturnBreakpoint(a, self, fn) for a in returns]
                         continue
@@ -289,16 +294,19 @@ class Recorder:
     def _plant_ways_through(self, bp: RecordingBreakpoint, fn: str) -> bool:
         """A function that writes a message (recording.writes), recorded in
         one stop each: at its call of the writer, and at each jump that
-        leaves before it, instead of its entry (the message is read there
-        as at the entry: nothing before the call changes it but the flag a
-        skipped request loses).  False where its instructions do not show
-        every way (the entry and the call sites are planted instead)."""
+        leaves before it, instead of its entry.  The message reads there as
+        at the entry: nothing before the call changes it but the
+        need-reply flag QEMU clears on a request it skips, which expects
+        no reply either way (analysis/vhostuser.py).  False where its
+        instructions do not show every way (the entry and the call sites
+        are planted instead)."""
         if (self.recording.started and fn == self.recording.started.function
-                or fn in self.recording.replies):
+                or fn in self.recording.replies or len(bp.locations) != 1):
             return False
         points = ways_through(bp, self.recording.writes[fn])
         if points is None:
             return False
+        self._not_at_entry.add(fn)
         bp.delete()
         self.breakpoints += [WriteBreakpoint(points.call, self, fn)]
         self.breakpoints += [LeaveBreakpoint(a, self, fn) for a in points.leaves]

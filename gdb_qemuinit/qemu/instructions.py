@@ -1,13 +1,16 @@
-"""What a function's own instructions say about its paths, as gdb
-disassembles them ({"addr": int, "asm": str}, in address order).  Pure
-code: gdbext/breakpoints.py disassembles, this decides.
+"""What a function's machine code says, as gdb shows it: its instructions
+as gdb disassembles them ({"addr": int, "asm": str}, in address order), its
+first bytes, its compilation unit's producer.  Pure code: gdbext/ reads
+them, this decides.
 
-vhost_user_write either calls qemu_chr_fe_write_all (the message goes on
-the wire) or leaves before it (a per-device request on a later queue pair,
-or its fds refused).  When the instructions show every way through the
-function before that call, one breakpoint on each of those ways records
-each message in one stop, instead of a stop at the entry and another at
-the call.
+- Its ways through (write_points).  vhost_user_write either calls
+  qemu_chr_fe_write_all (the message goes on the wire) or leaves before it
+  (a per-device request on a later queue pair, or its fds refused).  When
+  the instructions show every way through the function before that call,
+  one breakpoint on each of those ways records each message in one stop,
+  instead of a stop at the entry and another at the call.
+- Whether it keeps the frame-pointer chain that gdbext/framechain.py
+  follows (keeps_frame_pointer, unoptimised).
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-# Paths are read for x86-64 only (what gdb prints for it, AT&T syntax):
-# another architecture gets None from write_points, and the recorder falls
-# back to entry and call site.
-PATHS_READ_FOR = ("i386:x86-64",)
+# Read for x86-64 only (what gdb prints for it, AT&T syntax): another
+# architecture gets None from write_points (the recorder falls back to
+# entry and call site) and False from keeps_frame_pointer (gdb unwinds).
+X86_64 = "i386:x86-64"
 _CALL = ("call", "callq", "bl")
 _JUMP = ("jmp", "jmpq")
 _RETURN = ("ret", "retq")
@@ -26,8 +29,9 @@ _TARGET = re.compile(r"0x[0-9a-f]+")
 # Prefixes gdb prints before a mnemonic (`notrack jmp *%rax`, `bnd ret`).
 _PREFIXES = {"notrack", "bnd", "rep", "repz", "repe", "repnz", "repne", "lock", "data16",
              "addr32", "cs", "ds"}
-# Transfers that are not spelled j*: where they go is not followed here.
-_OTHER_BRANCHES = ("loop", "xbegin")
+# Transfers this does not follow: loops, transactions, far jumps, calls and
+# returns (ljmp, lcall, lret), interrupt returns.
+_OTHER_BRANCHES = ("loop", "xbegin", "ljmp", "lcall", "lret", "iret", "sysret")
 
 
 class WritePoints(NamedTuple):
@@ -47,14 +51,16 @@ def write_points(instructions: list[dict], callee: str, arch: str) -> WritePoint
     reaching it, when these are provably every way out of the code before
     the call: one call of `callee`; before it no return, no indirect jump,
     no conditional jump out of that code, every jump out of it an
-    unconditional one past the call; and nothing after the call jumps
-    back into that code (which could reach the call twice).  Else None."""
-    if arch not in PATHS_READ_FOR:
+    unconditional one past the call and inside the function (a part of it
+    placed elsewhere, `.cold`, is not read); and nothing after the call
+    jumps back into that code or to the call (which could reach the call
+    twice).  Else None."""
+    if arch != X86_64:
         return None
     calls = calls_to(instructions, callee)
     if len(calls) != 1:
         return None
-    start, call = instructions[0]["addr"], calls[0]
+    start, call, end = instructions[0]["addr"], calls[0], instructions[-1]["addr"]
     leaves = []
     for ins in instructions:
         op = _mnemonic(ins)
@@ -68,9 +74,9 @@ def write_points(instructions: list[dict], callee: str, arch: str) -> WritePoint
             return None     # indirect (not in the text), or a tail call of the writer
         inside = start <= target <= call
         if not before and inside:
-            return None     # back into the code before the call
+            return None     # back into the code before the call, or to the call
         if before and not inside:
-            if op not in _JUMP or target < start:
+            if op not in _JUMP or not call < target <= end:
                 return None
             leaves.append(ins["addr"])
     return WritePoints(call, tuple(leaves))
@@ -108,10 +114,25 @@ PROLOGUE_BYTES = len(_ENDBR64) + len(_FRAME_SETUP)
 
 def keeps_frame_pointer(first_bytes: bytes, arch: str) -> bool:
     """Whether a function whose first bytes are `first_bytes` sets up the
-    x86-64 frame-pointer chain (every function of a -O0 build does; an
-    optimised one, or another architecture, is not assumed to)."""
-    if arch not in PATHS_READ_FOR:
+    x86-64 frame-pointer chain."""
+    if arch != X86_64:
         return False
     if first_bytes.startswith(_ENDBR64):
         first_bytes = first_bytes[len(_ENDBR64):]
     return first_bytes.startswith(_FRAME_SETUP)
+
+
+_OPTIMISATION = re.compile(r"(?:^|\s)-O(\S*)")
+
+
+def unoptimised(producer: str | None) -> bool:
+    """Whether a compilation unit was compiled without optimisation, from
+    its DWARF producer (GCC records its switches there: `GNU C11 12.2.0 ...
+    -g -O0 ...`); the last -O wins.  In optimised code gdb shows frames
+    the frame-pointer chain does not have (tail calls, from the call-site
+    information), so the chain is followed through -O0 code only.  No
+    producer, or none that names -O0: False."""
+    if not producer:
+        return False
+    levels = _OPTIMISATION.findall(producer)
+    return bool(levels) and levels[-1] == "0"

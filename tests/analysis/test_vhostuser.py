@@ -183,3 +183,22 @@ def test_not_sent_is_what_qemu_did_at_the_call_when_the_write_was_watched():
     assert not_sent["GET_FEATURES"] == ("vhost_user_write returned without calling "
                                         "qemu_chr_fe_write_all")
     assert all(m.get("sent", True) for m in doc["rounds"][0]["messages"])
+
+
+def test_a_message_not_written_expects_no_reply_whatever_its_flags():
+    """Read at the entry, a skipped request still has its need-reply flag;
+    read where QEMU leaves, it is cleared.  Either way: no reply expected."""
+    need_reply = SPEC.record["need_reply_flag"]
+    pair1 = [on("chr0", 2, h) for h in negotiation(10)]
+    for h in pair1:
+        if h.function == "vhost_user_write":
+            h.reads["flags"] = 0x1 | need_reply
+            if h.reads["request"] != 3:         # SET_OWNER skipped
+                h.reads["written"] = True
+    t = make([on("chr0", 0, h) for h in [hit(1, WAIT)] + negotiation(2)] + pair1)
+    t.extra["writes_watched"] = ["vhost_user_write"]
+    messages = decoded(t)["rounds"][1]["messages"]
+    skipped = [m for m in messages if m.get("sent") is False]
+    assert [m["name"] for m in skipped] == ["SET_OWNER"] and "need_reply" not in skipped[0]
+    written = [m for m in messages if m.get("sent", True)]
+    assert written and all(m.get("need_reply") for m in written)

@@ -24,18 +24,22 @@ from gdb_qemuinit.gdbext.frames import walk_frames
 from gdb_qemuinit.qemu.sources import SourceRoots
 roots = SourceRoots()
 chain = FrameChain(roots)
+gdb.execute("set backtrace past-main on")   # a user's setting: gdb walks past main
+past_main = FrameChain(roots)
+gdb.execute("set backtrace past-main off")
 seen = []
 class Compare(gdb.Breakpoint):
     compared = 0
     def stop(self):
         self.compared += 1
-        if self.compared % 16 != 1:     # type_initialize: thousands of calls
+        if self.compared % 16 != 1:     # every 16th call: type_initialize has thousands
             return False
         newest = gdb.newest_frame()
         by_chain = chain.walk(newest)
         by_gdb = walk_frames(roots, frame=newest)
         seen.append({{"function": self.location, "depth": len(by_gdb),
-                      "chain": None if by_chain is None else by_chain == by_gdb}})
+                      "chain": None if by_chain is None else by_chain == by_gdb,
+                      "past_main_declined": past_main.walk(newest) is None}})
         return False
 gdb.execute("set auto-solib-add on")
 for fn in {functions!r}:
@@ -54,6 +58,7 @@ def test_the_chain_gives_gdbs_frames_or_none(qemu_binary):
     assert line, r.stdout + r.stderr
     seen = json.loads(line[5:])
     assert seen and not [s for s in seen if s["chain"] is False], seen
+    assert all(s["past_main_declined"] for s in seen)
     by_function = {}
     for s in seen:
         by_function.setdefault(s["function"], []).append(s)

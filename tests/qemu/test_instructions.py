@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gdb_qemuinit.qemu.instructions import (calls_to, keeps_frame_pointer, return_instructions,
-                                            write_points)
+                                            unoptimised, write_points)
 
 X86 = "i386:x86-64"
 WRITER = "qemu_chr_fe_write_all"
@@ -50,11 +50,22 @@ def test_vhost_user_writes_ways_are_its_write_call_and_its_two_early_returns():
     (0x6F70F2, "ret", "a return before the call"),
     (0x6F70F2, "bnd ret", "a return behind a prefix"),
     (0x6F70F2, "loop   0x6f7000 <x>", "a branch not spelled j*"),
-    (0x6F7183, "jmp    0x6f7131 <vhost_user_write+179>",
+    (0x6F7183, "jmp    0x6f7142 <vhost_user_write+196>",
      "a jump back to the call: the message would be recorded twice"),
+    (0x6F7183, "jmp    0x6f7131 <vhost_user_write+179>",
+     "a jump back to the argument set-up before the call"),
     (0x6F7150, "je     0x6f70c0 <vhost_user_write+66>", "a jump back before the call"),
     (0x6F712F, "jmp    0x6f0000 <elsewhere>", "a jump before the function"),
     (0x6F712F, f"jmp    0x8fc7e5 <{WRITER}>", "a tail call of the writer"),
+    (0x6F712F, "jmp    0x6f9000 <vhost_user_write.cold>", "a jump past the function's end"),
+    (0x6F70F2, "retq", "a return before the call, 64-bit spelling"),
+    (0x6F70F2, "ret    $0x8", "a return popping its arguments"),
+    (0x6F70F2, "repz retq", "a return behind a rep prefix"),
+    (0x6F7114, "jrcxz  0x6f71a7 <vhost_user_write+297>", "a conditional jump on %rcx out"),
+    (0x6F7114, "loopne 0x6f71a7 <vhost_user_write+297>", "a loop out"),
+    (0x6F70F7, "ljmp   *(%rax)", "a far jump"),
+    (0x6F70F2, "lret", "a far return"),
+    (0x6F70F2, "iretq", "an interrupt return"),
     (0x6F7173, f"call   0x8fc7e5 <{WRITER}>", "a second call of the writer"),
     (0x6F7142, "call   0x8fc7e5 <qemu_chr_fe_write>", "no call of the writer"),
 ])
@@ -62,10 +73,15 @@ def test_ways_not_all_shown_give_none(addr, asm, why):
     assert write_points(with_asm(addr, asm), WRITER, X86) is None, why
 
 
-def test_a_jump_within_the_code_before_the_call_or_after_it_is_no_way_out():
-    # the skip's `je` to the fds check, the write's error path to the end
-    points = write_points(listing(), WRITER, X86)
-    assert 0x6F70CF not in points.leaves and 0x6F7183 not in points.leaves
+def test_a_jump_to_the_call_from_before_it_is_no_way_out():
+    # the fds check's `jns` over the error report, aimed at the call itself
+    ins = with_asm(0x6F7114, "jns    0x6f7142 <vhost_user_write+196>")
+    assert write_points(ins, WRITER, X86) == (0x6F7142, (0x6F70F7, 0x6F712F))
+
+
+def test_the_64_bit_spelling_of_a_leaving_jump_is_a_way_out():
+    ins = with_asm(0x6F70F7, "jmpq   0x6f71a7 <vhost_user_write+297>")
+    assert write_points(ins, WRITER, X86) == (0x6F7142, (0x6F70F7, 0x6F712F))
 
 
 def test_a_function_without_early_returns_has_the_call_only():
@@ -95,3 +111,18 @@ def test_another_architecture_is_not_read():
 ])
 def test_a_function_keeps_its_frame_pointer_when_it_begins_by_setting_it(first, arch, keeps):
     assert keeps_frame_pointer(bytes.fromhex(first), arch) is keeps
+
+
+@pytest.mark.parametrize("producer, unopt", [
+    ("GNU C11 12.2.0 -m64 -mcx16 -mtune=generic -march=x86-64 -g -O0 -std=gnu11 "
+     "-fno-strict-aliasing -fstack-protector-strong -fPIE", True),     # the project's 7.2
+    ("GNU C11 12.2.0 -mtune=generic -g -O2 -fstack-protector-strong", False),  # a distro's
+    ("GNU C11 12.2.0 -g -O0 -O2", False),        # the last -O wins
+    ("GNU C11 12.2.0 -O2 -g -O0", True),
+    ("GNU C11 12.2.0 -g -Og", False),
+    ("clang version 16.0.6", False),            # no switches recorded: not assumed
+    ("", False),
+    (None, False),
+])
+def test_unoptimised_is_read_from_the_producers_last_o_switch(producer, unopt):
+    assert unoptimised(producer) is unopt
