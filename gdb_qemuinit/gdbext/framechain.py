@@ -26,7 +26,7 @@ import gdb
 from ..model.trace import Frame
 from ..qemu.instructions import PROLOGUE_BYTES, keeps_frame_pointer, unoptimised
 from ..qemu.sources import SourceRoots
-from .frames import as_frame
+from .frames import as_frame, frame_at
 
 # gdb shows no frame older than main (`backtrace past-main`, off)
 OUTERMOST = "main"
@@ -104,11 +104,7 @@ class FrameChain:
                 functions.append(block)
             block = block.superblock
         if len(functions) == 1:
-            sal = gdb.find_pc_line(ret - 1)
-            symtab = sal.symtab
-            frame = Frame(function=functions[0].function.name,
-                          file=self.roots.relative(symtab.fullname()) if symtab else None,
-                          line=(sal.line or None) if symtab else None)
+            frame = frame_at(functions[0].function.name, gdb.find_pc_line(ret - 1), self.roots)
             result = (frame, self._keeps_frame_pointer(functions[0]))
         self._caller_at[ret] = result
         return result

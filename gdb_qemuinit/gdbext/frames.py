@@ -15,7 +15,12 @@ _FILE_OF: dict[str, str | None] = {}     # symtab.filename -> path in QEMU's tre
 
 def as_frame(f: "gdb.Frame", name: str | None, roots: SourceRoots) -> Frame:
     """A gdb frame as the trace records it (`name`: its function's)."""
-    sal = f.find_sal()
+    return frame_at(name, f.find_sal(), roots)
+
+
+def frame_at(name: str | None, sal: "gdb.Symtab_and_line", roots: SourceRoots) -> Frame:
+    """The Frame of function `name` at source position `sal` (a frame's
+    find_sal(), or gdb.find_pc_line() of the pc gdb looks up for it)."""
     symtab = sal.symtab
     if symtab is None:
         return Frame(function=name, file=None, line=None)
